@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Builds the workspace so the first run or test does not pay for it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cargo build --workspace --locked 2>&1 | tail -n 3
