@@ -1,1 +1,40 @@
-//! probity-domain
+//! # probity-domain
+//!
+//! The rules of the three NYC POST Act impact and use policies (facial recognition, digital
+//! cameras, thermographic cameras) as plain Rust: types, validation functions and state
+//! transitions. Each rule of `REQUIREMENTS.md` lives here exactly once, as a small function whose
+//! errors name the rule (`FR-05`, `DC-02`, `RET-11` ...).
+//!
+//! Architecture invariants:
+//! - **No I/O**: no files, network, database, clock or randomness in the rules. The current time
+//!   is always a parameter (`now`), so every decision can be replayed and tested.
+//! - **No async, no storage types**: storage persists these types; every enum has a stable
+//!   snake_case `as_str()` / `FromStr` pair for TEXT columns, JSON and Cedar.
+//! - **A rule lives in exactly one place**: the HTTP and storage layers call these functions and
+//!   never re-decide policy themselves.
+//!
+//! Modules:
+//! - [`people`]: roles, ranks, commands, assignments, training, contracts and
+//!   [`effective_roles`] (SEC-02, FR-21, OVR-01, EXT-06, EXT-07).
+//! - [`cases`]: case and complaint numbers, offence classification, closure (RET), retention
+//!   classification [`retention_for`] and legal holds (RET-01..RET-11).
+//! - [`bases`]: closed lists and legal bases: FR authorized uses (FR-05), DC purposes (DC-01),
+//!   capture bases (DC-02), disclosure bases (EXT-01..EXT-04), thermal deployments (TH-05).
+//! - [`fr_request`]: the facial recognition request state machine (FR-04..FR-22).
+
+mod error;
+mod macros;
+
+// pub mod bases;
+// pub mod cases;
+// pub mod fr_request;
+pub mod ids;
+pub mod people;
+
+pub use error::DomainError;
+pub use ids::{AssignmentId, CaseId, FrRequestId, UserId};
+pub use people::{
+    effective_roles, Assignment, Command, CommandCode, Contract, ContractKind, Course,
+    EffectiveAccess, Person, PersonKind, Rank, Role, RoleGrant, RoleRefusal, Technology,
+    TrainingRecord,
+};
