@@ -26,11 +26,17 @@ mod error;
 mod macros;
 
 // pub mod bases;
-// pub mod cases;
+pub mod cases;
 // pub mod fr_request;
 pub mod ids;
 pub mod people;
 
+pub use cases::{
+    may_dispose, retention_for, retention_for_personal_file, retention_for_robot_data, Case,
+    CaseNumber, CaseStatus, Closure, ClosureReason, DispositionCertificate, LegalHold,
+    OffenceClassification, RetentionEvent, RetentionFacts, RetentionPeriod, RetentionRule,
+    RetentionRuleId,
+};
 pub use error::DomainError;
 pub use ids::{AssignmentId, CaseId, FrRequestId, UserId};
 pub use people::{

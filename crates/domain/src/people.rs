@@ -839,8 +839,8 @@ mod tests {
         );
         let acc = effective_roles(
             &p,
-            &[a.clone()],
-            &[t.clone()],
+            std::slice::from_ref(&a),
+            std::slice::from_ref(&t),
             &[],
             &commands(),
             at(2026, 6, 1),
@@ -899,7 +899,14 @@ mod tests {
             at(2026, 1, 1),
             Some(at(2026, 3, 1)),
         );
-        let before = effective_roles(&p, &[a.clone()], &[], &[], &commands(), at(2026, 2, 28));
+        let before = effective_roles(
+            &p,
+            std::slice::from_ref(&a),
+            &[],
+            &[],
+            &commands(),
+            at(2026, 2, 28),
+        );
         assert!(before.has_role(Role::Investigator));
         let after = effective_roles(&p, &[a], &[], &[], &commands(), at(2026, 3, 1));
         assert!(!after.has_role(Role::Investigator));
@@ -977,9 +984,9 @@ mod tests {
         };
         let acc = effective_roles(
             &p,
-            &[a.clone()],
+            std::slice::from_ref(&a),
             &[],
-            &[c.clone()],
+            std::slice::from_ref(&c),
             &commands(),
             at(2026, 6, 30),
         );
