@@ -25,12 +25,17 @@
 mod error;
 mod macros;
 
-// pub mod bases;
+pub mod bases;
 pub mod cases;
 // pub mod fr_request;
 pub mod ids;
 pub mod people;
 
+pub use bases::{
+    CaptureBasis, DcPurpose, DeploymentAuthorization, DisclosureBasis, DisclosurePurpose,
+    DisclosureRequest, ExigencyFindings, ExigencyStatute, FrAuthorizedUse, ImagePurpose,
+    RecipientKind, ThermalBasis, Warrant,
+};
 pub use cases::{
     may_dispose, retention_for, retention_for_personal_file, retention_for_robot_data, Case,
     CaseNumber, CaseStatus, Closure, ClosureReason, DispositionCertificate, LegalHold,
