@@ -1,0 +1,36 @@
+//! Authentication for Probity (SEC-01, SEC-03, EXT-06): pure logic and the network clients,
+//! no database and no HTTP.
+//!
+//! - [`password`]: Argon2id hashing and verification of local passwords, password policy.
+//! - [`totp`]: RFC 6238 one-time codes with a ±1 step window and replay protection.
+//! - [`lockout`]: lockout after repeated failures, as a pure function of stored state.
+//! - [`network`]: which peers are local; remote sessions need a second factor.
+//! - [`token`]: session and API tokens, 256-bit, prefixed, stored only as SHA-256.
+//! - [`cookie`]: the session cookie's `Set-Cookie` attributes.
+//!
+//! Architecture invariants:
+//! - No plaintext password, one-time code or token is ever stored or logged by this crate; it
+//!   returns PHC strings and token hashes for the store, and secrets only to hand to the client.
+//! - Every refused sign-in carries the same user message ([`error::SIGN_IN_REFUSED`]); whether a
+//!   user exists or is locked appears only in [`AuthError::log_detail`].
+//! - This crate never touches the database or HTTP; the store keeps the state it computes and
+//!   the server calls it.
+
+pub mod cookie;
+pub mod error;
+pub mod lockout;
+pub mod network;
+pub mod password;
+pub mod token;
+pub mod totp;
+
+pub use cookie::{
+    session_clear_cookie, session_set_cookie, session_token_from_cookie_header,
+    DEFAULT_SESSION_SECONDS, SESSION_COOKIE_NAME,
+};
+pub use error::{AuthError, AuthErrorKind, SIGN_IN_REFUSED};
+pub use lockout::{AttemptOutcome, LockoutDecision, LockoutPolicy, LockoutState};
+pub use network::{requires_second_factor, NetworkConfig};
+pub use password::{PasswordParams, PasswordPolicy, PasswordService};
+pub use token::{bearer_token, IssuedToken, TokenHash, TokenKind};
+pub use totp::TotpSecret;
