@@ -166,6 +166,13 @@ pub enum CaptureBasis {
 }
 
 impl CaptureBasis {
+    /// The names of the three kinds of basis, as `as_str()` gives them.
+    pub const KINDS: &'static [&'static str] = &[
+        "no_reasonable_expectation_of_privacy",
+        "warrant",
+        "exigency",
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             CaptureBasis::NoReasonableExpectationOfPrivacy => {

@@ -1,0 +1,504 @@
+//! Policy packs: each impact and use policy as versioned data with its revision history
+//! (OVR-02), checked against the domain's closed lists when loaded.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use probity_domain::{
+    CaptureBasis, Course, DcPurpose, DisclosureBasis, FrAuthorizedUse, RetentionRuleId, Role,
+    Technology, ThermalBasis,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::PolicyError;
+
+/// The text of one pack as shipped: its TOML data and its Cedar policies.
+#[derive(Debug, Clone)]
+pub struct PackSource {
+    /// File stem, e.g. `facial_recognition`.
+    pub name: String,
+    pub toml: String,
+    pub cedar: String,
+}
+
+/// The packs embedded in the binary.
+pub fn embedded_sources() -> Vec<PackSource> {
+    macro_rules! pack {
+        ($name:literal) => {
+            PackSource {
+                name: $name.to_string(),
+                toml: include_str!(concat!("../packs/", $name, ".toml")).to_string(),
+                cedar: include_str!(concat!("../packs/", $name, ".cedar")).to_string(),
+            }
+        };
+    }
+    vec![
+        pack!("core"),
+        pack!("facial_recognition"),
+        pack!("digital_cameras"),
+        pack!("thermographic_cameras"),
+    ]
+}
+
+/// The Cedar schema embedded in the binary.
+pub const EMBEDDED_SCHEMA: &str = include_str!("../packs/probity.cedarschema");
+
+/// What a revision of a policy is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevisionKind {
+    /// Changes between the draft and the final policy.
+    DraftToFinal,
+    /// An addendum describing a new use (OVR-04).
+    Addendum,
+    /// A revision of the policy.
+    Revision,
+    /// A change of the machine-readable pack itself.
+    Pack,
+}
+
+impl RevisionKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RevisionKind::DraftToFinal => "draft_to_final",
+            RevisionKind::Addendum => "addendum",
+            RevisionKind::Revision => "revision",
+            RevisionKind::Pack => "pack",
+        }
+    }
+}
+
+impl FromStr for RevisionKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "draft_to_final" => Ok(RevisionKind::DraftToFinal),
+            "addendum" => Ok(RevisionKind::Addendum),
+            "revision" => Ok(RevisionKind::Revision),
+            "pack" => Ok(RevisionKind::Pack),
+            other => Err(format!(
+                "unknown revision kind '{other}'; use one of: draft_to_final, addendum, revision, pack"
+            )),
+        }
+    }
+}
+
+/// One entry of a pack's revision history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Revision {
+    pub date: NaiveDate,
+    pub kind: RevisionKind,
+    pub description: String,
+}
+
+/// A role as the policy describes it, with the training its holders need for the technology.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PackRole {
+    pub role: Role,
+    pub duties: String,
+    pub training: Vec<Course>,
+}
+
+/// An entry of a closed list with the policy's wording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Worded<K> {
+    pub key: K,
+    pub number: Option<u8>,
+    pub wording: String,
+}
+
+/// A retention rule with the schedule's wording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetentionText {
+    pub rule: RetentionRuleId,
+    pub text: String,
+}
+
+/// A machine-readable impact and use policy (OVR-02).
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyPack {
+    pub id: String,
+    pub title: String,
+    /// The technology governed; `None` for the core pack of shared rules.
+    pub technology: Option<Technology>,
+    pub version: String,
+    pub effective: NaiveDate,
+    /// Where the published text is.
+    pub source: String,
+    /// The closure reasons as the policy words them.
+    pub closure_rule: String,
+    /// Oldest first; the last entry is the version in force.
+    pub revisions: Vec<Revision>,
+    pub roles: Vec<PackRole>,
+    pub authorized_uses: Vec<Worded<FrAuthorizedUse>>,
+    pub purposes: Vec<Worded<DcPurpose>>,
+    pub capture_bases: Vec<Worded<String>>,
+    pub deployment_bases: Vec<Worded<ThermalBasis>>,
+    pub retention_rules: Vec<RetentionText>,
+    pub disclosure_bases: Vec<Worded<DisclosureBasis>>,
+    /// The Cedar policy text of this pack.
+    pub cedar: String,
+    /// The `@id` of every policy of this pack, in file order.
+    pub policy_ids: Vec<String>,
+}
+
+impl PolicyPack {
+    /// The policy's wording of an authorized use (FR-05), from the pack in force.
+    pub fn authorized_use_wording(&self, u: FrAuthorizedUse) -> Option<&str> {
+        self.authorized_uses
+            .iter()
+            .find(|w| w.key == u)
+            .map(|w| w.wording.as_str())
+    }
+}
+
+// ------------------------------------------------------------------ file format
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackFile {
+    pack: Header,
+    revisions: Vec<RevisionFile>,
+    roles: Vec<RoleFile>,
+    #[serde(default)]
+    authorized_uses: Vec<WordedFile>,
+    #[serde(default)]
+    purposes: Vec<WordedFile>,
+    #[serde(default)]
+    capture_bases: Vec<WordedFile>,
+    #[serde(default)]
+    deployment_bases: Vec<WordedFile>,
+    retention_rules: Vec<RetentionFile>,
+    disclosure_bases: Vec<WordedFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Header {
+    id: String,
+    title: String,
+    technology: Option<String>,
+    version: String,
+    effective: toml::value::Datetime,
+    source: String,
+    cedar: String,
+    closure_rule: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevisionFile {
+    date: toml::value::Datetime,
+    kind: String,
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleFile {
+    role: String,
+    duties: String,
+    training: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WordedFile {
+    key: String,
+    number: Option<u8>,
+    wording: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionFile {
+    rule: String,
+    text: String,
+}
+
+fn date(pack: &str, field: &str, d: &toml::value::Datetime) -> Result<NaiveDate, PolicyError> {
+    match (d.date, d.time) {
+        (Some(x), None) => {
+            NaiveDate::from_ymd_opt(i32::from(x.year), u32::from(x.month), u32::from(x.day))
+                .ok_or_else(|| {
+                    PolicyError::pack(pack, format!("{field}: {d} is not a calendar date"))
+                })
+        }
+        _ => Err(PolicyError::pack(
+            pack,
+            format!("{field}: give a plain date (YYYY-MM-DD), not '{d}'"),
+        )),
+    }
+}
+
+fn parse_key<K: FromStr>(pack: &str, table: &str, key: &str) -> Result<K, PolicyError>
+where
+    K::Err: std::fmt::Display,
+{
+    key.parse()
+        .map_err(|e| PolicyError::pack(pack, format!("[[{table}]] key '{key}': {e}")))
+}
+
+fn worded<K: FromStr>(
+    pack: &str,
+    table: &str,
+    rows: &[WordedFile],
+) -> Result<Vec<Worded<K>>, PolicyError>
+where
+    K::Err: std::fmt::Display,
+{
+    rows.iter()
+        .map(|r| {
+            if r.wording.trim().is_empty() {
+                return Err(PolicyError::pack(
+                    pack,
+                    format!("[[{table}]] '{}' has no wording", r.key),
+                ));
+            }
+            Ok(Worded {
+                key: parse_key(pack, table, &r.key)?,
+                number: r.number,
+                wording: r.wording.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Checks a list holds each of `all` exactly once (numbered 1.. in order when `numbered`).
+fn exactly<K: Ord + Copy + std::fmt::Display>(
+    pack: &str,
+    table: &str,
+    rows: &[Worded<K>],
+    all: &[K],
+    numbered: bool,
+) -> Result<(), PolicyError> {
+    let keys: Vec<K> = rows.iter().map(|r| r.key).collect();
+    let set: BTreeSet<K> = keys.iter().copied().collect();
+    let want: BTreeSet<K> = all.iter().copied().collect();
+    if set.len() != keys.len() {
+        return Err(PolicyError::pack(
+            pack,
+            format!("[[{table}]] lists an entry twice"),
+        ));
+    }
+    if set != want {
+        let missing: Vec<String> = want.difference(&set).map(|k| k.to_string()).collect();
+        return Err(PolicyError::pack(
+            pack,
+            format!(
+                "[[{table}]] must list the closed list exactly; missing: {}",
+                missing.join(", ")
+            ),
+        ));
+    }
+    if numbered {
+        for (i, r) in rows.iter().enumerate() {
+            if r.number.map(usize::from) != Some(i + 1) {
+                return Err(PolicyError::pack(
+                    pack,
+                    format!("[[{table}]] '{}' must be number {}", r.key, i + 1),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Parses and checks the data part of a pack (not its Cedar text).
+pub(crate) fn parse_pack(src: &PackSource) -> Result<PolicyPack, PolicyError> {
+    let name = src.name.as_str();
+    let f: PackFile =
+        toml::from_str(&src.toml).map_err(|e| PolicyError::pack(name, format!("TOML: {e}")))?;
+    let id = f.pack.id.clone();
+    let p = id.as_str();
+    if f.pack.cedar != format!("{name}.cedar") {
+        return Err(PolicyError::pack(
+            p,
+            format!(
+                "cedar = {:?}, but the pack's policies ship as {name}.cedar",
+                f.pack.cedar
+            ),
+        ));
+    }
+    if f.pack.version.trim().is_empty() {
+        return Err(PolicyError::pack(p, "version is empty"));
+    }
+    let effective = date(p, "effective", &f.pack.effective)?;
+    let technology = f
+        .pack
+        .technology
+        .as_deref()
+        .map(|t| parse_key::<Technology>(p, "pack", t))
+        .transpose()?;
+
+    let revisions = f
+        .revisions
+        .iter()
+        .map(|r| {
+            Ok(Revision {
+                date: date(p, "revisions.date", &r.date)?,
+                kind: parse_key(p, "revisions", &r.kind)?,
+                description: r.description.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, PolicyError>>()?;
+    let Some(last) = revisions.last() else {
+        return Err(PolicyError::pack(
+            p,
+            "the revision history is empty (OVR-02)",
+        ));
+    };
+    if revisions.windows(2).any(|w| w[0].date > w[1].date) {
+        return Err(PolicyError::pack(
+            p,
+            "revisions must be listed oldest first",
+        ));
+    }
+    if last.date != effective {
+        return Err(PolicyError::pack(
+            p,
+            format!(
+                "the latest revision ({}) must be the effective date ({effective})",
+                last.date
+            ),
+        ));
+    }
+    if revisions.iter().any(|r| r.description.trim().is_empty()) {
+        return Err(PolicyError::pack(p, "a revision has no description"));
+    }
+
+    let roles = f
+        .roles
+        .iter()
+        .map(|r| {
+            let role: Role = parse_key(p, "roles", &r.role)?;
+            let training = r
+                .training
+                .iter()
+                .map(|c| parse_key::<Course>(p, "roles.training", c))
+                .collect::<Result<Vec<_>, _>>()?;
+            // The domain's role requirements (FR-21) must be stated by the pack too.
+            for c in role.requirements().courses {
+                if !training.contains(c) {
+                    return Err(PolicyError::pack(
+                        p,
+                        format!("role {role} requires training '{c}' (FR-21, OVR-01) but the pack omits it"),
+                    ));
+                }
+            }
+            Ok(PackRole {
+                role,
+                duties: r.duties.clone(),
+                training,
+            })
+        })
+        .collect::<Result<Vec<_>, PolicyError>>()?;
+
+    let authorized_uses: Vec<Worded<FrAuthorizedUse>> =
+        worded(p, "authorized_uses", &f.authorized_uses)?;
+    let purposes: Vec<Worded<DcPurpose>> = worded(p, "purposes", &f.purposes)?;
+    let capture_bases: Vec<Worded<String>> = worded(p, "capture_bases", &f.capture_bases)?;
+    let deployment_bases: Vec<Worded<ThermalBasis>> =
+        worded(p, "deployment_bases", &f.deployment_bases)?;
+    let disclosure_bases: Vec<Worded<DisclosureBasis>> =
+        worded(p, "disclosure_bases", &f.disclosure_bases)?;
+    let retention_rules = f
+        .retention_rules
+        .iter()
+        .map(|r| {
+            Ok(RetentionText {
+                rule: parse_key(p, "retention_rules", &r.rule)?,
+                text: r.text.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>, PolicyError>>()?;
+
+    // EXT-03: every policy discloses identifying information on the same seven bases.
+    exactly(
+        p,
+        "disclosure_bases",
+        &disclosure_bases,
+        DisclosureBasis::ALL,
+        true,
+    )?;
+    match technology {
+        Some(Technology::FacialRecognition) => {
+            // FR-05: the closed list, with the policy's exact wording, as the domain enforces it.
+            exactly(
+                p,
+                "authorized_uses",
+                &authorized_uses,
+                FrAuthorizedUse::ALL,
+                true,
+            )?;
+            for u in &authorized_uses {
+                if u.wording != u.key.wording() {
+                    return Err(PolicyError::pack(
+                        p,
+                        format!(
+                            "FR-05: the wording of authorized use '{}' differs from the rule in force; \
+                             pack: {:?}, domain: {:?}",
+                            u.key,
+                            u.wording,
+                            u.key.wording()
+                        ),
+                    ));
+                }
+            }
+        }
+        Some(Technology::DigitalCameras) => {
+            exactly(p, "purposes", &purposes, DcPurpose::ALL, false)?;
+            let keys: BTreeSet<&str> = capture_bases.iter().map(|b| b.key.as_str()).collect();
+            let want: BTreeSet<&str> = CaptureBasis::KINDS.iter().copied().collect();
+            if keys != want || keys.len() != capture_bases.len() {
+                return Err(PolicyError::pack(
+                    p,
+                    format!(
+                        "DC-02: [[capture_bases]] must be exactly {}",
+                        CaptureBasis::KINDS.join(", ")
+                    ),
+                ));
+            }
+        }
+        Some(Technology::ThermographicCameras) => {
+            exactly(
+                p,
+                "deployment_bases",
+                &deployment_bases,
+                ThermalBasis::ALL,
+                false,
+            )?;
+        }
+        None => {}
+    }
+    if technology != Some(Technology::FacialRecognition) && !authorized_uses.is_empty() {
+        return Err(PolicyError::pack(
+            p,
+            "[[authorized_uses]] belong to the facial recognition pack",
+        ));
+    }
+    if retention_rules.is_empty() {
+        return Err(PolicyError::pack(p, "no [[retention_rules]] (OVR-02)"));
+    }
+
+    Ok(PolicyPack {
+        id,
+        title: f.pack.title,
+        technology,
+        version: f.pack.version,
+        effective,
+        source: f.pack.source,
+        closure_rule: f.pack.closure_rule,
+        revisions,
+        roles,
+        authorized_uses,
+        purposes,
+        capture_bases,
+        deployment_bases,
+        retention_rules,
+        disclosure_bases,
+        cedar: src.cedar.clone(),
+        policy_ids: Vec::new(),
+    })
+}
