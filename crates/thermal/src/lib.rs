@@ -1,1 +1,184 @@
-//! probity-thermal
+//! probity-thermal: thermographic imaging for Probity (TH-01..TH-06).
+//!
+//! Boundary: bytes in, temperatures and renderings out. This crate decodes
+//! radiometric thermal files and frames, converts raw sensor counts to degrees
+//! Celsius, renders heat-signature images, detects anomalies and person-like
+//! warm regions, and provides the memory-only building blocks of the live
+//! view. It performs no I/O of its own: no file, database, network or log
+//! access.
+//!
+//! Formats:
+//! - FLIR radiometric JPEG (APP1 "FLIR" segments forming an FFF record), from
+//!   FLIR cameras and DJI bodies with FLIR cores; raw data as PNG (byte-swapped
+//!   16-bit) or plain 16-bit little/big endian.
+//! - Bare FFF records and SEQ-style files of consecutive FFF records
+//!   ([`decode_frames`]).
+//! - Plain 16-bit frames (PGM P5, grayscale TIFF) with a caller-given
+//!   [`Calibration`] (linear or Planck).
+//!
+//! Architecture invariants:
+//! - TH-03: live frames ([`LiveFrame`]) are never serialisable, never printed
+//!   with their pixels, never written anywhere by this crate, and zeroed on drop.
+//! - TH-06: no thermal type converts into an image or byte buffer a face or
+//!   biometric engine accepts. Renderings carry a marker, and
+//!   [`is_radiometric_jpeg`] / [`is_thermal_content`] let the imaging and face
+//!   crates refuse thermal input cheaply.
+//! - Untrusted input never panics: every failure is a [`ThermalError`] with a
+//!   message for the user; sizes are bounded by [`DecodeLimits`].
+//!
+//! ```no_run
+//! # fn main() -> Result<(), probity_thermal::ThermalError> {
+//! use probity_thermal::{decode, render, DecodeOptions, Palette, RenderOptions};
+//! let bytes = std::fs::read("flir.jpg").map_err(|e| probity_thermal::ThermalError::InvalidArgument(e.to_string()))?;
+//! let image = decode(&bytes, &DecodeOptions::default())?;
+//! let temps = image.temperatures()?;
+//! let stats = temps.stats();
+//! let png = render(&temps, &RenderOptions { palette: Palette::Iron, ..Default::default() })?.to_png()?;
+//! # let _ = (stats, png); Ok(()) }
+//! ```
+
+mod bytes;
+mod calibration;
+mod detect;
+mod error;
+mod flir;
+mod frame;
+mod live;
+mod plain;
+mod render;
+
+pub use calibration::{Calibration, RadiometricParams};
+pub use detect::{detect_anomalies, detect_people, AnomalyParams, PersonParams, Region};
+pub use error::{Result, ThermalError};
+pub use flir::FffSequence;
+pub use frame::{
+    CameraIdentity, DecodeLimits, DecodeOptions, FrameMetadata, RawEncoding, RawValueStats,
+    SourceFormat, TemperatureMap, TemperatureStats, ThermalImage,
+};
+pub use live::{render_live, LiveFrame, LiveImage, LiveImageFormat, LiveRenderOptions, LiveView};
+pub use render::{render, HeatImage, Palette, RenderOptions, THERMAL_MARKER};
+
+/// What kind of thermal input some bytes are, judged from their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Jpeg,
+    Fff,
+    Tiff,
+    Pgm,
+    Unknown,
+}
+
+/// Classifies input by its signature.
+pub fn sniff(bytes: &[u8]) -> InputKind {
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        InputKind::Jpeg
+    } else if bytes.starts_with(b"FFF\0") || bytes.starts_with(b"AFF\0") {
+        InputKind::Fff
+    } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        InputKind::Tiff
+    } else if bytes.starts_with(b"P5") {
+        InputKind::Pgm
+    } else {
+        InputKind::Unknown
+    }
+}
+
+/// Decodes one radiometric frame (the first one of a sequence file).
+pub fn decode(bytes: &[u8], opts: &DecodeOptions) -> Result<ThermalImage> {
+    match decode_frames(bytes, opts)?.next() {
+        Some(frame) => frame,
+        None => Err(ThermalError::NotRadiometric(
+            "the file holds no frame".into(),
+        )),
+    }
+}
+
+/// Decodes every frame of the input: one for JPEG/PGM/TIFF, each FFF record
+/// of a SEQ-style file. Iteration stops after the first error.
+pub fn decode_frames<'a>(bytes: &'a [u8], opts: &DecodeOptions) -> Result<Frames<'a>> {
+    let limits = opts.limits;
+    let cal = opts.calibration;
+    let plain_cal = || cal.ok_or(ThermalError::CalibrationRequired);
+    let inner = match sniff(bytes) {
+        InputKind::Jpeg => FramesInner::One(Some(flir::decode_jpeg(bytes, cal.as_ref(), &limits))),
+        InputKind::Fff => FramesInner::Seq(FffSequence::new(bytes, cal, limits)),
+        InputKind::Tiff => {
+            FramesInner::One(Some(plain::decode_tiff(bytes, &plain_cal()?, &limits)))
+        }
+        InputKind::Pgm => FramesInner::One(Some(plain::decode_pgm(bytes, &plain_cal()?, &limits))),
+        InputKind::Unknown => {
+            return Err(ThermalError::NotRadiometric(
+                "unrecognised format; expected a FLIR JPEG, FFF/SEQ, 16-bit PGM or 16-bit TIFF"
+                    .into(),
+            ))
+        }
+    };
+    Ok(Frames(inner))
+}
+
+/// Iterator over decoded frames; see [`decode_frames`].
+pub struct Frames<'a>(FramesInner<'a>);
+
+enum FramesInner<'a> {
+    One(Option<Result<ThermalImage>>),
+    Seq(FffSequence<'a>),
+}
+
+impl Iterator for Frames<'_> {
+    type Item = Result<ThermalImage>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match &mut self.0 {
+            FramesInner::One(x) => x.take(),
+            FramesInner::Seq(s) => s.next(),
+        }
+    }
+}
+
+/// True when `bytes` is a JPEG carrying a FLIR radiometric (FFF) record.
+///
+/// For the face and imaging crates (TH-06): call this before accepting any
+/// JPEG and refuse it when true. Cheap: walks the segment headers up to the
+/// first scan without allocating or decoding anything. Deliberately
+/// conservative: a damaged thermal record still counts as thermal.
+pub fn is_radiometric_jpeg(bytes: &[u8]) -> bool {
+    flir::jpeg_has_flir_record(bytes)
+}
+
+/// True for any thermal content this crate knows: radiometric JPEGs, FFF/SEQ
+/// records, and PNG/JPEG renderings made by this crate (marked with
+/// [`THERMAL_MARKER`]). Cheap; no pixel decoding.
+pub fn is_thermal_content(bytes: &[u8]) -> bool {
+    if bytes.starts_with(b"FFF\0") || bytes.starts_with(b"AFF\0") {
+        return true;
+    }
+    if let Some(segments) = flir::jpeg_segments(bytes) {
+        if is_radiometric_jpeg(bytes) {
+            return true;
+        }
+        return segments.flatten().any(|(marker, payload)| {
+            marker == 0xFE && payload.starts_with(render::THERMAL_MARKER_KEY.as_bytes())
+        });
+    }
+    png_has_marker(bytes)
+}
+
+fn png_has_marker(bytes: &[u8]) -> bool {
+    let Some(mut rest) = bytes.strip_prefix(b"\x89PNG\r\n\x1a\n".as_slice()) else {
+        return false;
+    };
+    while rest.len() >= 12 {
+        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        let kind = &rest[4..8];
+        let Some(data) = rest.get(8..8usize.saturating_add(len)) else {
+            return false;
+        };
+        if kind == b"tEXt" && data.starts_with(render::THERMAL_MARKER_KEY.as_bytes()) {
+            return true;
+        }
+        if kind == b"IDAT" || kind == b"IEND" {
+            return false;
+        }
+        rest = rest.get(12 + len..).unwrap_or(&[]);
+    }
+    false
+}
