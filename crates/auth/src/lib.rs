@@ -7,6 +7,7 @@
 //! - [`network`]: which peers are local; remote sessions need a second factor.
 //! - [`token`]: session and API tokens, 256-bit, prefixed, stored only as SHA-256.
 //! - [`cookie`]: the session cookie's `Set-Cookie` attributes.
+//! - [`tls`]: self-signed demo certificate and rustls server configuration (SEC-03).
 //!
 //! Architecture invariants:
 //! - No plaintext password, one-time code or token is ever stored or logged by this crate; it
@@ -21,6 +22,7 @@ pub mod error;
 pub mod lockout;
 pub mod network;
 pub mod password;
+pub mod tls;
 pub mod token;
 pub mod totp;
 
@@ -32,5 +34,8 @@ pub use error::{AuthError, AuthErrorKind, SIGN_IN_REFUSED};
 pub use lockout::{AttemptOutcome, LockoutDecision, LockoutPolicy, LockoutState};
 pub use network::{requires_second_factor, NetworkConfig};
 pub use password::{PasswordParams, PasswordPolicy, PasswordService};
+pub use tls::{
+    ensure_self_signed, generate_self_signed, tls_client_config, tls_server_config, TlsPaths,
+};
 pub use token::{bearer_token, IssuedToken, TokenHash, TokenKind};
 pub use totp::TotpSecret;
