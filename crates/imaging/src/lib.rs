@@ -1,1 +1,25 @@
-//! probity-imaging
+//! probity-imaging: camera files in, facts and pixels out.
+//!
+//! Boundary: this crate turns the bytes of a camera file into (a) a decoded, upright RGB still
+//! for the face engine, (b) the camera metadata DC-06 requires (make, model, body serial, lens,
+//! capture time with offset, GPS, orientation), (c) hashes and thumbnails for evidence intake,
+//! and (d) the three probe edits FR-07 allows. It performs no storage, no database access, no
+//! authorization and no network I/O; callers decide what to keep.
+//!
+//! Architecture invariants:
+//! - The format is decided by content (magic bytes, container structure), never by file name.
+//! - Size limits are checked from the header before any pixel buffer is allocated.
+//! - A thermal (FLIR radiometric) frame is never decoded into a still (TH-06).
+//! - The only probe edits are brightness, crop and rotate (FR-07).
+pub mod decode;
+pub mod error;
+pub mod format;
+mod heif;
+mod jpeg;
+pub mod metadata;
+mod tiff;
+
+pub use decode::{decode_still, DecodeLimits, DecodedStill};
+pub use error::ImagingError;
+pub use format::{sniff, ExtensionCheck, FileFormat};
+pub use metadata::{read_metadata, CameraMetadata, CaptureTime, FieldSource, GpsPosition};
