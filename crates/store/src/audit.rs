@@ -1,0 +1,532 @@
+//! The tamper-evident audit trail (SEC-04, SEC-05).
+//!
+//! Each entry carries `seq` (1, 2, 3 ...), the hash of the previous entry and its own hash:
+//! SHA-256 over a length-prefixed encoding of every field plus `prev_hash`. The single
+//! `audit_head` row holds the last `seq` and hash, re-signed with the server's Ed25519 key on
+//! every append; every [`CHECKPOINT_INTERVAL`] entries a signed checkpoint row is kept.
+//!
+//! Appends are serialised by updating the head row first (`UPDATE ... RETURNING`): PostgreSQL
+//! holds its row lock, SQLite its write lock, until the caller's transaction ends. Append the
+//! audit entry as the last statement of a transaction to keep that window short.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use crate::db::{from_ms, now_ms, to_ms, Store, Tx};
+use crate::error::{Result, StoreError};
+
+/// A signed checkpoint is written at every multiple of this sequence number.
+pub const CHECKPOINT_INTERVAL: u64 = 100;
+
+const ZERO_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Outcome of the audited action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The action was allowed and done.
+    Success,
+    /// Refused by policy.
+    Denied,
+    /// Attempted and failed.
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Denied => "denied",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// What the caller records: who did what to which record, why, and how it ended.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    /// Who: a user id or a service name (for example `user:0190...` or `system:retention`).
+    pub actor: String,
+    /// What: the action name as the policy knows it (`case.view`, `evidence.upload`).
+    pub action: String,
+    /// Which record: its type (`case`, `blob`, `user`) ...
+    pub record_type: String,
+    /// ... and its id.
+    pub record_id: String,
+    /// Why: the stated purpose or legal basis, when one was given.
+    pub reason: Option<String>,
+    pub outcome: Outcome,
+    /// Anything else worth keeping (JSON object), for example the policy rule that decided.
+    pub detail: serde_json::Value,
+}
+
+/// One stored entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub record_type: String,
+    pub record_id: String,
+    pub reason: Option<String>,
+    /// `success`, `denied` or `failed` (see [`Outcome`]).
+    pub outcome: String,
+    /// The detail JSON exactly as hashed.
+    pub detail: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash of an entry: SHA-256 over a domain tag and every field, each length-prefixed,
+/// then `prev_hash`. Changing any byte of any field changes it.
+pub fn entry_hash(e: &AuditEntry) -> String {
+    let mut h = Sha256::new();
+    h.update(b"probity-audit-v1\0");
+    h.update(e.seq.to_be_bytes());
+    h.update(to_ms(e.at).to_be_bytes());
+    for field in [&e.actor, &e.action, &e.record_type, &e.record_id] {
+        put_str(&mut h, field);
+    }
+    match &e.reason {
+        None => h.update([0u8]),
+        Some(r) => {
+            h.update([1u8]);
+            put_str(&mut h, r);
+        }
+    }
+    put_str(&mut h, &e.outcome);
+    put_str(&mut h, &e.detail);
+    put_str(&mut h, &e.prev_hash);
+    hex::encode(h.finalize())
+}
+
+fn put_str(h: &mut Sha256, s: &str) {
+    h.update((s.len() as u64).to_be_bytes());
+    h.update(s.as_bytes());
+}
+
+fn head_message(seq: u64, hash: &str) -> Vec<u8> {
+    let mut m = b"probity-audit-head-v1\0".to_vec();
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(hash.as_bytes());
+    m
+}
+
+fn checkpoint_message(seq: u64, hash: &str, at_ms: i64) -> Vec<u8> {
+    let mut m = b"probity-audit-checkpoint-v1\0".to_vec();
+    m.extend_from_slice(&seq.to_be_bytes());
+    m.extend_from_slice(hash.as_bytes());
+    m.extend_from_slice(&at_ms.to_be_bytes());
+    m
+}
+
+/// Appends an entry inside the caller's transaction; it becomes durable with the caller's
+/// commit, together with the change it describes, or not at all.
+pub async fn append(tx: &mut Tx, event: &AuditEvent) -> Result<AuditEntry> {
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+        .fetch_one(tx.conn())
+        .await?;
+    let seq: i64 = head.try_get("seq")?;
+    let prev_hash: String = head.try_get("hash")?;
+    let detail = serde_json::to_string(&event.detail)
+        .map_err(|e| StoreError::Invalid(format!("audit detail is not serialisable: {e}")))?;
+    let mut entry = AuditEntry {
+        seq: seq as u64,
+        at: from_ms(now_ms())?,
+        actor: event.actor.clone(),
+        action: event.action.clone(),
+        record_type: event.record_type.clone(),
+        record_id: event.record_id.clone(),
+        reason: event.reason.clone(),
+        outcome: event.outcome.as_str().to_string(),
+        detail,
+        prev_hash,
+        hash: String::new(),
+    };
+    entry.hash = entry_hash(&entry);
+    sqlx::query(
+        "INSERT INTO audit_log (seq, at, actor, action, record_type, record_id, reason, outcome, \
+         detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(seq)
+    .bind(to_ms(entry.at))
+    .bind(&entry.actor)
+    .bind(&entry.action)
+    .bind(&entry.record_type)
+    .bind(&entry.record_id)
+    .bind(entry.reason.as_deref())
+    .bind(&entry.outcome)
+    .bind(&entry.detail)
+    .bind(&entry.prev_hash)
+    .bind(&entry.hash)
+    .execute(tx.conn())
+    .await?;
+    let keys = tx.keys.clone();
+    let head_sig = hex::encode(keys.sign(&head_message(entry.seq, &entry.hash)));
+    sqlx::query("UPDATE audit_head SET hash = $1, key_id = $2, signature = $3 WHERE id = 1")
+        .bind(&entry.hash)
+        .bind(keys.key_id())
+        .bind(&head_sig)
+        .execute(tx.conn())
+        .await?;
+    if entry.seq.is_multiple_of(CHECKPOINT_INTERVAL) {
+        let at = to_ms(entry.at);
+        let sig = hex::encode(keys.sign(&checkpoint_message(entry.seq, &entry.hash, at)));
+        sqlx::query(
+            "INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(seq)
+        .bind(&entry.hash)
+        .bind(at)
+        .bind(keys.key_id())
+        .bind(&sig)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(entry)
+}
+
+const ENTRY_COLUMNS: &str =
+    "seq, at, actor, action, record_type, record_id, reason, outcome, detail, prev_hash, hash";
+
+fn entry_from_row(row: &sqlx::any::AnyRow) -> Result<AuditEntry> {
+    let seq: i64 = row.try_get("seq")?;
+    Ok(AuditEntry {
+        seq: seq as u64,
+        at: from_ms(row.try_get("at")?)?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        record_type: row.try_get("record_type")?,
+        record_id: row.try_get("record_id")?,
+        reason: row.try_get("reason")?,
+        outcome: row.try_get("outcome")?,
+        detail: row.try_get("detail")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// Custody history: every entry about one record, oldest first.
+pub async fn for_record(
+    tx: &mut Tx,
+    record_type: &str,
+    record_id: &str,
+) -> Result<Vec<AuditEntry>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE record_type = $1 AND record_id = $2 ORDER BY seq"
+    ))
+    .bind(record_type)
+    .bind(record_id)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(entry_from_row).collect()
+}
+
+/// A focused audit (SEC-05): entries of one actor, action or record type in a time range.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub record_type: Option<String>,
+    /// Inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub to: Option<DateTime<Utc>>,
+    /// Only entries with `seq` greater than this (paging).
+    pub after_seq: Option<u64>,
+    /// At most this many entries (0 = 1000).
+    pub limit: u32,
+}
+
+/// Runs a focused audit, oldest first.
+pub async fn query(tx: &mut Tx, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
+    let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM audit_log WHERE 1 = 1");
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    if q.actor.is_some() {
+        sql += &format!(" AND actor = ${}", next());
+    }
+    if q.action.is_some() {
+        sql += &format!(" AND action = ${}", next());
+    }
+    if q.record_type.is_some() {
+        sql += &format!(" AND record_type = ${}", next());
+    }
+    if q.from.is_some() {
+        sql += &format!(" AND at >= ${}", next());
+    }
+    if q.to.is_some() {
+        sql += &format!(" AND at < ${}", next());
+    }
+    if q.after_seq.is_some() {
+        sql += &format!(" AND seq > ${}", next());
+    }
+    sql += &format!(" ORDER BY seq LIMIT ${}", next());
+    let mut query = sqlx::query(&sql);
+    if let Some(a) = &q.actor {
+        query = query.bind(a.clone());
+    }
+    if let Some(a) = &q.action {
+        query = query.bind(a.clone());
+    }
+    if let Some(r) = &q.record_type {
+        query = query.bind(r.clone());
+    }
+    if let Some(f) = q.from {
+        query = query.bind(to_ms(f));
+    }
+    if let Some(t) = q.to {
+        query = query.bind(to_ms(t));
+    }
+    if let Some(s) = q.after_seq {
+        query = query.bind(s as i64);
+    }
+    let limit = if q.limit == 0 { 1000 } else { q.limit };
+    query = query.bind(i64::from(limit));
+    let rows = query.fetch_all(tx.conn()).await?;
+    rows.iter().map(entry_from_row).collect()
+}
+
+/// The last sequence number and hash (0 and zeros for an empty trail).
+pub async fn head(tx: &mut Tx) -> Result<(u64, String)> {
+    let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+        .fetch_one(tx.conn())
+        .await?;
+    let seq: i64 = row.try_get("seq")?;
+    Ok((seq as u64, row.try_get("hash")?))
+}
+
+/// What is wrong with the first bad entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// An entry's fields do not match its hash (edited).
+    HashMismatch,
+    /// An entry does not link to the one before it (inserted, deleted or reordered).
+    BrokenLink,
+    /// A sequence number is missing (deleted).
+    Missing,
+    /// An entry exists beyond the signed head (inserted at the end).
+    BeyondHead,
+    /// The signed head does not match the last entry, or its signature is invalid.
+    BadHead,
+    /// A checkpoint is missing, does not match its entry, or its signature is invalid.
+    BadCheckpoint,
+}
+
+/// The first bad entry found by [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainProblem {
+    pub seq: u64,
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for ChainProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "entry {}: {}", self.seq, self.message)
+    }
+}
+
+/// Result of a whole-chain verification.
+#[derive(Debug, Clone)]
+pub struct VerifyReport {
+    /// Entries read.
+    pub entries: u64,
+    /// Checkpoints whose signature was checked.
+    pub checkpoints: u64,
+    /// Sequence number recorded in the signed head.
+    pub head_seq: u64,
+    /// The first bad entry, if any.
+    pub problem: Option<ChainProblem>,
+}
+
+impl VerifyReport {
+    pub fn is_valid(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+struct Checkpoint {
+    hash: String,
+    at: i64,
+    key_id: String,
+    signature: String,
+}
+
+/// Verifies the whole chain in one consistent snapshot: every hash, every link, no gaps,
+/// the signed head, and every checkpoint's signature against this server's key. Returns the
+/// first bad entry. Errors only when the database cannot be read.
+pub async fn verify(store: &Store) -> Result<VerifyReport> {
+    let keys = store.server_keys().clone();
+    let mut tx = store.begin_snapshot().await?;
+    let head_row = sqlx::query("SELECT seq, hash, key_id, signature FROM audit_head WHERE id = 1")
+        .fetch_one(tx.conn())
+        .await?;
+    let head_seq = head_row.try_get::<i64, _>("seq")?.max(0) as u64;
+    let head_hash: String = head_row.try_get("hash")?;
+    let head_sig: Option<String> = head_row.try_get("signature")?;
+
+    let mut checkpoints = BTreeMap::new();
+    let rows = sqlx::query("SELECT seq, hash, at, key_id, signature FROM audit_checkpoints")
+        .fetch_all(tx.conn())
+        .await?;
+    for r in &rows {
+        let seq: i64 = r.try_get("seq")?;
+        checkpoints.insert(
+            seq as u64,
+            Checkpoint {
+                hash: r.try_get("hash")?,
+                at: r.try_get("at")?,
+                key_id: r.try_get("key_id")?,
+                signature: r.try_get("signature")?,
+            },
+        );
+    }
+
+    let mut report = VerifyReport {
+        entries: 0,
+        checkpoints: 0,
+        head_seq,
+        problem: None,
+    };
+    let problem =
+        |seq: u64, kind: ProblemKind, message: String| ChainProblem { seq, kind, message };
+    let mut prev_hash = ZERO_HASH.to_string();
+    let mut last_seq = 0u64;
+    {
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM audit_log ORDER BY seq");
+        let mut stream = sqlx::query(&sql).fetch(tx.conn());
+        while let Some(row) = stream.try_next().await? {
+            let entry = match entry_from_row(&row) {
+                Ok(e) => e,
+                Err(e) => {
+                    let seq = row
+                        .try_get::<i64, _>("seq")
+                        .map(|s| s as u64)
+                        .unwrap_or(last_seq + 1);
+                    report.problem = Some(problem(
+                        seq,
+                        ProblemKind::HashMismatch,
+                        format!("entry cannot be read ({e})"),
+                    ));
+                    break;
+                }
+            };
+            report.entries += 1;
+            let expected = last_seq + 1;
+            if entry.seq != expected {
+                report.problem = Some(if entry.seq > expected {
+                    problem(
+                        expected,
+                        ProblemKind::Missing,
+                        format!("entry is missing (next present entry is {})", entry.seq),
+                    )
+                } else {
+                    problem(
+                        entry.seq,
+                        ProblemKind::BrokenLink,
+                        "sequence number out of order".into(),
+                    )
+                });
+                break;
+            }
+            if entry.prev_hash != prev_hash {
+                report.problem = Some(problem(
+                    entry.seq,
+                    ProblemKind::BrokenLink,
+                    "does not link to the previous entry (an entry was inserted, deleted or \
+                     reordered here)"
+                        .into(),
+                ));
+                break;
+            }
+            if entry_hash(&entry) != entry.hash {
+                report.problem = Some(problem(
+                    entry.seq,
+                    ProblemKind::HashMismatch,
+                    "content does not match its hash (the entry was edited)".into(),
+                ));
+                break;
+            }
+            if entry.seq.is_multiple_of(CHECKPOINT_INTERVAL) {
+                let msg = match checkpoints.get(&entry.seq) {
+                    None => Some("its signed checkpoint is missing".to_string()),
+                    Some(cp) if cp.hash != entry.hash => {
+                        Some("does not match its signed checkpoint".to_string())
+                    }
+                    Some(cp) if cp.key_id != keys.key_id() => Some(format!(
+                        "checkpoint signed by key {}, not by this server's key {}: wrong data \
+                         directory, or the key was replaced",
+                        cp.key_id,
+                        keys.key_id()
+                    )),
+                    Some(cp) => {
+                        let sig = hex::decode(&cp.signature).unwrap_or_default();
+                        if keys.verify(&checkpoint_message(entry.seq, &cp.hash, cp.at), &sig) {
+                            report.checkpoints += 1;
+                            None
+                        } else {
+                            Some("checkpoint signature is invalid".to_string())
+                        }
+                    }
+                };
+                if let Some(m) = msg {
+                    report.problem = Some(problem(entry.seq, ProblemKind::BadCheckpoint, m));
+                    break;
+                }
+            }
+            prev_hash = entry.hash;
+            last_seq = entry.seq;
+        }
+    }
+    if report.problem.is_none() {
+        report.problem = if last_seq < head_seq {
+            Some(problem(
+                last_seq + 1,
+                ProblemKind::Missing,
+                format!("entry is missing (the signed head records {head_seq} entries)"),
+            ))
+        } else if last_seq > head_seq {
+            Some(problem(
+                head_seq + 1,
+                ProblemKind::BeyondHead,
+                "entry lies beyond the signed head (inserted at the end)".into(),
+            ))
+        } else if head_hash != prev_hash {
+            Some(problem(
+                head_seq,
+                ProblemKind::BadHead,
+                "does not match the signed head".into(),
+            ))
+        } else if head_seq > 0
+            && !keys.verify(
+                &head_message(head_seq, &head_hash),
+                &hex::decode(head_sig.unwrap_or_default()).unwrap_or_default(),
+            )
+        {
+            Some(problem(
+                head_seq,
+                ProblemKind::BadHead,
+                "the head signature is invalid (the last entries were rewritten)".into(),
+            ))
+        } else if let Some((&seq, _)) = checkpoints.range(last_seq + 1..).next() {
+            Some(problem(
+                last_seq + 1,
+                ProblemKind::Missing,
+                format!("entry is missing (a signed checkpoint exists for entry {seq})"),
+            ))
+        } else {
+            None
+        };
+    }
+    tx.rollback().await?;
+    Ok(report)
+}

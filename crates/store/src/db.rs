@@ -1,0 +1,360 @@
+//! Opening the store, the backend switch, and the transaction handle.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use object_store::ObjectStore;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor};
+
+use crate::blobs::BlobStore;
+use crate::error::{Result, StoreError};
+use crate::keys::{MasterKey, ServerKeys};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Environment variable holding the master key (base64 of 32 bytes); overrides the key file.
+pub const MASTER_KEY_ENV: &str = "PROBITY_MASTER_KEY";
+
+/// Which database the store talks to. The SQL is the same for both except where noted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// How to open the store.
+#[derive(Clone)]
+pub struct StoreConfig {
+    /// Holds `probity.db` (SQLite), `blobs/`, `master.key` and `server.ed25519`.
+    pub data_dir: PathBuf,
+    /// `postgres://...` for PostgreSQL; `None` (or a `sqlite:` URL) for the embedded default.
+    pub database_url: Option<String>,
+    /// Base64 master key; when `None` the key file `<data_dir>/master.key` is used (created on
+    /// first run with mode 0600). [`StoreConfig::new`] fills it from `PROBITY_MASTER_KEY`.
+    pub master_key_base64: Option<String>,
+    /// Object store for evidence blobs; `None` means the local file system under
+    /// `<data_dir>/blobs`.
+    pub object_store: Option<Arc<dyn ObjectStore>>,
+    /// Connection pool size.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field(
+                "master_key_base64",
+                &self.master_key_base64.as_ref().map(|_| "<set>"),
+            )
+            .field(
+                "object_store",
+                &self.object_store.as_ref().map(|s| s.to_string()),
+            )
+            .field("max_connections", &self.max_connections)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .finish()
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+impl StoreConfig {
+    /// Defaults: SQLite in `data_dir` unless a URL is given; master key from
+    /// `PROBITY_MASTER_KEY` if set, else the key file.
+    pub fn new(data_dir: impl Into<PathBuf>, database_url: Option<String>) -> Self {
+        StoreConfig {
+            data_dir: data_dir.into(),
+            database_url: database_url.filter(|u| !u.trim().is_empty()),
+            master_key_base64: std::env::var(MASTER_KEY_ENV).ok().filter(|v| !v.is_empty()),
+            object_store: None,
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+
+    fn backend_and_url(&self) -> Result<(Backend, String)> {
+        match self.database_url.as_deref() {
+            None => {
+                let path = self.data_dir.join("probity.db");
+                Ok((
+                    Backend::Sqlite,
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                ))
+            }
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                Ok((Backend::Postgres, u.to_string()))
+            }
+            Some(u) if u.starts_with("sqlite:") => Ok((Backend::Sqlite, u.to_string())),
+            Some(u) => Err(StoreError::Config(format!(
+                "database URL {} is not supported; use postgres://user@host:port/db or leave it \
+                 unset for the embedded SQLite database",
+                redact_url(u)
+            ))),
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) keys: ServerKeys,
+    pub(crate) blobs: BlobStore,
+}
+
+/// The opened store: a connection pool, the blob store and the server keys. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.inner.backend)
+            .field("data_dir", &self.inner.data_dir)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (and on first run creates) the store: data directory, keys, database with
+    /// migrations applied, blob store. An unreachable database gives
+    /// [`StoreError::Unavailable`].
+    pub async fn open(config: StoreConfig) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let data_dir = config.data_dir.clone();
+        create_private_dir(&data_dir)?;
+        let master = Arc::new(MasterKey::load_or_create(
+            &data_dir,
+            config.master_key_base64.as_deref(),
+        )?);
+        let keys = ServerKeys::load_or_create(&data_dir)?;
+        let (backend, url) = config.backend_and_url()?;
+
+        let options: AnyConnectOptions = url
+            .parse()
+            .map_err(|e| StoreError::Config(format!("database URL: {e}")))?;
+        let mut pool_options = AnyPoolOptions::new()
+            .max_connections(config.max_connections.max(1))
+            .acquire_timeout(config.acquire_timeout)
+            .test_before_acquire(true);
+        if backend == Backend::Sqlite {
+            pool_options = pool_options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // busy_timeout first: switching to WAL needs a short exclusive lock.
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    // FULL: every commit fsyncs the WAL, so an acknowledged write survives
+                    // a process kill and also a power loss.
+                    conn.execute("PRAGMA synchronous = FULL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    // Freed content is zeroed, so shredded data keys do not linger in pages.
+                    conn.execute("PRAGMA secure_delete = ON").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Configuration(c) => StoreError::Config(c.to_string()),
+                other => StoreError::from(other),
+            })?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(inner) => StoreError::from(inner),
+            other => StoreError::Database(format!("migrations failed: {other}")),
+        })?;
+
+        let blobs = match config.object_store.clone() {
+            Some(os) => BlobStore::new(os, None, master.clone()),
+            None => BlobStore::local(&data_dir.join("blobs"), master.clone())?,
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                pool,
+                backend,
+                data_dir,
+                keys,
+                blobs,
+            }),
+        })
+    }
+
+    /// Starts a read-write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a transaction that reads and then writes can never fail
+    /// half-way with a busy error.
+    pub async fn begin(&self) -> Result<Tx> {
+        let stmt = match self.inner.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        let tx = self.inner.pool.begin_with(stmt).await?;
+        Ok(self.wrap(tx))
+    }
+
+    /// Starts a transaction for reads (and audit appends) that do not need the SQLite write
+    /// lock until their first write. Prefer [`Store::begin`] when the transaction writes.
+    pub async fn begin_read(&self) -> Result<Tx> {
+        let tx = self.inner.pool.begin().await?;
+        Ok(self.wrap(tx))
+    }
+
+    /// A consistent snapshot for long reads (audit verification).
+    pub(crate) async fn begin_snapshot(&self) -> Result<Tx> {
+        let stmt = match self.inner.backend {
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        };
+        let tx = self.inner.pool.begin_with(stmt).await?;
+        Ok(self.wrap(tx))
+    }
+
+    fn wrap(&self, tx: sqlx::Transaction<'static, Any>) -> Tx {
+        Tx {
+            tx,
+            backend: self.inner.backend,
+            keys: self.inner.keys.clone(),
+        }
+    }
+
+    /// Which database this store uses.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    /// The server's Ed25519 keys (audit checkpoints; others sign manifests with them).
+    pub fn server_keys(&self) -> &ServerKeys {
+        &self.inner.keys
+    }
+
+    /// The encrypted evidence blob store.
+    pub fn blobs(&self) -> &BlobStore {
+        &self.inner.blobs
+    }
+
+    /// Readiness probe: one round trip to the database.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.inner.pool).await?;
+        Ok(())
+    }
+
+    /// After dispositions: makes sure destroyed data keys do not survive in database pages
+    /// (SQLite: checkpoint and truncate the WAL; PostgreSQL: vacuum the blobs table).
+    pub async fn purge_shredded_keys(&self) -> Result<()> {
+        let stmt = match self.inner.backend {
+            Backend::Sqlite => "PRAGMA wal_checkpoint(TRUNCATE)",
+            Backend::Postgres => "VACUUM blobs",
+        };
+        sqlx::query(stmt).execute(&self.inner.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.inner.pool.close().await;
+    }
+}
+
+/// A database transaction. Every mutating function of this crate takes one, so the caller
+/// writes the change and its audit entry together and commits once.
+pub struct Tx {
+    pub(crate) tx: sqlx::Transaction<'static, Any>,
+    pub(crate) backend: Backend,
+    pub(crate) keys: ServerKeys,
+}
+
+impl Tx {
+    /// Makes every change of this transaction durable (fsynced) before returning.
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Discards every change of this transaction (also happens on drop).
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+/// Creates the directory (mode 0700 when created here).
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).map_err(|e| StoreError::io(dir, e))
+}
+
+/// Current time in unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .ok_or_else(|| StoreError::Database(format!("stored time {ms} is out of range")))
+}
+
+pub(crate) fn opt_from_ms(ms: Option<i64>) -> Result<Option<DateTime<Utc>>> {
+    ms.map(from_ms).transpose()
+}
+
+pub(crate) fn parse_uuid(s: &str) -> Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(s)
+        .map_err(|_| StoreError::Database(format!("stored id {s:?} is not a UUID")))
+}

@@ -1,0 +1,233 @@
+//! People and service accounts (`users`) and their roles (`user_roles`).
+//!
+//! `kind` is `person`, `service` or `vendor`; roles are free text parsed by the domain crate.
+//! `password_hash` is `None` for directory (LDAP) accounts: no password is stored (SEC-01).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::db::{from_ms, now_ms, opt_from_ms, parse_uuid, to_ms, Tx};
+use crate::error::{Result, StoreError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub rank: Option<String>,
+    pub command: Option<String>,
+    pub password_hash: Option<String>,
+    pub totp_secret: Option<String>,
+    pub failed_logins: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    /// `person`, `service` or `vendor`.
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub display_name: String,
+    pub rank: Option<String>,
+    pub command: Option<String>,
+    /// Argon2id PHC string; `None` for directory accounts.
+    pub password_hash: Option<String>,
+    /// `person`, `service` or `vendor`.
+    pub kind: String,
+}
+
+const COLUMNS: &str = "id, username, display_name, rank, command, password_hash, totp_secret, \
+                       failed_logins, locked_until, kind, created_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<User> {
+    let id: String = r.try_get("id")?;
+    let failed: i64 = r.try_get("failed_logins")?;
+    Ok(User {
+        id: parse_uuid(&id)?,
+        username: r.try_get("username")?,
+        display_name: r.try_get("display_name")?,
+        rank: r.try_get("rank")?,
+        command: r.try_get("command")?,
+        password_hash: r.try_get("password_hash")?,
+        totp_secret: r.try_get("totp_secret")?,
+        failed_logins: failed.clamp(0, i64::from(u32::MAX)) as u32,
+        locked_until: opt_from_ms(r.try_get("locked_until")?)?,
+        kind: r.try_get("kind")?,
+        created_at: from_ms(r.try_get("created_at")?)?,
+    })
+}
+
+/// Creates a user; a taken username gives [`StoreError::AlreadyExists`].
+pub async fn create(tx: &mut Tx, new: &NewUser) -> Result<User> {
+    if new.username.trim().is_empty() {
+        return Err(StoreError::Invalid("username must not be empty".into()));
+    }
+    let id = Uuid::now_v7();
+    let created = now_ms();
+    sqlx::query(
+        "INSERT INTO users (id, username, display_name, rank, command, password_hash, kind, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id.to_string())
+    .bind(&new.username)
+    .bind(&new.display_name)
+    .bind(new.rank.as_deref())
+    .bind(new.command.as_deref())
+    .bind(new.password_hash.as_deref())
+    .bind(&new.kind)
+    .bind(created)
+    .execute(tx.conn())
+    .await
+    .map_err(|e| StoreError::from_sqlx("user", &new.username, e))?;
+    get(tx, id).await?.ok_or_else(|| StoreError::NotFound {
+        what: "user",
+        id: id.to_string(),
+    })
+}
+
+pub async fn get(tx: &mut Tx, id: Uuid) -> Result<Option<User>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(tx.conn())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn get_by_username(tx: &mut Tx, username: &str) -> Result<Option<User>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE username = $1"))
+        .bind(username)
+        .fetch_optional(tx.conn())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// All users ordered by username.
+pub async fn list(tx: &mut Tx) -> Result<Vec<User>> {
+    let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM users ORDER BY username"))
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+fn affected_one(n: u64, id: Uuid) -> Result<()> {
+    if n == 0 {
+        Err(StoreError::NotFound {
+            what: "user",
+            id: id.to_string(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// Changes display name, rank and command.
+pub async fn update_profile(
+    tx: &mut Tx,
+    id: Uuid,
+    display_name: &str,
+    rank: Option<&str>,
+    command: Option<&str>,
+) -> Result<()> {
+    let r =
+        sqlx::query("UPDATE users SET display_name = $1, rank = $2, command = $3 WHERE id = $4")
+            .bind(display_name)
+            .bind(rank)
+            .bind(command)
+            .bind(id.to_string())
+            .execute(tx.conn())
+            .await?;
+    affected_one(r.rows_affected(), id)
+}
+
+/// Sets or clears (directory accounts) the password hash.
+pub async fn set_password_hash(tx: &mut Tx, id: Uuid, hash: Option<&str>) -> Result<()> {
+    let r = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    affected_one(r.rows_affected(), id)
+}
+
+/// Sets or clears the TOTP secret (stored as given; the caller encodes it).
+pub async fn set_totp_secret(tx: &mut Tx, id: Uuid, secret: Option<&str>) -> Result<()> {
+    let r = sqlx::query("UPDATE users SET totp_secret = $1 WHERE id = $2")
+        .bind(secret)
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    affected_one(r.rows_affected(), id)
+}
+
+/// Counts a failed login and returns the new count; `lock_until` (decided by the caller's
+/// lockout rule) locks the account until then.
+pub async fn record_failed_login(
+    tx: &mut Tx,
+    id: Uuid,
+    lock_until: Option<DateTime<Utc>>,
+) -> Result<u32> {
+    let row = sqlx::query(
+        "UPDATE users SET failed_logins = failed_logins + 1, \
+         locked_until = COALESCE($1, locked_until) WHERE id = $2 RETURNING failed_logins",
+    )
+    .bind(lock_until.map(to_ms))
+    .bind(id.to_string())
+    .fetch_optional(tx.conn())
+    .await?
+    .ok_or_else(|| StoreError::NotFound {
+        what: "user",
+        id: id.to_string(),
+    })?;
+    let n: i64 = row.try_get("failed_logins")?;
+    Ok(n.clamp(0, i64::from(u32::MAX)) as u32)
+}
+
+/// After a successful login or an unlock: zero failures, no lock.
+pub async fn reset_failed_logins(tx: &mut Tx, id: Uuid) -> Result<()> {
+    let r = sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    affected_one(r.rows_affected(), id)
+}
+
+/// Grants a role (idempotent).
+pub async fn grant_role(
+    tx: &mut Tx,
+    user_id: Uuid,
+    role: &str,
+    granted_by: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO user_roles (user_id, role, granted_by, granted_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, role) DO NOTHING",
+    )
+    .bind(user_id.to_string())
+    .bind(role)
+    .bind(granted_by)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Revokes a role; returns whether it was held.
+pub async fn revoke_role(tx: &mut Tx, user_id: Uuid, role: &str) -> Result<bool> {
+    let r = sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2")
+        .bind(user_id.to_string())
+        .bind(role)
+        .execute(tx.conn())
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Roles held, sorted.
+pub async fn roles(tx: &mut Tx, user_id: Uuid) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role")
+        .bind(user_id.to_string())
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("role")?)).collect()
+}
