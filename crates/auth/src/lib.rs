@@ -3,11 +3,13 @@
 //!
 //! - [`password`]: Argon2id hashing and verification of local passwords, password policy.
 //! - [`totp`]: RFC 6238 one-time codes with a ±1 step window and replay protection.
+//! - [`ldap`]: LDAP / Active Directory bind (template or search-then-bind), groups → roles.
 //! - [`lockout`]: lockout after repeated failures, as a pure function of stored state.
 //! - [`network`]: which peers are local; remote sessions need a second factor.
 //! - [`token`]: session and API tokens, 256-bit, prefixed, stored only as SHA-256.
 //! - [`cookie`]: the session cookie's `Set-Cookie` attributes.
 //! - [`tls`]: self-signed demo certificate and rustls server configuration (SEC-03).
+//! - [`testkit`]: a real OpenLDAP server (`slapd`) with a small fixture, for tests only.
 //!
 //! Architecture invariants:
 //! - No plaintext password, one-time code or token is ever stored or logged by this crate; it
@@ -19,9 +21,11 @@
 
 pub mod cookie;
 pub mod error;
+pub mod ldap;
 pub mod lockout;
 pub mod network;
 pub mod password;
+pub mod testkit;
 pub mod tls;
 pub mod token;
 pub mod totp;
@@ -31,6 +35,9 @@ pub use cookie::{
     DEFAULT_SESSION_SECONDS, SESSION_COOKIE_NAME,
 };
 pub use error::{AuthError, AuthErrorKind, SIGN_IN_REFUSED};
+pub use ldap::{
+    Directory, DirectoryConfig, DirectoryIdentity, GroupLookup, GroupRole, SecretString, UserLookup,
+};
 pub use lockout::{AttemptOutcome, LockoutDecision, LockoutPolicy, LockoutState};
 pub use network::{requires_second_factor, NetworkConfig};
 pub use password::{PasswordParams, PasswordPolicy, PasswordService};
