@@ -15,6 +15,8 @@ pub struct Case {
     pub case_number: String,
     pub offence_classification: String,
     pub status: String,
+    /// The command that owns the case (its supervisors read it).
+    pub command: String,
     pub assigned_investigator: Option<Uuid>,
     pub political_activity: bool,
     pub closure_reason: Option<String>,
@@ -29,6 +31,7 @@ pub struct NewCase {
     pub case_number: String,
     pub offence_classification: String,
     pub status: String,
+    pub command: String,
     pub assigned_investigator: Option<Uuid>,
     pub political_activity: bool,
     pub created_by: String,
@@ -44,7 +47,7 @@ pub struct CaseFilter {
     pub offset: u32,
 }
 
-const COLUMNS: &str = "id, case_number, offence_classification, status, assigned_investigator, \
+const COLUMNS: &str = "id, case_number, offence_classification, status, command, assigned_investigator, \
                        political_activity, closure_reason, closed_at, created_by, created_at, updated_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Case> {
@@ -56,6 +59,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Case> {
         case_number: r.try_get("case_number")?,
         offence_classification: r.try_get("offence_classification")?,
         status: r.try_get("status")?,
+        command: r.try_get("command")?,
         assigned_investigator: inv.as_deref().map(parse_uuid).transpose()?,
         political_activity: political != 0,
         closure_reason: r.try_get("closure_reason")?,
@@ -77,8 +81,8 @@ pub async fn create(tx: &mut Tx, new: &NewCase) -> Result<Case> {
     let now = now_ms();
     sqlx::query(
         "INSERT INTO cases (id, case_number, offence_classification, status, assigned_investigator, \
-         political_activity, created_by, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         political_activity, created_by, created_at, updated_at, command) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(id.to_string())
     .bind(&new.case_number)
@@ -89,6 +93,7 @@ pub async fn create(tx: &mut Tx, new: &NewCase) -> Result<Case> {
     .bind(&new.created_by)
     .bind(now)
     .bind(now)
+    .bind(&new.command)
     .execute(tx.conn())
     .await
     .map_err(|e| StoreError::from_sqlx("case", &new.case_number, e))?;

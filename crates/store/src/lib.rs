@@ -25,6 +25,7 @@
 //!     case_number: "2026-000123".into(),
 //!     offence_classification: "robbery".into(),
 //!     status: "open".into(),
+//!     command: "PCT-019".into(),
 //!     assigned_investigator: None,
 //!     political_activity: false,
 //!     created_by: "user:alice".into(),

@@ -1,6 +1,6 @@
 //! People and service accounts (`users`) and their roles (`user_roles`).
 //!
-//! `kind` is `person`, `service` or `vendor`; roles are free text parsed by the domain crate.
+//! `kind` is `member`, `service`, `vendor` or `external_agency`; roles are free text parsed by the domain crate.
 //! `password_hash` is `None` for directory (LDAP) accounts: no password is stored (SEC-01).
 
 use chrono::{DateTime, Utc};
@@ -19,9 +19,11 @@ pub struct User {
     pub command: Option<String>,
     pub password_hash: Option<String>,
     pub totp_secret: Option<String>,
+    /// The last one-time-code step accepted: a code is never accepted twice (replay guard).
+    pub totp_last_step: Option<u64>,
     pub failed_logins: u32,
     pub locked_until: Option<DateTime<Utc>>,
-    /// `person`, `service` or `vendor`.
+    /// `member`, `service`, `vendor` or `external_agency`.
     pub kind: String,
     pub created_at: DateTime<Utc>,
 }
@@ -34,11 +36,12 @@ pub struct NewUser {
     pub command: Option<String>,
     /// Argon2id PHC string; `None` for directory accounts.
     pub password_hash: Option<String>,
-    /// `person`, `service` or `vendor`.
+    /// `member`, `service`, `vendor` or `external_agency`.
     pub kind: String,
 }
 
-const COLUMNS: &str = "id, username, display_name, rank, command, password_hash, totp_secret, \
+const COLUMNS: &str =
+    "id, username, display_name, rank, command, password_hash, totp_secret, totp_last_step, \
                        failed_logins, locked_until, kind, created_at";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<User> {
@@ -52,6 +55,9 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<User> {
         command: r.try_get("command")?,
         password_hash: r.try_get("password_hash")?,
         totp_secret: r.try_get("totp_secret")?,
+        totp_last_step: r
+            .try_get::<Option<i64>, _>("totp_last_step")?
+            .and_then(|s| u64::try_from(s).ok()),
         failed_logins: failed.clamp(0, i64::from(u32::MAX)) as u32,
         locked_until: opt_from_ms(r.try_get("locked_until")?)?,
         kind: r.try_get("kind")?,
@@ -155,6 +161,18 @@ pub async fn set_password_hash(tx: &mut Tx, id: Uuid, hash: Option<&str>) -> Res
 pub async fn set_totp_secret(tx: &mut Tx, id: Uuid, secret: Option<&str>) -> Result<()> {
     let r = sqlx::query("UPDATE users SET totp_secret = $1 WHERE id = $2")
         .bind(secret)
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    affected_one(r.rows_affected(), id)
+}
+
+/// Records the one-time-code step just accepted (replay guard, SEC-01).
+pub async fn set_totp_last_step(tx: &mut Tx, id: Uuid, step: u64) -> Result<()> {
+    let step = i64::try_from(step)
+        .map_err(|_| StoreError::Invalid("one-time-code step out of range".into()))?;
+    let r = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2")
+        .bind(step)
         .bind(id.to_string())
         .execute(tx.conn())
         .await?;

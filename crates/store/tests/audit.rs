@@ -287,6 +287,7 @@ fn new_case(number: &str) -> cases::NewCase {
         case_number: number.into(),
         offence_classification: "burglary".into(),
         status: "open".into(),
+        command: "PCT-019".into(),
         assigned_investigator: None,
         political_activity: false,
         created_by: "user:alice".into(),

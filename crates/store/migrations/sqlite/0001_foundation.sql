@@ -10,9 +10,10 @@ CREATE TABLE users (
     command         TEXT,
     password_hash   TEXT,
     totp_secret     TEXT,
+    totp_last_step  BIGINT,
     failed_logins   INTEGER NOT NULL DEFAULT 0,
     locked_until    INTEGER,
-    kind            TEXT NOT NULL CHECK (kind IN ('person', 'service', 'vendor')),
+    kind            TEXT NOT NULL CHECK (kind IN ('member', 'service', 'vendor', 'external_agency')),
     created_at      INTEGER NOT NULL
 );
 
@@ -85,6 +86,7 @@ CREATE TABLE cases (
     case_number               TEXT NOT NULL UNIQUE,
     offence_classification    TEXT NOT NULL,
     status                    TEXT NOT NULL,
+    command                   TEXT NOT NULL,
     assigned_investigator     TEXT REFERENCES users(id),
     political_activity        INTEGER NOT NULL DEFAULT 0,
     closure_reason            TEXT,
