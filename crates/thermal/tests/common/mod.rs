@@ -42,8 +42,16 @@ pub fn sample_files() -> Vec<String> {
 /// `[Group] TagName : value` and the `Tag Name : value` layouts.
 pub fn exiftool_value(file: &str, tag: &str) -> Option<String> {
     let dump = std::fs::read_to_string(thermal(&format!("{file}.exiftool.txt"))).ok()?;
-    let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let squash = |s: &str| {
+        s.chars()
+            .filter(|c| !c.is_whitespace() && *c != '/')
+            .collect::<String>()
+    };
     for line in dump.lines() {
+        // FLIR-group values only (the EXIF block repeats some names).
+        if line.starts_with('[') && !line.starts_with("[FLIR]") {
+            continue;
+        }
         let Some((k, v)) = line.split_once(':') else {
             continue;
         };
