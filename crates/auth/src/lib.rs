@@ -1,6 +1,8 @@
 //! Authentication for Probity (SEC-01, SEC-03, EXT-06): pure logic and the network clients,
 //! no database and no HTTP.
 //!
+//! - [`signin`]: [`Authenticator`], the whole sign-in decision (lockout, first factor,
+//!   second factor for remote peers, session token) over a snapshot of the stored account.
 //! - [`password`]: Argon2id hashing and verification of local passwords, password policy.
 //! - [`totp`]: RFC 6238 one-time codes with a ±1 step window and replay protection.
 //! - [`ldap`]: LDAP / Active Directory bind (template or search-then-bind), groups → roles.
@@ -25,6 +27,7 @@ pub mod ldap;
 pub mod lockout;
 pub mod network;
 pub mod password;
+pub mod signin;
 pub mod testkit;
 pub mod tls;
 pub mod token;
@@ -41,6 +44,10 @@ pub use ldap::{
 pub use lockout::{AttemptOutcome, LockoutDecision, LockoutPolicy, LockoutState};
 pub use network::{requires_second_factor, NetworkConfig};
 pub use password::{PasswordParams, PasswordPolicy, PasswordService};
+pub use signin::{
+    AccountSnapshot, AccountUpdate, AuthSettings, Authenticator, SignInAttempt, SignInResult,
+    SignedIn,
+};
 pub use tls::{
     ensure_self_signed, generate_self_signed, tls_client_config, tls_server_config, TlsPaths,
 };

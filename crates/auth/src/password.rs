@@ -148,7 +148,7 @@ impl PasswordService {
         self.hash_unchecked(password)
     }
 
-    fn hash_unchecked(&self, password: &str) -> Result<String, AuthError> {
+    pub(crate) fn hash_unchecked(&self, password: &str) -> Result<String, AuthError> {
         let salt = SaltString::generate(&mut OsRng);
         let hash = self
             .argon2()?

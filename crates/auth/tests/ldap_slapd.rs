@@ -212,3 +212,50 @@ async fn sec_03_ldaps_with_trusted_ca() {
         "{err:?}"
     );
 }
+
+/// SEC-01: with a directory configured, no local password is accepted or stored, and the
+/// whole sign-in goes through the directory.
+#[tokio::test]
+async fn sec_01_directory_configured_means_no_local_password() {
+    use probity_auth::{AccountSnapshot, AuthSettings, Authenticator, SignInAttempt};
+    let slapd = start();
+    let auth = Authenticator::new(AuthSettings {
+        directory: Some(search_config(slapd.url())),
+        ..AuthSettings::default()
+    })
+    .unwrap();
+    assert!(!auth.local_passwords_allowed());
+    assert!(auth.hash_new_password("jdoe", "a local password").is_err());
+
+    let attempt = |password: &'static str| SignInAttempt {
+        username: "jdoe",
+        password,
+        totp_code: None,
+        peer: "127.0.0.1".parse().unwrap(),
+        now: chrono::Utc::now(),
+    };
+    // First sign-in: the store has no row yet.
+    let r = auth.sign_in(attempt(JDOE_PASSWORD), None).await;
+    let signed = r.outcome.unwrap();
+    let id = signed.directory.unwrap();
+    assert_eq!(id.roles, vec!["fr_investigator".to_string()]);
+    assert!(r.update.is_none());
+
+    // A known row that (wrongly) still holds a local hash: the directory decides, not the hash.
+    let row = AccountSnapshot {
+        password_phc: Some(
+            probity_auth::PasswordService::default()
+                .hash("jdoe", "old local password")
+                .unwrap(),
+        ),
+        enabled: true,
+        ..AccountSnapshot::default()
+    };
+    let r = auth
+        .sign_in(attempt("old local password"), Some(&row))
+        .await;
+    assert!(matches!(r.outcome, Err(AuthError::Refused { .. })));
+    assert_eq!(r.update.unwrap().lockout.failed_count, 1);
+    let r = auth.sign_in(attempt(JDOE_PASSWORD), Some(&row)).await;
+    assert!(r.outcome.is_ok());
+}
