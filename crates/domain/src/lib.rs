@@ -27,7 +27,7 @@ mod macros;
 
 pub mod bases;
 pub mod cases;
-// pub mod fr_request;
+pub mod fr_request;
 pub mod ids;
 pub mod people;
 
@@ -43,6 +43,10 @@ pub use cases::{
     RetentionRuleId,
 };
 pub use error::DomainError;
+pub use fr_request::{
+    check_arrest_basis, Actor, FrOutcome, FrRequest, FrState, RequestRole, RequesterView,
+    POSSIBLE_MATCH_NOTICE,
+};
 pub use ids::{AssignmentId, CaseId, FrRequestId, UserId};
 pub use people::{
     effective_roles, Assignment, Command, CommandCode, Contract, ContractKind, Course,
