@@ -83,7 +83,11 @@ impl CameraMetadata {
     /// with a device inventory (Nikon writes e.g. "No= 00002539").
     pub fn serial_normalized(&self) -> Option<String> {
         let s = self.serial_number.as_deref()?;
-        let s = s.strip_prefix("No=").unwrap_or(s);
+        let s = if s.len() >= 3 && s[..3].eq_ignore_ascii_case("no=") {
+            &s[3..]
+        } else {
+            s
+        };
         let cleaned: String = s
             .chars()
             .filter(|c| c.is_ascii_alphanumeric())
@@ -437,7 +441,11 @@ struct NikonNote {
 fn nikon_maker_note(outer: &Tiff<'_>, note: &[u8], note_offset: u32) -> NikonNote {
     let mut out = NikonNote::default();
     let read = |t: &Tiff<'_>, ifd: &Ifd, out: &mut NikonNote| {
-        out.serial = ifd.entry(0x001D).and_then(|e| t.ascii(&e));
+        // 0x001D on current bodies; 0x00A0 ("No= 00002539") on older ones such as the D70.
+        out.serial = ifd
+            .entry(0x001D)
+            .and_then(|e| t.ascii(&e))
+            .or_else(|| ifd.entry(0x00A0).and_then(|e| t.ascii(&e)));
         out.lens = ifd
             .entry(0x0084)
             .and_then(|e| t.rationals(&e))
@@ -690,7 +698,7 @@ mod tests {
     #[test]
     fn dc_04_serial_normalized_for_inventory_match() {
         let m = CameraMetadata {
-            serial_number: Some("No= 00002539".into()),
+            serial_number: Some("NO= 00002539".into()),
             ..Default::default()
         };
         assert_eq!(m.serial_normalized().as_deref(), Some("2539"));
