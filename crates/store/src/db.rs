@@ -299,6 +299,12 @@ pub struct Tx {
     pub(crate) keys: ServerKeys,
 }
 
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx").field("backend", &self.backend).finish()
+    }
+}
+
 impl Tx {
     /// Makes every change of this transaction durable (fsynced) before returning.
     pub async fn commit(self) -> Result<()> {
