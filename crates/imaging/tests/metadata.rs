@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{camera, dump_value, exiftool_dump, patched, read_camera};
+use common::{dump_value, exiftool_dump, patched, read_camera};
 use probity_imaging::{read_metadata, FieldSource};
 
 const SAMPLES: [&str; 6] = [
