@@ -241,6 +241,18 @@ mod tests {
         assert!(!svc.needs_rehash(&phc));
     }
 
+    /// Produced by the reference C implementation (Debian `argon2` tool):
+    /// `echo -n password | argon2 somesaltsomesalt -id -t 2 -k 19456 -p 1 -l 32 -e`.
+    #[test]
+    fn sec_01_argon2id_agrees_with_the_reference_implementation() {
+        let reference = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
+                         K13EBUiG7JV+9ZxztmHFTdb7J0WQsnj2V8bZaqyPptE";
+        let svc = PasswordService::default();
+        svc.verify(Some(reference), "password").unwrap();
+        assert!(svc.verify(Some(reference), "Password").is_err());
+        assert!(!svc.needs_rehash(reference));
+    }
+
     #[test]
     fn sec_01_same_password_gets_different_salts() {
         let svc = fast();
