@@ -1,0 +1,59 @@
+"""FAISS reference for crates/face/benches/search.rs: the same gallery and queries, the same K.
+
+Usage: faiss_search.py GALLERY.npy QUERIES.npy K  -> prints one JSON object.
+IndexFlatIP: exact inner product (the templates are L2-normalised, so cosine).
+IndexHNSWFlat (M=16, efConstruction=100, inner product): efSearch raised until recall@K >= 0.99
+against IndexFlatIP. Queries are issued one at a time, as an investigator's search is.
+"""
+import json
+import sys
+import time
+
+import faiss
+import numpy as np
+
+
+def main():
+    gallery = np.load(sys.argv[1], mmap_mode="r")
+    queries = np.load(sys.argv[2])
+    k = int(sys.argv[3])
+    xb = np.ascontiguousarray(gallery, dtype=np.float32)
+    d = xb.shape[1]
+    out = {"threads": faiss.omp_get_max_threads(), "n": int(xb.shape[0])}
+
+    flat = faiss.IndexFlatIP(d)
+    flat.add(xb)
+    lat, truth = [], []
+    for q in queries:
+        q = q.reshape(1, -1)
+        t = time.perf_counter()
+        _, ids = flat.search(q, k)
+        lat.append((time.perf_counter() - t) * 1e3)
+        truth.append(set(ids[0].tolist()))
+    out["flat_p50_ms"] = float(np.percentile(lat, 50))
+    out["flat_p99_ms"] = float(np.percentile(lat, 99))
+    del flat
+
+    t = time.perf_counter()
+    hnsw = faiss.IndexHNSWFlat(d, 16, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = 100
+    hnsw.add(xb)
+    out["hnsw_build_s"] = time.perf_counter() - t
+    for ef in [50, 64, 96, 128, 192, 256, 384, 512, 768, 1024]:
+        hnsw.hnsw.efSearch = ef
+        lat, hit = [], 0
+        for q, tr in zip(queries, truth):
+            q = q.reshape(1, -1)
+            t = time.perf_counter()
+            _, ids = hnsw.search(q, k)
+            lat.append((time.perf_counter() - t) * 1e3)
+            hit += len(tr.intersection(ids[0].tolist()))
+        recall = hit / (k * len(queries))
+        out["hnsw_ef"], out["hnsw_recall"], out["hnsw_p50_ms"] = ef, recall, float(np.percentile(lat, 50))
+        if recall >= 0.99:
+            break
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

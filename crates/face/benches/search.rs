@@ -1,0 +1,319 @@
+//! Gallery search at scale, against FAISS in the same run.
+//!
+//! Data: the real LFW templates of `probity eval` (its embedding cache, dlib-resnet-v1, 6,922
+//! templates) plus perturbed copies up to N (default 1,000,000): copy = normalise(t + e), where t is
+//! a real template chosen round-robin and e is Gaussian noise with norm drawn uniformly in
+//! [0.35, 0.75] (cosine to its source about 0.80–0.94, like other photos of the same person).
+//! Queries: 200 real templates with fresh noise of norm 0.5 (new photos of enrolled people).
+//!
+//! Measures exact-search p50/p99 (top 50), the memory-bandwidth bound of the scan, approximate
+//! (HNSW) p50 at recall@50 ≥ 0.99 against exact, memory per template; then runs
+//! crates/face/bench/faiss_search.py (FAISS IndexFlatIP and IndexHNSWFlat) on the same matrix and
+//! prints the ratios.
+//!
+//! Run: `cargo bench -p probity-face --bench search` (after `probity eval --algorithm dlib-resnet-v1`).
+//! Env: BENCH_N (gallery size), BENCH_QUERIES, PROBITY_EVAL_DIR (default .probity/eval),
+//! PROBITY_BENCH_PYTHON (default .venv/bin/python).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use probity_face::algorithm::{lookup, AlgorithmSpec, DLIB_RESNET_V1};
+use probity_face::eval::cache::EmbeddingCache;
+use probity_face::index::HnswParams;
+use probity_face::{
+    GalleryIndex, ProbeTemplate, RecordId, RepositoryTemplate, SearchMode, SearchRequest,
+};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn uniform(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn gauss(&mut self) -> f64 {
+        let (u, v) = (self.uniform().max(1e-12), self.uniform());
+        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+    }
+}
+
+fn perturb(t: &[f32], norm: f64, rng: &mut Rng) -> Vec<f32> {
+    let e: Vec<f64> = (0..t.len()).map(|_| rng.gauss()).collect();
+    let en = e.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-9);
+    let mut v: Vec<f32> = t
+        .iter()
+        .zip(&e)
+        .map(|(a, b)| a + (b / en * norm) as f32)
+        .collect();
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|x| *x /= n);
+    v
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn write_npy(
+    path: &Path,
+    rows: usize,
+    dim: usize,
+    data: &mut dyn Iterator<Item = f32>,
+) -> std::io::Result<()> {
+    let mut f = std::io::BufWriter::with_capacity(1 << 22, std::fs::File::create(path)?);
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {dim}), }}");
+    let total = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - total % 64) % 64));
+    header.push('\n');
+    f.write_all(b"\x93NUMPY\x01\x00")?;
+    f.write_all(&(header.len() as u16).to_le_bytes())?;
+    f.write_all(header.as_bytes())?;
+    for x in data {
+        f.write_all(&x.to_le_bytes())?;
+    }
+    f.flush()
+}
+
+/// Single-thread and all-core sequential read bandwidth over a 512 MiB buffer, bytes/s.
+fn read_bandwidth() -> (f64, f64) {
+    let words: usize = 64 << 20; // 512 MiB of u64
+    let buf: Vec<u64> = (0..words as u64).collect();
+    let sum_part = |s: &[u64]| s.iter().fold(0u64, |a, b| a.wrapping_add(*b));
+    let mut best1 = 0f64;
+    for _ in 0..3 {
+        let t = Instant::now();
+        std::hint::black_box(sum_part(&buf));
+        best1 = best1.max((words * 8) as f64 / t.elapsed().as_secs_f64());
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
+    let mut bestn = 0f64;
+    for _ in 0..3 {
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for c in buf.chunks(words.div_ceil(threads)) {
+                s.spawn(move || std::hint::black_box(sum_part(c)));
+            }
+        });
+        bestn = bestn.max((words * 8) as f64 / t.elapsed().as_secs_f64());
+    }
+    (best1, bestn)
+}
+
+fn main() {
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let nq: usize = std::env::var("BENCH_QUERIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    let k = 50;
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let eval_dir = std::env::var_os("PROBITY_EVAL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join(".probity/eval"));
+    let spec: &'static AlgorithmSpec = lookup(DLIB_RESNET_V1).expect("registered");
+    let cache_path = eval_dir.join("embeddings-dlib-resnet-v1-1.bin");
+    let cache = match EmbeddingCache::load(&cache_path, &spec.id()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "{e}\nrun `probity eval --algorithm dlib-resnet-v1` first (it writes {})",
+                cache_path.display()
+            );
+            std::process::exit(2);
+        }
+    };
+    let mut real: Vec<(String, Vec<f32>)> = cache
+        .entries
+        .iter()
+        .map(|(r, (v, _))| (r.rel_path(), v.clone()))
+        .collect();
+    real.sort_by(|a, b| a.0.cmp(&b.0));
+    let real: Vec<Vec<f32>> = real.into_iter().map(|x| x.1).collect();
+    let dim = spec.dimension;
+    println!(
+        "search benchmark: {n} templates ({} real LFW + perturbed copies), {nq} queries, top {k}",
+        real.len()
+    );
+
+    // Gallery.
+    let t0 = Instant::now();
+    let mut rng = Rng(0x9e3779b97f4a7c15);
+    let mut index = GalleryIndex::new(spec);
+    let mut matrix: Vec<f32> = Vec::with_capacity(n * dim);
+    for i in 0..n {
+        let v = if i < real.len() {
+            real[i].clone()
+        } else {
+            let norm = 0.35 + 0.40 * rng.uniform();
+            perturb(&real[i % real.len()], norm, &mut rng)
+        };
+        matrix.extend_from_slice(&v);
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let t =
+            RepositoryTemplate::from_stored(RecordId(i as u64), spec, &bytes).expect("template");
+        index.add(t).expect("add");
+    }
+    let queries: Vec<Vec<f32>> = (0..nq)
+        .map(|i| perturb(&real[(i * 7919) % real.len()], 0.5, &mut rng))
+        .collect();
+    println!("  gallery built in {:.1}s", t0.elapsed().as_secs_f64());
+
+    // Exact.
+    let exact = SearchRequest {
+        top_k: k,
+        mode: SearchMode::Exact,
+    };
+    let probes: Vec<ProbeTemplate> = queries
+        .iter()
+        .map(|q| ProbeTemplate::from_embedding(spec, q.clone()).expect("probe"))
+        .collect();
+    let mut lat = Vec::new();
+    let mut truth = Vec::new();
+    for p in &probes {
+        let t = Instant::now();
+        let r = index.search(p, &exact, &|_| true).expect("search");
+        lat.push(t.elapsed().as_secs_f64() * 1e3);
+        truth.push(
+            r.candidates
+                .iter()
+                .map(|c| c.record)
+                .collect::<std::collections::HashSet<_>>(),
+        );
+    }
+    let exact_p50 = pct(&mut lat.clone(), 0.5);
+    let exact_p99 = pct(&mut lat, 0.99);
+    let (bw1, bwn) = read_bandwidth();
+    let matrix_bytes = (n * (dim + 4)) as f64;
+    let bound_ms = matrix_bytes / bwn * 1e3;
+    println!(
+        "  exact (i8 scan, {} threads): p50 {exact_p50:.2} ms, p99 {exact_p99:.2} ms; memory-bandwidth bound {bound_ms:.2} ms \
+         ({:.1} GB/s all cores, {:.1} GB/s one core) -> {:.2}x the bound",
+        std::thread::available_parallelism().map_or(1, |p| p.get()),
+        bwn / 1e9,
+        bw1 / 1e9,
+        exact_p50 / bound_ms
+    );
+
+    // Approximate.
+    let t = Instant::now();
+    let params = HnswParams {
+        m: 16,
+        ef_construction: 100,
+        seed: 7,
+    };
+    index.build_graph(params, &mut |d, total| {
+        if d % 100_000 == 0 || d == total {
+            eprint!("\r  building HNSW {d}/{total}");
+        }
+    });
+    eprintln!();
+    let build_s = t.elapsed().as_secs_f64();
+    println!(
+        "  HNSW (M=16, efConstruction=100) built in {build_s:.0}s; memory {:.0} B/template",
+        index.bytes_per_template()
+    );
+    let mut approx_choice = None;
+    for ef in [50usize, 64, 96, 128, 192, 256, 384, 512, 768, 1024] {
+        let req = SearchRequest {
+            top_k: k,
+            mode: SearchMode::Approximate { ef },
+        };
+        let mut lat = Vec::new();
+        let mut hit = 0usize;
+        for (p, tr) in probes.iter().zip(&truth) {
+            let t = Instant::now();
+            let r = index.search(p, &req, &|_| true).expect("search");
+            lat.push(t.elapsed().as_secs_f64() * 1e3);
+            hit += r
+                .candidates
+                .iter()
+                .filter(|c| tr.contains(&c.record))
+                .count();
+        }
+        let recall = hit as f64 / (k * probes.len()) as f64;
+        let p50 = pct(&mut lat, 0.5);
+        println!("  approximate ef={ef}: recall@50 {recall:.4}, p50 {p50:.3} ms");
+        if recall >= 0.99 {
+            approx_choice = Some((ef, recall, p50));
+            break;
+        }
+    }
+
+    // FAISS on the same data.
+    let tmp = std::env::temp_dir().join("probity-face-bench");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let (gpath, qpath) = (tmp.join("gallery.npy"), tmp.join("queries.npy"));
+    write_npy(&gpath, n, dim, &mut matrix.iter().copied()).expect("npy");
+    drop(matrix);
+    write_npy(&qpath, nq, dim, &mut queries.iter().flatten().copied()).expect("npy");
+    let python = std::env::var("PROBITY_BENCH_PYTHON")
+        .unwrap_or_else(|_| repo.join(".venv/bin/python").display().to_string());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/faiss_search.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(&gpath)
+        .arg(&qpath)
+        .arg(k.to_string())
+        .output();
+    let faiss: Option<serde_json::Value> = match out {
+        Ok(o) if o.status.success() => serde_json::from_slice(&o.stdout).ok(),
+        Ok(o) => {
+            eprintln!("FAISS run failed: {}", String::from_utf8_lossy(&o.stderr));
+            None
+        }
+        Err(e) => {
+            eprintln!("cannot run {python}: {e} (scripts/setup installs faiss-cpu into .venv)");
+            None
+        }
+    };
+    let _ = std::fs::remove_file(&gpath);
+    let _ = std::fs::remove_file(&qpath);
+    let Some(f) = faiss else {
+        println!("  FAISS: not run");
+        return;
+    };
+    let get = |k: &str| f.get(k).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
+    println!(
+        "  FAISS IndexFlatIP (f32, {} threads): p50 {:.2} ms, p99 {:.2} ms; memory {:.0} B/template",
+        get("threads"),
+        get("flat_p50_ms"),
+        get("flat_p99_ms"),
+        (dim * 4) as f64
+    );
+    println!(
+        "  FAISS IndexHNSWFlat (M=16, efConstruction=100, built in {:.0}s): efSearch={} recall@50 {:.4} p50 {:.3} ms",
+        get("hnsw_build_s"),
+        get("hnsw_ef"),
+        get("hnsw_recall"),
+        get("hnsw_p50_ms")
+    );
+    println!("RATIOS (probity / FAISS; < 1 = faster):");
+    println!(
+        "  exact p50: {:.2}   exact p99: {:.2}",
+        exact_p50 / get("flat_p50_ms"),
+        exact_p99 / get("flat_p99_ms")
+    );
+    if let Some((ef, recall, p50)) = approx_choice {
+        println!(
+            "  approximate p50 at recall@50 >= 0.99: {:.2} (probity ef={ef} recall {recall:.4} {p50:.3} ms)",
+            p50 / get("hnsw_p50_ms")
+        );
+    }
+    println!(
+        "  memory per template: {:.2} (exact), HNSW build time {:.2}",
+        (dim + 12) as f64 / (dim * 4) as f64,
+        build_s / get("hnsw_build_s")
+    );
+}

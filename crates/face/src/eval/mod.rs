@@ -1,0 +1,589 @@
+//! Accuracy evaluation (FR-23): LFW-protocol verification and 1:N identification, per algorithm,
+//! with an optional per-group breakdown from a labels file (aggregate audit only, FR-24).
+//!
+//! Data: `faces/lfw/NAME/NAME_NNNN.jpg` and `faces/pairs_dev.txt` (folds 1–5 of LFW View 2).
+//! - Verification: 5-fold cross-validation (threshold chosen on 4 folds, accuracy on the 5th);
+//!   TAR at FAR = 0.001 over all pairs; ROC curve (SVG).
+//! - Identification: gallery = the lowest-numbered image of every identity in the folds plus every
+//!   image of identities in no fold (distractors); probes = every other image of fold identities.
+//!   Rank-1, rank-10; FNIR at FPIR = 0.003 (non-mated searches simulated by leaving the probe's
+//!   own identity out, mate must be rank 1 above the threshold); FNIR with 50 candidates (mate
+//!   not in the top 50).
+//!
+//! Embeddings are cached per algorithm in one file, so re-running is cheap.
+
+pub mod cache;
+pub mod metrics;
+pub mod roc;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::algorithm::{AlgorithmId, AlgorithmSpec};
+use crate::detect::{AlignedFace, DetectOptions, DetectorKind};
+use crate::engine::FaceEngine;
+use crate::error::FaceError;
+use crate::geometry::BoundingBox;
+use crate::index::{GalleryIndex, SearchMode, SearchRequest};
+use crate::template::{ProbeTemplate, RecordId, RepositoryTemplate};
+
+/// An LFW image reference: identity and 1-based image number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ImageRef {
+    pub name: String,
+    pub number: u32,
+}
+
+impl ImageRef {
+    /// `NAME/NAME_NNNN.jpg`, relative to the lfw folder.
+    pub fn rel_path(&self) -> String {
+        format!("{0}/{0}_{1:04}.jpg", self.name, self.number)
+    }
+}
+
+/// One verification pair of pairs_dev.txt.
+#[derive(Debug, Clone)]
+pub struct Pair {
+    pub fold: usize,
+    pub a: ImageRef,
+    pub b: ImageRef,
+    pub same: bool,
+}
+
+/// The development faces: the LFW folder and its identities.
+pub struct LfwData {
+    pub lfw_dir: PathBuf,
+    pub pairs: Vec<Pair>,
+    /// Identity → its image numbers, ascending.
+    pub identities: BTreeMap<String, Vec<u32>>,
+}
+
+impl LfwData {
+    /// Opens `faces_dir` (holding `lfw/` and `pairs_dev.txt`).
+    pub fn open(faces_dir: &Path) -> Result<Self, FaceError> {
+        let lfw_dir = faces_dir.join("lfw");
+        let pairs_path = faces_dir.join("pairs_dev.txt");
+        let text =
+            std::fs::read_to_string(&pairs_path).map_err(|e| FaceError::io(&pairs_path, e))?;
+        let pairs = parse_pairs(&text)?;
+        let mut identities: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+        let entries = std::fs::read_dir(&lfw_dir).map_err(|e| FaceError::io(&lfw_dir, e))?;
+        for e in entries {
+            let e = e.map_err(|e| FaceError::io(&lfw_dir, e))?;
+            let name = e.file_name().to_string_lossy().to_string();
+            let files = std::fs::read_dir(e.path()).map_err(|err| FaceError::io(e.path(), err))?;
+            let mut nums = Vec::new();
+            for f in files {
+                let f = f.map_err(|err| FaceError::io(e.path(), err))?;
+                let fname = f.file_name().to_string_lossy().to_string();
+                if let Some(n) = fname
+                    .strip_suffix(".jpg")
+                    .and_then(|s| s.rsplit('_').next())
+                    .and_then(|s| s.parse::<u32>().ok())
+                {
+                    nums.push(n);
+                }
+            }
+            nums.sort_unstable();
+            if !nums.is_empty() {
+                identities.insert(name, nums);
+            }
+        }
+        if identities.is_empty() {
+            return Err(FaceError::EvalData(format!(
+                "no images under {}",
+                lfw_dir.display()
+            )));
+        }
+        Ok(Self {
+            lfw_dir,
+            pairs,
+            identities,
+        })
+    }
+
+    /// Identities named in any fold.
+    pub fn fold_identities(&self) -> BTreeSet<String> {
+        self.pairs
+            .iter()
+            .flat_map(|p| [p.a.name.clone(), p.b.name.clone()])
+            .collect()
+    }
+
+    /// (gallery, probes) for 1:N identification, as faces/README.md describes.
+    pub fn identification_split(&self) -> (Vec<ImageRef>, Vec<ImageRef>) {
+        let folds = self.fold_identities();
+        let mut gallery = Vec::new();
+        let mut probes = Vec::new();
+        for (name, nums) in &self.identities {
+            let refs = nums.iter().map(|&n| ImageRef {
+                name: name.clone(),
+                number: n,
+            });
+            if folds.contains(name) {
+                let mut it = refs;
+                if let Some(first) = it.next() {
+                    gallery.push(first);
+                }
+                probes.extend(it);
+            } else {
+                gallery.extend(refs);
+            }
+        }
+        (gallery, probes)
+    }
+
+    /// Every image the evaluation needs.
+    pub fn all_images(&self) -> Vec<ImageRef> {
+        let mut set: BTreeSet<ImageRef> = BTreeSet::new();
+        for p in &self.pairs {
+            set.insert(p.a.clone());
+            set.insert(p.b.clone());
+        }
+        let (g, pr) = self.identification_split();
+        set.extend(g);
+        set.extend(pr);
+        set.into_iter().collect()
+    }
+}
+
+/// Parses LFW `pairs.txt` format: header `folds<TAB>n`, then per fold n matched and n mismatched lines.
+pub fn parse_pairs(text: &str) -> Result<Vec<Pair>, FaceError> {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header = lines
+        .next()
+        .ok_or_else(|| FaceError::EvalData("pairs file is empty".into()))?;
+    let h: Vec<usize> = header
+        .split_whitespace()
+        .map(|x| x.parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| FaceError::EvalData(format!("bad pairs header `{header}`")))?;
+    let (folds, n) = match h.as_slice() {
+        [f, n] => (*f, *n),
+        _ => return Err(FaceError::EvalData(format!("bad pairs header `{header}`"))),
+    };
+    let num = |s: &str, line: &str| {
+        s.parse::<u32>()
+            .map_err(|_| FaceError::EvalData(format!("bad pairs line `{line}`")))
+    };
+    let mut pairs = Vec::with_capacity(folds * n * 2);
+    for fold in 0..folds {
+        for i in 0..2 * n {
+            let line = lines.next().ok_or_else(|| {
+                FaceError::EvalData(format!("pairs file ends early in fold {}", fold + 1))
+            })?;
+            let f: Vec<&str> = line.split('\t').map(str::trim).collect();
+            let p = match (i < n, f.as_slice()) {
+                (true, [name, a, b]) => Pair {
+                    fold,
+                    a: ImageRef {
+                        name: name.to_string(),
+                        number: num(a, line)?,
+                    },
+                    b: ImageRef {
+                        name: name.to_string(),
+                        number: num(b, line)?,
+                    },
+                    same: true,
+                },
+                (false, [n1, a, n2, b]) => Pair {
+                    fold,
+                    a: ImageRef {
+                        name: n1.to_string(),
+                        number: num(a, line)?,
+                    },
+                    b: ImageRef {
+                        name: n2.to_string(),
+                        number: num(b, line)?,
+                    },
+                    same: false,
+                },
+                _ => return Err(FaceError::EvalData(format!("bad pairs line `{line}`"))),
+            };
+            pairs.push(p);
+        }
+    }
+    Ok(pairs)
+}
+
+/// How an evaluation image's face was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FaceFound {
+    Hog,
+    Cnn,
+    /// No detector found it; the centre box LFW images are cropped around was aligned instead.
+    CentreBox,
+}
+
+/// The face nearest the image centre (LFW images are centred on the labelled person).
+fn central(faces: Vec<AlignedFace>, w: f64, h: f64) -> Option<AlignedFace> {
+    faces.into_iter().min_by(|a, b| {
+        let d = |f: &AlignedFace| {
+            let cx = (f.bbox.left + f.bbox.right) / 2.0 - w / 2.0;
+            let cy = (f.bbox.top + f.bbox.bottom) / 2.0 - h / 2.0;
+            cx * cx + cy * cy
+        };
+        d(a).total_cmp(&d(b))
+    })
+}
+
+/// Finds the evaluation face: HOG (upsample 1), then CNN, then the centre box.
+pub fn find_eval_face(
+    engine: &mut FaceEngine,
+    img: &RgbImage,
+) -> Result<(AlignedFace, FaceFound), FaceError> {
+    let (w, h) = (img.width() as f64, img.height() as f64);
+    let hog = DetectOptions {
+        detector: DetectorKind::Hog,
+        upsample: 1,
+        min_score: 0.0,
+    };
+    if let Some(f) = central(engine.detector().detect(img, &hog)?, w, h) {
+        return Ok((f, FaceFound::Hog));
+    }
+    let cnn = DetectOptions {
+        detector: DetectorKind::Cnn,
+        upsample: 1,
+        min_score: 0.0,
+    };
+    if let Some(f) = central(engine.detector().detect(img, &cnn)?, w, h) {
+        return Ok((f, FaceFound::Cnn));
+    }
+    // LFW crops are centred with the face filling about the middle 40 %.
+    let b = BoundingBox {
+        left: w * 0.3,
+        top: h * 0.3,
+        right: w * 0.7,
+        bottom: h * 0.72,
+    };
+    Ok((
+        engine.detector().align_manual(img, b)?,
+        FaceFound::CentreBox,
+    ))
+}
+
+/// Computes (or reads from `cache_path`) the embedding of every image, on `threads` workers.
+pub fn embed_images(
+    spec: &'static AlgorithmSpec,
+    model_dir: &Path,
+    lfw_dir: &Path,
+    images: &[ImageRef],
+    cache_path: Option<&Path>,
+    threads: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<HashMap<ImageRef, (Vec<f32>, FaceFound)>, FaceError> {
+    let mut cache = match cache_path {
+        Some(p) if p.is_file() => cache::EmbeddingCache::load(p, &spec.id())?,
+        _ => cache::EmbeddingCache::new(spec.id()),
+    };
+    let todo: Vec<&ImageRef> = images
+        .iter()
+        .filter(|r| !cache.entries.contains_key(*r))
+        .collect();
+    let total = images.len() as u64;
+    let done = AtomicU64::new(total - todo.len() as u64);
+    progress(done.load(Ordering::Relaxed), total);
+    if !todo.is_empty() {
+        let results = Mutex::new(Vec::with_capacity(todo.len()));
+        let first_err: Mutex<Option<FaceError>> = Mutex::new(None);
+        let threads = threads.clamp(1, 16);
+        let next = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    let mut engine = match FaceEngine::open(spec, model_dir) {
+                        Ok(e) => e,
+                        Err(e) => {
+                            if let Ok(mut g) = first_err.lock() {
+                                g.get_or_insert(e);
+                            }
+                            return;
+                        }
+                    };
+                    let mut local = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                        let Some(r) = todo.get(i) else { break };
+                        let path = lfw_dir.join(r.rel_path());
+                        let res = image::open(&path)
+                            .map_err(|e| {
+                                FaceError::InvalidImage(format!("{}: {e}", path.display()))
+                            })
+                            .and_then(|img| {
+                                let img = img.to_rgb8();
+                                let (face, how) = find_eval_face(&mut engine, &img)?;
+                                let v = engine
+                                    .embed_faces(&img, std::slice::from_ref(&face))?
+                                    .pop()
+                                    .ok_or_else(|| FaceError::Inference("no embedding".into()))?;
+                                Ok((v, how))
+                            });
+                        match res {
+                            Ok(x) => local.push(((*r).clone(), x)),
+                            Err(e) => {
+                                if let Ok(mut g) = first_err.lock() {
+                                    g.get_or_insert(e);
+                                }
+                                break;
+                            }
+                        }
+                        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        progress(d, total);
+                    }
+                    if let Ok(mut g) = results.lock() {
+                        g.extend(local);
+                    }
+                });
+            }
+        });
+        if let Some(e) = first_err.into_inner().ok().flatten() {
+            // Keep what was computed so a re-run resumes.
+            if let Ok(r) = results.into_inner() {
+                cache.entries.extend(r);
+            }
+            if let Some(p) = cache_path {
+                cache.save(p)?;
+            }
+            return Err(e);
+        }
+        let r = results
+            .into_inner()
+            .map_err(|_| FaceError::Inference("embedding worker panicked".into()))?;
+        cache.entries.extend(r);
+        if let Some(p) = cache_path {
+            cache.save(p)?;
+        }
+    }
+    Ok(images
+        .iter()
+        .filter_map(|r| cache.entries.get(r).map(|v| (r.clone(), v.clone())))
+        .collect())
+}
+
+/// Per-group figures (labels file: `name,group`), for aggregate audits only (FR-24).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GroupResult {
+    pub group: String,
+    /// Verification pairs whose two identities both belong to the group.
+    pub pairs: usize,
+    pub accuracy: f64,
+    pub false_match_rate: f64,
+    pub false_non_match_rate: f64,
+    pub identification_probes: usize,
+    pub rank1: f64,
+}
+
+/// Verification figures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerificationResult {
+    pub pairs: usize,
+    pub fold_accuracy: Vec<f64>,
+    pub fold_threshold: Vec<f32>,
+    pub accuracy_mean: f64,
+    pub accuracy_std: f64,
+    pub tar_at_far_0_001: f64,
+    pub threshold_at_far_0_001: f32,
+    pub auc: f64,
+}
+
+/// Identification figures.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdentificationResult {
+    pub gallery_size: usize,
+    pub probes: usize,
+    pub rank1: f64,
+    pub rank10: f64,
+    pub fnir_at_fpir_0_003: f64,
+    pub threshold_at_fpir_0_003: f32,
+    pub fnir_50_candidates: f64,
+}
+
+/// The evaluation record of one algorithm (FR-23: only evaluated algorithms may be active).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvaluationRecord {
+    pub algorithm: AlgorithmId,
+    pub dataset: String,
+    pub evaluated_at: String,
+    pub detection: String,
+    pub images: usize,
+    pub faces_by_hog: usize,
+    pub faces_by_cnn: usize,
+    pub faces_by_centre_box: usize,
+    pub verification: VerificationResult,
+    pub identification: IdentificationResult,
+    pub groups: Vec<GroupResult>,
+    /// (FAR, TAR) points of the ROC curve.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub roc: Vec<(f64, f64)>,
+}
+
+/// Reads a labels file: lines `name,group` (a header line `name,group` is allowed).
+pub fn read_labels(path: &Path) -> Result<HashMap<String, String>, FaceError> {
+    let text = std::fs::read_to_string(path).map_err(|e| FaceError::io(path, e))?;
+    let mut m = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || (i == 0 && line.eq_ignore_ascii_case("name,group")) {
+            continue;
+        }
+        let (n, g) = line.split_once(',').ok_or_else(|| {
+            FaceError::EvalData(format!(
+                "{}:{}: expected `name,group`",
+                path.display(),
+                i + 1
+            ))
+        })?;
+        m.insert(n.trim().to_string(), g.trim().to_string());
+    }
+    Ok(m)
+}
+
+/// Runs the whole evaluation from embeddings.
+pub fn evaluate(
+    spec: &'static AlgorithmSpec,
+    data: &LfwData,
+    emb: &HashMap<ImageRef, (Vec<f32>, FaceFound)>,
+    labels: Option<&HashMap<String, String>>,
+) -> Result<EvaluationRecord, FaceError> {
+    let get = |r: &ImageRef| {
+        emb.get(r)
+            .map(|x| &x.0)
+            .ok_or_else(|| FaceError::EvalData(format!("no embedding for {}", r.rel_path())))
+    };
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    // Verification.
+    let mut scored = Vec::with_capacity(data.pairs.len());
+    for p in &data.pairs {
+        scored.push(metrics::Scored {
+            fold: p.fold,
+            score: dot(get(&p.a)?, get(&p.b)?),
+            same: p.same,
+        });
+    }
+    let verification = metrics::verification(&scored);
+    let roc = metrics::roc(&scored);
+
+    // Identification through the real repository index (exact search).
+    let (gallery, probes) = data.identification_split();
+    let mut index = GalleryIndex::new(spec);
+    let mut owner: Vec<&str> = Vec::with_capacity(gallery.len());
+    for (i, g) in gallery.iter().enumerate() {
+        let t = RepositoryTemplate::enrol(RecordId(i as u64), spec, get(g)?.clone())?;
+        index.add(t)?;
+        owner.push(&g.name);
+    }
+    let req = SearchRequest {
+        top_k: 50,
+        mode: SearchMode::Exact,
+    };
+    let mut searches = Vec::with_capacity(probes.len());
+    for p in &probes {
+        let probe = ProbeTemplate::new(spec, get(p)?.clone())?;
+        let res = index.search(&probe, &req, &|_| true)?;
+        let mut mate = None;
+        let mut nonmate = None;
+        for c in &res.candidates {
+            let is_mate = owner.get(c.record.0 as usize).is_some_and(|o| *o == p.name);
+            if is_mate && mate.is_none() {
+                mate = Some((c.rank, c.score));
+            } else if !is_mate && nonmate.is_none() {
+                nonmate = Some(c.score);
+            }
+        }
+        searches.push(metrics::Search {
+            mate,
+            best_nonmate: nonmate.unwrap_or(-1.0),
+        });
+    }
+    let identification = metrics::identification(&searches, gallery.len());
+
+    // Per-group breakdown.
+    let mut groups = Vec::new();
+    if let Some(labels) = labels {
+        let thr = metrics::mean(
+            &verification
+                .fold_threshold
+                .iter()
+                .map(|&t| t as f64)
+                .collect::<Vec<_>>(),
+        ) as f32;
+        let mut names: BTreeSet<&String> = labels.values().collect();
+        names.retain(|g| !g.is_empty());
+        for g in names {
+            let in_g = |n: &str| labels.get(n) == Some(g);
+            let sub: Vec<&metrics::Scored> = scored
+                .iter()
+                .zip(&data.pairs)
+                .filter(|(_, p)| in_g(&p.a.name) && in_g(&p.b.name))
+                .map(|(s, _)| s)
+                .collect();
+            let (acc, fmr, fnmr) = metrics::at_threshold(&sub, thr);
+            let gs: Vec<&metrics::Search> = searches
+                .iter()
+                .zip(&probes)
+                .filter(|(_, p)| in_g(&p.name))
+                .map(|(s, _)| s)
+                .collect();
+            let r1 = if gs.is_empty() {
+                0.0
+            } else {
+                gs.iter()
+                    .filter(|s| s.mate.is_some_and(|m| m.0 == 1))
+                    .count() as f64
+                    / gs.len() as f64
+            };
+            groups.push(GroupResult {
+                group: g.clone(),
+                pairs: sub.len(),
+                accuracy: acc,
+                false_match_rate: fmr,
+                false_non_match_rate: fnmr,
+                identification_probes: gs.len(),
+                rank1: r1,
+            });
+        }
+    }
+    let count = |w: FaceFound| emb.values().filter(|x| x.1 == w).count();
+    Ok(EvaluationRecord {
+        algorithm: spec.id(),
+        dataset: "LFW View 2 folds 1-5 (pairs_dev.txt), greyscale copy; 1:N per faces/README.md".into(),
+        evaluated_at: chrono::Utc::now().to_rfc3339(),
+        detection: "dlib HOG (upsample 1), else MMOD CNN, else centre box; face nearest the centre; 5-point alignment".into(),
+        images: emb.len(),
+        faces_by_hog: count(FaceFound::Hog),
+        faces_by_cnn: count(FaceFound::Cnn),
+        faces_by_centre_box: count(FaceFound::CentreBox),
+        verification,
+        identification,
+        groups,
+        roc,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fr_23_pairs_file_parses_matched_and_mismatched_lines() {
+        let text = "2\t1\nA\t1\t2\nB\t1\tC\t3\nD\t2\t4\nE\t1\tF\t1\n";
+        let p = parse_pairs(text).expect("parse");
+        assert_eq!(p.len(), 4);
+        assert!(p[0].same && !p[1].same);
+        assert_eq!(
+            p[1].b,
+            ImageRef {
+                name: "C".into(),
+                number: 3
+            }
+        );
+        assert_eq!(p[2].fold, 1);
+        assert_eq!(p[0].a.rel_path(), "A/A_0001.jpg");
+        assert!(parse_pairs("2\t1\nA\t1\t2\n").is_err());
+    }
+}

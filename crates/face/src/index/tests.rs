@@ -1,0 +1,280 @@
+use super::*;
+use crate::algorithm::{lookup, DLIB_RESNET_V1};
+
+fn spec() -> &'static AlgorithmSpec {
+    lookup(DLIB_RESNET_V1).expect("registered")
+}
+
+/// Deterministic pseudo-random unit vectors with cluster structure.
+fn vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut s = seed | 1;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        ((s >> 11) as f64 / (1u64 << 53) as f64) as f32 - 0.5
+    };
+    let centres: Vec<Vec<f32>> = (0..32)
+        .map(|_| (0..dim).map(|_| next()).collect())
+        .collect();
+    (0..n)
+        .map(|i| {
+            let c = &centres[i % centres.len()];
+            let mut v: Vec<f32> = c.iter().map(|x| x + 0.6 * next()).collect();
+            crate::algorithm::l2_normalise(&mut v);
+            v
+        })
+        .collect()
+}
+
+fn index_of(vs: &[Vec<f32>]) -> GalleryIndex {
+    let mut idx = GalleryIndex::new(spec());
+    for (i, v) in vs.iter().enumerate() {
+        idx.add(
+            RepositoryTemplate::enrol(RecordId(i as u64), spec(), v.clone()).expect("template"),
+        )
+        .expect("add");
+    }
+    idx
+}
+
+fn exact(k: usize) -> SearchRequest {
+    SearchRequest {
+        top_k: k,
+        mode: SearchMode::Exact,
+    }
+}
+
+#[test]
+fn fr_08_exact_search_ranks_by_cosine_like_float_reference() {
+    let vs = vectors(2000, 128, 7);
+    let idx = index_of(&vs);
+    let q = vs[5].clone();
+    let probe = ProbeTemplate::new(spec(), q.clone()).expect("probe");
+    let res = idx.search(&probe, &exact(10), &|_| true).expect("search");
+    assert_eq!(res.candidates.len(), 10);
+    assert_eq!(res.candidates[0].record, RecordId(5));
+    assert!((res.candidates[0].score - 1.0).abs() < 0.02);
+    // Float reference: the i8 top-10 must match the exact float top-10 (allowing ties at the edge).
+    let mut f: Vec<(usize, f32)> = vs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i, v.iter().zip(&q).map(|(a, b)| a * b).sum()))
+        .collect();
+    f.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let reference: std::collections::HashSet<u64> = f[..10].iter().map(|x| x.0 as u64).collect();
+    let got = res
+        .candidates
+        .iter()
+        .filter(|c| reference.contains(&c.record.0))
+        .count();
+    assert!(
+        got >= 9,
+        "quantised top-10 shares only {got} with float top-10"
+    );
+    assert!(res.candidates.windows(2).all(|w| w[0].score >= w[1].score));
+    assert_eq!(res.algorithm, spec().id());
+}
+
+#[test]
+fn fr_02_sealed_record_never_returned_and_unseal_restores_it() {
+    let vs = vectors(500, 128, 9);
+    let mut idx = index_of(&vs);
+    let probe = ProbeTemplate::new(spec(), vs[42].clone()).expect("probe");
+    idx.seal(RecordId(42));
+    for mode in [SearchMode::Exact, SearchMode::Approximate { ef: 64 }] {
+        let r = idx
+            .search(&probe, &SearchRequest { top_k: 500, mode }, &|_| true)
+            .expect("search");
+        assert!(r.candidates.iter().all(|c| c.record != RecordId(42)));
+        assert_eq!(r.candidates.len(), 499);
+    }
+    idx.build_graph(HnswParams::default(), &mut |_, _| {});
+    let r = idx
+        .search(
+            &probe,
+            &SearchRequest {
+                top_k: 20,
+                mode: SearchMode::Approximate { ef: 64 },
+            },
+            &|_| true,
+        )
+        .expect("search");
+    assert!(r.candidates.iter().all(|c| c.record != RecordId(42)));
+    idx.unseal(RecordId(42));
+    let r = idx.search(&probe, &exact(1), &|_| true).expect("search");
+    assert_eq!(r.candidates[0].record, RecordId(42));
+}
+
+#[test]
+fn fr_02_sealed_before_enrolment_stays_hidden() {
+    let vs = vectors(50, 128, 3);
+    let mut idx = GalleryIndex::new(spec());
+    idx.seal(RecordId(7));
+    for (i, v) in vs.iter().enumerate() {
+        idx.add(RepositoryTemplate::enrol(RecordId(i as u64), spec(), v.clone()).expect("t"))
+            .expect("add");
+    }
+    let probe = ProbeTemplate::new(spec(), vs[7].clone()).expect("probe");
+    let r = idx.search(&probe, &exact(50), &|_| true).expect("search");
+    assert!(r.candidates.iter().all(|c| c.record != RecordId(7)));
+}
+
+#[test]
+fn fr_02_recheck_callback_drops_records_and_refills_the_pool() {
+    let vs = vectors(300, 128, 11);
+    let idx = index_of(&vs);
+    let probe = ProbeTemplate::new(spec(), vs[0].clone()).expect("probe");
+    // The database says every even record is sealed, though the index has not heard yet.
+    let r = idx
+        .search(&probe, &exact(20), &|r| r.0 % 2 == 1)
+        .expect("search");
+    assert_eq!(r.candidates.len(), 20);
+    assert!(r.candidates.iter().all(|c| c.record.0 % 2 == 1));
+    assert!(r
+        .candidates
+        .iter()
+        .enumerate()
+        .all(|(i, c)| c.rank == i + 1));
+}
+
+#[test]
+fn fr_02_removed_record_gone_without_rebuild_and_can_be_re_added() {
+    let vs = vectors(200, 128, 5);
+    let mut idx = index_of(&vs);
+    idx.build_graph(HnswParams::default(), &mut |_, _| {});
+    assert!(idx.remove(RecordId(3)));
+    assert!(!idx.remove(RecordId(3)));
+    assert_eq!(idx.len(), 199);
+    let probe = ProbeTemplate::new(spec(), vs[3].clone()).expect("probe");
+    for mode in [SearchMode::Exact, SearchMode::Approximate { ef: 50 }] {
+        let r = idx
+            .search(&probe, &SearchRequest { top_k: 10, mode }, &|_| true)
+            .expect("search");
+        assert!(r.candidates.iter().all(|c| c.record != RecordId(3)));
+    }
+    idx.add(RepositoryTemplate::enrol(RecordId(3), spec(), vs[3].clone()).expect("t"))
+        .expect("re-add");
+    let r = idx
+        .search(
+            &probe,
+            &SearchRequest {
+                top_k: 1,
+                mode: SearchMode::Approximate { ef: 50 },
+            },
+            &|_| true,
+        )
+        .expect("search");
+    assert_eq!(r.candidates[0].record, RecordId(3));
+    assert!(matches!(
+        idx.add(RepositoryTemplate::enrol(RecordId(3), spec(), vs[3].clone()).expect("t")),
+        Err(FaceError::DuplicateRecord(3))
+    ));
+}
+
+#[test]
+fn fr_03_index_refuses_a_template_of_probe_origin_at_run_time() {
+    // Simulates a bug that slipped a probe-origin vector into a RepositoryTemplate.
+    let vs = vectors(2, 128, 1);
+    let mut t = RepositoryTemplate::enrol(RecordId(1), spec(), vs[0].clone()).expect("t");
+    t.origin_for_test(crate::template::Origin::Probe);
+    let mut idx = GalleryIndex::new(spec());
+    assert!(idx.add(t).is_err());
+    assert!(idx.is_empty());
+}
+
+#[test]
+fn fr_23_index_refuses_templates_of_another_algorithm() {
+    let facenet = lookup(crate::algorithm::FACENET_512).expect("registered");
+    let mut idx = GalleryIndex::new(spec());
+    let t = RepositoryTemplate::enrol(RecordId(1), facenet, vec![0.1; 512]).expect("t");
+    assert!(matches!(
+        idx.add(t),
+        Err(FaceError::AlgorithmMismatch { .. })
+    ));
+    let p = ProbeTemplate::new(facenet, vec![0.1; 512]).expect("p");
+    assert!(idx.search(&p, &exact(1), &|_| true).is_err());
+}
+
+#[test]
+fn fr_08_approximate_search_recall_at_10_matches_exact() {
+    let vs = vectors(5000, 128, 21);
+    let mut idx = index_of(&vs);
+    idx.build_graph(HnswParams::default(), &mut |_, _| {});
+    let mut hit = 0;
+    let mut total = 0;
+    for qi in (0..5000).step_by(250) {
+        let probe = ProbeTemplate::new(spec(), vs[qi].clone()).expect("probe");
+        let e = idx.search(&probe, &exact(10), &|_| true).expect("exact");
+        let a = idx
+            .search(
+                &probe,
+                &SearchRequest {
+                    top_k: 10,
+                    mode: SearchMode::Approximate { ef: 128 },
+                },
+                &|_| true,
+            )
+            .expect("approx");
+        let es: std::collections::HashSet<_> = e.candidates.iter().map(|c| c.record).collect();
+        hit += a
+            .candidates
+            .iter()
+            .filter(|c| es.contains(&c.record))
+            .count();
+        total += 10;
+    }
+    let recall = hit as f64 / total as f64;
+    assert!(recall >= 0.95, "recall@10 {recall}");
+}
+
+#[test]
+fn fr_02_index_persists_and_reloads_with_seals_tombstones_and_graph() {
+    let vs = vectors(1000, 128, 13);
+    let mut idx = index_of(&vs);
+    idx.build_graph(HnswParams::default(), &mut |_, _| {});
+    idx.seal(RecordId(10));
+    idx.remove(RecordId(11));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("gallery.idx");
+    idx.save(&path).expect("save");
+    let back = GalleryIndex::load(&path).expect("load");
+    assert_eq!(back.len(), 999);
+    assert!(back.is_sealed(RecordId(10)));
+    assert!(!back.contains(RecordId(11)));
+    assert!(back.has_graph());
+    for qi in [0usize, 10, 11, 500] {
+        let probe = ProbeTemplate::new(spec(), vs[qi].clone()).expect("probe");
+        for mode in [SearchMode::Exact, SearchMode::Approximate { ef: 64 }] {
+            let req = SearchRequest { top_k: 5, mode };
+            let a = idx.search(&probe, &req, &|_| true).expect("a");
+            let b = back.search(&probe, &req, &|_| true).expect("b");
+            assert_eq!(a.candidates, b.candidates);
+            assert!(b
+                .candidates
+                .iter()
+                .all(|c| c.record != RecordId(10) && c.record != RecordId(11)));
+        }
+    }
+    // A damaged file is refused with a clear error.
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes.truncate(bytes.len() - 7);
+    std::fs::write(&path, &bytes).expect("write");
+    assert!(matches!(
+        GalleryIndex::load(&path),
+        Err(FaceError::IndexFormat { .. })
+    ));
+}
+
+#[test]
+fn fr_24_search_request_has_only_k_and_mode() {
+    // The request's serialised form lists every field a caller can set: none is a protected trait.
+    let req = SearchRequest {
+        top_k: 5,
+        mode: SearchMode::Exact,
+    };
+    let v = serde_json::to_value(req).expect("json");
+    let mut keys: Vec<&String> = v.as_object().expect("object").keys().collect();
+    keys.sort();
+    assert_eq!(keys, vec!["mode", "top_k"]);
+}

@@ -1,0 +1,43 @@
+//! Shared helpers: model folder and development faces; both must exist (never skipped).
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use image::RgbImage;
+
+pub fn models() -> PathBuf {
+    let dir = probity_face::model_dir();
+    assert!(
+        dir.join("dlib_face_recognition_resnet_model_v1.dat")
+            .is_file(),
+        "face models missing in {}: run scripts/setup (or set PROBITY_MODEL_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+pub fn faces_dir() -> PathBuf {
+    let base = std::env::var_os("PROBITY_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
+        });
+    let faces = base.join("faces");
+    assert!(
+        faces.join("lfw").is_dir(),
+        "test data missing: {} has no lfw/ folder; set PROBITY_TEST_DATA to the shared data folder",
+        faces.display()
+    );
+    faces
+}
+
+pub fn lfw(name: &str, n: u32) -> RgbImage {
+    let p = faces_dir()
+        .join("lfw")
+        .join(name)
+        .join(format!("{name}_{n:04}.jpg"));
+    image::open(&p)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
+        .to_rgb8()
+}
