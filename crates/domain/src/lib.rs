@@ -21,6 +21,8 @@
 //! - [`bases`]: closed lists and legal bases: FR authorized uses (FR-05), DC purposes (DC-01),
 //!   capture bases (DC-02), disclosure bases (EXT-01..EXT-04), thermal deployments (TH-05).
 //! - [`fr_request`]: the facial recognition request state machine (FR-04..FR-22).
+//! - [`oversight`]: card clearing (DC-05), inspections (DC-04), breach clock (EXT-05), FOIL
+//!   deadlines (PUB-01).
 
 mod error;
 mod macros;
@@ -29,6 +31,7 @@ pub mod bases;
 pub mod cases;
 pub mod fr_request;
 pub mod ids;
+pub mod oversight;
 pub mod people;
 
 pub use bases::{
