@@ -13,11 +13,21 @@
 //! - [`tls`]: self-signed demo certificate and rustls server configuration (SEC-03).
 //! - [`testkit`]: a real OpenLDAP server (`slapd`) with a small fixture, for tests only.
 //!
+//! The server's entry points: [`Authenticator::sign_in`] for a login form,
+//! [`TokenHash::of_presented`] with [`session_token_from_cookie_header`] or [`bearer_token`] on
+//! each request, [`IssuedToken::generate`] for API tokens, [`tls_server_config`] and
+//! [`ensure_self_signed`] for HTTPS. See README.md for the full flow.
+//!
 //! Architecture invariants:
 //! - No plaintext password, one-time code or token is ever stored or logged by this crate; it
 //!   returns PHC strings and token hashes for the store, and secrets only to hand to the client.
 //! - Every refused sign-in carries the same user message ([`error::SIGN_IN_REFUSED`]); whether a
 //!   user exists or is locked appears only in [`AuthError::log_detail`].
+//! - LDAP configured ⇒ no local password: [`Authenticator::local_passwords_allowed`] is false,
+//!   [`Authenticator::hash_new_password`] refuses, and sign-in asks only the directory.
+//! - A remote peer (outside [`NetworkConfig::local_networks`]) needs a TOTP code (SEC-01).
+//! - An empty password never reaches the directory (unauthenticated-bind trap); usernames are
+//!   escaped for the DN or filter they go into.
 //! - This crate never touches the database or HTTP; the store keeps the state it computes and
 //!   the server calls it.
 

@@ -78,8 +78,8 @@ pub struct AccountSnapshot {
     pub enabled: bool,
 }
 
-/// One sign-in attempt.
-#[derive(Debug, Clone, Copy)]
+/// One sign-in attempt. `Debug` hides the password and the code.
+#[derive(Clone, Copy)]
 pub struct SignInAttempt<'a> {
     /// Username as typed.
     pub username: &'a str,
@@ -91,6 +91,18 @@ pub struct SignInAttempt<'a> {
     pub peer: IpAddr,
     /// Current time.
     pub now: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SignInAttempt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInAttempt")
+            .field("username", &self.username)
+            .field("password", &"<hidden>")
+            .field("totp_code", &self.totp_code.map(|_| "<hidden>"))
+            .field("peer", &self.peer)
+            .field("now", &self.now)
+            .finish()
+    }
 }
 
 /// State to write back to the store after an attempt on a known account.
@@ -422,6 +434,17 @@ mod tests {
             )
             .await;
         assert!(matches!(r.outcome, Err(AuthError::Refused { .. })));
+    }
+
+    #[test]
+    fn sec_01_attempt_debug_hides_password_and_code() {
+        let a = attempt("correct horse battery", Some("123456"), "127.0.0.1");
+        let text = format!("{a:?}");
+        assert!(
+            !text.contains("correct horse") && !text.contains("123456"),
+            "{text}"
+        );
+        assert!(text.contains("jdoe"));
     }
 
     #[tokio::test]

@@ -343,3 +343,14 @@ impl Drop for Slapd {
         let _ = self.child.wait();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_slapd_message_says_to_run_setup() {
+        let e = SlapdError::NotInstalled("slapd (OpenLDAP server)".into());
+        assert!(e.to_string().contains("run scripts/setup"), "{e}");
+    }
+}
