@@ -470,6 +470,52 @@ impl DisclosureRequest {
     }
 }
 
+/// The terms a written agreement with another government agency must record (EXT-07).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgencyAgreementTerms {
+    pub agreement_reference: String,
+    pub agency: String,
+    /// The system(s) the agency may access, case by case.
+    pub systems: Vec<String>,
+    pub maintains_security_and_confidentiality: bool,
+    pub no_onward_disclosure_without_approval: bool,
+    pub notifies_of_subpoenas_and_legal_process: bool,
+    pub purpose: DisclosurePurpose,
+}
+
+impl AgencyAgreementTerms {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        self.purpose.check_not_immigration()?;
+        let mut missing = Vec::new();
+        if self.agreement_reference.trim().is_empty() {
+            missing.push("agreement reference");
+        }
+        if self.agency.trim().is_empty() {
+            missing.push("agency");
+        }
+        if self.systems.iter().all(|s| s.trim().is_empty()) {
+            missing.push("systems covered");
+        }
+        if !self.maintains_security_and_confidentiality {
+            missing.push("security and confidentiality term");
+        }
+        if !self.no_onward_disclosure_without_approval {
+            missing.push("no onward disclosure without approval term");
+        }
+        if !self.notifies_of_subpoenas_and_legal_process {
+            missing.push("notice of subpoenas term");
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Missing {
+                rule: "EXT-07",
+                missing,
+            })
+        }
+    }
+}
+
 text_enum! {
     /// The basis of a thermographic camera deployment (TH-05).
     pub enum ThermalBasis: "thermal basis" {
@@ -707,6 +753,28 @@ mod tests {
             ..disclosure()
         };
         assert!(d.validate().is_ok());
+    }
+
+    #[test]
+    fn ext_07_agreement_terms_recorded_never_immigration() {
+        let terms = AgencyAgreementTerms {
+            agreement_reference: "MOU-12".into(),
+            agency: "Example State Police".into(),
+            systems: vec!["case management".into()],
+            maintains_security_and_confidentiality: true,
+            no_onward_disclosure_without_approval: false,
+            notifies_of_subpoenas_and_legal_process: true,
+            purpose: DisclosurePurpose::CriminalInvestigation,
+        };
+        assert_eq!(
+            terms.validate().unwrap_err().to_string(),
+            "EXT-07: missing no onward disclosure without approval term"
+        );
+        let imm = AgencyAgreementTerms {
+            purpose: DisclosurePurpose::ImmigrationEnforcement,
+            ..terms
+        };
+        assert_eq!(imm.validate().unwrap_err().rule(), Some("EXT-02"));
     }
 
     #[test]

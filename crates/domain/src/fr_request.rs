@@ -1160,6 +1160,94 @@ pub struct RequesterView {
     pub possible_match: Option<String>,
 }
 
+/// FR-18, FR-19: the Chief of Department, the Chief of Detectives and the Deputy Commissioner
+/// of Intelligence and Counterterrorism, three distinct people, each with a reason.
+pub fn check_three_officials(
+    rule: &'static str,
+    approvals: &[OfficialApproval],
+) -> Result<(), DomainError> {
+    let mut missing = Vec::new();
+    for role in THREE_OFFICIALS {
+        match approvals.iter().find(|a| a.role == role) {
+            Some(a) if !a.reason.trim().is_empty() => {}
+            Some(_) => missing.push("articulable reason"),
+            None => missing.push(role.as_str()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(DomainError::Missing { rule, missing });
+    }
+    let people: BTreeSet<UserId> = approvals.iter().map(|a| a.by).collect();
+    if people.len() < THREE_OFFICIALS.len() {
+        return Err(DomainError::refused(
+            rule,
+            "the three approvals must come from three distinct people",
+        ));
+    }
+    Ok(())
+}
+
+/// A use of facial recognition not foreseen by policy (FR-19): it proceeds only on the decision
+/// of the three officials, and is then recorded as a policy-pack addendum (OVR-04).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnforeseenUse {
+    pub description: String,
+    pub case_id: CaseId,
+    pub approvals: Vec<OfficialApproval>,
+}
+
+impl UnforeseenUse {
+    pub fn check(&self) -> Result<(), DomainError> {
+        if self.description.trim().is_empty() {
+            return Err(DomainError::Missing {
+                rule: "FR-19",
+                missing: vec!["description of the use"],
+            });
+        }
+        check_three_officials("FR-19", &self.approvals)
+    }
+}
+
+/// A request from an outside law enforcement agency (FR-20): documented, tied to an active
+/// criminal investigation, and run by Department staff through the same workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalAgencyRequest {
+    pub agency: String,
+    pub contact: String,
+    pub investigation_reference: String,
+    pub active_criminal_investigation: bool,
+    pub documented_by: UserId,
+    pub received_at: DateTime<Utc>,
+}
+
+impl ExternalAgencyRequest {
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let mut missing = Vec::new();
+        if self.agency.trim().is_empty() {
+            missing.push("agency");
+        }
+        if self.contact.trim().is_empty() {
+            missing.push("contact");
+        }
+        if self.investigation_reference.trim().is_empty() {
+            missing.push("active investigation reference");
+        }
+        if !missing.is_empty() {
+            return Err(DomainError::Missing {
+                rule: "FR-20",
+                missing,
+            });
+        }
+        if !self.active_criminal_investigation {
+            return Err(DomainError::refused(
+                "FR-20",
+                "an outside agency's request must be tied to an active criminal investigation",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The notice every possible match report carries (FR-14).
 pub const POSSIBLE_MATCH_NOTICE: &str = "The determination of a possible match candidate alone does not constitute probable cause to effect an arrest or obtain an arrest or search warrant; further investigation is needed to establish probable cause.";
 
@@ -1728,6 +1816,68 @@ mod tests {
             Some("FR-15")
         );
         assert!(check_arrest_basis(&approved, &w.case, &[w.requester.user]).is_ok());
+    }
+
+    #[test]
+    fn fr_19_unforeseen_use_needs_three_distinct_officials() {
+        let case = CaseId::new();
+        let one = UserId::new();
+        let approval = |role, by| OfficialApproval {
+            role,
+            by,
+            reason: "hostage".into(),
+            at: t(1),
+        };
+        let mut u = UnforeseenUse {
+            description: "compare against a hostage-taker's posted video still".into(),
+            case_id: case,
+            approvals: vec![
+                approval(Role::ChiefOfDepartment, one),
+                approval(Role::ChiefOfDetectives, UserId::new()),
+            ],
+        };
+        let e = u.check().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "FR-19: missing deputy_commissioner_intelligence"
+        );
+        u.approvals
+            .push(approval(Role::DeputyCommissionerIntelligence, one));
+        assert!(u
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("three distinct people"));
+        u.approvals[2].by = UserId::new();
+        assert!(u.check().is_ok());
+    }
+
+    #[test]
+    fn fr_20_external_request_documented_and_active() {
+        let r = ExternalAgencyRequest {
+            agency: "Example County Sheriff".into(),
+            contact: "".into(),
+            investigation_reference: "ECS-2026-44".into(),
+            active_criminal_investigation: true,
+            documented_by: UserId::new(),
+            received_at: t(1),
+        };
+        assert_eq!(
+            r.validate().unwrap_err().to_string(),
+            "FR-20: missing contact"
+        );
+        let r = ExternalAgencyRequest {
+            contact: "Det. C, 555-0100".into(),
+            active_criminal_investigation: false,
+            ..r
+        };
+        assert_eq!(r.validate().unwrap_err().rule(), Some("FR-20"));
+        assert!(ExternalAgencyRequest {
+            active_criminal_investigation: true,
+            ..r
+        }
+        .validate()
+        .is_ok());
     }
 
     #[test]

@@ -35,9 +35,9 @@ pub mod oversight;
 pub mod people;
 
 pub use bases::{
-    CaptureBasis, DcPurpose, DeploymentAuthorization, DisclosureBasis, DisclosurePurpose,
-    DisclosureRequest, ExigencyFindings, ExigencyStatute, FrAuthorizedUse, ImagePurpose,
-    RecipientKind, ThermalBasis, Warrant,
+    AgencyAgreementTerms, CaptureBasis, DcPurpose, DeploymentAuthorization, DisclosureBasis,
+    DisclosurePurpose, DisclosureRequest, ExigencyFindings, ExigencyStatute, FrAuthorizedUse,
+    ImagePurpose, RecipientKind, ThermalBasis, Warrant,
 };
 pub use cases::{
     may_dispose, retention_for, retention_for_personal_file, retention_for_robot_data, Case,
@@ -47,8 +47,8 @@ pub use cases::{
 };
 pub use error::DomainError;
 pub use fr_request::{
-    check_arrest_basis, Actor, FrOutcome, FrRequest, FrState, RequestRole, RequesterView,
-    POSSIBLE_MATCH_NOTICE,
+    check_arrest_basis, check_three_officials, Actor, ExternalAgencyRequest, FrOutcome, FrRequest,
+    FrState, RequestRole, RequesterView, UnforeseenUse, POSSIBLE_MATCH_NOTICE,
 };
 pub use ids::{AssignmentId, CaseId, FrRequestId, UserId};
 pub use people::{
