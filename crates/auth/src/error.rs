@@ -50,6 +50,15 @@ pub enum AuthError {
     )]
     SecondFactorRequired,
 
+    /// The first factor passed from a remote peer, but the account has no second factor
+    /// enrolled. Safe to say: the password was right.
+    #[error(
+        "Sign-in from outside the local network needs a one-time code, and this account has no \
+         authenticator app enrolled. Sign in once from the local network and enrol one, or ask \
+         an administrator."
+    )]
+    SecondFactorNotEnrolled,
+
     /// A new password breaks the password policy. Safe to show: it concerns the password being
     /// set, not an existing account.
     #[error("The password is not acceptable: {0}. Choose another password.")]
@@ -114,7 +123,9 @@ impl AuthError {
     pub fn kind(&self) -> AuthErrorKind {
         match self {
             AuthError::Refused { .. } => AuthErrorKind::Refused,
-            AuthError::SecondFactorRequired => AuthErrorKind::SecondFactorRequired,
+            AuthError::SecondFactorRequired | AuthError::SecondFactorNotEnrolled => {
+                AuthErrorKind::SecondFactorRequired
+            }
             AuthError::PasswordPolicy(_) | AuthError::InvalidInput(_) => {
                 AuthErrorKind::InvalidInput
             }
@@ -154,6 +165,9 @@ impl fmt::Display for LogDetail<'_> {
         match self.0 {
             AuthError::Refused { cause } => write!(f, "sign-in refused: {cause}"),
             AuthError::SecondFactorRequired => write!(f, "second factor required (remote peer)"),
+            AuthError::SecondFactorNotEnrolled => {
+                write!(f, "remote sign-in refused: no second factor enrolled")
+            }
             AuthError::PasswordPolicy(why) => write!(f, "password policy: {why}"),
             AuthError::InvalidInput(why) => write!(f, "invalid input: {why}"),
             AuthError::DirectoryUnavailable { cause } => {

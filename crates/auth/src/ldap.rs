@@ -334,7 +334,17 @@ impl Directory {
         let (entries, _) = result
             .success()
             .map_err(|e| ldap_failure(&format!("search {base} {filter}"), e))?;
-        Ok(entries.into_iter().map(SearchEntry::construct).collect())
+        // `SearchEntry::construct` panics on a malformed entry; a broken or hostile directory
+        // must not take the request down with it.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            entries
+                .into_iter()
+                .map(SearchEntry::construct)
+                .collect::<Vec<_>>()
+        }))
+        .map_err(|_| AuthError::DirectoryUnavailable {
+            cause: format!("malformed entry in the answer to {base} {filter}"),
+        })
     }
 
     fn entry_attrs(&self) -> Vec<String> {

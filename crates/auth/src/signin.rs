@@ -11,8 +11,9 @@
 //!    locked (so Probity never helps lock the directory account).
 //! 2. A locked account is refused whatever the credentials, with the generic message.
 //! 3. After a correct first factor from outside the local networks, a TOTP code is required:
-//!    without one the answer is [`AuthError::SecondFactorRequired`] and nothing is counted; a
-//!    wrong or replayed code counts as a failure.
+//!    without one the answer is [`AuthError::SecondFactorRequired`] (or
+//!    [`AuthError::SecondFactorNotEnrolled`] when the account has none) and nothing is counted;
+//!    a wrong or replayed code counts as a failure.
 //! 4. A success resets the failure count and issues a session token.
 
 use std::net::IpAddr;
@@ -271,9 +272,12 @@ impl Authenticator {
                 account.and_then(|a| a.totp_secret.as_ref()),
                 attempt.totp_code,
             ) {
-                (None, _) => Err(AuthError::refused(
-                    "remote sign-in without an enrolled second factor",
-                )),
+                (None, _) => {
+                    return SignInResult {
+                        outcome: Err(AuthError::SecondFactorNotEnrolled),
+                        update: None,
+                    }
+                }
                 (Some(_), None) => {
                     return SignInResult {
                         outcome: Err(AuthError::SecondFactorRequired),
@@ -445,6 +449,28 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("jdoe"));
+    }
+
+    #[tokio::test]
+    async fn sec_01_remote_without_enrolled_second_factor_is_refused() {
+        let auth = Authenticator::new(settings()).unwrap();
+        let mut acct = account(&auth);
+        acct.totp_secret = None;
+        let r = auth
+            .sign_in(
+                attempt("correct horse battery", None, "203.0.113.9"),
+                Some(&acct),
+            )
+            .await;
+        assert!(matches!(r.outcome, Err(AuthError::SecondFactorNotEnrolled)));
+        // From the local network the same account signs in (and can then enrol).
+        let r = auth
+            .sign_in(
+                attempt("correct horse battery", None, "127.0.0.1"),
+                Some(&acct),
+            )
+            .await;
+        assert!(r.outcome.is_ok());
     }
 
     #[tokio::test]
