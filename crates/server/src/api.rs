@@ -1,0 +1,298 @@
+//! JSON API handlers. Each is thin: it takes the decision from the authorization layer and calls the
+//! shared operations in [`crate::cases`] and [`crate::people`].
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use probity_store::audit;
+use serde::Deserialize;
+
+use crate::auth_flow::{self, SignIn};
+use crate::authz::{Authorized, SignedIn};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::JsonBody;
+use crate::state::AppState;
+use crate::{cases, people};
+
+#[derive(Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Deserialize)]
+pub struct SecondFactor {
+    pub pending: String,
+    pub code: String,
+}
+
+pub fn session_cookie(state: &AppState, token: &str) -> String {
+    let seconds = u64::try_from(state.config.session_minutes.max(1) * 60).unwrap_or(3600);
+    if state.tls {
+        probity_auth::session_set_cookie(token, seconds)
+    } else {
+        format!(
+            "{}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={seconds}",
+            crate::session::COOKIE_NAME_PLAIN
+        )
+    }
+}
+
+pub fn clear_cookie(state: &AppState) -> String {
+    if state.tls {
+        probity_auth::session_clear_cookie()
+    } else {
+        format!(
+            "{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+            crate::session::COOKIE_NAME_PLAIN
+        )
+    }
+}
+
+pub async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
+    let peer = auth_flow::peer_ip(req.extensions());
+    let JsonBody(c) = match JsonBody::<Credentials>::from_request_body(req).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    match auth_flow::sign_in(&state, &c.username, &c.password, peer).await {
+        Ok(SignIn::Done { token, username }) => (
+            [(header::SET_COOKIE, session_cookie(&state, &token))],
+            Json(serde_json::json!({ "signed_in": username, "session": token })),
+        )
+            .into_response(),
+        Ok(SignIn::NeedsSecondFactor { pending }) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({
+                "second_factor_required": true,
+                "pending": pending,
+                "detail": "signing in from outside the agency's networks: send the one-time code to /api/session/totp (SEC-01)"
+            })),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn second_factor(
+    State(state): State<AppState>,
+    JsonBody(f): JsonBody<SecondFactor>,
+) -> Response {
+    match auth_flow::second_factor(&state, &f.pending, &f.code).await {
+        Ok(()) => (
+            [(header::SET_COOKIE, session_cookie(&state, &f.pending))],
+            Json(serde_json::json!({ "signed_in": true })),
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+) -> Response {
+    match auth_flow::sign_out(&state, &headers, &p.user.username).await {
+        Ok(()) => (
+            StatusCode::NO_CONTENT,
+            [(header::SET_COOKIE, clear_cookie(&state))],
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+pub async fn me(SignedIn(p): SignedIn) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "username": p.user.username,
+        "display_name": p.user.display_name,
+        "rank": p.person.rank.as_str(),
+        "command": p.user.command,
+        "access": people::access_view(&p.access),
+        "remote_session": p.remote,
+    }))
+}
+
+pub async fn list_cases(
+    State(state): State<AppState>,
+    auth: Authorized,
+) -> ApiResult<Json<Vec<cases::CaseView>>> {
+    Ok(Json(cases::list(&state, &auth).await?))
+}
+
+pub async fn create_case(
+    State(state): State<AppState>,
+    auth: Authorized,
+    JsonBody(input): JsonBody<cases::NewCaseInput>,
+) -> ApiResult<(StatusCode, Json<cases::CaseView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(cases::create(&state, &auth, input).await?),
+    ))
+}
+
+pub async fn get_case(
+    State(state): State<AppState>,
+    auth: Authorized,
+) -> ApiResult<Json<serde_json::Value>> {
+    let (stored, view) = cases::read(&state, &auth).await?;
+    let mut v = serde_json::to_value(view).map_err(ApiError::internal)?;
+    v["retention"] = serde_json::json!(cases::retention_text(&stored));
+    Ok(Json(v))
+}
+
+pub async fn close_case(
+    State(state): State<AppState>,
+    auth: Authorized,
+    JsonBody(input): JsonBody<cases::CloseInput>,
+) -> ApiResult<Json<cases::CaseView>> {
+    Ok(Json(cases::close(&state, &auth, input).await?))
+}
+
+pub async fn list_users(
+    State(state): State<AppState>,
+    auth: Authorized,
+) -> ApiResult<Json<Vec<people::UserView>>> {
+    Ok(Json(people::list(&state, &auth).await?))
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    auth: Authorized,
+    JsonBody(input): JsonBody<people::NewUserInput>,
+) -> ApiResult<(StatusCode, Json<people::UserView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(people::create(&state, &auth, input).await?),
+    ))
+}
+
+pub async fn get_user(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Path(username): Path<String>,
+) -> ApiResult<Json<people::UserDetail>> {
+    Ok(Json(people::detail(&state, &auth, &username).await?))
+}
+
+pub async fn add_assignment(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Path(username): Path<String>,
+    JsonBody(input): JsonBody<people::AssignmentInput>,
+) -> ApiResult<(StatusCode, Json<people::AssignmentView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(people::add_assignment(&state, &auth, &username, input).await?),
+    ))
+}
+
+pub async fn add_training(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Path(username): Path<String>,
+    JsonBody(input): JsonBody<people::TrainingInput>,
+) -> ApiResult<(StatusCode, Json<people::TrainingView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(people::add_training(&state, &auth, &username, input).await?),
+    ))
+}
+
+pub async fn add_contract(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Path(username): Path<String>,
+    JsonBody(input): JsonBody<people::ContractInput>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(people::add_contract(&state, &auth, &username, input).await?),
+    ))
+}
+
+pub async fn issue_token(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Path(username): Path<String>,
+    JsonBody(input): JsonBody<people::TokenInput>,
+) -> ApiResult<(StatusCode, Json<people::IssuedTokenView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(people::issue_token(&state, &auth, &username, input).await?),
+    ))
+}
+
+pub async fn verify_audit(State(state): State<AppState>, auth: Authorized) -> ApiResult<Response> {
+    let report = audit::verify(&state.store)
+        .await
+        .map_err(crate::store_error)?;
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    audit::append(
+        &mut tx,
+        &audit::AuditEvent {
+            actor: auth.principal.actor(),
+            action: "audit.verify".into(),
+            record_type: "audit".into(),
+            record_id: "*".into(),
+            reason: None,
+            outcome: audit::Outcome::Success,
+            detail: serde_json::json!({ "rule": auth.rule, "valid": report.is_valid(), "entries": report.entries }),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    let status = if report.is_valid() {
+        StatusCode::OK
+    } else {
+        StatusCode::CONFLICT
+    };
+    Ok((
+        status,
+        Json(serde_json::json!({
+            "valid": report.is_valid(),
+            "entries": report.entries,
+            "checkpoints": report.checkpoints,
+            "head_seq": report.head_seq,
+            "first_bad_entry": report.problem.as_ref().map(|p| p.seq),
+            "problem": report.problem.as_ref().map(|p| p.message.clone()),
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AuditQueryParams {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub record_type: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub after_seq: Option<u64>,
+    pub limit: Option<u32>,
+}
+
+/// A focused audit (SEC-05): entries by actor, action, record type and period.
+pub async fn query_audit(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Query(q): Query<AuditQueryParams>,
+) -> ApiResult<Json<Vec<serde_json::Value>>> {
+    let entries = crate::audit_view::focused(&state, &auth, &q).await?;
+    Ok(Json(entries))
+}
+
+/// Reads a JSON body from a request whose other parts were needed first.
+trait FromRequestBody: Sized {
+    async fn from_request_body(req: Request) -> Result<Self, ApiError>;
+}
+
+impl<T: serde::de::DeserializeOwned> FromRequestBody for JsonBody<T> {
+    async fn from_request_body(req: Request) -> Result<Self, ApiError> {
+        <JsonBody<T> as axum::extract::FromRequest<()>>::from_request(req, &()).await
+    }
+}

@@ -1,0 +1,338 @@
+//! The application: every route, declared once with its access rule, and the layers around them.
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use crate::error::ApiError;
+use crate::routes::{Access, RouteTable};
+use crate::state::AppState;
+use crate::{api, pages};
+
+/// Builds the router. The route table is stored in the state for the OpenAPI document and tests.
+pub fn router(state: AppState) -> Router {
+    use Method as M;
+    let table = RouteTable::new(state.clone())
+        // Operations
+        .add(
+            M::GET,
+            "/health",
+            Access::Public,
+            "Liveness: the process answers",
+            get(health),
+        )
+        .add(
+            M::GET,
+            "/ready",
+            Access::Public,
+            "Readiness: the database answers",
+            get(ready),
+        )
+        .add(
+            M::GET,
+            "/metrics",
+            Access::action("system.metrics"),
+            "Prometheus metrics",
+            get(metrics),
+        )
+        .add(
+            M::GET,
+            "/api/openapi.json",
+            Access::Public,
+            "This API's OpenAPI document",
+            get(openapi),
+        )
+        .add(
+            M::GET,
+            "/static/probity.css",
+            Access::Public,
+            "Stylesheet",
+            get(stylesheet),
+        )
+        // Sign-in (SEC-01)
+        .add(
+            M::GET,
+            "/login",
+            Access::Public,
+            "Sign-in page",
+            get(pages::login_page),
+        )
+        .add(
+            M::POST,
+            "/login",
+            Access::Public,
+            "Sign in (form)",
+            post(pages::login_submit),
+        )
+        .add(
+            M::POST,
+            "/login/totp",
+            Access::Public,
+            "Second factor (form)",
+            post(pages::totp_submit),
+        )
+        .add(
+            M::POST,
+            "/logout",
+            Access::SignedIn,
+            "Sign out",
+            post(pages::logout),
+        )
+        .add(
+            M::POST,
+            "/api/session",
+            Access::Public,
+            "Sign in (JSON); sets the session cookie",
+            post(api::sign_in),
+        )
+        .add(
+            M::POST,
+            "/api/session/totp",
+            Access::Public,
+            "Complete a remote sign-in with a one-time code",
+            post(api::second_factor),
+        )
+        .add(
+            M::DELETE,
+            "/api/session",
+            Access::SignedIn,
+            "Sign out",
+            axum::routing::delete(api::sign_out),
+        )
+        .add(
+            M::GET,
+            "/api/me",
+            Access::SignedIn,
+            "The signed-in person and their current access",
+            get(api::me),
+        )
+        // Web pages
+        .add(
+            M::GET,
+            "/",
+            Access::SignedIn,
+            "Start page",
+            get(pages::home),
+        )
+        .add(
+            M::GET,
+            "/cases",
+            Access::action("case.list"),
+            "Case list",
+            get(pages::cases),
+        )
+        .add(
+            M::POST,
+            "/cases",
+            Access::action("case.create"),
+            "Open a case (form)",
+            post(pages::create_case),
+        )
+        .add(
+            M::GET,
+            "/cases/{case}",
+            Access::on_case("case.read"),
+            "Case page",
+            get(pages::case),
+        )
+        .add(
+            M::POST,
+            "/cases/{case}/close",
+            Access::on_case("case.close"),
+            "Close a case (form)",
+            post(pages::close_case),
+        )
+        .add(
+            M::GET,
+            "/admin/users",
+            Access::action("user.list"),
+            "People and access",
+            get(pages::users),
+        )
+        .add(
+            M::POST,
+            "/admin/users",
+            Access::action("user.admin"),
+            "Add a person (form)",
+            post(pages::create_user),
+        )
+        .add(
+            M::GET,
+            "/admin/users/{username}",
+            Access::action("user.read"),
+            "A person's access",
+            get(pages::user),
+        )
+        .add(
+            M::POST,
+            "/admin/users/{username}/assignments",
+            Access::action("user.assignment.manage"),
+            "Assign (form)",
+            post(pages::add_assignment),
+        )
+        .add(
+            M::POST,
+            "/admin/users/{username}/training",
+            Access::action("user.training.manage"),
+            "Record training (form)",
+            post(pages::add_training),
+        )
+        // JSON API: cases
+        .add(
+            M::GET,
+            "/api/cases",
+            Access::action("case.list"),
+            "List the cases the caller may see",
+            get(api::list_cases),
+        )
+        .add(
+            M::POST,
+            "/api/cases",
+            Access::action("case.create"),
+            "Open a case",
+            post(api::create_case),
+        )
+        .add(
+            M::GET,
+            "/api/cases/{case}",
+            Access::on_case("case.read"),
+            "Read a case",
+            get(api::get_case),
+        )
+        .add(
+            M::POST,
+            "/api/cases/{case}/close",
+            Access::on_case("case.close"),
+            "Close a case with a closure reason",
+            post(api::close_case),
+        )
+        // JSON API: people and access
+        .add(
+            M::GET,
+            "/api/users",
+            Access::action("user.list"),
+            "List people",
+            get(api::list_users),
+        )
+        .add(
+            M::POST,
+            "/api/users",
+            Access::action("user.admin"),
+            "Add a person or service account",
+            post(api::create_user),
+        )
+        .add(
+            M::GET,
+            "/api/users/{username}",
+            Access::action("user.read"),
+            "A person with assignments, training and current access",
+            get(api::get_user),
+        )
+        .add(
+            M::POST,
+            "/api/users/{username}/assignments",
+            Access::action("user.assignment.manage"),
+            "Assign a role in a command for a period",
+            post(api::add_assignment),
+        )
+        .add(
+            M::POST,
+            "/api/users/{username}/training",
+            Access::action("user.training.manage"),
+            "Record a completed training course",
+            post(api::add_training),
+        )
+        .add(
+            M::POST,
+            "/api/users/{username}/contracts",
+            Access::action("user.contract.manage"),
+            "Record a vendor contract or agency agreement (EXT-06, EXT-07)",
+            post(api::add_contract),
+        )
+        .add(
+            M::POST,
+            "/api/users/{username}/tokens",
+            Access::action("user.admin"),
+            "Issue an API token for a service account",
+            post(api::issue_token),
+        )
+        // Audit (SEC-04, SEC-05)
+        .add(
+            M::GET,
+            "/api/audit/verify",
+            Access::action("audit.verify"),
+            "Verify the whole audit chain",
+            get(api::verify_audit),
+        )
+        .add(
+            M::GET,
+            "/api/audit",
+            Access::action("audit.read"),
+            "Focused audit: entries by actor, record or time",
+            get(api::query_audit),
+        )
+        .add(
+            M::GET,
+            "/audit",
+            Access::action("audit.read"),
+            "Audit trail page",
+            get(pages::audit),
+        );
+    let (router, specs) = table.finish();
+    let _ = state.routes.set(specs);
+    let limit = state.config.max_body_bytes;
+    router
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(crate::observability::track))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            crate::limits::body_limit(limit, req, next)
+        }))
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("this path")
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(serde_json::json!({
+            "status": "ready",
+            "database": state.store.backend().as_str(),
+        }))
+        .into_response(),
+        Err(e) => ApiError::unavailable(e).into_response(),
+    }
+}
+
+async fn metrics(_auth: crate::authz::Authorized) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::observability::prometheus().render(),
+    )
+        .into_response()
+}
+
+async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(crate::openapi::document(state.routes()))
+}
+
+async fn stylesheet() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/css"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        crate::web::STYLESHEET,
+    )
+        .into_response()
+}

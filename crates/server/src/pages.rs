@@ -1,0 +1,445 @@
+//! Web page handlers: server-rendered HTML over the same operations as the JSON API.
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use probity_domain::cases::{ClosureReason, OffenceClassification};
+use probity_domain::{Course, Role};
+use serde::Deserialize;
+
+use crate::auth_flow::{self, SignIn};
+use crate::authz::{Authorized, SignedIn};
+use crate::cases::{self, humanize};
+use crate::error::ApiError;
+use crate::extract::FormBody;
+use crate::people;
+use crate::state::AppState;
+use crate::web::{check_csrf, error_response, page};
+
+fn fail(state: &AppState, e: ApiError) -> Response {
+    error_response(state, true, e)
+}
+
+pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    page(&state, &headers, None, "login.html", "/login", context! {})
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    pub username: String,
+    pub password: String,
+}
+
+pub async fn login_submit(State(state): State<AppState>, req: Request) -> Response {
+    let peer = auth_flow::peer_ip(req.extensions());
+    let headers = req.headers().clone();
+    let form = match <FormBody<LoginForm> as axum::extract::FromRequest<()>>::from_request(req, &())
+        .await
+    {
+        Ok(FormBody(f)) => f,
+        Err(e) => return fail(&state, e),
+    };
+    match auth_flow::sign_in(&state, &form.username, &form.password, peer).await {
+        Ok(SignIn::Done { token, .. }) => (
+            [(
+                header::SET_COOKIE,
+                crate::api::session_cookie(&state, &token),
+            )],
+            Redirect::to("/"),
+        )
+            .into_response(),
+        Ok(SignIn::NeedsSecondFactor { pending }) => page(
+            &state,
+            &headers,
+            None,
+            "totp.html",
+            "/login",
+            context! { pending => pending },
+        ),
+        Err(e) if e.status.is_client_error() => page(
+            &state,
+            &headers,
+            None,
+            "login.html",
+            "/login",
+            context! { error => e.detail, username => form.username },
+        ),
+        Err(e) => fail(&state, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TotpForm {
+    pub pending: String,
+    pub code: String,
+}
+
+pub async fn totp_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    FormBody(form): FormBody<TotpForm>,
+) -> Response {
+    match auth_flow::second_factor(&state, &form.pending, &form.code).await {
+        Ok(()) => (
+            [(
+                header::SET_COOKIE,
+                crate::api::session_cookie(&state, &form.pending),
+            )],
+            Redirect::to("/"),
+        )
+            .into_response(),
+        Err(e) if e.status.is_client_error() => page(
+            &state,
+            &headers,
+            None,
+            "totp.html",
+            "/login",
+            context! { pending => form.pending, error => e.detail },
+        ),
+        Err(e) => fail(&state, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+    FormBody(form): FormBody<CsrfOnly>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &form.csrf) {
+        return fail(&state, e);
+    }
+    match auth_flow::sign_out(&state, &headers, &p.user.username).await {
+        Ok(()) => (
+            [(header::SET_COOKIE, crate::api::clear_cookie(&state))],
+            Redirect::to("/login"),
+        )
+            .into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+) -> Response {
+    let access = people::access_view(&p.access);
+    page(
+        &state,
+        &headers,
+        Some(&p),
+        "home.html",
+        "/",
+        context! { access => access },
+    )
+}
+
+fn offences() -> Vec<minijinja::Value> {
+    OffenceClassification::ALL
+        .iter()
+        .map(|o| context! { id => o.as_str(), label => humanize(o.as_str()) })
+        .collect()
+}
+
+pub async fn cases(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+) -> Response {
+    match cases::list(&state, &auth).await {
+        Ok(list) => {
+            let can_create = state.decide(&auth.principal, "case.create", None).allowed;
+            page(
+                &state,
+                &headers,
+                Some(&auth.principal),
+                "cases.html",
+                "/cases",
+                context! { cases => list, can_create => can_create, offences => offences() },
+            )
+        }
+        Err(e) => fail(&state, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewCaseForm {
+    #[serde(default)]
+    pub csrf: String,
+    pub case_number: String,
+    pub offence_classification: String,
+    pub assigned_investigator: Option<String>,
+    pub political_activity: Option<String>,
+    pub command: Option<String>,
+}
+
+pub async fn create_case(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    FormBody(form): FormBody<NewCaseForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &form.csrf) {
+        return fail(&state, e);
+    }
+    let input = cases::NewCaseInput {
+        case_number: form.case_number,
+        offence_classification: form.offence_classification,
+        assigned_investigator: form.assigned_investigator,
+        political_activity: form
+            .political_activity
+            .is_some_and(|v| v == "true" || v == "on"),
+        command: form.command,
+    };
+    match cases::create(&state, &auth, input).await {
+        Ok(c) => Redirect::to(&format!("/cases/{}", c.case_number)).into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+pub async fn case(State(state): State<AppState>, auth: Authorized, headers: HeaderMap) -> Response {
+    match cases::read(&state, &auth).await {
+        Ok((stored, view)) => {
+            let res = crate::authz::CaseResource {
+                case: stored.clone(),
+            };
+            let can_close = state
+                .decide(&auth.principal, "case.close", Some(&res))
+                .allowed;
+            let reasons: Vec<_> = ClosureReason::ALL
+                .iter()
+                .map(|r| context! { id => r.as_str(), label => humanize(r.wording()) })
+                .collect();
+            page(
+                &state,
+                &headers,
+                Some(&auth.principal),
+                "case.html",
+                "/cases",
+                context! {
+                    case => view,
+                    can_close => can_close,
+                    closure_reasons => reasons,
+                    offences => offences(),
+                    retention => cases::retention_text(&stored),
+                },
+            )
+        }
+        Err(e) => fail(&state, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CloseForm {
+    #[serde(default)]
+    pub csrf: String,
+    pub closure_reason: String,
+    pub final_classification: Option<String>,
+}
+
+pub async fn close_case(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    FormBody(form): FormBody<CloseForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &form.csrf) {
+        return fail(&state, e);
+    }
+    let input = cases::CloseInput {
+        closure_reason: form.closure_reason,
+        final_classification: form.final_classification,
+    };
+    match cases::close(&state, &auth, input).await {
+        Ok(c) => Redirect::to(&format!("/cases/{}", c.case_number)).into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+pub async fn users(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+) -> Response {
+    match people::list(&state, &auth).await {
+        Ok(list) => page(
+            &state,
+            &headers,
+            Some(&auth.principal),
+            "admin_users.html",
+            "/admin/users",
+            context! { users => list },
+        ),
+        Err(e) => fail(&state, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewUserForm {
+    #[serde(default)]
+    pub csrf: String,
+    pub username: String,
+    pub display_name: String,
+    pub rank: String,
+    pub command: String,
+    pub kind: Option<String>,
+    pub password: Option<String>,
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    FormBody(form): FormBody<NewUserForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &form.csrf) {
+        return fail(&state, e);
+    }
+    let input = people::NewUserInput {
+        username: form.username,
+        display_name: form.display_name,
+        rank: form.rank,
+        command: form.command,
+        kind: form.kind,
+        password: form.password,
+    };
+    match people::create(&state, &auth, input).await {
+        Ok(u) => Redirect::to(&format!("/admin/users/{}", u.username)).into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+pub async fn user(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+) -> Response {
+    match people::detail(&state, &auth, &username).await {
+        Ok(d) => {
+            let roles: Vec<_> = Role::ALL
+                .iter()
+                .map(|r| context! { id => r.as_str(), label => humanize(r.as_str()) })
+                .collect();
+            let courses: Vec<_> = Course::ALL.iter().map(|c| c.as_str()).collect();
+            let ranks: Vec<_> = probity_domain::Rank::ALL
+                .iter()
+                .map(|r| r.as_str())
+                .collect();
+            page(
+                &state,
+                &headers,
+                Some(&auth.principal),
+                "admin_user.html",
+                "/admin/users",
+                context! {
+                    user => d.user, access => d.access, assignments => d.assignments,
+                    training => d.training, roles => roles, courses => courses, ranks => ranks,
+                },
+            )
+        }
+        Err(e) => fail(&state, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AssignmentForm {
+    #[serde(default)]
+    pub csrf: String,
+    pub role: String,
+    pub command: String,
+    pub starts: chrono::NaiveDate,
+    #[serde(default, deserialize_with = "empty_date")]
+    pub ends: Option<chrono::NaiveDate>,
+}
+
+#[derive(Deserialize)]
+pub struct TrainingForm {
+    #[serde(default)]
+    pub csrf: String,
+    pub course: String,
+    pub completed: chrono::NaiveDate,
+    #[serde(default, deserialize_with = "empty_date")]
+    pub expires: Option<chrono::NaiveDate>,
+}
+
+/// HTML date inputs send an empty string when left blank.
+fn empty_date<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<chrono::NaiveDate>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+pub async fn add_assignment(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+    FormBody(form): FormBody<AssignmentForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &form.csrf) {
+        return fail(&state, e);
+    }
+    let input = people::AssignmentInput {
+        role: form.role,
+        command: form.command,
+        starts: form.starts,
+        ends: form.ends,
+    };
+    match people::add_assignment(&state, &auth, &username, input).await {
+        Ok(_) => Redirect::to(&format!("/admin/users/{username}")).into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+pub async fn add_training(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+    FormBody(form): FormBody<TrainingForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &form.csrf) {
+        return fail(&state, e);
+    }
+    let input = people::TrainingInput {
+        course: form.course,
+        completed: form.completed,
+        expires: form.expires,
+    };
+    match people::add_training(&state, &auth, &username, input).await {
+        Ok(_) => Redirect::to(&format!("/admin/users/{username}")).into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+pub async fn audit(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    Query(q): Query<crate::api::AuditQueryParams>,
+) -> Response {
+    match crate::audit_view::focused(&state, &auth, &q).await {
+        Ok(entries) => page(
+            &state,
+            &headers,
+            Some(&auth.principal),
+            "audit.html",
+            "/audit",
+            context! { entries => entries, actor => q.actor, action => q.action },
+        ),
+        Err(e) => fail(&state, e),
+    }
+}

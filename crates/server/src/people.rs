@@ -1,0 +1,489 @@
+//! People and access administration: accounts, assignments, training records, contracts, API tokens
+//! (SEC-02, OVR-01, EXT-06). Shared by the JSON API and the web pages.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use probity_auth::{IssuedToken, TokenKind};
+use probity_domain::{CommandCode, Course, PersonKind, Rank, Role};
+use probity_store::{assignments, audit, tokens, training, users, vendors, Tx};
+use serde::{Deserialize, Serialize};
+
+use crate::authz::Authorized;
+use crate::error::ApiError;
+use crate::principal;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub username: String,
+    pub display_name: String,
+    pub rank: Option<String>,
+    pub command: Option<String>,
+    pub kind: String,
+    pub roles: Vec<String>,
+    pub locked: bool,
+    pub directory_account: bool,
+    pub second_factor_enrolled: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccessView {
+    /// Roles held now, with the command and when each ends by itself.
+    pub granted: Vec<String>,
+    /// Roles assigned but not held now, with the reason (training expired, assignment ended, ...).
+    pub refused: Vec<String>,
+    pub intelligence_division: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AssignmentView {
+    pub role: Option<String>,
+    pub command: String,
+    pub starts: String,
+    pub ends: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TrainingView {
+    pub course: String,
+    pub completed: String,
+    pub expires: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserDetail {
+    pub user: UserView,
+    pub access: AccessView,
+    pub assignments: Vec<AssignmentView>,
+    pub training: Vec<TrainingView>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewUserInput {
+    pub username: String,
+    pub display_name: String,
+    pub rank: String,
+    pub command: String,
+    /// `member` (default), `vendor`, `external_agency` or `service`.
+    pub kind: Option<String>,
+    /// Initial password; omitted for directory accounts and service accounts.
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AssignmentInput {
+    pub role: String,
+    pub command: String,
+    pub starts: NaiveDate,
+    pub ends: Option<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TrainingInput {
+    pub course: String,
+    pub completed: NaiveDate,
+    pub expires: Option<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ContractInput {
+    pub contract_ref: String,
+    pub starts: NaiveDate,
+    /// Last day in force (inclusive).
+    pub ends: NaiveDate,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenInput {
+    pub label: String,
+    pub expires: Option<NaiveDate>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IssuedTokenView {
+    /// Shown once; only its hash is stored.
+    pub token: String,
+    pub label: String,
+    pub expires: Option<String>,
+}
+
+fn day_start(d: NaiveDate) -> DateTime<Utc> {
+    d.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+pub async fn user_view(
+    tx: &mut Tx,
+    u: &users::User,
+    now: DateTime<Utc>,
+) -> Result<UserView, ApiError> {
+    let roles = assignments::current(tx, u.id, now)
+        .await
+        .map_err(crate::store_error)?
+        .into_iter()
+        .filter_map(|a| a.role)
+        .collect();
+    Ok(UserView {
+        username: u.username.clone(),
+        display_name: u.display_name.clone(),
+        rank: u.rank.clone(),
+        command: u.command.clone(),
+        kind: u.kind.clone(),
+        roles,
+        locked: u.locked_until.is_some_and(|t| t > now),
+        directory_account: u.password_hash.is_none(),
+        second_factor_enrolled: u.totp_secret.is_some(),
+    })
+}
+
+pub fn access_view(access: &probity_domain::EffectiveAccess) -> AccessView {
+    AccessView {
+        granted: access
+            .grants
+            .iter()
+            .map(|g| match g.until {
+                Some(t) => format!("{} in {} (until {})", g.role, g.command, t.date_naive()),
+                None => format!("{} in {}", g.role, g.command),
+            })
+            .collect(),
+        refused: access
+            .refusals
+            .iter()
+            .map(|r| format!("{} ({})", r.reason, r.rule))
+            .collect(),
+        intelligence_division: access.intelligence_division,
+    }
+}
+
+async fn user_by_name(tx: &mut Tx, username: &str) -> Result<users::User, ApiError> {
+    users::get_by_username(tx, username)
+        .await
+        .map_err(crate::store_error)?
+        .ok_or_else(|| ApiError::not_found(format!("person {username}")))
+}
+
+pub async fn list(state: &AppState, auth: &Authorized) -> Result<Vec<UserView>, ApiError> {
+    let now = Utc::now();
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let mut out = Vec::new();
+    for u in users::list(&mut tx).await.map_err(crate::store_error)? {
+        out.push(user_view(&mut tx, &u, now).await?);
+    }
+    append(&mut tx, auth, "user.list", "*", None).await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(out)
+}
+
+pub async fn detail(
+    state: &AppState,
+    auth: &Authorized,
+    username: &str,
+) -> Result<UserDetail, ApiError> {
+    let now = Utc::now();
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let u = user_by_name(&mut tx, username).await?;
+    let view = user_view(&mut tx, &u, now).await?;
+    let assignments = assignments::for_user(&mut tx, u.id)
+        .await
+        .map_err(crate::store_error)?
+        .into_iter()
+        .map(|a| AssignmentView {
+            role: a.role,
+            command: a.command,
+            starts: a.starts_at.date_naive().to_string(),
+            ends: a.ends_at.map(|e| e.date_naive().to_string()),
+        })
+        .collect();
+    let training = training::for_user(&mut tx, u.id)
+        .await
+        .map_err(crate::store_error)?
+        .into_iter()
+        .map(|t| TrainingView {
+            course: t.course,
+            completed: t.completed_at.date_naive().to_string(),
+            expires: t.expires_at.map(|e| e.date_naive().to_string()),
+        })
+        .collect();
+    let p = principal::load(&mut tx, u.clone(), &state.commands, now).await?;
+    append(&mut tx, auth, "user.read", &u.username, None).await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(UserDetail {
+        user: view,
+        access: access_view(&p.access),
+        assignments,
+        training,
+    })
+}
+
+pub async fn create(
+    state: &AppState,
+    auth: &Authorized,
+    input: NewUserInput,
+) -> Result<UserView, ApiError> {
+    let username = input.username.trim();
+    if username.is_empty()
+        || !username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err(ApiError::bad_field(
+            "username",
+            "a username is letters, digits, '.', '_' or '-'",
+        ));
+    }
+    if input.display_name.trim().is_empty() {
+        return Err(ApiError::bad_field(
+            "display_name",
+            "give the person's name",
+        ));
+    }
+    let rank = Rank::from_str(input.rank.trim())
+        .map_err(|e| ApiError::bad_field("rank", e.to_string()))?;
+    let command = CommandCode::parse(&input.command).map_err(crate::domain_error)?;
+    let kind = match input.kind.as_deref().unwrap_or("member") {
+        "service" => "service".to_string(),
+        k => PersonKind::from_str(k)
+            .map_err(|e| ApiError::bad_field("kind", e.to_string()))?
+            .as_str()
+            .to_string(),
+    };
+    let password_hash =
+        match input.password.as_deref().filter(|p| !p.is_empty()) {
+            Some(_) if state.directory.is_some() => return Err(ApiError::bad_field(
+                "password",
+                "passwords are kept by the directory (LDAP); no local password is stored (SEC-01)",
+            )),
+            Some(pw) => Some(
+                state
+                    .passwords
+                    .hash(username, pw)
+                    .map_err(|e| ApiError::bad_field("password", e.to_string()))?,
+            ),
+            None => None,
+        };
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let u = users::create(
+        &mut tx,
+        &users::NewUser {
+            username: username.to_string(),
+            display_name: input.display_name.trim().to_string(),
+            rank: Some(rank.as_str().to_string()),
+            command: Some(command.as_str().to_string()),
+            password_hash,
+            kind,
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    append(&mut tx, auth, "user.create", &u.username, None).await?;
+    let v = user_view(&mut tx, &u, Utc::now()).await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(v)
+}
+
+pub async fn add_assignment(
+    state: &AppState,
+    auth: &Authorized,
+    username: &str,
+    input: AssignmentInput,
+) -> Result<AssignmentView, ApiError> {
+    let role = Role::from_str(input.role.trim())
+        .map_err(|e| ApiError::bad_field("role", e.to_string()))?;
+    let command = CommandCode::parse(&input.command).map_err(crate::domain_error)?;
+    if input.ends.is_some_and(|e| e <= input.starts) {
+        return Err(ApiError::bad_field(
+            "ends",
+            "an assignment ends after it starts",
+        ));
+    }
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let u = user_by_name(&mut tx, username).await?;
+    let a = assignments::create(
+        &mut tx,
+        &assignments::NewAssignment {
+            user_id: u.id,
+            role: Some(role.as_str().to_string()),
+            unit: None,
+            command: command.as_str().to_string(),
+            starts_at: day_start(input.starts),
+            ends_at: input.ends.map(day_start),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    append(
+        &mut tx,
+        auth,
+        "user.assign",
+        &u.username,
+        Some(serde_json::json!({ "role": role.as_str(), "command": command.as_str(), "starts": input.starts, "ends": input.ends })),
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(AssignmentView {
+        role: a.role,
+        command: a.command,
+        starts: input.starts.to_string(),
+        ends: input.ends.map(|e| e.to_string()),
+    })
+}
+
+pub async fn add_training(
+    state: &AppState,
+    auth: &Authorized,
+    username: &str,
+    input: TrainingInput,
+) -> Result<TrainingView, ApiError> {
+    let course = Course::from_str(input.course.trim())
+        .map_err(|e| ApiError::bad_field("course", e.to_string()))?;
+    if input.expires.is_some_and(|x| x <= input.completed) {
+        return Err(ApiError::bad_field(
+            "expires",
+            "training expires after it was completed",
+        ));
+    }
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let u = user_by_name(&mut tx, username).await?;
+    training::create(
+        &mut tx,
+        &training::NewTraining {
+            user_id: u.id,
+            course: course.as_str().to_string(),
+            completed_at: day_start(input.completed),
+            expires_at: input.expires.map(day_start),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    append(
+        &mut tx,
+        auth,
+        "user.training",
+        &u.username,
+        Some(serde_json::json!({ "course": course.as_str(), "completed": input.completed, "expires": input.expires })),
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(TrainingView {
+        course: course.as_str().to_string(),
+        completed: input.completed.to_string(),
+        expires: input.expires.map(|e| e.to_string()),
+    })
+}
+
+pub async fn add_contract(
+    state: &AppState,
+    auth: &Authorized,
+    username: &str,
+    input: ContractInput,
+) -> Result<serde_json::Value, ApiError> {
+    if input.contract_ref.trim().is_empty() {
+        return Err(
+            ApiError::bad_field("contract_ref", "give the contract or agreement number")
+                .with_rule("EXT-06"),
+        );
+    }
+    if input.ends < input.starts {
+        return Err(
+            ApiError::bad_field("ends", "a contract ends on or after the day it starts")
+                .with_rule("EXT-06"),
+        );
+    }
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let u = user_by_name(&mut tx, username).await?;
+    vendors::create(
+        &mut tx,
+        &vendors::NewVendorContract {
+            user_id: u.id,
+            contract_ref: input.contract_ref.trim().to_string(),
+            starts_at: day_start(input.starts),
+            // Stored as the first instant after the last day in force.
+            ends_at: day_start(input.ends + chrono::Days::new(1)),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    append(
+        &mut tx,
+        auth,
+        "user.contract",
+        &u.username,
+        Some(serde_json::json!({ "contract_ref": input.contract_ref, "starts": input.starts, "ends": input.ends })),
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(
+        serde_json::json!({ "contract_ref": input.contract_ref, "starts": input.starts, "ends": input.ends }),
+    )
+}
+
+pub async fn issue_token(
+    state: &AppState,
+    auth: &Authorized,
+    username: &str,
+    input: TokenInput,
+) -> Result<IssuedTokenView, ApiError> {
+    if input.label.trim().is_empty() {
+        return Err(ApiError::bad_field("label", "say what the token is for"));
+    }
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let u = user_by_name(&mut tx, username).await?;
+    if u.kind != "service" {
+        return Err(ApiError::bad_field(
+            "username",
+            "API tokens are for service accounts; people sign in with their password",
+        ));
+    }
+    let issued = IssuedToken::generate(TokenKind::Api);
+    tokens::create(
+        &mut tx,
+        &tokens::NewApiToken {
+            token_hash: issued.hash().to_hex(),
+            user_id: u.id,
+            label: input.label.trim().to_string(),
+            expires_at: input.expires.map(day_start),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    append(
+        &mut tx,
+        auth,
+        "user.token",
+        &u.username,
+        Some(serde_json::json!({ "label": input.label, "expires": input.expires })),
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(IssuedTokenView {
+        token: issued.secret().to_string(),
+        label: input.label,
+        expires: input.expires.map(|e| e.to_string()),
+    })
+}
+
+async fn append(
+    tx: &mut Tx,
+    auth: &Authorized,
+    action: &str,
+    username: &str,
+    detail: Option<serde_json::Value>,
+) -> Result<(), ApiError> {
+    let mut d = detail.unwrap_or_else(|| serde_json::json!({}));
+    d["rule"] = serde_json::Value::String(auth.rule.clone());
+    audit::append(
+        tx,
+        &audit::AuditEvent {
+            actor: auth.principal.actor(),
+            action: action.to_string(),
+            record_type: "user".into(),
+            record_id: username.to_string(),
+            reason: None,
+            outcome: audit::Outcome::Success,
+            detail: d,
+        },
+    )
+    .await
+    .map(|_| ())
+    .map_err(crate::store_error)
+}

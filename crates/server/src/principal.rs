@@ -1,0 +1,129 @@
+//! Who is calling: the signed-in person and what they may do right now.
+//!
+//! Access is computed on every request from the stored assignments, training records and contracts by
+//! [`probity_domain::effective_roles`], so it ends the moment an assignment, a training record or a
+//! contract ends, without anyone revoking it (SEC-02, FR-21, OVR-01, EXT-06).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use probity_domain::{
+    effective_roles, Assignment, AssignmentId, Command, CommandCode, Contract, ContractKind,
+    Course, EffectiveAccess, Person, PersonKind, Rank, Role, Technology, TrainingRecord, UserId,
+};
+use probity_store::{assignments, training, users, vendors, Tx};
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use crate::error::ApiError;
+
+/// The signed-in caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: users::User,
+    pub person: Person,
+    pub access: EffectiveAccess,
+    /// True when the session was opened from outside the local networks (SEC-01).
+    pub remote: bool,
+}
+
+impl Principal {
+    pub fn actor(&self) -> String {
+        format!("user:{}", self.user.username)
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.access.has_role(role)
+    }
+}
+
+/// Loads the person and computes their access at `now`.
+pub async fn load(
+    tx: &mut Tx,
+    user: users::User,
+    commands: &[Command],
+    now: DateTime<Utc>,
+) -> Result<Principal, ApiError> {
+    let person = person_of(&user)?;
+    let stored_assignments = assignments::for_user(tx, user.id)
+        .await
+        .map_err(crate::store_error)?;
+    let stored_training = training::for_user(tx, user.id)
+        .await
+        .map_err(crate::store_error)?;
+    let stored_contracts = vendors::for_user(tx, user.id)
+        .await
+        .map_err(crate::store_error)?;
+
+    // Records that no longer parse (a role renamed in a newer pack) grant nothing: deny by default.
+    let assignments: Vec<Assignment> = stored_assignments
+        .iter()
+        .filter_map(|a| {
+            Some(Assignment {
+                id: AssignmentId(a.id),
+                person: person.id,
+                role: Role::from_str(a.role.as_deref()?).ok()?,
+                command: CommandCode::parse(&a.command).ok()?,
+                start: a.starts_at,
+                end: a.ends_at,
+            })
+        })
+        .collect();
+    let training: Vec<TrainingRecord> = stored_training
+        .iter()
+        .filter_map(|t| {
+            Some(TrainingRecord {
+                person: person.id,
+                course: Course::from_str(&t.course).ok()?,
+                completed: t.completed_at.date_naive(),
+                expires: t.expires_at.map(|e| e.date_naive()),
+            })
+        })
+        .collect();
+    let contracts: Vec<Contract> = stored_contracts
+        .iter()
+        .map(|c| Contract {
+            kind: match person.kind {
+                PersonKind::ExternalAgency => ContractKind::AgencyAgreement,
+                _ => ContractKind::VendorContract,
+            },
+            reference: c.contract_ref.clone(),
+            organisation: c.contract_ref.clone(),
+            person: person.id,
+            start: c.starts_at.date_naive(),
+            ends: last_day(c.ends_at),
+            scope: Technology::ALL.iter().copied().collect::<BTreeSet<_>>(),
+        })
+        .collect();
+    let access = effective_roles(&person, &assignments, &training, &contracts, commands, now);
+    Ok(Principal {
+        user,
+        person,
+        access,
+        remote: false,
+    })
+}
+
+/// The stored contract ends at an instant; the domain counts whole days, inclusive.
+fn last_day(ends_at: DateTime<Utc>) -> NaiveDate {
+    (ends_at - chrono::Duration::milliseconds(1)).date_naive()
+}
+
+fn person_of(user: &users::User) -> Result<Person, ApiError> {
+    let rank = user
+        .rank
+        .as_deref()
+        .and_then(|r| Rank::from_str(r).ok())
+        .unwrap_or(Rank::NonMember);
+    let kind = match user.kind.as_str() {
+        "vendor" => PersonKind::Vendor,
+        "external_agency" => PersonKind::ExternalAgency,
+        _ => PersonKind::Member,
+    };
+    Ok(Person {
+        id: UserId(user.id),
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        rank,
+        kind,
+        active: true,
+    })
+}

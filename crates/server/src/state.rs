@@ -1,0 +1,111 @@
+//! Shared server state: the store, the policy engine, the configuration, the templates.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use probity_auth::{LockoutPolicy, NetworkConfig, PasswordService};
+use probity_domain::Command;
+use probity_policy::PolicyEngine;
+use probity_store::{audit, cases, Store};
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::principal::Principal;
+use crate::routes::RouteSpec;
+
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+pub struct Inner {
+    pub config: Config,
+    pub store: Store,
+    pub policy: PolicyEngine,
+    pub templates: minijinja::Environment<'static>,
+    pub passwords: PasswordService,
+    pub lockout: LockoutPolicy,
+    pub networks: NetworkConfig,
+    /// The LDAP / Active Directory server, when configured (then no local passwords, SEC-01).
+    pub directory: Option<probity_auth::ldap::Directory>,
+    pub commands: Vec<Command>,
+    /// Filled once the route table is built (the OpenAPI document and the route test read it).
+    pub routes: std::sync::OnceLock<Vec<RouteSpec>>,
+    /// True when served over TLS: decides the cookie name and `Secure`.
+    pub tls: bool,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.inner
+    }
+}
+
+/// The outcome of a policy decision as the server uses it.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub allowed: bool,
+    /// The policy id that permitted or refused, or the deny-by-default rule.
+    pub rule: String,
+    /// A sentence for the person refused.
+    pub reason: String,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        AppState {
+            inner: Arc::new(inner),
+        }
+    }
+
+    pub fn routes(&self) -> &[RouteSpec] {
+        self.inner.routes.get().map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub async fn load_case(&self, number: &str) -> Result<Option<cases::Case>, ApiError> {
+        let mut tx = self.store.begin_read().await.map_err(crate::store_error)?;
+        let case = cases::get_by_number(&mut tx, number)
+            .await
+            .map_err(crate::store_error)?;
+        tx.commit().await.map_err(crate::store_error)?;
+        Ok(case)
+    }
+
+    /// Asks the policy engine. Never errs: a failure to evaluate is a refusal (deny by default).
+    pub fn decide(
+        &self,
+        principal: &Principal,
+        action: &str,
+        case: Option<&crate::authz::CaseResource>,
+    ) -> Decision {
+        crate::decision::decide(self, principal, action, case)
+    }
+
+    /// Records a refused attempt in the audit trail (SEC-04: every access, allowed or not).
+    pub async fn audit_denial(
+        &self,
+        principal: &Principal,
+        action: &str,
+        record_type: &str,
+        record_id: &str,
+        rule: &str,
+    ) -> Result<(), ApiError> {
+        let mut tx = self.store.begin().await.map_err(crate::store_error)?;
+        audit::append(
+            &mut tx,
+            &audit::AuditEvent {
+                actor: principal.actor(),
+                action: action.to_string(),
+                record_type: record_type.to_string(),
+                record_id: record_id.to_string(),
+                reason: None,
+                outcome: audit::Outcome::Denied,
+                detail: serde_json::json!({ "rule": rule, "at": Utc::now().to_rfc3339() }),
+            },
+        )
+        .await
+        .map_err(crate::store_error)?;
+        tx.commit().await.map_err(crate::store_error)
+    }
+}

@@ -1,0 +1,158 @@
+//! Server-rendered pages: the template environment, the page frame (navigation by role, CSRF token)
+//! and turning errors into pages for browsers.
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::{context, Environment, Value};
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::principal::Principal;
+use crate::session::{credential, Credential};
+use crate::state::AppState;
+
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = templates!(
+    "base.html",
+    "login.html",
+    "totp.html",
+    "home.html",
+    "cases.html",
+    "case.html",
+    "admin_users.html",
+    "admin_user.html",
+    "error.html",
+    "audit.html",
+);
+
+pub const STYLESHEET: &str = include_str!("../static/probity.css");
+
+/// The template environment; a template that does not parse fails at start-up, not on a request.
+pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)?;
+    }
+    Ok(env)
+}
+
+/// "title version" of each policy pack in force, for the page footer.
+pub fn pack_labels(state: &AppState) -> Vec<String> {
+    state
+        .policy
+        .packs()
+        .iter()
+        .map(|p| format!("{} {}", p.title, p.version))
+        .collect()
+}
+
+/// True when the client asked for HTML (a browser) rather than JSON.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+/// The CSRF token of a session: derived from the session secret, so it needs no storage and changes
+/// with every session. Forms carry it; state-changing form posts check it.
+pub fn csrf_token(headers: &HeaderMap) -> String {
+    match credential(headers) {
+        Some(Credential::Session(s)) => {
+            let digest = Sha256::digest(format!("probity-csrf\0{s}").as_bytes());
+            hex::encode(&digest[..16])
+        }
+        _ => String::new(),
+    }
+}
+
+pub fn check_csrf(headers: &HeaderMap, presented: &str) -> Result<(), ApiError> {
+    let expected = csrf_token(headers);
+    if expected.is_empty() || presented != expected {
+        return Err(ApiError::forbidden(
+            "SEC-04.csrf",
+            "the form is stale or did not come from this site; reload the page and try again",
+        ));
+    }
+    Ok(())
+}
+
+/// Navigation entries the principal may use: each is shown only if the policy allows its action.
+fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
+    const ITEMS: &[(&str, &str, &str)] = &[
+        ("/", "Home", ""),
+        ("/cases", "Cases", "case.list"),
+        ("/admin/users", "People and access", "user.list"),
+        ("/audit", "Audit trail", "audit.read"),
+    ];
+    ITEMS
+        .iter()
+        .filter(|(_, _, action)| action.is_empty() || state.decide(p, action, None).allowed)
+        .map(|(href, label, _)| {
+            context! { href => href, label => label, active => *href == current }
+        })
+        .collect()
+}
+
+/// Renders a page inside the frame.
+pub fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    principal: Option<&Principal>,
+    template: &str,
+    current: &str,
+    ctx: Value,
+) -> Response {
+    let frame = context! {
+        me => principal.map(|p| context! {
+            username => p.user.username.clone(),
+            display_name => p.user.display_name.clone(),
+            rank => crate::cases::humanize(p.person.rank.as_str()),
+            command => p.user.command.clone().unwrap_or_default(),
+        }),
+        nav => principal.map(|p| navigation(state, p, current)).unwrap_or_default(),
+        csrf => csrf_token(headers),
+        packs => pack_labels(state),
+    };
+    let merged = context! { ..ctx, ..frame };
+    match state
+        .templates
+        .get_template(template)
+        .and_then(|t| t.render(merged))
+    {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => ApiError::internal(format!("template {template}: {e}")).into_response(),
+    }
+}
+
+/// An error as a page for browsers, as problem+json for everyone else.
+pub fn error_response(state: &AppState, html: bool, err: ApiError) -> Response {
+    if !html {
+        return err.into_response();
+    }
+    let status = err.status;
+    if status == StatusCode::UNAUTHORIZED {
+        return axum::response::Redirect::to("/login").into_response();
+    }
+    if let Some(cause) = &err.cause {
+        tracing::warn!(code = err.code, %cause, "request failed");
+    }
+    let ctx = context! {
+        title => status.canonical_reason().unwrap_or("Error"),
+        detail => err.detail.clone(),
+        rule => err.rule.clone(),
+    };
+    let body = state
+        .templates
+        .get_template("error.html")
+        .and_then(|t| t.render(context! { packs => pack_labels(state), ..ctx }))
+        .unwrap_or_else(|_| err.detail.clone());
+    (status, Html(body)).into_response()
+}

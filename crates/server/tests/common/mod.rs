@@ -1,0 +1,161 @@
+//! Test harness: a real server on a free port over a real database (SQLite in a temporary directory,
+//! or a fresh PostgreSQL database), seeded with the demonstration people and cases.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use probity_server::{app, build_state, demo, AppState, Config};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs a test body once per backend: `both!(name, body_fn)` makes `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, $body:path) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $body($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $body($crate::common::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+    pub database_url: Option<String>,
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("PROBITY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// Creates an empty PostgreSQL database for one test and returns its URL.
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let admin = postgres_admin_url();
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL is required for this test and is not reachable at {admin} ({e}); start it or set PROBITY_TEST_POSTGRES_URL")
+    });
+    let name = format!("probity_t_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin);
+    format!("{base}/{name}")
+}
+
+pub fn config(dir: &std::path::Path, database_url: Option<String>) -> Config {
+    Config {
+        data_dir: dir.to_path_buf(),
+        database_url,
+        tls: false,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        max_body_bytes: 1024 * 1024,
+        ..Config::default()
+    }
+}
+
+pub async fn start(backend: Backend) -> TestServer {
+    start_with(backend, |_| {}).await
+}
+
+pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(fresh_postgres_database().await),
+    };
+    let mut cfg = config(dir.path(), database_url.clone());
+    adjust(&mut cfg);
+    let state = build_state(cfg).await.expect("server state");
+    demo::seed(&state.store, &state.passwords)
+        .await
+        .expect("demo data");
+    let url = spawn(state.clone()).await;
+    TestServer {
+        url,
+        state,
+        dir,
+        database_url,
+    }
+}
+
+/// Serves `state` on a free port in the background; returns the base URL.
+pub async fn spawn(state: AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = app::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    format!("http://{addr}")
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestServer {
+    /// A client signed in as a demonstration user.
+    pub async fn login(&self, username: &str) -> reqwest::Client {
+        let c = client();
+        let r = c
+            .post(format!("{}/api/session", self.url))
+            .json(&serde_json::json!({ "username": username, "password": demo::DEMO_PASSWORD }))
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "sign in as {username}: {}",
+            r.text().await.unwrap_or_default()
+        );
+        c
+    }
+
+    pub async fn get(&self, c: &reqwest::Client, path: &str) -> (StatusCode, Value) {
+        let r = c
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("request");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, c: &reqwest::Client, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = c
+            .post(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+}
