@@ -74,6 +74,13 @@ pub enum ImagingError {
 }
 
 impl ImagingError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ImagingError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
     pub(crate) fn corrupt(format: FileFormat, detail: impl Into<String>) -> Self {
         ImagingError::Corrupt {
             format,

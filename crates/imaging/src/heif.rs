@@ -196,3 +196,23 @@ pub(crate) fn metadata_blocks(bytes: &[u8]) -> Result<MetadataBlocks, ImagingErr
     }
     Ok(MetadataBlocks { exif, xmp })
 }
+/// Decode the smallest embedded thumbnail of the primary image, if there is one.
+pub(crate) fn thumbnail(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+) -> Result<Option<RgbImage>, ImagingError> {
+    let ctx = open(bytes)?;
+    let handle = primary(&ctx)?;
+    let count = handle.number_of_thumbnails();
+    if count == 0 {
+        return Ok(None);
+    }
+    let mut ids = vec![0; count];
+    let n = handle.thumbnail_ids(&mut ids);
+    for &id in ids.iter().take(n) {
+        if let Ok(t) = handle.thumbnail(id) {
+            return decode_handle(&t, limits).map(Some);
+        }
+    }
+    Ok(None)
+}

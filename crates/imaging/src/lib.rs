@@ -11,15 +11,24 @@
 //! - Size limits are checked from the header before any pixel buffer is allocated.
 //! - A thermal (FLIR radiometric) frame is never decoded into a still (TH-06).
 //! - The only probe edits are brightness, crop and rotate (FR-07).
+pub mod card;
 pub mod decode;
 pub mod error;
 pub mod format;
+pub mod hash;
 mod heif;
 mod jpeg;
 pub mod metadata;
+mod raw;
+pub mod thumbnail;
 mod tiff;
 
+pub use card::{
+    examine, scan_card, CardFile, CardScan, Examination, IntakeDecision, IntakeOptions,
+};
 pub use decode::{decode_still, DecodeLimits, DecodedStill};
 pub use error::ImagingError;
 pub use format::{sniff, ExtensionCheck, FileFormat};
+pub use hash::{read_back_verify, sha256_file, sha256_hex, sha256_reader};
 pub use metadata::{read_metadata, CameraMetadata, CaptureTime, FieldSource, GpsPosition};
+pub use thumbnail::{make_thumbnail, Thumbnail, ThumbnailSource, THUMBNAIL_SIDE};
