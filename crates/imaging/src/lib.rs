@@ -13,6 +13,7 @@
 //! - The only probe edits are brightness, crop and rotate (FR-07).
 pub mod card;
 pub mod decode;
+pub mod edit;
 pub mod error;
 pub mod format;
 pub mod hash;
@@ -20,6 +21,7 @@ mod heif;
 mod jpeg;
 pub mod metadata;
 mod raw;
+pub mod redact;
 pub mod thumbnail;
 mod tiff;
 
@@ -27,8 +29,10 @@ pub use card::{
     examine, scan_card, CardFile, CardScan, Examination, IntakeDecision, IntakeOptions,
 };
 pub use decode::{decode_still, DecodeLimits, DecodedStill};
+pub use edit::{pixel_sha256, EditList, EditOutcome, EditStep, ProbeEdit};
 pub use error::ImagingError;
 pub use format::{sniff, ExtensionCheck, FileFormat};
 pub use hash::{read_back_verify, sha256_file, sha256_hex, sha256_reader};
 pub use metadata::{read_metadata, CameraMetadata, CaptureTime, FieldSource, GpsPosition};
+pub use redact::{encode_release_jpeg, redact_regions, RedactionBox};
 pub use thumbnail::{make_thumbnail, Thumbnail, ThumbnailSource, THUMBNAIL_SIDE};
