@@ -280,6 +280,8 @@ pub fn router(state: AppState) -> Router {
             "Audit trail page",
             get(pages::audit),
         );
+    // Each concern declares its own routes in its module, one line each:
+    // let table = crate::<concern>::routes(table);
     let (router, specs) = table.finish();
     let _ = state.routes.set(specs);
     let limit = state.config.max_body_bytes;
