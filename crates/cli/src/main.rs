@@ -16,15 +16,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the server (HTTPS by default; SQLite in the data directory unless --database-url).
+    Serve(cmd::server::ServeArgs),
+    /// Seed pseudonymous demonstration data, print the demo logins, and run the server.
+    Demo(cmd::server::ServeArgs),
+    /// Audit trail: verify the hash chain and its signed checkpoints.
+    #[command(subcommand)]
+    Audit(cmd::audit::AuditCommand),
     /// Thermographic imaging: inspect, render and replay radiometric files.
     #[command(subcommand)]
     Thermal(cmd::thermal::ThermalCommand),
+    /// Faces: detect (boxes, scores, quality) and compare two images.
+    #[command(subcommand)]
+    Face(cmd::face::FaceCommand),
+    /// Accuracy of the face algorithms on the development faces (LFW protocol, 1:N).
+    Eval(cmd::eval::EvalArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(a) => cmd::server::run_serve(a),
+        Command::Demo(a) => cmd::server::run_demo(a),
+        Command::Audit(c) => cmd::audit::run(c),
         Command::Thermal(c) => cmd::thermal::run(c),
+        Command::Face(c) => cmd::face::run(c),
+        Command::Eval(a) => cmd::eval::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,16 +1,269 @@
-//! `probity thermal ...`
-use clap::Subcommand;
+//! `probity thermal ...`: inspect and render radiometric thermal files (TH-02).
+//!
+//! Reads files given on the command line; writes only the rendering the user
+//! names with `-o`. Live frames never pass through here (TH-03).
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use probity_thermal::{
+    decode_frames, detect_anomalies, detect_people, render, AnomalyParams, Calibration,
+    DecodeOptions, Palette, PersonParams, RadiometricParams, RawEncoding, RenderOptions,
+    SourceFormat, ThermalImage,
+};
+use std::path::PathBuf;
 
 #[derive(Subcommand)]
 pub enum ThermalCommand {
     /// Print the camera, calibration constants and min/max/mean temperature of a file.
-    Inspect { file: std::path::PathBuf },
+    Inspect {
+        file: PathBuf,
+        #[command(flatten)]
+        cal: CalibrationArgs,
+        /// Frame of a sequence file (0-based).
+        #[arg(long, default_value_t = 0)]
+        frame: usize,
+        /// Also list heat-signature anomalies and person-like warm regions.
+        #[arg(long)]
+        detect: bool,
+    },
+    /// Render a file as a heat-signature PNG with a temperature scale bar.
+    Render {
+        file: PathBuf,
+        /// iron, rainbow, white-hot or black-hot.
+        #[arg(long, default_value = "iron")]
+        palette: String,
+        /// Output PNG file.
+        #[arg(short, long)]
+        output: PathBuf,
+        #[command(flatten)]
+        cal: CalibrationArgs,
+        /// Frame of a sequence file (0-based).
+        #[arg(long, default_value_t = 0)]
+        frame: usize,
+        /// Temperature at the cold end of the palette, °C (default: frame minimum).
+        #[arg(long, requires = "max")]
+        min: Option<f32>,
+        /// Temperature at the hot end of the palette, °C (default: frame maximum).
+        #[arg(long, requires = "min")]
+        max: Option<f32>,
+        /// Integer enlargement; default enlarges small sensors to at least 240 rows.
+        #[arg(long)]
+        upscale: Option<u32>,
+        /// Leave out the scale bar.
+        #[arg(long)]
+        no_scale_bar: bool,
+    },
+}
+
+/// Calibration for plain 16-bit frames (PGM/TIFF), or to override a FLIR file's own.
+#[derive(Args)]
+pub struct CalibrationArgs {
+    /// Linear calibration: kelvin (= °C) per count, e.g. 0.04.
+    #[arg(long, requires = "offset", conflicts_with = "planck")]
+    scale: Option<f64>,
+    /// Linear calibration: °C at count 0, e.g. -273.15.
+    #[arg(long, requires = "scale", allow_hyphen_values = true)]
+    offset: Option<f64>,
+    /// Planck calibration "R1,R2,B,F,O" (emissivity 1, no distance).
+    #[arg(long, value_name = "R1,R2,B,F,O", allow_hyphen_values = true)]
+    planck: Option<String>,
+}
+
+impl CalibrationArgs {
+    fn calibration(&self) -> anyhow::Result<Option<Calibration>> {
+        if let (Some(scale), Some(offset)) = (self.scale, self.offset) {
+            return Ok(Some(Calibration::Linear { scale, offset }));
+        }
+        if let Some(p) = &self.planck {
+            let v: Vec<f64> = p
+                .split(',')
+                .map(|s| s.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .with_context(|| format!("--planck {p:?}: five numbers R1,R2,B,F,O expected"))?;
+            let [r1, r2, b, f, o] = v[..] else {
+                bail!("--planck {p:?}: five numbers R1,R2,B,F,O expected");
+            };
+            return Ok(Some(Calibration::Planck(RadiometricParams::from_planck(
+                r1, r2, b, f, o,
+            ))));
+        }
+        Ok(None)
+    }
 }
 
 pub fn run(cmd: ThermalCommand) -> anyhow::Result<()> {
     match cmd {
-        ThermalCommand::Inspect { file } => {
-            anyhow::bail!("{}: thermal decoding is not available yet", file.display())
+        ThermalCommand::Inspect {
+            file,
+            cal,
+            frame,
+            detect,
+        } => inspect(&file, &cal, frame, detect),
+        ThermalCommand::Render {
+            file,
+            palette,
+            output,
+            cal,
+            frame,
+            min,
+            max,
+            upscale,
+            no_scale_bar,
+        } => {
+            let palette: Palette = palette.parse()?;
+            let (img, _) = load(&file, &cal, frame)?;
+            let temps = img.temperatures()?;
+            let upscale = upscale.unwrap_or_else(|| (240 / img.height().max(1)).clamp(1, 8));
+            let opts = RenderOptions {
+                palette,
+                range_c: min.zip(max),
+                scale_bar: !no_scale_bar,
+                upscale,
+            };
+            let heat = render(&temps, &opts)?;
+            let png = heat.to_png()?;
+            std::fs::write(&output, png)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            println!(
+                "{}: {}x{} {} rendering, {:.2} °C .. {:.2} °C",
+                output.display(),
+                heat.width(),
+                heat.height(),
+                palette.name(),
+                heat.range_c.0,
+                heat.range_c.1
+            );
+            Ok(())
         }
     }
+}
+
+/// Decodes frame `index` of a file; also returns the number of frames seen.
+fn load(
+    file: &PathBuf,
+    cal: &CalibrationArgs,
+    index: usize,
+) -> anyhow::Result<(ThermalImage, usize)> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let opts = DecodeOptions {
+        calibration: cal.calibration()?,
+        ..Default::default()
+    };
+    let name = file.display();
+    let mut chosen = None;
+    let mut count = 0;
+    for frame in decode_frames(&bytes, &opts).with_context(|| format!("{name}"))? {
+        let frame = frame.with_context(|| format!("{name}: frame {count}"))?;
+        if count == index {
+            chosen = Some(frame);
+        }
+        count += 1;
+    }
+    match chosen {
+        Some(img) => Ok((img, count)),
+        None => bail!("{name}: frame {index} requested but the file holds {count}"),
+    }
+}
+
+fn inspect(
+    file: &PathBuf,
+    cal: &CalibrationArgs,
+    index: usize,
+    detect: bool,
+) -> anyhow::Result<()> {
+    let (img, frames) = load(file, cal, index)?;
+    let md = img.metadata();
+    let format = match md.format {
+        SourceFormat::FlirJpeg => "FLIR radiometric JPEG",
+        SourceFormat::FlirFff => "FLIR FFF record",
+        SourceFormat::Pgm16 => "16-bit PGM",
+        SourceFormat::Tiff16 => "16-bit TIFF",
+        SourceFormat::RawStream => "raw 16-bit stream",
+    };
+    let raw = match md.raw_encoding {
+        RawEncoding::Png => "PNG (byte-swapped 16-bit)",
+        RawEncoding::Raw16Le => "16-bit little-endian",
+        RawEncoding::Raw16Be => "16-bit big-endian",
+        RawEncoding::Plain => "16-bit samples",
+    };
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    println!("file:        {}", file.display());
+    println!("format:      {format}, raw data {raw}; frame {index} of {frames}");
+    println!("size:        {}x{}", img.width(), img.height());
+    let c = &md.camera;
+    println!(
+        "camera:      make {}, model {}, serial {}, part {}, software {}, lens {}",
+        opt(&c.make),
+        opt(&c.model),
+        opt(&c.serial),
+        opt(&c.part_number),
+        opt(&c.software),
+        opt(&c.lens)
+    );
+    if let Some(t) = md.capture_time {
+        println!("captured:    {}", t.format("%Y-%m-%d %H:%M:%S%.3f %:z"));
+    }
+    match img.calibration() {
+        Calibration::Linear { scale, offset } => {
+            println!("calibration: linear, °C = raw x {scale} + {offset}")
+        }
+        Calibration::Planck(p) => {
+            println!(
+                "calibration: Planck R1 {} R2 {} B {} F {} O {}",
+                p.planck_r1, p.planck_r2, p.planck_b, p.planck_f, p.planck_o
+            );
+            println!(
+                "object:      emissivity {:.2}, distance {:.2} m, reflected {:.1} °C",
+                p.emissivity, p.object_distance_m, p.reflected_apparent_temperature_c
+            );
+            println!(
+                "atmosphere:  {:.1} °C, humidity {:.1} %, transmission {:.4} (alpha1 {} alpha2 {} beta1 {} beta2 {} X {})",
+                p.atmospheric_temperature_c,
+                p.relative_humidity * 100.0,
+                p.atmospheric_transmission(),
+                p.atmospheric_trans_alpha1,
+                p.atmospheric_trans_alpha2,
+                p.atmospheric_trans_beta1,
+                p.atmospheric_trans_beta2,
+                p.atmospheric_trans_x
+            );
+            println!(
+                "IR window:   {:.1} °C, transmission {:.2}",
+                p.ir_window_temperature_c, p.ir_window_transmission
+            );
+        }
+    }
+    if let Some(r) = md.raw_value_stats {
+        println!(
+            "raw range:   camera display median {} range {} (limits {}..{})",
+            r.median, r.range, r.range_min, r.range_max
+        );
+    }
+    let temps = img.temperatures()?;
+    let Some(s) = temps.stats() else {
+        bail!("no pixel lies in the calibrated range");
+    };
+    println!(
+        "temperature: min {:.2} °C at {:?}, max {:.2} °C at {:?}, mean {:.2} °C (sd {:.2})",
+        s.min_c, s.min_at, s.max_c, s.max_at, s.mean_c, s.std_dev_c
+    );
+    if detect {
+        let print = |label: &str, regions: &[probity_thermal::Region]| {
+            println!("{label}: {}", regions.len());
+            for r in regions.iter().take(20) {
+                println!(
+                    "  box x {} y {} w {} h {} ({} px): peak {:.2} °C at {:?}, mean {:.2} °C",
+                    r.x, r.y, r.width, r.height, r.pixels, r.peak_c, r.peak_at, r.mean_c
+                );
+            }
+        };
+        print(
+            "anomalies (mean + 3 sd)",
+            &detect_anomalies(&temps, &AnomalyParams::default())?,
+        );
+        print(
+            "person-like regions (28-38 °C)",
+            &detect_people(&temps, &PersonParams::default())?,
+        );
+    }
+    Ok(())
 }

@@ -1,0 +1,136 @@
+//! `probity eval`: accuracy of each registered algorithm on the development faces (FR-23):
+//! LFW-protocol verification, 1:N identification, optional per-group breakdown; writes the
+//! evaluation record (JSON) and the ROC curve (SVG).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use probity_face::eval::{embed_images, evaluate, read_labels, roc::roc_svg, LfwData};
+use probity_face::{lookup, model_dir, REGISTRY};
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// Algorithm to evaluate (default: every registered algorithm).
+    #[arg(long)]
+    algorithm: Vec<String>,
+    /// Labels file `name,group` for a per-group breakdown (aggregate audit only).
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Folder with lfw/ and pairs_dev.txt (default: $PROBITY_TEST_DATA/faces).
+    #[arg(long)]
+    faces: Option<PathBuf>,
+    /// Output folder for records, ROC and embedding caches.
+    #[arg(long, default_value = ".probity/eval")]
+    out: PathBuf,
+    /// Worker threads for embedding.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    #[arg(long, env = "PROBITY_MODEL_DIR")]
+    models: Option<PathBuf>,
+}
+
+pub fn run(args: EvalArgs) -> Result<()> {
+    let faces = match args.faces {
+        Some(f) => f,
+        None => {
+            let base = std::env::var_os("PROBITY_TEST_DATA")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("../shared/data"));
+            base.join("faces")
+        }
+    };
+    let data = LfwData::open(&faces).with_context(|| {
+        format!(
+            "development faces not found in {} (set --faces or PROBITY_TEST_DATA)",
+            faces.display()
+        )
+    })?;
+    let labels = args.labels.as_deref().map(read_labels).transpose()?;
+    let specs = if args.algorithm.is_empty() {
+        REGISTRY.iter().collect::<Vec<_>>()
+    } else {
+        args.algorithm
+            .iter()
+            .map(|a| lookup(a))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let models = args.models.clone().unwrap_or_else(model_dir);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let images = data.all_images();
+    let mut curves = Vec::new();
+    for spec in specs {
+        let bar = ProgressBar::new(images.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} faces {per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.set_message(spec.id().to_string());
+        bar.enable_steady_tick(Duration::from_millis(500));
+        let cache = args
+            .out
+            .join(format!("embeddings-{}-{}.bin", spec.name, spec.version));
+        let emb = embed_images(
+            spec,
+            &models,
+            &data.lfw_dir,
+            &images,
+            Some(&cache),
+            args.threads,
+            &|d, _| bar.set_position(d),
+        )?;
+        bar.finish();
+        let record = evaluate(spec, &data, &emb, labels.as_ref())?;
+        let v = &record.verification;
+        let i = &record.identification;
+        println!(
+            "{}: verification {:.2}% ± {:.2} (5 folds, {} pairs), TAR@FAR=0.001 {:.2}%, AUC {:.4}",
+            record.algorithm,
+            v.accuracy_mean * 100.0,
+            v.accuracy_std * 100.0,
+            v.pairs,
+            v.tar_at_far_0_001 * 100.0,
+            v.auc
+        );
+        println!(
+            "    identification ({} probes, gallery {}): rank-1 {:.2}%, rank-10 {:.2}%, FNIR@FPIR=0.003 {:.2}%, FNIR@50 candidates {:.2}%",
+            i.probes,
+            i.gallery_size,
+            i.rank1 * 100.0,
+            i.rank10 * 100.0,
+            i.fnir_at_fpir_0_003 * 100.0,
+            i.fnir_50_candidates * 100.0
+        );
+        println!(
+            "    faces: {} HOG, {} CNN, {} centre box",
+            record.faces_by_hog, record.faces_by_cnn, record.faces_by_centre_box
+        );
+        for g in &record.groups {
+            println!(
+                "    group {}: {} pairs accuracy {:.2}% FMR {:.3}% FNMR {:.3}%, {} probes rank-1 {:.2}%",
+                g.group,
+                g.pairs,
+                g.accuracy * 100.0,
+                g.false_match_rate * 100.0,
+                g.false_non_match_rate * 100.0,
+                g.identification_probes,
+                g.rank1 * 100.0
+            );
+        }
+        let path = args
+            .out
+            .join(format!("evaluation-{}-{}.json", spec.name, spec.version));
+        std::fs::write(&path, serde_json::to_string_pretty(&record)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("    record: {}", path.display());
+        curves.push((record.algorithm.to_string(), record.roc.clone()));
+    }
+    let svg = args.out.join("roc.svg");
+    std::fs::write(&svg, roc_svg(&curves))
+        .with_context(|| format!("cannot write {}", svg.display()))?;
+    println!("ROC: {}", svg.display());
+    Ok(())
+}
