@@ -1,0 +1,185 @@
+//! Crash safety of the whole server (SEC-04, DC-06): a `probity serve` process is killed with SIGKILL in
+//! the middle of a stream of writes; after a restart every acknowledged write is there and
+//! `probity audit verify` passes. Runs on SQLite (the embedded default) and on PostgreSQL.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_probity");
+const PASSWORD: &str = "demo-password-2026";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+/// Starts `probity demo` (which seeds the demo accounts) and waits until it answers.
+fn start(data_dir: &Path, database_url: Option<&str>) -> Server {
+    let port = free_port();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["demo", "--no-tls", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("PROBITY_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    if let Some(u) = database_url {
+        cmd.args(["--database-url", u]);
+    }
+    let mut child = cmd.spawn().expect("start probity demo");
+    let out = child.stdout.take().expect("stdout");
+    // Drain stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in BufReader::new(out).lines() {});
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = reqwest::blocking::get(format!("{url}/ready")) {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "server did not become ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Server { child, url }
+}
+
+fn client(url: &str) -> reqwest::blocking::Client {
+    let c = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let r = c
+        .post(format!("{url}/api/session"))
+        .json(&serde_json::json!({"username": "det.rivera", "password": PASSWORD}))
+        .send()
+        .expect("sign in");
+    assert!(r.status().is_success(), "sign in: {}", r.status());
+    c
+}
+
+fn kill_mid_stream(database_url: Option<String>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start(dir.path(), database_url.as_deref());
+    let c = client(&server.url);
+    // A writer thread opens cases as fast as it can and reports each acknowledged one.
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let url = server.url.clone();
+    let writer = std::thread::spawn(move || {
+        for i in 0..100_000u32 {
+            let number = format!("2026-019-{:06}", 500_000 + i);
+            let r = c
+                .post(format!("{url}/api/cases"))
+                .json(&serde_json::json!({
+                    "case_number": number,
+                    "offence_classification": "misdemeanor",
+                    "assigned_investigator": "det.rivera",
+                }))
+                .send();
+            match r {
+                Ok(r) if r.status().as_u16() == 201 => {
+                    if tx.send(number).is_err() {
+                        return;
+                    }
+                }
+                _ => return, // the server is gone
+            }
+        }
+    });
+    // Let a stream of writes build up, then kill the server without warning.
+    let mut acknowledged = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acknowledged.len() < 40 && Instant::now() < deadline {
+        if let Ok(n) = rx.recv_timeout(Duration::from_millis(200)) {
+            acknowledged.push(n);
+        }
+    }
+    let mut child = server.child;
+    child.kill().expect("SIGKILL"); // SIGKILL on Unix
+    let _ = child.wait();
+    let _ = writer.join();
+    acknowledged.extend(rx.try_iter());
+    assert!(
+        acknowledged.len() >= 40,
+        "too few writes before the kill: {}",
+        acknowledged.len()
+    );
+
+    // Restart on the same data; every acknowledged case is there.
+    let server = start(dir.path(), database_url.as_deref());
+    let c = client(&server.url);
+    for number in &acknowledged {
+        let r = c
+            .get(format!("{}/api/cases/{number}", server.url))
+            .send()
+            .expect("read case");
+        assert_eq!(
+            r.status().as_u16(),
+            200,
+            "acknowledged case {number} lost after SIGKILL"
+        );
+    }
+    let mut child = server.child;
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // The audit trail is whole: `probity audit verify` exits 0.
+    let mut verify = Command::new(BIN);
+    verify
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path());
+    if let Some(u) = &database_url {
+        verify.args(["--database-url", u]);
+    }
+    let out = verify.output().expect("run audit verify");
+    assert!(
+        out.status.success(),
+        "audit verify failed after SIGKILL: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn sec_04_sigkill_mid_stream_loses_no_acknowledged_write_sqlite() {
+    kill_mid_stream(None);
+}
+
+#[test]
+fn sec_04_sigkill_mid_stream_loses_no_acknowledged_write_postgres() {
+    let admin = std::env::var("PROBITY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let name = format!("probity_kill_{}", std::process::id());
+    let status = Command::new("psql")
+        .args([
+            &admin,
+            "-q",
+            "-c",
+            &format!("DROP DATABASE IF EXISTS {name}; "),
+        ])
+        .status();
+    let created = Command::new("psql")
+        .args([&admin, "-q", "-c", &format!("CREATE DATABASE {name}")])
+        .status()
+        .expect("psql is needed for this test (Debian postgresql-client)");
+    assert!(
+        status.is_ok() && created.success(),
+        "cannot create a test database through {admin}"
+    );
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin);
+    kill_mid_stream(Some(format!("{base}/{name}")));
+}
