@@ -51,6 +51,8 @@ mod db;
 pub mod devices;
 mod error;
 pub mod evidence;
+pub mod fr;
+pub mod gallery;
 pub mod jobs;
 mod keys;
 pub mod sessions;

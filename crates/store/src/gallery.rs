@@ -1,0 +1,305 @@
+//! The photo repository (FR-01, FR-02, FR-03): pseudonymous subjects, arrest and parole records
+//! with their photo date and arrest/charge identifier, photos as encrypted blobs, templates per
+//! algorithm, sealing.
+//!
+//! [`import_record`] is the only way a photo enters the repository. It refuses a record without
+//! source, arrest/charge id or photo date (FR-01), and a photo whose content equals any stored
+//! probe still (FR-03): probes live in `fr_probes` and never become records.
+
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::db::{from_ms, now_ms, opt_from_ms, parse_uuid, Tx};
+use crate::error::{Result, StoreError};
+use crate::BlobStore;
+
+/// One repository record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub record_no: i64,
+    pub subject_id: String,
+    /// `arrest` or `parole`.
+    pub source: String,
+    pub arrest_id: String,
+    /// ISO date (YYYY-MM-DD).
+    pub photo_date: String,
+    pub photo_blob: Uuid,
+    pub photo_sha256: String,
+    pub sealed: bool,
+    pub sealed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub removed: bool,
+    pub created_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A record to import, with its photo.
+#[derive(Debug, Clone)]
+pub struct NewRecord<'a> {
+    pub subject_id: &'a str,
+    pub source: &'a str,
+    pub arrest_id: &'a str,
+    pub photo_date: &'a str,
+    pub photo: &'a [u8],
+    pub media_type: &'a str,
+}
+
+const COLUMNS: &str =
+    "record_no, subject_id, source, arrest_id, photo_date, photo_blob, photo_sha256, \
+                       sealed, sealed_at, removed, created_by, created_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<Record> {
+    let blob: String = r.try_get("photo_blob")?;
+    let sealed: i64 = r.try_get("sealed")?;
+    let removed: i64 = r.try_get("removed")?;
+    Ok(Record {
+        record_no: r.try_get("record_no")?,
+        subject_id: r.try_get("subject_id")?,
+        source: r.try_get("source")?,
+        arrest_id: r.try_get("arrest_id")?,
+        photo_date: r.try_get("photo_date")?,
+        photo_blob: parse_uuid(&blob)?,
+        photo_sha256: r.try_get("photo_sha256")?,
+        sealed: sealed != 0,
+        sealed_at: opt_from_ms(r.try_get("sealed_at")?)?,
+        removed: removed != 0,
+        created_by: r.try_get("created_by")?,
+        created_at: from_ms(r.try_get("created_at")?)?,
+    })
+}
+
+/// The fields FR-01 requires that `new` lacks (empty when complete).
+pub fn missing_fields(new: &NewRecord<'_>) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    if new.subject_id.trim().is_empty() {
+        missing.push("subject_id");
+    }
+    if !matches!(new.source.trim(), "arrest" | "parole") {
+        missing.push("source (arrest or parole)");
+    }
+    if new.arrest_id.trim().is_empty() {
+        missing.push("arrest_id");
+    }
+    let date_ok = chrono::NaiveDate::parse_from_str(new.photo_date.trim(), "%Y-%m-%d").is_ok();
+    if !date_ok {
+        missing.push("photo_date (YYYY-MM-DD)");
+    }
+    missing
+}
+
+/// Imports one record with its photo (encrypted blob). Refuses incomplete records (FR-01) and any
+/// photo whose SHA-256 equals a probe still's (FR-03) or an existing record's.
+pub async fn import_record(
+    tx: &mut Tx,
+    blobs: &BlobStore,
+    new: &NewRecord<'_>,
+    created_by: &str,
+) -> Result<Record> {
+    let missing = missing_fields(new);
+    if !missing.is_empty() {
+        return Err(StoreError::Invalid(format!(
+            "FR-01: a repository record needs {}",
+            missing.join(", ")
+        )));
+    }
+    use sha2::Digest;
+    let sha = hex::encode(sha2::Sha256::digest(new.photo));
+    if crate::fr::probe_with_sha256(tx, &sha).await?.is_some() {
+        return Err(StoreError::Invalid(
+            "FR-03: this image is a probe still of a request for analysis; probes never enter the photo repository"
+                .into(),
+        ));
+    }
+    if let Some(existing) = by_sha256(tx, &sha).await? {
+        return Err(StoreError::AlreadyExists {
+            what: "repository record",
+            key: existing.record_no.to_string(),
+        });
+    }
+    let now = now_ms();
+    let subject = new.subject_id.trim();
+    let known = sqlx::query("SELECT id FROM fr_subjects WHERE id = $1")
+        .bind(subject)
+        .fetch_optional(tx.conn())
+        .await?;
+    if known.is_none() {
+        sqlx::query("INSERT INTO fr_subjects (id, created_at) VALUES ($1, $2)")
+            .bind(subject)
+            .bind(now)
+            .execute(tx.conn())
+            .await
+            .map_err(|e| StoreError::from_sqlx("subject", subject, e))?;
+    }
+    let meta = blobs
+        .put(tx, None, new.photo, new.media_type, created_by)
+        .await?;
+    let row = sqlx::query("SELECT COALESCE(MAX(record_no), 0) AS m FROM fr_records")
+        .fetch_one(tx.conn())
+        .await?;
+    let record_no: i64 = row.try_get::<i64, _>("m")? + 1;
+    sqlx::query(
+        "INSERT INTO fr_records (record_no, subject_id, source, arrest_id, photo_date, photo_blob, \
+         photo_sha256, sealed, removed, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $8, $9)",
+    )
+    .bind(record_no)
+    .bind(subject)
+    .bind(new.source.trim())
+    .bind(new.arrest_id.trim())
+    .bind(new.photo_date.trim())
+    .bind(meta.id.to_string())
+    .bind(&sha)
+    .bind(created_by)
+    .bind(now)
+    .execute(tx.conn())
+    .await
+    .map_err(|e| StoreError::from_sqlx("repository record", &sha, e))?;
+    get(tx, record_no).await?.ok_or(StoreError::NotFound {
+        what: "repository record",
+        id: record_no.to_string(),
+    })
+}
+
+pub async fn get(tx: &mut Tx, record_no: i64) -> Result<Option<Record>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM fr_records WHERE record_no = $1"
+    ))
+    .bind(record_no)
+    .fetch_optional(tx.conn())
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn by_sha256(tx: &mut Tx, sha256: &str) -> Result<Option<Record>> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM fr_records WHERE photo_sha256 = $1"
+    ))
+    .bind(sha256.to_ascii_lowercase())
+    .fetch_optional(tx.conn())
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Records of one arrest/charge identifier.
+pub async fn by_arrest(tx: &mut Tx, arrest_id: &str) -> Result<Vec<Record>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM fr_records WHERE arrest_id = $1 ORDER BY record_no"
+    ))
+    .bind(arrest_id)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Seals (or unseals) every record of an arrest (FR-02). Returns the records changed.
+pub async fn set_sealed(tx: &mut Tx, arrest_id: &str, sealed: bool) -> Result<Vec<i64>> {
+    let records = by_arrest(tx, arrest_id).await?;
+    if records.is_empty() {
+        return Err(StoreError::NotFound {
+            what: "arrest in the photo repository",
+            id: arrest_id.to_string(),
+        });
+    }
+    let changed: Vec<i64> = records
+        .iter()
+        .filter(|r| r.sealed != sealed)
+        .map(|r| r.record_no)
+        .collect();
+    sqlx::query("UPDATE fr_records SET sealed = $1, sealed_at = $2 WHERE arrest_id = $3")
+        .bind(i64::from(sealed))
+        .bind(if sealed { Some(now_ms()) } else { None })
+        .bind(arrest_id)
+        .execute(tx.conn())
+        .await?;
+    Ok(changed)
+}
+
+/// Stores a template of a record under an algorithm (`name@version`); replaces an older one.
+pub async fn put_template(
+    tx: &mut Tx,
+    record_no: i64,
+    algorithm: &str,
+    template: &[u8],
+) -> Result<()> {
+    sqlx::query("DELETE FROM fr_templates WHERE record_no = $1 AND algorithm = $2")
+        .bind(record_no)
+        .bind(algorithm)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(
+        "INSERT INTO fr_templates (record_no, algorithm, template, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(record_no)
+    .bind(algorithm)
+    .bind(template.to_vec())
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// A stored template with the record's flags.
+#[derive(Debug, Clone)]
+pub struct StoredTemplate {
+    pub record_no: i64,
+    pub sealed: bool,
+    pub template: Vec<u8>,
+}
+
+/// Every template of `algorithm` of records not removed (sealed ones flagged).
+pub async fn templates(tx: &mut Tx, algorithm: &str) -> Result<Vec<StoredTemplate>> {
+    let rows = sqlx::query(
+        "SELECT t.record_no, r.sealed, t.template FROM fr_templates t \
+         JOIN fr_records r ON r.record_no = t.record_no \
+         WHERE t.algorithm = $1 AND r.removed = 0 ORDER BY t.record_no",
+    )
+    .bind(algorithm)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let sealed: i64 = r.try_get("sealed")?;
+            Ok(StoredTemplate {
+                record_no: r.try_get("record_no")?,
+                sealed: sealed != 0,
+                template: r.try_get("template")?,
+            })
+        })
+        .collect()
+}
+
+/// Of `records`, those that may appear in a result now: present, not sealed, not removed (FR-02).
+pub async fn searchable(tx: &mut Tx, records: &[i64]) -> Result<std::collections::HashSet<i64>> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in records.chunks(200) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let list = chunk
+            .iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let rows = sqlx::query(&format!(
+            "SELECT record_no FROM fr_records WHERE sealed = 0 AND removed = 0 AND record_no IN ({list})"
+        ))
+        .fetch_all(tx.conn())
+        .await?;
+        for r in rows {
+            out.insert(r.try_get::<i64, _>("record_no")?);
+        }
+    }
+    Ok(out)
+}
+
+/// Counts: (records, sealed, templates of `algorithm`).
+pub async fn counts(tx: &mut Tx, algorithm: &str) -> Result<(i64, i64, i64)> {
+    let r = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM fr_records WHERE removed = 0) AS n, \
+         (SELECT COUNT(*) FROM fr_records WHERE sealed = 1 AND removed = 0) AS s, \
+         (SELECT COUNT(*) FROM fr_templates WHERE algorithm = $1) AS t",
+    )
+    .bind(algorithm)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok((r.try_get("n")?, r.try_get("s")?, r.try_get("t")?))
+}
