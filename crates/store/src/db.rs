@@ -125,6 +125,9 @@ pub(crate) struct Inner {
     pub(crate) data_dir: PathBuf,
     pub(crate) keys: ServerKeys,
     pub(crate) blobs: BlobStore,
+    /// SQLite has one writer at a time; queueing writers of this process here is fair and
+    /// fast, where SQLite's busy handler would make them sleep and poll.
+    pub(crate) write_queue: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The opened store: a connection pool, the blob store and the server keys. Cheap to clone.
@@ -207,6 +210,7 @@ impl Store {
                 data_dir,
                 keys,
                 blobs,
+                write_queue: Arc::new(tokio::sync::Mutex::new(())),
             }),
         })
     }
@@ -215,12 +219,30 @@ impl Store {
     /// (`BEGIN IMMEDIATE`), so a transaction that reads and then writes can never fail
     /// half-way with a busy error.
     pub async fn begin(&self) -> Result<Tx> {
-        let stmt = match self.inner.backend {
-            Backend::Sqlite => "BEGIN IMMEDIATE",
-            Backend::Postgres => "BEGIN",
-        };
-        let tx = self.inner.pool.begin_with(stmt).await?;
-        Ok(self.wrap(tx))
+        match self.inner.backend {
+            Backend::Sqlite => {
+                // Same bound as SQLite's busy_timeout; a writer waiting longer gets
+                // Unavailable instead of hanging (also guards against a nested begin()).
+                let guard = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    self.inner.write_queue.clone().lock_owned(),
+                )
+                .await
+                .map_err(|_| {
+                    StoreError::Unavailable(
+                        "the database stayed busy with other writes for 10 s".into(),
+                    )
+                })?;
+                let tx = self.inner.pool.begin_with("BEGIN IMMEDIATE").await?;
+                let mut tx = self.wrap(tx);
+                tx.write_guard = Some(guard);
+                Ok(tx)
+            }
+            Backend::Postgres => {
+                let tx = self.inner.pool.begin().await?;
+                Ok(self.wrap(tx))
+            }
+        }
     }
 
     /// Starts a transaction for reads (and audit appends) that do not need the SQLite write
@@ -245,6 +267,7 @@ impl Store {
             tx,
             backend: self.inner.backend,
             keys: self.inner.keys.clone(),
+            write_guard: None,
         }
     }
 
@@ -297,11 +320,15 @@ pub struct Tx {
     pub(crate) tx: sqlx::Transaction<'static, Any>,
     pub(crate) backend: Backend,
     pub(crate) keys: ServerKeys,
+    // Declared last: released after the transaction itself is dropped.
+    write_guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl std::fmt::Debug for Tx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tx").field("backend", &self.backend).finish()
+        f.debug_struct("Tx")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 

@@ -56,6 +56,7 @@ pub mod gallery;
 pub mod jobs;
 mod keys;
 pub mod sessions;
+pub mod thermal;
 pub mod tokens;
 pub mod training;
 pub mod users;

@@ -54,7 +54,9 @@ fn verify(data_dir: PathBuf, database_url: Option<String>) -> anyhow::Result<()>
         let store = Store::open(StoreConfig::new(&data_dir, url))
             .await
             .context("cannot open the store")?;
-        let report = audit::verify(&store).await.context("cannot read the audit trail")?;
+        let report = audit::verify(&store)
+            .await
+            .context("cannot read the audit trail")?;
         store.close().await;
         match report.problem {
             None => {
