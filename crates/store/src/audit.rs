@@ -127,6 +127,12 @@ fn checkpoint_message(seq: u64, hash: &str, at_ms: i64) -> Vec<u8> {
 /// Appends an entry inside the caller's transaction; it becomes durable with the caller's
 /// commit, together with the change it describes, or not at all.
 pub async fn append(tx: &mut Tx, event: &AuditEvent) -> Result<AuditEntry> {
+    if tx.read_only {
+        return Err(StoreError::Invalid(
+            "audit entries are written in a read-write transaction: open it with Store::begin"
+                .into(),
+        ));
+    }
     let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
         .fetch_one(tx.conn())
         .await?;

@@ -245,11 +245,14 @@ impl Store {
         }
     }
 
-    /// Starts a transaction for reads (and audit appends) that do not need the SQLite write
-    /// lock until their first write. Prefer [`Store::begin`] when the transaction writes.
+    /// Starts a transaction for reads only. Anything that writes, including an audit entry,
+    /// needs [`Store::begin`]: on SQLite a deferred transaction cannot reliably upgrade to a
+    /// writer, so [`crate::audit::append`] refuses a read transaction.
     pub async fn begin_read(&self) -> Result<Tx> {
         let tx = self.inner.pool.begin().await?;
-        Ok(self.wrap(tx))
+        let mut tx = self.wrap(tx);
+        tx.read_only = true;
+        Ok(tx)
     }
 
     /// A consistent snapshot for long reads (audit verification).
@@ -268,6 +271,7 @@ impl Store {
             backend: self.inner.backend,
             keys: self.inner.keys.clone(),
             write_guard: None,
+            read_only: false,
         }
     }
 
@@ -320,6 +324,7 @@ pub struct Tx {
     pub(crate) tx: sqlx::Transaction<'static, Any>,
     pub(crate) backend: Backend,
     pub(crate) keys: ServerKeys,
+    pub(crate) read_only: bool,
     // Declared last: released after the transaction itself is dropped.
     write_guard: Option<tokio::sync::OwnedMutexGuard<()>>,
 }

@@ -385,3 +385,20 @@ both_backends!(
     sec_04_audit_entry_commits_with_its_change,
     super::same_transaction
 );
+
+async fn read_transaction_refuses_append(t: &TestStore) {
+    let mut tx = t.store.begin_read().await.expect("begin");
+    let err = audit::append(&mut tx, &event(1))
+        .await
+        .expect_err("needs a write transaction");
+    assert!(
+        matches!(err, probity_store::StoreError::Invalid(_)),
+        "{err}"
+    );
+    tx.rollback().await.expect("rollback");
+    assert_eq!(audit::verify(&t.store).await.expect("verify").entries, 0);
+}
+both_backends!(
+    sec_04_audit_append_needs_a_write_transaction,
+    super::read_transaction_refuses_append
+);
