@@ -27,6 +27,7 @@ pub mod config;
 pub mod decision;
 pub mod demo;
 pub mod error;
+pub mod evidence;
 pub mod extract;
 pub mod limits;
 pub mod observability;

@@ -28,6 +28,9 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin_user.html",
     "error.html",
     "audit.html",
+    "evidence_gallery.html",
+    "evidence_item.html",
+    "evidence_devices.html",
 );
 
 pub const STYLESHEET: &str = include_str!("../static/probity.css");
@@ -91,6 +94,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/cases", "Cases", "case.list"),
         ("/admin/users", "People and access", "user.list"),
         ("/audit", "Audit trail", "audit.read"),
+        ("/devices", "Cameras", "case.list"),
     ];
     ITEMS
         .iter()

@@ -1,0 +1,387 @@
+//! Camera custody (DC-04): inventory, assignment, supervisor inspections, the overdue list and
+//! intakes flagged because their camera serial matches no inventoried, assigned device.
+//! Who may do what is the policy's (`device.manage`, `device.inspect` on the device's
+//! command); whether an inspection is overdue is the domain's.
+
+use chrono::{Duration, Utc};
+use probity_domain::oversight::{inspection_status, InspectionStatus};
+use probity_domain::{CommandCode, Technology};
+use probity_imaging::CameraMetadata;
+use probity_policy::{Action, Context, Resource};
+use probity_store::{audit, cases, devices, evidence, users};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::principal::Principal;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct NewDeviceInput {
+    /// `camera`, `phone` or `tablet`.
+    pub device_type: String,
+    pub make: String,
+    pub model: String,
+    pub serial: String,
+    pub storage_location: String,
+    /// The command holding the device; defaults to the caller's command.
+    pub command: Option<String>,
+    /// Days between supervisor inspections (default 30).
+    pub inspection_interval_days: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AssignInput {
+    /// Username of the member; absent or empty ends the assignment.
+    pub member: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InspectInput {
+    pub accounted_for: bool,
+    #[serde(default)]
+    pub notes: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeviceView {
+    pub id: Uuid,
+    pub device_type: String,
+    pub make: String,
+    pub model: String,
+    pub serial: String,
+    pub storage_location: String,
+    pub command: String,
+    pub assigned_to: Option<String>,
+    pub inspection_interval_days: u32,
+    pub last_inspected_at: Option<String>,
+    pub overdue: bool,
+    pub next_due: Option<String>,
+    pub can_manage: bool,
+    pub can_inspect: bool,
+}
+
+pub const DEFAULT_INTERVAL_DAYS: u32 = 30;
+
+fn resource(id: &str, command: &str) -> Result<Resource, ApiError> {
+    Ok(Resource::Device {
+        id: id.to_string(),
+        command: CommandCode::parse(command).map_err(crate::domain_error)?,
+        technology: Technology::DigitalCameras,
+    })
+}
+
+fn allowed(state: &AppState, p: &Principal, action: Action, r: &Resource) -> bool {
+    let principal = probity_policy::Principal::from_access(&p.person, &p.access);
+    let ctx = Context {
+        remote: p.remote,
+        second_factor: p.remote,
+    };
+    crate::decision::decide_on(state, &principal, action, r, &ctx).allowed
+}
+
+async fn require(
+    state: &AppState,
+    p: &Principal,
+    action: Action,
+    id: &str,
+    command: &str,
+) -> Result<(), ApiError> {
+    let r = resource(id, command)?;
+    let principal = probity_policy::Principal::from_access(&p.person, &p.access);
+    let ctx = Context {
+        remote: p.remote,
+        second_factor: p.remote,
+    };
+    let d = crate::decision::decide_on(state, &principal, action, &r, &ctx);
+    if d.allowed {
+        return Ok(());
+    }
+    state
+        .audit_denial(p, action.as_str(), "device", id, &d.rule)
+        .await?;
+    Err(ApiError::forbidden(
+        d.rule.clone(),
+        format!("you may not {}: {}", action.as_str(), d.reason),
+    ))
+}
+
+/// The serial as the inventory keeps it: the imaging crate's normalization, so EXIF serials
+/// ("No= 00002539") and typed ones ("2539") compare equal.
+pub fn normalize_serial(s: &str) -> String {
+    CameraMetadata {
+        serial_number: Some(s.to_string()),
+        ..Default::default()
+    }
+    .serial_normalized()
+    .unwrap_or_default()
+}
+
+async fn view(
+    state: &AppState,
+    p: &Principal,
+    tx: &mut probity_store::Tx,
+    d: &devices::Device,
+) -> Result<DeviceView, ApiError> {
+    let assigned = match d.assigned_to {
+        Some(u) => users::get(tx, u)
+            .await
+            .map_err(crate::store_error)?
+            .map(|u| u.username),
+        None => None,
+    };
+    let status = inspection_status(
+        d.last_inspected_at,
+        Duration::days(i64::from(d.inspection_interval_days)),
+        Utc::now(),
+    );
+    let (overdue, next_due) = match status {
+        InspectionStatus::Current { next_due } => (false, Some(next_due.to_rfc3339())),
+        InspectionStatus::Overdue { due } => (true, due.map(|d| d.to_rfc3339())),
+    };
+    let r = resource(&d.id.to_string(), &d.command)?;
+    Ok(DeviceView {
+        id: d.id,
+        device_type: d.device_type.clone(),
+        make: d.make.clone(),
+        model: d.model.clone(),
+        serial: d.serial.clone(),
+        storage_location: d.storage_location.clone(),
+        command: d.command.clone(),
+        assigned_to: assigned,
+        inspection_interval_days: d.inspection_interval_days,
+        last_inspected_at: d.last_inspected_at.map(|t| t.to_rfc3339()),
+        overdue,
+        next_due,
+        can_manage: allowed(state, p, Action::DeviceManage, &r),
+        can_inspect: allowed(state, p, Action::DeviceInspect, &r),
+    })
+}
+
+/// Devices the caller accounts for (manage or inspect) or holds (assigned to them).
+pub async fn list(state: &AppState, p: &Principal) -> Result<Vec<DeviceView>, ApiError> {
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let all = devices::list(&mut tx, &[])
+        .await
+        .map_err(crate::store_error)?;
+    let mut out = Vec::new();
+    for d in &all {
+        let v = view(state, p, &mut tx, d).await?;
+        if v.can_manage || v.can_inspect || d.assigned_to == Some(p.user.id) {
+            out.push(v);
+        }
+    }
+    audit::append(
+        &mut tx,
+        &audit::AuditEvent {
+            actor: p.actor(),
+            action: "device.list".into(),
+            record_type: "device".into(),
+            record_id: "*".into(),
+            reason: None,
+            outcome: audit::Outcome::Success,
+            detail: serde_json::json!({ "devices": out.len() }),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(out)
+}
+
+async fn record(
+    tx: &mut probity_store::Tx,
+    p: &Principal,
+    action: &str,
+    id: Uuid,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    audit::append(
+        tx,
+        &audit::AuditEvent {
+            actor: p.actor(),
+            action: action.into(),
+            record_type: "device".into(),
+            record_id: id.to_string(),
+            reason: None,
+            outcome: audit::Outcome::Success,
+            detail,
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    Ok(())
+}
+
+pub async fn create(
+    state: &AppState,
+    p: &Principal,
+    input: NewDeviceInput,
+) -> Result<DeviceView, ApiError> {
+    let command = match input.command.as_deref().filter(|c| !c.trim().is_empty()) {
+        Some(c) => c.to_string(),
+        None => p
+            .access
+            .primary_command()
+            .map(|c| c.as_str().to_string())
+            .ok_or_else(|| ApiError::bad_field("command", "name the command holding the camera"))?,
+    };
+    require(state, p, Action::DeviceManage, "new", &command).await?;
+    let serial = normalize_serial(&input.serial);
+    if serial.is_empty() {
+        return Err(ApiError::bad_field(
+            "serial",
+            "the serial number must contain letters or digits",
+        ));
+    }
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let d = devices::create(
+        &mut tx,
+        &devices::NewDevice {
+            device_type: input.device_type,
+            make: input.make,
+            model: input.model,
+            serial,
+            storage_location: input.storage_location,
+            command,
+            inspection_interval_days: input
+                .inspection_interval_days
+                .unwrap_or(DEFAULT_INTERVAL_DAYS),
+            created_by: p.actor(),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    record(
+        &mut tx,
+        p,
+        "device.create",
+        d.id,
+        serde_json::json!({ "serial": d.serial, "command": d.command, "make": d.make, "model": d.model }),
+    )
+    .await?;
+    let v = view(state, p, &mut tx, &d).await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(v)
+}
+
+async fn load(state: &AppState, id: &str) -> Result<devices::Device, ApiError> {
+    let uuid = Uuid::parse_str(id).map_err(|_| ApiError::not_found(format!("device {id}")))?;
+    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
+    let d = devices::get(&mut tx, uuid)
+        .await
+        .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    d.ok_or_else(|| ApiError::not_found(format!("device {id}")))
+}
+
+pub async fn assign(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    input: AssignInput,
+) -> Result<DeviceView, ApiError> {
+    let d = load(state, id).await?;
+    require(state, p, Action::DeviceManage, id, &d.command).await?;
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let member = match input
+        .member
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
+        Some(name) => Some(
+            users::get_by_username(&mut tx, name)
+                .await
+                .map_err(crate::store_error)?
+                .ok_or_else(|| ApiError::bad_field("member", format!("no member {name}")))?,
+        ),
+        None => None,
+    };
+    let d = devices::assign(&mut tx, d.id, member.as_ref().map(|u| u.id))
+        .await
+        .map_err(crate::store_error)?;
+    record(
+        &mut tx,
+        p,
+        "device.assign",
+        d.id,
+        serde_json::json!({ "member": member.map(|u| u.username) }),
+    )
+    .await?;
+    let v = view(state, p, &mut tx, &d).await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(v)
+}
+
+pub async fn inspect(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    input: InspectInput,
+) -> Result<DeviceView, ApiError> {
+    let d = load(state, id).await?;
+    require(state, p, Action::DeviceInspect, id, &d.command).await?;
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    devices::inspect(&mut tx, d.id, &p.actor(), input.accounted_for, &input.notes)
+        .await
+        .map_err(crate::store_error)?;
+    record(
+        &mut tx,
+        p,
+        "device.inspect",
+        d.id,
+        serde_json::json!({ "accounted_for": input.accounted_for, "notes": input.notes }),
+    )
+    .await?;
+    let d = devices::get(&mut tx, d.id)
+        .await
+        .map_err(crate::store_error)?
+        .ok_or_else(|| ApiError::not_found(format!("device {id}")))?;
+    let v = view(state, p, &mut tx, &d).await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(v)
+}
+
+#[derive(Debug, Serialize)]
+pub struct FlaggedIntake {
+    pub intake_id: Uuid,
+    pub case_number: String,
+    pub importer: String,
+    pub started_at: String,
+    pub flag: String,
+}
+
+/// Intakes flagged for the supervisor (DC-04) in cases whose evidence the caller may read.
+pub async fn flagged(state: &AppState, p: &Principal) -> Result<Vec<FlaggedIntake>, ApiError> {
+    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
+    let list = evidence::flagged_intakes(&mut tx)
+        .await
+        .map_err(crate::store_error)?;
+    let mut out = Vec::new();
+    for i in list {
+        let Some(case) = cases::get(&mut tx, i.case_id)
+            .await
+            .map_err(crate::store_error)?
+        else {
+            continue;
+        };
+        let Ok(r) = super::intake::evidence_resource(&case, "*") else {
+            continue;
+        };
+        if !p.has_role(probity_domain::Role::Supervisor)
+            || !allowed(state, p, Action::EvidenceRead, &r)
+        {
+            continue;
+        }
+        out.push(FlaggedIntake {
+            intake_id: i.id,
+            case_number: case.case_number,
+            importer: i.importer,
+            started_at: i.started_at.to_rfc3339(),
+            flag: i.device_flag.unwrap_or_default(),
+        });
+    }
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(out)
+}

@@ -1,0 +1,268 @@
+//! Web pages for evidence and cameras, over the same operations as the API.
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use probity_domain::bases::{CaptureBasis, DcPurpose, ExigencyStatute};
+use serde::Deserialize;
+
+use super::api::{case_of, read_upload};
+use super::{devices, intake, view};
+use crate::authz::{Authorized, SignedIn};
+use crate::cases::humanize;
+use crate::error::ApiError;
+use crate::extract::FormBody;
+use crate::state::AppState;
+use crate::web::{check_csrf, error_response, page};
+
+fn fail(state: &AppState, e: ApiError) -> Response {
+    error_response(state, true, e)
+}
+
+fn choices() -> minijinja::Value {
+    context! {
+        purposes => DcPurpose::ALL.iter().map(|p| context! { id => p.as_str(), label => humanize(p.as_str()) }).collect::<Vec<_>>(),
+        bases => CaptureBasis::KINDS.iter().map(|k| context! { id => *k, label => humanize(k) }).collect::<Vec<_>>(),
+        statutes => ExigencyStatute::ALL.iter().map(|s| context! { id => s.as_str(), label => s.as_str().replace('_', " ").to_uppercase() }).collect::<Vec<_>>(),
+    }
+}
+
+async fn render_gallery(
+    state: &AppState,
+    auth: &Authorized,
+    headers: &HeaderMap,
+    report: Option<intake::IntakeReport>,
+) -> Response {
+    let case = match case_of(auth) {
+        Ok(c) => c,
+        Err(e) => return fail(state, e),
+    };
+    let items = match view::gallery(state, &auth.principal, &case).await {
+        Ok(i) => i,
+        Err(e) => return fail(state, e),
+    };
+    let intakes = view::intakes(state, &auth.principal, &case)
+        .await
+        .unwrap_or_default();
+    let can_ingest = {
+        let principal =
+            probity_policy::Principal::from_access(&auth.principal.person, &auth.principal.access);
+        intake::evidence_resource(&case, "new")
+            .map(|r| {
+                crate::decision::decide_on(
+                    state,
+                    &principal,
+                    probity_policy::Action::EvidenceIngest,
+                    &r,
+                    &probity_policy::Context {
+                        remote: auth.principal.remote,
+                        second_factor: auth.principal.remote,
+                    },
+                )
+                .allowed
+            })
+            .unwrap_or(false)
+    };
+    page(
+        state,
+        headers,
+        Some(&auth.principal),
+        "evidence_gallery.html",
+        "/cases",
+        context! {
+            case_number => case.case_number,
+            political_activity => case.political_activity,
+            items => items,
+            intakes => intakes,
+            can_ingest => can_ingest,
+            report => report,
+            choices => choices(),
+        },
+    )
+}
+
+pub async fn gallery(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+) -> Response {
+    render_gallery(&state, &auth, &headers, None).await
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Response {
+    let result = async {
+        let case = case_of(&auth)?;
+        let (filename, bytes, fields) = read_upload(multipart).await?;
+        check_csrf(
+            &headers,
+            fields.get("csrf").map(String::as_str).unwrap_or(""),
+        )?;
+        let record = intake::capture_record_from_fields(&fields)?;
+        intake::ingest_upload(&state, &auth.principal, &case, record, &filename, bytes).await
+    }
+    .await;
+    match result {
+        Ok(report) => render_gallery(&state, &auth, &headers, Some(report)).await,
+        Err(e) => fail(&state, e),
+    }
+}
+
+pub async fn item(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    Path((_, item)): Path<(String, String)>,
+) -> Response {
+    let result = async {
+        let case = case_of(&auth)?;
+        let id = view::parse_item(&item)?;
+        view::read(&state, &auth.principal, &case, id).await
+    }
+    .await;
+    match result {
+        Ok((item, custody)) => {
+            let metadata = serde_json::to_string_pretty(&item.metadata).unwrap_or_default();
+            page(
+                &state,
+                &headers,
+                Some(&auth.principal),
+                "evidence_item.html",
+                "/cases",
+                context! { item => item, custody => custody, metadata_json => metadata },
+            )
+        }
+        Err(e) => fail(&state, e),
+    }
+}
+
+pub async fn devices(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+) -> Response {
+    let list = match devices::list(&state, &p).await {
+        Ok(l) => l,
+        Err(e) => return fail(&state, e),
+    };
+    let flagged = devices::flagged(&state, &p).await.unwrap_or_default();
+    let overdue: Vec<_> = list.iter().filter(|d| d.overdue && d.can_inspect).collect();
+    page(
+        &state,
+        &headers,
+        Some(&p),
+        "evidence_devices.html",
+        "/devices",
+        context! {
+            devices => list,
+            overdue => overdue,
+            flagged => flagged,
+            default_interval => devices::DEFAULT_INTERVAL_DAYS,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct DeviceForm {
+    #[serde(default)]
+    pub csrf: String,
+    pub device_type: String,
+    pub make: String,
+    pub model: String,
+    pub serial: String,
+    pub storage_location: String,
+    #[serde(default)]
+    pub command: Option<String>,
+    #[serde(default)]
+    pub inspection_interval_days: Option<u32>,
+}
+
+pub async fn create_device(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+    FormBody(f): FormBody<DeviceForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &f.csrf) {
+        return fail(&state, e);
+    }
+    let input = devices::NewDeviceInput {
+        device_type: f.device_type,
+        make: f.make,
+        model: f.model,
+        serial: f.serial,
+        storage_location: f.storage_location,
+        command: f.command,
+        inspection_interval_days: f.inspection_interval_days,
+    };
+    match devices::create(&state, &p, input).await {
+        Ok(_) => Redirect::to("/devices").into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub member: Option<String>,
+}
+
+pub async fn assign_device(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+    Path(device): Path<String>,
+    FormBody(f): FormBody<AssignForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &f.csrf) {
+        return fail(&state, e);
+    }
+    match devices::assign(
+        &state,
+        &p,
+        &device,
+        devices::AssignInput { member: f.member },
+    )
+    .await
+    {
+        Ok(_) => Redirect::to("/devices").into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct InspectForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub accounted_for: Option<String>,
+    #[serde(default)]
+    pub notes: String,
+}
+
+pub async fn inspect_device(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+    Path(device): Path<String>,
+    FormBody(f): FormBody<InspectForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &f.csrf) {
+        return fail(&state, e);
+    }
+    let input = devices::InspectInput {
+        accounted_for: f.accounted_for.is_some(),
+        notes: f.notes,
+    };
+    match devices::inspect(&state, &p, &device, input).await {
+        Ok(_) => Redirect::to("/devices").into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
