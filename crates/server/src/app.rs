@@ -282,6 +282,7 @@ pub fn router(state: AppState) -> Router {
         );
     // Each concern declares its own routes in its module, one line each:
     // let table = crate::<concern>::routes(table);
+    let table = crate::fr::routes(table);
     let table = crate::evidence::routes(table);
     let (router, specs) = table.finish();
     let _ = state.routes.set(specs);

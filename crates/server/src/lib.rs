@@ -29,6 +29,7 @@ pub mod demo;
 pub mod error;
 pub mod evidence;
 pub mod extract;
+pub mod fr;
 pub mod limits;
 pub mod observability;
 pub mod openapi;

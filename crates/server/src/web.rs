@@ -28,6 +28,11 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "admin_user.html",
     "error.html",
     "audit.html",
+    "fr_queue.html",
+    "fr_new.html",
+    "fr_request.html",
+    "fr_compare.html",
+    "fr_report.html",
     "evidence_gallery.html",
     "evidence_item.html",
     "evidence_devices.html",
@@ -94,6 +99,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/cases", "Cases", "case.list"),
         ("/admin/users", "People and access", "user.list"),
         ("/audit", "Audit trail", "audit.read"),
+        ("/fr", "Facial recognition", "fr.queue.read"),
         ("/devices", "Cameras", "case.list"),
     ];
     ITEMS

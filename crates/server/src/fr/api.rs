@@ -1,0 +1,796 @@
+//! JSON handlers of the FR workflow; the operations are in [`super::workflow`].
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use probity_domain::fr_request::{FrRequest, FrState};
+use probity_domain::{FrAuthorizedUse, UserId};
+use probity_policy::{Action, Resource};
+use probity_store::{audit, fr, gallery};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::workflow::{self as wf, Loaded};
+use crate::authz::{Authorized, SignedIn};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+type ApiResult = Result<Response, ApiError>;
+
+fn case_of(auth: &Authorized) -> Result<&probity_store::cases::Case, ApiError> {
+    auth.case
+        .as_ref()
+        .map(|c| &c.case)
+        .ok_or_else(|| ApiError::internal("case route without its case"))
+}
+
+async fn view(state: &AppState, p: &crate::principal::Principal, l: &Loaded) -> ApiResult {
+    Ok(Json(wf::view(state, p, l).await?).into_response())
+}
+
+pub async fn create(State(state): State<AppState>, auth: Authorized, mp: Multipart) -> ApiResult {
+    let form = wf::read_form(mp).await?;
+    let case = case_of(&auth)?;
+    let l = wf::create(&state, &auth.principal, case, form).await?;
+    let body = wf::view(&state, &auth.principal, &l).await?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+pub async fn authorized_uses(_p: SignedIn) -> Json<Value> {
+    Json(json!(FrAuthorizedUse::ALL
+        .iter()
+        .map(|u| json!({"key": u.as_str(), "number": u.number(), "wording": u.wording()}))
+        .collect::<Vec<_>>()))
+}
+
+/// The requests an FR investigator or supervisor works, each filtered by `fr.request.read` on
+/// that request (FR-25: political-activity cases only for the Intelligence Division).
+pub async fn queue_rows(
+    state: &AppState,
+    p: &crate::principal::Principal,
+) -> Result<Vec<Value>, ApiError> {
+    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
+    let all = fr::list(&mut tx, &[]).await.map_err(crate::store_error)?;
+    let mut rows = Vec::new();
+    for r in all {
+        let Some(case) = probity_store::cases::get(&mut tx, r.case_id)
+            .await
+            .map_err(crate::store_error)?
+        else {
+            continue;
+        };
+        let Some(case_ref) = crate::decision::case_ref(&case) else {
+            continue;
+        };
+        let resource = Resource::FrRequest {
+            id: probity_domain::FrRequestId(r.id),
+            case: case_ref,
+            requester: UserId(r.requester),
+        };
+        let principal = probity_policy::Principal::from_access(&p.person, &p.access);
+        let d = crate::decision::decide_on(
+            state,
+            &principal,
+            Action::FrRequestRead,
+            &resource,
+            &probity_policy::Context {
+                remote: p.remote,
+                second_factor: p.remote,
+            },
+        );
+        if !d.allowed {
+            continue;
+        }
+        rows.push(json!({
+            "id": r.id.to_string(),
+            "case_number": r.case_number,
+            "state": r.state,
+            "authorized_use": r.authorized_use,
+            "submitted_at": r.created_at.to_rfc3339(),
+            "updated_at": r.updated_at.to_rfc3339(),
+        }));
+    }
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(rows)
+}
+
+pub async fn queue(State(state): State<AppState>, auth: Authorized) -> ApiResult {
+    Ok(Json(queue_rows(&state, &auth.principal).await?).into_response())
+}
+
+pub async fn read(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let l = wf::load(&state, &id).await?;
+    view(&state, &p, &l).await
+}
+
+pub async fn add_stills(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    mp: Multipart,
+) -> ApiResult {
+    let form = wf::read_form(mp).await?;
+    let l = wf::add_stills(&state, &p, &id, form).await?;
+    view(&state, &p, &l).await
+}
+
+pub async fn confirm_basis(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let l = wf::confirm_basis(&state, &p, &id).await?;
+    view(&state, &p, &l).await
+}
+
+pub async fn measure(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path((id, n)): Path<(String, usize)>,
+) -> ApiResult {
+    let l = wf::load(&state, &id).await?;
+    wf::ask(&state, &p, Action::FrQualityAssess, &l).await?;
+    Ok(Json(wf::measure(&state, &l, n).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ImageQuery {
+    #[serde(default)]
+    pub edited: Option<String>,
+}
+
+/// A still (or the edited probe) as PNG, for the request's participants; audited read.
+pub async fn still_image_bytes(
+    state: &AppState,
+    p: &crate::principal::Principal,
+    id: &str,
+    n: usize,
+    edited: bool,
+) -> Result<Vec<u8>, ApiError> {
+    let l = wf::load(state, id).await?;
+    let rule = wf::ask(state, p, Action::FrRequestRead, &l).await?;
+    let img = wf::probe_image(state, &l, n, edited).await?;
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png)
+        .map_err(ApiError::internal)?;
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    audit::append(
+        &mut tx,
+        &audit::AuditEvent {
+            actor: p.actor(),
+            action: "fr.request.read.still".into(),
+            record_type: "fr_request".into(),
+            record_id: id.to_string(),
+            reason: None,
+            outcome: audit::Outcome::Success,
+            detail: json!({ "rule": rule, "still": n, "edited": edited }),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(png.into_inner())
+}
+
+pub async fn still_image(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path((id, n)): Path<(String, usize)>,
+    Query(q): Query<ImageQuery>,
+) -> ApiResult {
+    let edited = q.edited.as_deref().is_some_and(|v| v == "1" || v == "true");
+    let png = still_image_bytes(&state, &p, &id, n, edited).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+pub async fn quality(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Json(input): Json<wf::QualityInput>,
+) -> ApiResult {
+    let (l, measured) = wf::assess_quality(&state, &p, &id, input).await?;
+    let mut body = wf::view(&state, &p, &l).await?;
+    body["measured"] = measured;
+    Ok(Json(body).into_response())
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Json(raw): Json<Value>,
+) -> ApiResult {
+    // Only brightness, crop and rotate exist (FR-07): anything else does not parse.
+    let edit: probity_imaging::ProbeEdit = serde_json::from_value(raw).map_err(|e| {
+        ApiError::bad_field(
+            "op",
+            format!("FR-07: a probe may only be adjusted by brightness, crop or rotate ({e})"),
+        )
+        .with_rule("FR-07")
+    })?;
+    let l = wf::edit(&state, &p, &id, edit).await?;
+    view(&state, &p, &l).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoteInput {
+    #[serde(default)]
+    pub note: String,
+}
+
+pub async fn discussion(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Json(input): Json<NoteInput>,
+) -> ApiResult {
+    let l = wf::acknowledge_discussion(&state, &p, &id, &input.note).await?;
+    view(&state, &p, &l).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReasonInput {
+    #[serde(default)]
+    pub reason: String,
+}
+
+pub async fn outside_approval(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Json(input): Json<ReasonInput>,
+) -> ApiResult {
+    let l = wf::approve_outside_repository(&state, &p, &id, &input.reason).await?;
+    view(&state, &p, &l).await
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    body: Option<Json<wf::SearchInput>>,
+) -> ApiResult {
+    let input = body.map(|Json(b)| b).unwrap_or_default();
+    let (l, n) = wf::search(&state, &p, &id, input).await?;
+    let mut body = wf::view(&state, &p, &l).await?;
+    body["pool_size"] = json!(n);
+    Ok(Json(body).into_response())
+}
+
+pub async fn candidates(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let (l, pool) = wf::candidates(&state, &p, &id).await?;
+    Ok(Json(json!({
+        "request": l.req.id.to_string(),
+        "algorithm": l.req.search.as_ref().map(|s| s.algorithm_version.clone()),
+        "candidates": pool,
+    }))
+    .into_response())
+}
+
+pub async fn candidate_photo(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path((id, candidate)): Path<(String, String)>,
+) -> ApiResult {
+    let (bytes, media) = wf::candidate_photo(&state, &p, &id, &candidate).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, media),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+pub async fn identification(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Json(input): Json<wf::IdentificationInput>,
+) -> ApiResult {
+    let l = wf::identify(&state, &p, &id, input).await?;
+    view(&state, &p, &l).await
+}
+
+pub async fn proposed(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult {
+    Ok(Json(wf::proposed(&state, &p, &id).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct BackgroundInput {
+    #[serde(default)]
+    pub result: String,
+    #[serde(default)]
+    pub corroborates: bool,
+}
+
+pub async fn background_check(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Json(input): Json<BackgroundInput>,
+) -> ApiResult {
+    let l = wf::background_check(&state, &p, &id, &input.result, input.corroborates).await?;
+    view(&state, &p, &l).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PeerInput {
+    pub concur: bool,
+    #[serde(default)]
+    pub notes: String,
+}
+
+pub async fn peer_review(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Json(input): Json<PeerInput>,
+) -> ApiResult {
+    let l = wf::peer_review(&state, &p, &id, input.concur, &input.notes).await?;
+    view(&state, &p, &l).await
+}
+
+pub async fn supervisor_review(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Json(input): Json<wf::SupervisorInput>,
+) -> ApiResult {
+    let l = wf::supervisor_review(&state, &p, &id, input).await?;
+    view(&state, &p, &l).await
+}
+
+pub async fn report(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let (_, r) = wf::report(&state, &p, &id).await?;
+    let body: Value = serde_json::from_str(&r.body).map_err(ApiError::internal)?;
+    Ok(Json(json!({
+        "kind": r.kind,
+        "created_at": r.created_at.to_rfc3339(),
+        "pdf": format!("/api/fr/requests/{id}/report.pdf"),
+        "report": body,
+    }))
+    .into_response())
+}
+
+pub async fn report_pdf(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let pdf = wf::report_pdf(&state, &p, &id).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CaseEntryInput {
+    /// corroborating_evidence | arrest_basis
+    pub kind: String,
+    #[serde(default)]
+    pub text: String,
+    /// For an arrest basis citing an FR possible match.
+    pub fr_request: Option<String>,
+}
+
+/// FR-15: corroborating evidence, or an FR match as the basis of an arrest (only with
+/// corroborating evidence recorded by the assigned investigator).
+pub async fn case_entry(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Json(input): Json<CaseEntryInput>,
+) -> ApiResult {
+    let case = case_of(&auth)?.clone();
+    let p = &auth.principal;
+    let case_ref = crate::decision::case_ref(&case)
+        .ok_or_else(|| ApiError::internal("stored case has an invalid command"))?;
+    let action = match input.kind.as_str() {
+        "corroborating_evidence" => Action::CaseUpdate,
+        "arrest_basis" => Action::CaseRecordArrestBasis,
+        other => {
+            return Err(ApiError::bad_field(
+                "kind",
+                format!("`{other}`: give corroborating_evidence or arrest_basis"),
+            ))
+        }
+    };
+    let rule = wf::ask_on(
+        &state,
+        p,
+        action,
+        &Resource::Case(case_ref),
+        &case.case_number,
+    )
+    .await?;
+    if input.text.trim().is_empty() {
+        return Err(ApiError::bad_field("text", "describe the entry"));
+    }
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let mut request_id = None;
+    if action == Action::CaseRecordArrestBasis {
+        if let Some(rid) = input.fr_request.as_deref() {
+            let l = wf::load(&state, rid).await?;
+            let entries = fr::case_entries(&mut tx, case.id)
+                .await
+                .map_err(crate::store_error)?;
+            let by: Vec<UserId> = entries
+                .iter()
+                .filter(|e| e.kind == "corroborating_evidence")
+                .map(|e| UserId(e.recorded_by))
+                .collect();
+            let dcase = crate::cases::domain_case(&case)?;
+            if let Err(e) = probity_domain::fr_request::check_arrest_basis(&l.req, &dcase, &by) {
+                tx.rollback().await.map_err(crate::store_error)?;
+                if let probity_domain::DomainError::Refused { rule, .. } = &e {
+                    state
+                        .audit_denial(p, action.as_str(), "case", &case.case_number, rule)
+                        .await?;
+                }
+                return Err(crate::domain_error(e));
+            }
+            request_id = Some(l.stored.id);
+        }
+    }
+    let entry = fr::CaseEntry {
+        id: uuid::Uuid::now_v7(),
+        case_id: case.id,
+        request_id,
+        kind: input.kind.clone(),
+        text: input.text.trim().to_string(),
+        recorded_by: p.person.id.0,
+        created_at: Utc::now(),
+    };
+    fr::insert_case_entry(&mut tx, &entry)
+        .await
+        .map_err(crate::store_error)?;
+    audit::append(
+        &mut tx,
+        &audit::AuditEvent {
+            actor: p.actor(),
+            action: format!("case.fr_entry.{}", input.kind),
+            record_type: "case".into(),
+            record_id: case.case_number.clone(),
+            reason: None,
+            outcome: audit::Outcome::Success,
+            detail: json!({ "rule": rule, "fr_request": request_id.map(|u| u.to_string()) }),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": entry.id.to_string(), "kind": entry.kind })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExternalInput {
+    #[serde(default)]
+    pub agency: String,
+    #[serde(default)]
+    pub contact: String,
+    #[serde(default)]
+    pub investigation_reference: String,
+    #[serde(default)]
+    pub active_criminal_investigation: bool,
+}
+
+/// FR-20: an outside agency's request, documented by NYPD staff (the agency has no account that
+/// can search; the search runs through the same workflow on an NYPD case).
+pub async fn external_create(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Json(input): Json<ExternalInput>,
+) -> ApiResult {
+    let p = &auth.principal;
+    let doc = probity_domain::fr_request::ExternalAgencyRequest {
+        agency: input.agency.trim().to_string(),
+        contact: input.contact.trim().to_string(),
+        investigation_reference: input.investigation_reference.trim().to_string(),
+        active_criminal_investigation: input.active_criminal_investigation,
+        documented_by: p.person.id,
+        received_at: Utc::now(),
+    };
+    doc.validate().map_err(crate::domain_error)?;
+    let e = fr::ExternalRequest {
+        id: uuid::Uuid::now_v7(),
+        agency: doc.agency.clone(),
+        contact: doc.contact.clone(),
+        investigation_reference: doc.investigation_reference.clone(),
+        documented_by: p.actor(),
+        received_at: doc.received_at,
+    };
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    fr::insert_external(&mut tx, &e)
+        .await
+        .map_err(crate::store_error)?;
+    audit::append(
+        &mut tx,
+        &audit::AuditEvent {
+            actor: p.actor(),
+            action: "fr.external_request.create".into(),
+            record_type: "fr_external_request".into(),
+            record_id: e.id.to_string(),
+            reason: None,
+            outcome: audit::Outcome::Success,
+            detail: json!({ "rule": auth.rule, "agency": e.agency, "reference": e.investigation_reference }),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": e.id.to_string() }))).into_response())
+}
+
+pub async fn external_list(State(state): State<AppState>, auth: Authorized) -> ApiResult {
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let all = fr::external_requests(&mut tx)
+        .await
+        .map_err(crate::store_error)?;
+    audit::append(
+        &mut tx,
+        &audit::AuditEvent {
+            actor: auth.principal.actor(),
+            action: "fr.external_request.read".into(),
+            record_type: "fr_external_request".into(),
+            record_id: "*".into(),
+            reason: None,
+            outcome: audit::Outcome::Success,
+            detail: json!({ "rule": auth.rule, "count": all.len() }),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(Json(
+        all.iter()
+            .map(|e| {
+                json!({
+                    "id": e.id.to_string(), "agency": e.agency, "contact": e.contact,
+                    "investigation_reference": e.investigation_reference,
+                    "documented_by": e.documented_by, "received_at": e.received_at.to_rfc3339(),
+                })
+            })
+            .collect::<Vec<_>>(),
+    )
+    .into_response())
+}
+
+/// Oversight counts: requests by authorized use and outcome, mean time per step, outside-repository
+/// approvals, outside agencies' requests. Aggregates only.
+pub async fn oversight(State(state): State<AppState>, _auth: Authorized) -> ApiResult {
+    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
+    let all = fr::list(&mut tx, &[]).await.map_err(crate::store_error)?;
+    let external = fr::external_requests(&mut tx)
+        .await
+        .map_err(crate::store_error)?
+        .len();
+    tx.commit().await.map_err(crate::store_error)?;
+    let mut by_use: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    let mut step_ms: BTreeMap<String, (i64, u64)> = BTreeMap::new();
+    let mut approvals = 0usize;
+    for r in &all {
+        let Ok(req) = serde_json::from_str::<FrRequest>(&r.data) else {
+            continue;
+        };
+        let outcome = match req.state {
+            FrState::ApprovedPossibleMatch => "possible_match",
+            FrState::Negative => "negative",
+            _ => "open",
+        };
+        *by_use
+            .entry(r.authorized_use.clone().unwrap_or_else(|| "none".into()))
+            .or_default()
+            .entry(outcome.into())
+            .or_default() += 1;
+        approvals += req.outside_repository_approvals.len();
+        for pair in req.history.windows(2) {
+            let e = step_ms.entry(pair[0].to.as_str().to_string()).or_default();
+            e.0 += (pair[1].at - pair[0].at).num_milliseconds();
+            e.1 += 1;
+        }
+    }
+    let times: BTreeMap<String, Value> = step_ms
+        .into_iter()
+        .map(|(k, (ms, n))| {
+            (
+                k,
+                json!({ "transitions": n, "mean_seconds": ms as f64 / 1000.0 / n.max(1) as f64 }),
+            )
+        })
+        .collect();
+    Ok(Json(json!({
+        "requests": all.len(),
+        "by_authorized_use_and_outcome": by_use,
+        "time_in_state": times,
+        "outside_repository_approvals": approvals,
+        "external_agency_requests": external,
+    }))
+    .into_response())
+}
+
+pub async fn gallery_status(State(state): State<AppState>, _auth: Authorized) -> ApiResult {
+    let algorithm = probity_face::default_algorithm().id().to_string();
+    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
+    let (records, sealed, templates) = gallery::counts(&mut tx, &algorithm)
+        .await
+        .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(Json(json!({
+        "records": records, "sealed": sealed, "templates": templates, "algorithm": algorithm,
+        "models_installed": probity_face::model_dir().is_dir(),
+    }))
+    .into_response())
+}
+
+/// Import from a manifest with its files (multipart: `manifest` CSV, files named as in the
+/// manifest's `file` column). The only way into the repository (FR-01); a file equal to a probe
+/// still is refused (FR-03); no stored blob can be named.
+pub async fn gallery_import(
+    State(state): State<AppState>,
+    auth: Authorized,
+    mut mp: Multipart,
+) -> ApiResult {
+    let mut manifest = None;
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::bad_request(format!("the multipart body could not be read: {e}"))
+    };
+    while let Some(field) = mp.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if name == "manifest" {
+            manifest = Some(field.text().await.map_err(bad)?);
+        } else if name == "blob_id" || name == "probe" || name.starts_with("blob") {
+            return Err(ApiError::forbidden(
+                "FR-03",
+                "repository records are imported only from a manifest with their photo files; \
+                 stored images (such as probe stills) can never be enrolled",
+            ));
+        } else {
+            let fname = field.file_name().map(str::to_string).unwrap_or(name);
+            files.insert(fname, field.bytes().await.map_err(bad)?.to_vec());
+        }
+    }
+    let manifest = manifest.ok_or_else(|| {
+        ApiError::bad_field("manifest", "give the manifest CSV").with_rule("FR-01")
+    })?;
+    let (rows, mut refused) = super::gallery::parse_manifest(&manifest)
+        .map_err(|e| ApiError::bad_field("manifest", e).with_rule("FR-01"))?;
+    let fr_engine = super::engine::get(&state).await?;
+    let mut imported = Vec::new();
+    for row in rows {
+        let Some(bytes) = files.get(&row.file) else {
+            refused.push(super::gallery::Refusal {
+                line: row.line,
+                file: row.file.clone(),
+                reason: "the file is not part of the upload".into(),
+            });
+            continue;
+        };
+        match super::gallery::import_one(
+            &state.store,
+            &fr_engine.engine,
+            &row,
+            bytes,
+            &auth.principal.actor(),
+        )
+        .await
+        {
+            Ok(n) => imported.push(n),
+            Err(reason) => refused.push(super::gallery::Refusal {
+                line: row.line,
+                file: row.file.clone(),
+                reason,
+            }),
+        }
+    }
+    // Picks up the new templates at once.
+    super::engine::get(&state).await?;
+    let status = if imported.is_empty() && !refused.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let refused_rule = refused.iter().any(|r| r.reason.contains("FR-03"));
+    Ok((
+        status,
+        Json(json!({
+            "imported": imported.len(),
+            "records": imported,
+            "refused": refused,
+            "rule": if refused_rule { Some("FR-03") } else if status != StatusCode::OK { Some("FR-01") } else { None },
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SealInput {
+    #[serde(default = "yes")]
+    pub sealed: bool,
+    #[serde(default)]
+    pub reason: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Seal (or unseal) an arrest (FR-02): out of the index at once and out of every result.
+pub async fn gallery_seal(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Path(arrest): Path<String>,
+    Json(input): Json<SealInput>,
+) -> ApiResult {
+    let changed = super::gallery::set_sealed(
+        &state.store,
+        &arrest,
+        input.sealed,
+        &auth.principal.actor(),
+        &input.reason,
+    )
+    .await
+    .map_err(crate::store_error)?;
+    if let Some(fr_engine) = super::engine::loaded(&state) {
+        let mut index = fr_engine
+            .index
+            .write()
+            .map_err(|_| ApiError::internal("index lock poisoned"))?;
+        for n in &changed {
+            let r = probity_face::RecordId(*n as u64);
+            if input.sealed {
+                index.seal(r);
+            } else {
+                index.unseal(r);
+            }
+        }
+    }
+    Ok(
+        Json(json!({ "arrest_id": arrest, "sealed": input.sealed, "records": changed }))
+            .into_response(),
+    )
+}
+
+/// Parses an authorized use key for forms.
+pub fn use_label(key: &str) -> Option<&'static str> {
+    FrAuthorizedUse::from_str(key).ok().map(|u| u.wording())
+}

@@ -1,0 +1,294 @@
+//! Facial recognition casework: the policy's workflow from the request for analysis to the possible
+//! match or negative report, enforced end to end (FR-01..FR-22, FR-25).
+//!
+//! Every step is a transition of the domain's FR request state machine
+//! ([`probity_domain::fr_request`]), asked of the policy engine with the specific `FrRequest`
+//! resource before it runs, and written with its audit entry in one transaction:
+//! - request for analysis: case, one authorized use (exact wording shown), stills (JPEG/PNG/HEIC,
+//!   at most 12, typed by content; no video or stream, FR-17) with their source; body-worn camera
+//!   stills need the justification (FR-16); missing parts are listed (FR-04);
+//! - FR investigator: basis confirmed (FR-05), probe and quality verdict with measured quality
+//!   (FR-06; unsuitable returns the request), edits: brightness, crop, rotate only, with before and
+//!   after hashes over the untouched original (FR-07);
+//! - supervisor discussion acknowledged before any search (FR-22);
+//! - search with the active algorithm: the pool (default 50, `PROBITY_FR_POOL_SIZE`) stored with
+//!   scores, ranks and algorithm version; FR staff only (FR-08, FR-15); sealed records never shown
+//!   (FR-02: the index excludes them and every result is re-checked against the database);
+//! - facial identification per candidate (FR-09), background check of the one proposed candidate
+//!   by the requester, unapproved, without scores (FR-10), peer review (FR-11), supervisor approval
+//!   or send-back (FR-12), separation of duties by the domain;
+//! - reports attached to the case, on screen and as PDF (FR-13, FR-14); an FR match as arrest basis
+//!   needs corroborating evidence by the assigned investigator (FR-15); outside-repository searches
+//!   need the three officials (FR-18); outside agencies' requests are logged (FR-20); oversight counts.
+//!
+//! The photo repository is filled only by a manifest import (FR-01); probes are stored apart and
+//! can never be enrolled (FR-03).
+
+pub mod api;
+pub mod engine;
+pub mod gallery;
+pub mod pages;
+pub mod report;
+pub mod workflow;
+
+use axum::http::Method as M;
+use axum::routing::{get, post};
+
+use crate::routes::{Access, RouteTable};
+
+/// Declares every route of the concern.
+pub fn routes(t: RouteTable) -> RouteTable {
+    t.add(
+        M::POST,
+        "/api/cases/{case}/fr-requests",
+        Access::on_case("case.read"),
+        "Request facial recognition analysis (multipart: authorized_use, still_N, source_N; FR-04)",
+        post(api::create),
+    )
+    .add(
+        M::GET,
+        "/api/fr/authorized-uses",
+        Access::SignedIn,
+        "The closed list of authorized uses with their policy wording (FR-05)",
+        get(api::authorized_uses),
+    )
+    .add(
+        M::GET,
+        "/api/fr/queue",
+        Access::action("fr.queue.read"),
+        "FR investigators' queue",
+        get(api::queue),
+    )
+    .add(
+        M::GET,
+        "/api/fr/requests/{id}",
+        Access::SignedIn,
+        "A request for analysis (FR staff: full record; requester: the requester's view, FR-15)",
+        get(api::read),
+    )
+    .add(
+        M::POST,
+        "/api/fr/requests/{id}/stills",
+        Access::SignedIn,
+        "Add stills to a returned request and resubmit (FR-06)",
+        post(api::add_stills),
+    )
+    .add(
+        M::POST,
+        "/api/fr/requests/{id}/confirm-basis",
+        Access::SignedIn,
+        "Confirm the authorized use (FR-05)",
+        post(api::confirm_basis),
+    )
+    .add(
+        M::GET,
+        "/api/fr/requests/{id}/stills/{n}/quality",
+        Access::SignedIn,
+        "Measured quality of one still (FR-06)",
+        get(api::measure),
+    )
+    .add(
+        M::GET,
+        "/api/fr/requests/{id}/stills/{n}/image",
+        Access::SignedIn,
+        "A still as submitted, or the probe after its edits (?edited=1), PNG",
+        get(api::still_image),
+    )
+    .add(
+        M::POST,
+        "/api/fr/requests/{id}/quality",
+        Access::SignedIn,
+        "Select the probe and record the quality verdict with reasons (FR-06)",
+        post(api::quality),
+    )
+    .add(
+        M::POST,
+        "/api/fr/requests/{id}/edits",
+        Access::SignedIn,
+        "Adjust the probe: brightness, crop or rotate only (FR-07)",
+        post(api::edit),
+    )
+    .add(
+        M::POST,
+        "/api/fr/requests/{id}/discussion",
+        Access::SignedIn,
+        "Acknowledge the supervisor discussion of the use (FR-22)",
+        post(api::discussion),
+    )
+    .add(
+        M::POST,
+        "/api/fr/requests/{id}/outside-repository/approvals",
+        Access::SignedIn,
+        "An official's approval of a comparison outside the repository (FR-18)",
+        post(api::outside_approval),
+    )
+    .add(
+        M::POST,
+        "/api/fr/requests/{id}/search",
+        Access::SignedIn,
+        "Search the photo repository with the active algorithm (FR-08)",
+        post(api::search),
+    )
+    .add(
+        M::GET,
+        "/api/fr/requests/{id}/candidates",
+        Access::SignedIn,
+        "The candidate pool with scores (FR staff only, FR-15)",
+        get(api::candidates),
+    )
+    .add(
+        M::GET,
+        "/api/fr/requests/{id}/candidates/{candidate}/photo",
+        Access::SignedIn,
+        "A candidate's repository photo (FR staff; the requester only the proposed one)",
+        get(api::candidate_photo),
+    )
+    .add(
+        M::POST,
+        "/api/fr/requests/{id}/identification",
+        Access::SignedIn,
+        "Record the facial identification per candidate (FR-09)",
+        post(api::identification),
+    )
+    .add(
+        M::GET,
+        "/api/fr/requests/{id}/proposed",
+        Access::SignedIn,
+        "The proposed candidate, unapproved, for the background check (FR-10)",
+        get(api::proposed),
+    )
+    .add(
+        M::POST,
+        "/api/fr/requests/{id}/background-check",
+        Access::SignedIn,
+        "Record the background check (FR-10)",
+        post(api::background_check),
+    )
+    .add(
+        M::POST,
+        "/api/fr/requests/{id}/peer-review",
+        Access::SignedIn,
+        "Peer review by another FR investigator (FR-11)",
+        post(api::peer_review),
+    )
+    .add(
+        M::POST,
+        "/api/fr/requests/{id}/supervisor-review",
+        Access::SignedIn,
+        "Approve, send back or reject (FR-12)",
+        post(api::supervisor_review),
+    )
+    .add(
+        M::GET,
+        "/api/fr/requests/{id}/report",
+        Access::SignedIn,
+        "The possible match or negative report (FR-13, FR-14)",
+        get(api::report),
+    )
+    .add(
+        M::GET,
+        "/api/fr/requests/{id}/report.pdf",
+        Access::SignedIn,
+        "The report as PDF (FR-14)",
+        get(api::report_pdf),
+    )
+    .add(
+        M::POST,
+        "/api/cases/{case}/fr-entries",
+        Access::on_case("case.read"),
+        "Record corroborating evidence, or an FR match as arrest basis (FR-15)",
+        post(api::case_entry),
+    )
+    .add(
+        M::POST,
+        "/api/fr/external-requests",
+        Access::action("fr.external_request.create"),
+        "Document an outside agency's request (FR-20)",
+        post(api::external_create),
+    )
+    .add(
+        M::GET,
+        "/api/fr/external-requests",
+        Access::action("fr.external_request.read"),
+        "Outside agencies' requests (FR-20)",
+        get(api::external_list),
+    )
+    .add(
+        M::GET,
+        "/api/fr/oversight",
+        Access::action("report.oversight"),
+        "Counts for oversight: requests by use and outcome, time per step, approvals, outside requests",
+        get(api::oversight),
+    )
+    .add(
+        M::GET,
+        "/api/fr/gallery",
+        Access::action("fr.gallery.read"),
+        "The photo repository in figures",
+        get(api::gallery_status),
+    )
+    .add(
+        M::POST,
+        "/api/fr/gallery/import",
+        Access::action("fr.gallery.import"),
+        "Import arrest and parole photographs from a manifest (multipart: manifest + files; FR-01, FR-03)",
+        post(api::gallery_import),
+    )
+    .add(
+        M::POST,
+        "/api/fr/gallery/arrests/{arrest}/seal",
+        Access::action("fr.gallery.seal"),
+        "Seal or unseal an arrest's photographs (FR-02)",
+        post(api::gallery_seal),
+    )
+    // Web pages
+    .add(
+        M::GET,
+        "/fr",
+        Access::action("fr.queue.read"),
+        "FR queue page",
+        get(pages::queue),
+    )
+    .add(
+        M::GET,
+        "/cases/{case}/fr/new",
+        Access::on_case("case.read"),
+        "Request facial recognition analysis (form)",
+        get(pages::new_request),
+    )
+    .add(
+        M::POST,
+        "/cases/{case}/fr",
+        Access::on_case("case.read"),
+        "Submit a request for analysis (form)",
+        post(pages::create_request),
+    )
+    .add(
+        M::GET,
+        "/fr/requests/{id}",
+        Access::SignedIn,
+        "A request for analysis (page)",
+        get(pages::request),
+    )
+    .add(
+        M::POST,
+        "/fr/requests/{id}/step",
+        Access::SignedIn,
+        "One workflow step (form)",
+        post(pages::step),
+    )
+    .add(
+        M::GET,
+        "/fr/requests/{id}/compare/{candidate}",
+        Access::SignedIn,
+        "Side-by-side facial identification page (FR-09)",
+        get(pages::compare),
+    )
+    .add(
+        M::GET,
+        "/fr/requests/{id}/report",
+        Access::SignedIn,
+        "Report page (FR-13, FR-14)",
+        get(pages::report),
+    )
+}

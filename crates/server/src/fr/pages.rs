@@ -1,0 +1,379 @@
+//! Web pages of the FR workflow: request form, queue, the request page with the form of the step
+//! due, the side-by-side comparison (zoom, flip, overlay) and the report. Every page calls the
+//! same operations as the JSON API; images come only through the audited API routes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Form, Multipart, Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use probity_domain::fr_request::{FacialFeature, FrState, StillSource};
+use probity_domain::FrAuthorizedUse;
+use probity_policy::Action;
+
+use super::workflow as wf;
+use crate::authz::{Authorized, SignedIn};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::web::{check_csrf, error_response, page};
+
+fn fail(state: &AppState, e: ApiError) -> Response {
+    error_response(state, true, e)
+}
+
+fn uses() -> Vec<minijinja::Value> {
+    FrAuthorizedUse::ALL
+        .iter()
+        .map(|u| context! { key => u.as_str(), number => u.number(), wording => u.wording() })
+        .collect()
+}
+
+pub async fn queue(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+) -> Response {
+    match super::api::queue_rows(&state, &auth.principal).await {
+        Ok(rows) => page(
+            &state,
+            &headers,
+            Some(&auth.principal),
+            "fr_queue.html",
+            "/fr",
+            context! { rows => rows },
+        ),
+        Err(e) => fail(&state, e),
+    }
+}
+
+pub async fn new_request(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+) -> Response {
+    let Some(case) = auth.case.as_ref() else {
+        return fail(&state, ApiError::internal("case route without its case"));
+    };
+    page(
+        &state,
+        &headers,
+        Some(&auth.principal),
+        "fr_new.html",
+        "/cases",
+        context! {
+            case_number => case.case.case_number.clone(),
+            uses => uses(),
+            sources => StillSource::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            slots => (0..3).collect::<Vec<usize>>(),
+        },
+    )
+}
+
+pub async fn create_request(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    mp: Multipart,
+) -> Response {
+    let result = async {
+        let form = wf::read_form(mp).await?;
+        check_csrf(&headers, form.csrf.as_deref().unwrap_or(""))?;
+        let case = auth
+            .case
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("case route without its case"))?;
+        wf::create(&state, &auth.principal, &case.case, form).await
+    }
+    .await;
+    match result {
+        Ok(l) => Redirect::to(&format!("/fr/requests/{}", l.req.id)).into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+fn can(state: &AppState, p: &crate::principal::Principal, a: Action, l: &wf::Loaded) -> bool {
+    let Ok(resource) = l.resource() else {
+        return false;
+    };
+    let principal = probity_policy::Principal::from_access(&p.person, &p.access);
+    crate::decision::decide_on(
+        state,
+        &principal,
+        a,
+        &resource,
+        &probity_policy::Context {
+            remote: p.remote,
+            second_factor: p.remote,
+        },
+    )
+    .allowed
+}
+
+pub async fn request(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let l = wf::load(&state, &id).await?;
+        let view = wf::view(&state, &p, &l).await?;
+        let staff = can(&state, &p, Action::FrCandidatesRead, &l);
+        let candidates = if staff && l.req.search.is_some() {
+            wf::candidates(&state, &p, &id).await?.1
+        } else {
+            Vec::new()
+        };
+        let proposed = if l.req.requester_view().proposed_candidate_unapproved.is_some()
+            && can(&state, &p, Action::FrProposedCandidateRead, &l)
+        {
+            Some(wf::proposed(&state, &p, &id).await?)
+        } else {
+            None
+        };
+        let gallery_empty = {
+            let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
+            let (n, _, _) = probity_store::gallery::counts(
+                &mut tx,
+                &probity_face::default_algorithm().id().to_string(),
+            )
+            .await
+            .map_err(crate::store_error)?;
+            tx.commit().await.map_err(crate::store_error)?;
+            n == 0
+        };
+        let me = p.person.id;
+        Ok::<_, ApiError>(page(
+            &state,
+            &headers,
+            Some(&p),
+            "fr_request.html",
+            "/fr",
+            context! {
+                id => id.clone(),
+                view => view,
+                state => l.req.state.as_str(),
+                staff => staff,
+                is_requester => l.req.requester == me,
+                stills => (0..l.req.probes.len()).collect::<Vec<_>>(),
+                probes => l.req.probes.iter().map(|s| s.source.as_str()).collect::<Vec<_>>(),
+                selected => l.req.quality.as_ref().map(|q| q.selected_probe),
+                edits => l.edits.steps.clone(),
+                candidates => candidates,
+                proposed => proposed,
+                history => l.req.history.iter().map(|h| context! {
+                    from => h.from.as_str(), to => h.to.as_str(), at => h.at.to_rfc3339(),
+                    rule => h.rule.clone(), note => h.note.clone(),
+                }).collect::<Vec<_>>(),
+                gallery_empty => gallery_empty,
+                can_confirm => l.req.state == FrState::Submitted && can(&state, &p, Action::FrBasisConfirm, &l),
+                can_quality => l.req.state == FrState::BasisConfirmed && can(&state, &p, Action::FrQualityAssess, &l),
+                can_edit => matches!(l.req.state, FrState::QualityChecked | FrState::SupervisorDiscussionAcknowledged) && can(&state, &p, Action::FrProbeEdit, &l),
+                can_discuss => l.req.state == FrState::QualityChecked && can(&state, &p, Action::FrSupervisorDiscussionAcknowledge, &l),
+                can_search => l.req.state == FrState::SupervisorDiscussionAcknowledged && can(&state, &p, Action::FrSearch, &l),
+                can_identify => matches!(l.req.state, FrState::Searched | FrState::SentBack) && can(&state, &p, Action::FrIdentify, &l),
+                can_background => l.req.state == FrState::Identification && l.req.requester == me,
+                can_peer => matches!(l.req.state, FrState::BackgroundCheck | FrState::PeerReview) && can(&state, &p, Action::FrPeerReview, &l),
+                can_supervise => matches!(l.req.state, FrState::PeerReview | FrState::SupervisorReview) && can(&state, &p, Action::FrSupervisorReview, &l),
+                can_add_stills => l.req.state == FrState::ReturnedUnsuitable && l.req.requester == me,
+                final_state => l.req.state.is_final(),
+                features => FacialFeature::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+            },
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|e| fail(&state, e))
+}
+
+/// One workflow step from the request page (form fields by step).
+pub async fn step(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let result = async {
+        check_csrf(&headers, &get("csrf"))?;
+        match get("step").as_str() {
+            "confirm_basis" => {
+                wf::confirm_basis(&state, &p, &id).await?;
+            }
+            "quality" => {
+                let selected = get("selected_probe").parse::<usize>().map_err(|_| {
+                    ApiError::bad_field("selected_probe", "select one of the stills")
+                })?;
+                let reasons: Vec<String> = get("reasons")
+                    .lines()
+                    .map(|l| l.trim().to_string())
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                wf::assess_quality(
+                    &state,
+                    &p,
+                    &id,
+                    wf::QualityInput {
+                        selected_probe: selected,
+                        suitable: get("suitable") == "yes",
+                        reasons,
+                    },
+                )
+                .await?;
+            }
+            "edit" => {
+                let num = |k: &str| get(k).trim().parse::<f64>().unwrap_or(0.0);
+                let edit = match get("op").as_str() {
+                    "brightness" => probity_imaging::ProbeEdit::Brightness {
+                        gain: num("gain") as f32,
+                        delta: num("delta") as f32,
+                    },
+                    "crop" => probity_imaging::ProbeEdit::Crop {
+                        x: num("x") as u32,
+                        y: num("y") as u32,
+                        width: num("width") as u32,
+                        height: num("height") as u32,
+                    },
+                    "rotate" => probity_imaging::ProbeEdit::Rotate {
+                        degrees: num("degrees"),
+                    },
+                    _ => {
+                        return Err(ApiError::forbidden(
+                            "FR-07",
+                            "a probe may only be adjusted by brightness, crop or rotate",
+                        ))
+                    }
+                };
+                wf::edit(&state, &p, &id, edit).await?;
+            }
+            "discussion" => {
+                wf::acknowledge_discussion(&state, &p, &id, &get("note")).await?;
+            }
+            "search" => {
+                wf::search(&state, &p, &id, wf::SearchInput::default()).await?;
+            }
+            "identification" => {
+                let candidate = get("candidate");
+                let mut features = BTreeMap::new();
+                for feat in FacialFeature::ALL {
+                    let finding = get(&format!("f_{}", feat.as_str()));
+                    if !finding.is_empty() {
+                        features.insert(
+                            feat.as_str().to_string(),
+                            wf::FeatureInput {
+                                finding,
+                                notes: get(&format!("n_{}", feat.as_str())),
+                            },
+                        );
+                    }
+                }
+                let comparisons = if candidate.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![wf::ComparisonInput {
+                        candidate,
+                        features,
+                        judgement: get("judgement"),
+                    }]
+                };
+                wf::identify(&state, &p, &id, wf::IdentificationInput { comparisons }).await?;
+            }
+            "background_check" => {
+                wf::background_check(
+                    &state,
+                    &p,
+                    &id,
+                    &get("result"),
+                    get("corroborates") == "yes",
+                )
+                .await?;
+            }
+            "peer_review" => {
+                wf::peer_review(&state, &p, &id, get("concur") == "yes", &get("notes")).await?;
+            }
+            "supervisor_review" => {
+                wf::supervisor_review(
+                    &state,
+                    &p,
+                    &id,
+                    wf::SupervisorInput {
+                        decision: get("decision"),
+                        reasons: get("reasons"),
+                    },
+                )
+                .await?;
+            }
+            other => {
+                return Err(ApiError::bad_field(
+                    "step",
+                    format!("`{other}` is not a step"),
+                ))
+            }
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&format!("/fr/requests/{id}")).into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+pub async fn compare(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+    Path((id, candidate)): Path<(String, String)>,
+) -> Response {
+    let result = async {
+        let (l, pool) = wf::candidates(&state, &p, &id).await?;
+        let c = pool
+            .into_iter()
+            .find(|c| c.candidate == candidate)
+            .ok_or_else(|| ApiError::not_found(format!("candidate {candidate}")))?;
+        let selected = l.req.quality.as_ref().map(|q| q.selected_probe).unwrap_or(0);
+        Ok::<_, ApiError>(page(
+            &state,
+            &headers,
+            Some(&p),
+            "fr_compare.html",
+            "/fr",
+            context! {
+                id => id.clone(),
+                candidate => c,
+                selected => selected,
+                can_identify => matches!(l.req.state, FrState::Searched | FrState::SentBack) && can(&state, &p, Action::FrIdentify, &l),
+                features => FacialFeature::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+            },
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|e| fail(&state, e))
+}
+
+pub async fn report(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    match wf::report(&state, &p, &id).await {
+        Ok((_, r)) => {
+            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+            let lines: Vec<_> = super::report::lines(&body)
+                .into_iter()
+                .map(|(bold, text)| context! { bold => bold, text => text })
+                .collect();
+            page(
+                &state,
+                &headers,
+                Some(&p),
+                "fr_report.html",
+                "/fr",
+                context! { id => id, kind => r.kind, lines => lines, report => body },
+            )
+        }
+        Err(e) => fail(&state, e),
+    }
+}

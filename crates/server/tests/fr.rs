@@ -1,0 +1,717 @@
+//! Facial recognition casework through the API: a real LFW probe from request to possible match
+//! report, and each rule attacked (wrong role, same person twice, skipped step, missing field,
+//! replayed approval, a probe submitted to the repository, a sealed candidate, a requester fetching
+//! the candidate pool). Every refusal names its rule.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{Backend, TestServer};
+use reqwest::multipart::{Form, Part};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const CASE: &str = "2026-019-000101";
+
+fn faces() -> PathBuf {
+    let base = std::env::var_os("PROBITY_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
+        });
+    let lfw = base.join("faces").join("lfw");
+    assert!(
+        lfw.is_dir(),
+        "test data missing: {} does not exist; set PROBITY_TEST_DATA to the shared data folder",
+        lfw.display()
+    );
+    let models = probity_face::model_dir();
+    assert!(
+        models
+            .join("dlib_face_recognition_resnet_model_v1.dat")
+            .is_file(),
+        "face models missing in {}: run scripts/setup (or set PROBITY_MODEL_DIR)",
+        models.display()
+    );
+    lfw
+}
+
+fn lfw_file(name: &str, n: u32) -> Vec<u8> {
+    let p = faces().join(name).join(format!("{name}_{n:04}.jpg"));
+    std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
+}
+
+/// The first `n` identities (alphabetically) with at least three images.
+fn identities(n: usize) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(faces())
+        .expect("lfw folder")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter(|name| {
+            std::fs::read_dir(faces().join(name))
+                .map(|d| d.count() >= 3)
+                .unwrap_or(false)
+        })
+        .take(n)
+        .collect()
+}
+
+/// Imports image 2 of each identity under pseudonymous subjects S-0001.. and arrests A-0001..
+/// Returns the identities.
+async fn enrol_gallery(srv: &TestServer, n: usize) -> Vec<String> {
+    let rec = srv.login("rec.lopez").await;
+    let ids = identities(n);
+    let mut manifest = String::from("file,subject_id,source,arrest_id,photo_date\n");
+    let mut form = Form::new();
+    for (i, name) in ids.iter().enumerate() {
+        let file = format!("photo{i:03}.jpg");
+        manifest.push_str(&format!(
+            "{file},S-{:04},arrest,A-{:04},2021-03-{:02}\n",
+            i + 1,
+            i + 1,
+            (i % 27) + 1
+        ));
+        form = form.part(
+            "file",
+            Part::bytes(lfw_file(name, 2)).file_name(file.clone()),
+        );
+    }
+    form = form.text("manifest", manifest);
+    let r = rec
+        .post(format!("{}/api/fr/gallery/import", srv.url))
+        .multipart(form)
+        .send()
+        .await
+        .expect("import");
+    let status = r.status();
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["imported"], n, "{body}");
+    ids
+}
+
+async fn multipart(
+    srv: &TestServer,
+    c: &reqwest::Client,
+    path: &str,
+    form: Form,
+) -> (StatusCode, Value) {
+    let r = c
+        .post(format!("{}{path}", srv.url))
+        .multipart(form)
+        .send()
+        .await
+        .expect("request");
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+/// det.rivera submits a request with one still (image 1 of `name`).
+async fn submit(srv: &TestServer, name: &str) -> String {
+    let rivera = srv.login("det.rivera").await;
+    let form = Form::new()
+        .text("authorized_use", "suspect")
+        .part(
+            "still_0",
+            Part::bytes(lfw_file(name, 1)).file_name("still.jpg"),
+        )
+        .text("source_0", "cctv");
+    let (s, body) = multipart(
+        srv,
+        &rivera,
+        &format!("/api/cases/{CASE}/fr-requests"),
+        form,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    assert_eq!(body["state"], "submitted");
+    body["id"].as_str().expect("id").to_string()
+}
+
+fn rule_of(body: &Value) -> String {
+    body["rule"].as_str().unwrap_or_default().to_string()
+}
+
+/// Drives a request to `searched` and returns (id, candidate pool).
+async fn to_search(srv: &TestServer, name: &str) -> (String, Value) {
+    let id = submit(srv, name).await;
+    let chen = srv.login("fri.chen").await;
+    let haddad = srv.login("sgt.haddad").await;
+    let base = format!("/api/fr/requests/{id}");
+    let (s, b) = srv
+        .post(&chen, &format!("{base}/confirm-basis"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/quality"),
+            json!({"selected_probe": 0, "suitable": true, "reasons": ["one frontal face, sharp, even light"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(
+        b["measured"]["faces_found"].as_u64().unwrap_or(0) >= 1,
+        "{b}"
+    );
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/edits"),
+            json!({"op": "brightness", "gain": 1.1, "delta": 4.0}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = srv
+        .post(
+            &haddad,
+            &format!("{base}/discussion"),
+            json!({"note": "suspect in a robbery on CCTV; use (1) discussed"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = srv.post(&chen, &format!("{base}/search"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["state"], "searched");
+    let (s, pool) = srv.get(&chen, &format!("{base}/candidates")).await;
+    assert_eq!(s, StatusCode::OK, "{pool}");
+    (id, pool)
+}
+
+fn all_features(finding: &str) -> Value {
+    let mut m = serde_json::Map::new();
+    for f in [
+        "eyes",
+        "ears",
+        "nose",
+        "mouth",
+        "chin",
+        "lips",
+        "eyebrows",
+        "hair_hairline",
+        "scars",
+        "marks",
+        "tattoos",
+    ] {
+        m.insert(f.into(), json!({"finding": finding, "notes": ""}));
+    }
+    Value::Object(m)
+}
+
+/// FR-04..FR-15: a real LFW probe through every step to the possible match report.
+async fn fr_14_end_to_end_possible_match_report_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = enrol_gallery(&srv, 12).await;
+    let target = &ids[3];
+    let (id, pool) = to_search(&srv, target).await;
+    let base = format!("/api/fr/requests/{id}");
+    let cands = pool["candidates"].as_array().expect("candidates");
+    assert_eq!(
+        cands.len(),
+        12,
+        "the pool holds every enrolled record (fewer than 50)"
+    );
+    assert_eq!(cands[0]["rank"], 1);
+    assert_eq!(
+        cands[0]["subject_id"], "S-0004",
+        "the probe's identity ranks first: {pool}"
+    );
+    assert!(cands[0]["score"].as_f64().unwrap_or(0.0) > cands[1]["score"].as_f64().unwrap_or(1.0));
+    assert!(pool["algorithm"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("dlib-resnet-v1@"));
+    let top = cands[0]["candidate"]
+        .as_str()
+        .expect("candidate")
+        .to_string();
+
+    // FR-15: the requester never sees the pool.
+    let rivera = srv.login("det.rivera").await;
+    let (s, b) = srv.get(&rivera, &format!("{base}/candidates")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert!(rule_of(&b).contains("fr.candidates.read"), "{b}");
+    let (s, b) = srv.get(&rivera, &base).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(b.get("request").is_none(), "requester's view only: {b}");
+
+    let chen = srv.login("fri.chen").await;
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/identification"),
+            json!({"comparisons": [
+                {"candidate": top, "features": all_features("similar"), "judgement": "proposed"},
+                {"candidate": cands[1]["candidate"], "features": all_features("different"), "judgement": "excluded"}
+            ]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["state"], "identification");
+
+    // FR-10: only the proposed candidate, unapproved, without scores.
+    let (s, b) = srv.get(&rivera, &format!("{base}/proposed")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["candidate"], top.as_str());
+    assert_eq!(b["approved"], false);
+    assert!(b.get("score").is_none());
+    let r = rivera
+        .get(format!("{}{base}/candidates/{top}/photo", srv.url))
+        .send()
+        .await
+        .expect("photo");
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the requester sees the proposed candidate's photo"
+    );
+    let other = cands[1]["candidate"].as_str().unwrap_or_default();
+    let r = rivera
+        .get(format!("{}{base}/candidates/{other}/photo", srv.url))
+        .send()
+        .await
+        .expect("photo");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "but no other candidate");
+
+    let (s, b) = srv
+        .post(
+            &rivera,
+            &format!("{base}/background-check"),
+            json!({"result": "known address near the scene", "corroborates": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+
+    // FR-11: the identifier cannot peer review; another FR investigator does.
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/peer-review"),
+            json!({"concur": true, "notes": "mine"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-11");
+    let novak = srv.login("fri.novak").await;
+    let (s, b) = srv
+        .post(
+            &novak,
+            &format!("{base}/peer-review"),
+            json!({"concur": true, "notes": "features agree"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+
+    let haddad = srv.login("sgt.haddad").await;
+    let (s, b) = srv
+        .post(
+            &haddad,
+            &format!("{base}/supervisor-review"),
+            json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["state"], "approved_possible_match");
+
+    // Replayed approval: refused, naming the rule.
+    let (s, b) = srv
+        .post(
+            &haddad,
+            &format!("{base}/supervisor-review"),
+            json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-12");
+
+    // FR-14: the report, on screen and as PDF, with the notice.
+    let (s, b) = srv.get(&rivera, &format!("{base}/report")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["kind"], "possible_match");
+    let rep = &b["report"];
+    assert!(rep["notice"]
+        .as_str()
+        .unwrap_or("")
+        .contains("probable cause"));
+    assert_eq!(rep["candidate"]["candidate"], top.as_str());
+    assert_eq!(rep["edits"].as_array().map(Vec::len), Some(1));
+    assert_eq!(rep["peer_reviews"].as_array().map(Vec::len), Some(1));
+    let pdf = rivera
+        .get(format!("{}{base}/report.pdf", srv.url))
+        .send()
+        .await
+        .expect("pdf")
+        .bytes()
+        .await
+        .expect("bytes");
+    assert!(pdf.starts_with(b"%PDF-1.4"));
+    assert!(pdf.windows(15).any(|w| w == b"probable cause "));
+
+    // FR-15: no arrest basis without corroborating evidence by the assigned investigator.
+    let entry = format!("/api/cases/{CASE}/fr-entries");
+    let (s, b) = srv
+        .post(
+            &rivera,
+            &entry,
+            json!({"kind": "arrest_basis", "text": "FR possible match", "fr_request": id}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-15");
+    let (s, b) = srv
+        .post(&rivera, &entry, json!({"kind": "corroborating_evidence", "text": "witness identified the suspect in a lineup"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = srv
+        .post(
+            &rivera,
+            &entry,
+            json!({"kind": "arrest_basis", "text": "lineup plus FR lead", "fr_request": id}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+
+    // Every step is in the audit trail.
+    let admin = srv.login("iab.walsh").await;
+    let (s, b) = srv.get(&admin, &format!("/api/audit?record_id={id}")).await;
+    if s == StatusCode::OK {
+        let text = b.to_string();
+        for a in [
+            "fr.request.create",
+            "fr.basis.confirm",
+            "fr.search",
+            "fr.identify",
+            "fr.supervisor_review",
+        ] {
+            assert!(text.contains(a), "audit lacks {a}");
+        }
+    }
+}
+both!(
+    fr_14_end_to_end_possible_match_report,
+    super::fr_14_end_to_end_possible_match_report_body
+);
+
+/// FR-04, FR-16, FR-17: missing parts are listed; body-worn stills need the justification; no video.
+async fn fr_04_request_refusals_name_the_rule_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = identities(1);
+    let rivera = srv.login("det.rivera").await;
+    let path = format!("/api/cases/{CASE}/fr-requests");
+    let form = Form::new().part(
+        "still_0",
+        Part::bytes(lfw_file(&ids[0], 1)).file_name("a.jpg"),
+    );
+    let (s, b) = multipart(&srv, &rivera, &path, form).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(rule_of(&b), "FR-04");
+    let missing = b["missing"].to_string();
+    assert!(
+        missing.contains("authorized use") && missing.contains("source of still 0"),
+        "{b}"
+    );
+
+    let form = Form::new()
+        .text("authorized_use", "suspect")
+        .part(
+            "still_0",
+            Part::bytes(lfw_file(&ids[0], 1)).file_name("a.jpg"),
+        )
+        .text("source_0", "body_worn_camera");
+    let (s, b) = multipart(&srv, &rivera, &path, form).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-16");
+
+    let mut mp4 = vec![0, 0, 0, 0x18];
+    mp4.extend_from_slice(b"ftypmp42\0\0\0\0mp42isom");
+    mp4.extend_from_slice(&[0u8; 64]);
+    let form = Form::new()
+        .text("authorized_use", "suspect")
+        .part("still_0", Part::bytes(mp4).file_name("clip.jpg"))
+        .text("source_0", "cctv");
+    let (s, b) = multipart(&srv, &rivera, &path, form).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-17");
+
+    // Wrong role: an investigator not assigned to the case.
+    let okafor = srv.login("det.okafor").await;
+    let form = Form::new()
+        .text("authorized_use", "suspect")
+        .part(
+            "still_0",
+            Part::bytes(lfw_file(&ids[0], 1)).file_name("a.jpg"),
+        )
+        .text("source_0", "cctv");
+    let (s, b) = multipart(&srv, &okafor, &path, form).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert!(!rule_of(&b).is_empty(), "{b}");
+}
+both!(
+    fr_04_request_refusals_name_the_rule,
+    super::fr_04_request_refusals_name_the_rule_body
+);
+
+/// FR-21, FR-22, FR-06, FR-07: wrong role, skipped step, missing reasons, edits beyond the three.
+async fn fr_22_steps_in_order_and_by_role_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = identities(1);
+    let id = submit(&srv, &ids[0]).await;
+    let base = format!("/api/fr/requests/{id}");
+    let rivera = srv.login("det.rivera").await;
+    let chen = srv.login("fri.chen").await;
+    let novak = srv.login("fri.novak").await;
+
+    // Wrong role: the requester cannot confirm the basis.
+    let (s, b) = srv
+        .post(&rivera, &format!("{base}/confirm-basis"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert!(!rule_of(&b).is_empty());
+    // Skipped step: quality before the basis is confirmed.
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/quality"),
+            json!({"selected_probe": 0, "suitable": true, "reasons": ["ok"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-06");
+    let (s, _) = srv
+        .post(&chen, &format!("{base}/confirm-basis"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // Replayed step.
+    let (s, b) = srv
+        .post(&chen, &format!("{base}/confirm-basis"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-05");
+    // Another FR investigator cannot take over the request.
+    let (s, b) = srv
+        .post(
+            &novak,
+            &format!("{base}/quality"),
+            json!({"selected_probe": 0, "suitable": true, "reasons": ["ok"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-06");
+    // Missing field: a verdict without reasons.
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/quality"),
+            json!({"selected_probe": 0, "suitable": true, "reasons": []}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(rule_of(&b), "FR-06");
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/quality"),
+            json!({"selected_probe": 0, "suitable": true, "reasons": ["frontal"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // FR-07: no other edit than brightness, crop, rotate.
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/edits"),
+            json!({"op": "sharpen", "amount": 2}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(rule_of(&b), "FR-07");
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/edits"),
+            json!({"op": "crop", "x": 40, "y": 40, "width": 170, "height": 170}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["edit_steps"].as_array().map(Vec::len), Some(1));
+    // FR-22: no search before the supervisor discussion.
+    let (s, b) = srv.post(&chen, &format!("{base}/search"), json!({})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-22");
+    // The FR investigator cannot acknowledge as supervisor.
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/discussion"),
+            json!({"note": "self"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert!(!rule_of(&b).is_empty());
+    // FR-18: an outside-repository search without the three officials.
+    let haddad = srv.login("sgt.haddad").await;
+    let (s, _) = srv
+        .post(
+            &haddad,
+            &format!("{base}/discussion"),
+            json!({"note": "use (1) discussed"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/search"),
+            json!({"outside_repository": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-18");
+}
+both!(
+    fr_22_steps_in_order_and_by_role,
+    super::fr_22_steps_in_order_and_by_role_body
+);
+
+/// FR-01, FR-03: rows without the required fields are refused; a probe never enters the repository.
+async fn fr_03_probe_never_enrolled_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = identities(1);
+    let id = submit(&srv, &ids[0]).await;
+    let rec = srv.login("rec.lopez").await;
+
+    // The probe's bytes, offered as a repository photo: refused.
+    let manifest =
+        "file,subject_id,source,arrest_id,photo_date\nprobe.jpg,S-0099,arrest,A-0099,2021-01-01\n";
+    let form = Form::new().text("manifest", manifest).part(
+        "file",
+        Part::bytes(lfw_file(&ids[0], 1)).file_name("probe.jpg"),
+    );
+    let (s, b) = multipart(&srv, &rec, "/api/fr/gallery/import", form).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(b["imported"], 0);
+    assert!(
+        b["refused"][0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("FR-03"),
+        "{b}"
+    );
+    assert_eq!(rule_of(&b), "FR-03");
+
+    // Naming a stored blob (the probe's) instead of uploading a file: refused.
+    let form = Form::new()
+        .text("manifest", manifest)
+        .text("blob_id", id.clone());
+    let (s, b) = multipart(&srv, &rec, "/api/fr/gallery/import", form).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-03");
+
+    // FR-01: a row without arrest id or photo date is refused before any file is read.
+    let manifest = "file,subject_id,source,arrest_id,photo_date\nx.jpg,S-0100,arrest,,\ny.jpg,S-0101,visa,A-1,2020-01-01\n";
+    let form = Form::new()
+        .text("manifest", manifest)
+        .part("file", Part::bytes(lfw_file(&ids[0], 2)).file_name("x.jpg"));
+    let (s, b) = multipart(&srv, &rec, "/api/fr/gallery/import", form).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let refused = b["refused"].to_string();
+    assert!(
+        refused.contains("arrest_id")
+            && refused.contains("photo_date")
+            && refused.contains("source"),
+        "{b}"
+    );
+    assert_eq!(rule_of(&b), "FR-01");
+
+    // Nothing entered the repository.
+    let chen = srv.login("fri.chen").await;
+    let (s, b) = srv.get(&chen, "/api/fr/gallery").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["records"], 0, "{b}");
+    // An investigator cannot import at all.
+    let rivera = srv.login("det.rivera").await;
+    let form = Form::new().text("manifest", "file,subject_id,source,arrest_id,photo_date\n");
+    let (s, b) = multipart(&srv, &rivera, "/api/fr/gallery/import", form).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+}
+both!(
+    fr_03_probe_never_enrolled,
+    super::fr_03_probe_never_enrolled_body
+);
+
+/// FR-02: sealing an arrest removes its record from every result at once; proposing it is refused;
+/// unsealing brings it back and is audited.
+async fn fr_02_sealed_candidate_never_shown_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = enrol_gallery(&srv, 6).await;
+    let (id, pool) = to_search(&srv, &ids[2]).await;
+    let base = format!("/api/fr/requests/{id}");
+    let top = pool["candidates"][0].clone();
+    assert_eq!(top["subject_id"], "S-0003", "{pool}");
+    let arrest = top["arrest_id"].as_str().expect("arrest").to_string();
+
+    let rec = srv.login("rec.lopez").await;
+    let (s, b) = srv
+        .post(
+            &rec,
+            &format!("/api/fr/gallery/arrests/{arrest}/seal"),
+            json!({"sealed": true, "reason": "court order"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+
+    let chen = srv.login("fri.chen").await;
+    let (_, pool2) = srv.get(&chen, &format!("{base}/candidates")).await;
+    assert!(
+        !pool2["candidates"].to_string().contains(&arrest),
+        "a sealed record never appears: {pool2}"
+    );
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/identification"),
+            json!({"comparisons": [{"candidate": top["candidate"], "features": all_features("similar"), "judgement": "proposed"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-02");
+    let r = chen
+        .get(format!(
+            "{}{base}/candidates/{}/photo",
+            srv.url,
+            top["candidate"].as_str().unwrap_or("")
+        ))
+        .send()
+        .await
+        .expect("photo");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // A new search never returns it either.
+    let (id2, pool3) = to_search(&srv, &ids[2]).await;
+    assert_ne!(id2, id);
+    assert!(
+        !pool3["candidates"].to_string().contains(&arrest),
+        "{pool3}"
+    );
+    assert_eq!(pool3["candidates"].as_array().map(Vec::len), Some(5));
+
+    let (s, _) = srv
+        .post(
+            &rec,
+            &format!("/api/fr/gallery/arrests/{arrest}/seal"),
+            json!({"sealed": false, "reason": "sealing vacated"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, pool4) = srv.get(&chen, &format!("{base}/candidates")).await;
+    assert!(pool4["candidates"].to_string().contains(&arrest));
+}
+both!(
+    fr_02_sealed_candidate_never_shown,
+    super::fr_02_sealed_candidate_never_shown_body
+);
