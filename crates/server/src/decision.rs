@@ -37,6 +37,12 @@ fn resource(p: &Principal, kind: ResourceKind, case: Option<&CaseResource>) -> O
         ResourceKind::Account => Some(Resource::Account {
             user: UserId(uuid::Uuid::nil()),
         }),
+        // A deployment of the caller's command as it would be; the handler asks again (TH-05).
+        ResourceKind::ThermalDeployment => Some(Resource::ThermalDeployment {
+            id: String::new(),
+            command: p.access.primary_command()?.clone(),
+            authorization_in_force: true,
+        }),
         _ => None,
     }
 }

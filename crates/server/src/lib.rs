@@ -39,6 +39,7 @@ pub mod principal;
 pub mod routes;
 pub mod session;
 pub mod state;
+pub mod thermal;
 pub mod web;
 
 use std::net::SocketAddr;

@@ -36,6 +36,9 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "evidence_gallery.html",
     "evidence_item.html",
     "evidence_devices.html",
+    "thermal_authorizations.html",
+    "thermal_live.html",
+    "thermal_robot.html",
 );
 
 pub const STYLESHEET: &str = include_str!("../static/probity.css");
@@ -101,6 +104,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/audit", "Audit trail", "audit.read"),
         ("/fr", "Facial recognition", "fr.queue.read"),
         ("/devices", "Cameras", "case.list"),
+        ("/thermal", "Thermal", "thermal.authorize"),
     ];
     ITEMS
         .iter()

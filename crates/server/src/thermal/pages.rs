@@ -1,0 +1,132 @@
+//! Thermal web pages: authorizations (supervisors), the live view, robot data. They call the same
+//! operations as the JSON API.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use minijinja::context;
+use probity_domain::ThermalBasis;
+use serde::Deserialize;
+
+use crate::authz::Authorized;
+use crate::extract::FormBody;
+use crate::state::AppState;
+use crate::web::{check_csrf, error_response, page};
+
+use super::{AuthorizeInput, SourceKind};
+
+pub async fn authorizations_page(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+) -> Response {
+    match super::list_authorizations(&state, &auth, Utc::now()).await {
+        Ok(list) => {
+            let list: Vec<_> = list
+                .into_iter()
+                .map(|a| {
+                    let live = super::live::is_live(&state, &a.source);
+                    context! { a => a, live => live }
+                })
+                .collect();
+            page(
+                &state,
+                &headers,
+                Some(&auth.principal),
+                "thermal_authorizations.html",
+                "/thermal",
+                context! {
+                    authorizations => list,
+                    bases => ThermalBasis::ALL.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+                    kinds => SourceKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+                },
+            )
+        }
+        Err(e) => error_response(&state, true, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AuthorizeForm {
+    #[serde(default)]
+    pub csrf: String,
+    pub source: String,
+    pub source_kind: String,
+    pub basis: String,
+    #[serde(default)]
+    pub risks_to_personnel: String,
+    #[serde(default)]
+    pub risks_to_civilians: String,
+    #[serde(default)]
+    pub risks_to_suspects: String,
+    #[serde(default)]
+    pub legitimate_purpose: String,
+    pub duration_minutes: Option<String>,
+}
+
+pub async fn authorize_submit(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    FormBody(form): FormBody<AuthorizeForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &form.csrf) {
+        return error_response(&state, true, e);
+    }
+    let duration = form
+        .duration_minutes
+        .as_deref()
+        .and_then(|m| m.trim().parse::<u32>().ok());
+    let input = AuthorizeInput {
+        source: form.source,
+        source_kind: form.source_kind,
+        basis: form.basis,
+        risks_to_personnel: form.risks_to_personnel,
+        risks_to_civilians: form.risks_to_civilians,
+        risks_to_suspects: form.risks_to_suspects,
+        legitimate_purpose: form.legitimate_purpose,
+        starts_at: None,
+        expires_at: None,
+        duration_minutes: duration,
+        command: None,
+    };
+    match super::authorize(&state, &auth, input, Utc::now()).await {
+        Ok(_) => Redirect::to("/thermal").into_response(),
+        Err(e) => error_response(&state, true, e),
+    }
+}
+
+pub async fn live_page(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    Path(source): Path<String>,
+) -> Response {
+    page(
+        &state,
+        &headers,
+        Some(&auth.principal),
+        "thermal_live.html",
+        "/thermal",
+        context! { source => source },
+    )
+}
+
+pub async fn robot_page(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+) -> Response {
+    match super::robot::list(&state, &auth).await {
+        Ok(frames) => page(
+            &state,
+            &headers,
+            Some(&auth.principal),
+            "thermal_robot.html",
+            "/thermal/robot",
+            context! { frames => frames },
+        ),
+        Err(e) => error_response(&state, true, e),
+    }
+}
