@@ -28,8 +28,18 @@ pub(crate) fn jpeg_previews(bytes: &[u8]) -> Vec<&[u8]> {
             .and_then(|e| t.uint(&e))
             .and_then(|o| t.ifd(o).ok())
         {
-            if let Some(note) = exif.entry(MAKER_NOTE).and_then(|e| t.bytes(&e)) {
-                out.extend(nikon_preview(note));
+            // Nikon's preview lies outside the maker note's declared length, at offsets
+            // relative to the note's own TIFF header: read from the note's start to the end.
+            if let Some(e) = exif.entry(MAKER_NOTE) {
+                if let Some(note) = bytes.get(t.value_offset(&e) as usize..) {
+                    out.extend(nikon_preview(note));
+                }
+            }
+        }
+        // IFD1: the EXIF thumbnail of a JPEG (or a TIFF's second image).
+        if ifd0.next != 0 {
+            if let Ok(ifd1) = t.ifd(ifd0.next) {
+                ifds.push(ifd1);
             }
         }
         ifds.push(ifd0);

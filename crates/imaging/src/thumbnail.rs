@@ -22,7 +22,8 @@ pub enum ThumbnailSource {
     DctScaled,
     /// The HEIF file's own thumbnail item.
     EmbeddedThumbnail,
-    /// A raw file's embedded JPEG preview.
+    /// A JPEG preview embedded by the camera (raw files, and camera JPEGs whose preview is
+    /// large enough).
     EmbeddedPreview,
     /// The full image decoded and resized.
     FullDecode,
@@ -61,10 +62,20 @@ pub fn make_thumbnail(
     let max_side = max_side.max(16);
     limits.check_bytes(bytes.len() as u64)?;
     let (img, source) = match sniff(bytes) {
-        FileFormat::Jpeg => (
-            jpeg_scaled(bytes, max_side, limits)?,
-            ThumbnailSource::DctScaled,
-        ),
+        FileFormat::Jpeg => {
+            let info = checked_jpeg_info(bytes, limits)?;
+            let orientation = info.exif.and_then(metadata::orientation_of_tiff);
+            let preview = info.exif.and_then(|exif| {
+                usable_preview(&raw::jpeg_previews(exif), info.width, info.height, max_side)
+            });
+            match preview.map(|p| jpeg_scaled_oriented(p, max_side, limits, orientation)) {
+                Some(Ok(img)) => (img, ThumbnailSource::EmbeddedPreview),
+                _ => (
+                    jpeg_scaled(bytes, max_side, limits)?,
+                    ThumbnailSource::DctScaled,
+                ),
+            }
+        }
         FileFormat::Heif => match heif::thumbnail(bytes, limits)? {
             Some(t) if t.width().max(t.height()) >= max_side / 2 => {
                 (t, ThumbnailSource::EmbeddedThumbnail)
@@ -91,6 +102,33 @@ pub fn make_thumbnail(
         ),
     };
     encode(img, max_side, source)
+}
+
+/// The smallest embedded preview that still covers `max_side` and has the main image's aspect
+/// ratio (a letter-boxed EXIF thumbnail does not qualify).
+fn usable_preview<'a>(
+    previews: &[&'a [u8]],
+    width: u32,
+    height: u32,
+    max_side: u32,
+) -> Option<&'a [u8]> {
+    if width == 0 || height == 0 {
+        return None;
+    }
+    let aspect = width as f64 / height as f64;
+    previews
+        .iter()
+        .filter_map(|p| {
+            let info = crate::jpeg::scan(p).ok()?;
+            let (w, h) = (info.width, info.height);
+            if w.max(h) < max_side || h == 0 || info.flir_segment {
+                return None;
+            }
+            let a = w as f64 / h as f64;
+            ((a - aspect).abs() / aspect < 0.02).then_some((p.len(), *p))
+        })
+        .min_by_key(|(len, _)| *len)
+        .map(|(_, p)| p)
 }
 
 fn encode(

@@ -26,6 +26,8 @@ pub(crate) struct Entry {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Ifd {
     pub entries: Vec<Entry>,
+    /// Offset of the next IFD in the chain (0 at the end).
+    pub next: u32,
 }
 
 impl Ifd {
@@ -126,7 +128,8 @@ impl<'a> Tiff<'a> {
                 raw: [b[8], b[9], b[10], b[11]],
             });
         }
-        Ok(Ifd { entries })
+        let next = self.u32_at(off + 2 + n as usize * 12).unwrap_or(0);
+        Ok(Ifd { entries, next })
     }
 
     /// The raw value bytes of an entry (inline or at its offset).

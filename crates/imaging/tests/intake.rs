@@ -232,7 +232,7 @@ fn dc_05_read_back_verify_detects_altered_copy() {
 fn dc_06_thumbnails_are_small_upright_jpegs() {
     let limits = DecodeLimits::default();
     for (name, source) in [
-        ("nikon_d70.jpg", ThumbnailSource::DctScaled),
+        ("nikon_d70.jpg", ThumbnailSource::EmbeddedPreview),
         ("apple_iphone4.jpg", ThumbnailSource::DctScaled),
         ("apple_iphone8.heic", ThumbnailSource::EmbeddedThumbnail),
     ] {
