@@ -1084,3 +1084,9 @@ fn ovr_02_pack_wording_is_the_published_wording() {
         }
     }
 }
+
+#[test]
+fn engine_is_shareable_across_server_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<PolicyEngine>();
+}
