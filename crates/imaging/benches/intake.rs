@@ -185,20 +185,15 @@ fn main() {
 
     // Probity, one thread: hash + content check + metadata + thumbnail per file.
     let (counts, t_one) = time(|| scan_all(&[root.to_path_buf()]));
-    // Probity, two threads (one per half of the card), as the machine has two cores.
+    // Probity, two worker threads (scan_card_parallel), as the machine has two cores.
     let (counts2, t_two) = time(|| {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = halves
-                .iter()
-                .map(|h| s.spawn(move || scan_all(std::slice::from_ref(h))))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("bench thread"))
-                .fold((0, 0, 0, 0), |a, b| {
-                    (a.0 + b.0, a.1 + b.1, a.2 + b.2, a.3 + b.3)
-                })
-        })
+        let mut c = (0, 0, 0, 0);
+        let results = probity_imaging::scan_card_parallel(root, IntakeOptions::default(), 2)
+            .expect("bench folder exists");
+        for item in results {
+            count(&mut c, item);
+        }
+        c
     });
     assert_eq!(counts, counts2, "both runs classify alike");
     let (accepted, refused, thumbs, errors) = counts;
@@ -215,7 +210,7 @@ fn main() {
     line("sha256sum", t_sha);
     line("reference: exiftool -json + sha256sum", t_ref);
     line("probity scan_card (1 thread)", t_one);
-    line("probity scan_card (2 threads)", t_two);
+    line("probity scan_card_parallel (2 threads)", t_two);
     println!(
         "ratio (reference time / probity time): 1 thread {:.2}x, 2 threads {:.2}x",
         t_ref / t_one,
@@ -227,21 +222,28 @@ fn scan_all(roots: &[PathBuf]) -> (u64, u64, u64, u64) {
     let mut c = (0, 0, 0, 0);
     for r in roots {
         for item in scan_card(r, IntakeOptions::default()).expect("bench folder exists") {
-            match item {
-                Ok(f) => {
-                    match f.decision {
-                        IntakeDecision::Accepted => c.0 += 1,
-                        _ => c.1 += 1,
-                    }
-                    if f.thumbnail.is_some() {
-                        c.2 += 1;
-                    }
-                }
-                Err(_) => c.3 += 1,
-            }
+            count(&mut c, item);
         }
     }
     c
+}
+
+fn count(
+    c: &mut (u64, u64, u64, u64),
+    item: Result<probity_imaging::CardFile, probity_imaging::ImagingError>,
+) {
+    match item {
+        Ok(f) => {
+            match f.decision {
+                IntakeDecision::Accepted => c.0 += 1,
+                _ => c.1 += 1,
+            }
+            if f.thumbnail.is_some() {
+                c.2 += 1;
+            }
+        }
+        Err(_) => c.3 += 1,
+    }
 }
 
 fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {

@@ -191,67 +191,183 @@ pub fn scan_card(root: &Path, options: IntakeOptions) -> Result<CardScan, Imagin
 
 impl CardScan {
     fn examine_path(&mut self, path: &Path) -> Result<CardFile, ImagingError> {
-        let relative_path = path.strip_prefix(&self.root).unwrap_or(path).to_path_buf();
-        let md = std::fs::metadata(path).map_err(|e| ImagingError::io(path, e))?;
-        if md.len() > self.options.limits.max_bytes {
-            // Hash without holding the file in memory; refuse by size.
-            let (sha256, size) = sha256_file(path)?;
-            let head = read_head(path)?;
-            let format = sniff(&head);
-            return Ok(CardFile {
-                path: path.to_path_buf(),
-                relative_path,
-                size,
-                sha256,
-                format,
-                extension: ExtensionCheck::of(path, format),
-                decision: IntakeDecision::Refused {
-                    reason: ImagingError::TooManyBytes {
-                        size,
-                        limit: self.options.limits.max_bytes,
-                    }
-                    .to_string(),
-                },
-                metadata: None,
-                thumbnail: None,
-                notes: Vec::new(),
-            });
+        let seen = &self.seen;
+        let file = examine_file(&self.root, path, &self.options, |sha| {
+            seen.get(sha).cloned()
+        })?;
+        if file.decision == IntakeDecision::Accepted {
+            self.seen
+                .insert(file.sha256.clone(), file.relative_path.clone());
         }
-        let bytes = std::fs::read(path).map_err(|e| ImagingError::io(path, e))?;
-        let sha256 = sha256_hex(&bytes);
-        let size = bytes.len() as u64;
-        if let Some(first) = self.seen.get(&sha256) {
-            let format = sniff(&bytes);
-            return Ok(CardFile {
-                path: path.to_path_buf(),
-                relative_path,
-                size,
-                sha256,
-                format,
-                extension: ExtensionCheck::of(path, format),
-                decision: IntakeDecision::Duplicate { of: first.clone() },
-                metadata: None,
-                thumbnail: None,
-                notes: Vec::new(),
-            });
-        }
-        let exam = examine(path, &bytes, &self.options);
-        if exam.decision == IntakeDecision::Accepted {
-            self.seen.insert(sha256.clone(), relative_path.clone());
-        }
-        Ok(CardFile {
+        Ok(file)
+    }
+}
+
+/// Read, hash and examine one file of a card. `duplicate_of` answers whether an earlier
+/// accepted file had the same SHA-256 (then the file is not examined further).
+fn examine_file(
+    root: &Path,
+    path: &Path,
+    options: &IntakeOptions,
+    duplicate_of: impl Fn(&str) -> Option<PathBuf>,
+) -> Result<CardFile, ImagingError> {
+    let relative_path = path.strip_prefix(root).unwrap_or(path).to_path_buf();
+    let md = std::fs::metadata(path).map_err(|e| ImagingError::io(path, e))?;
+    if md.len() > options.limits.max_bytes {
+        // Hash without holding the file in memory; refuse by size.
+        let (sha256, size) = sha256_file(path)?;
+        let head = read_head(path)?;
+        let format = sniff(&head);
+        return Ok(CardFile {
             path: path.to_path_buf(),
             relative_path,
             size,
             sha256,
-            format: exam.format,
-            extension: exam.extension,
-            decision: exam.decision,
-            metadata: exam.metadata,
-            thumbnail: exam.thumbnail,
-            notes: exam.notes,
-        })
+            format,
+            extension: ExtensionCheck::of(path, format),
+            decision: IntakeDecision::Refused {
+                reason: ImagingError::TooManyBytes {
+                    size,
+                    limit: options.limits.max_bytes,
+                }
+                .to_string(),
+            },
+            metadata: None,
+            thumbnail: None,
+            notes: Vec::new(),
+        });
     }
+    let bytes = std::fs::read(path).map_err(|e| ImagingError::io(path, e))?;
+    let sha256 = sha256_hex(&bytes);
+    let size = bytes.len() as u64;
+    if let Some(first) = duplicate_of(&sha256) {
+        let format = sniff(&bytes);
+        return Ok(CardFile {
+            path: path.to_path_buf(),
+            relative_path,
+            size,
+            sha256,
+            format,
+            extension: ExtensionCheck::of(path, format),
+            decision: IntakeDecision::Duplicate { of: first },
+            metadata: None,
+            thumbnail: None,
+            notes: Vec::new(),
+        });
+    }
+    let exam = examine(path, &bytes, options);
+    Ok(CardFile {
+        path: path.to_path_buf(),
+        relative_path,
+        size,
+        sha256,
+        format: exam.format,
+        extension: exam.extension,
+        decision: exam.decision,
+        metadata: exam.metadata,
+        thumbnail: exam.thumbnail,
+        notes: exam.notes,
+    })
+}
+
+/// The same per-file results as [`scan_card`], in the same order, computed on `threads`
+/// worker threads. The folder is listed first, so a file that vanishes afterwards is still an
+/// error for that file alone. Duplicates are decided in card order after examination.
+pub fn scan_card_parallel(
+    root: &Path,
+    options: IntakeOptions,
+    threads: usize,
+) -> Result<Vec<Result<CardFile, ImagingError>>, ImagingError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let listing = scan_card(root, options)?;
+    let mut entries: Vec<Result<PathBuf, ImagingError>> = Vec::new();
+    let mut walk = listing.walk;
+    for entry in walk.by_ref() {
+        entries.push(match entry {
+            Ok(e) if e.file_type().is_dir() => continue,
+            Ok(e) if e.file_type().is_symlink() => Err(symlink_error(e.path())),
+            Ok(e) => Ok(e.path().to_path_buf()),
+            Err(e) => Err(walk_error(root, e)),
+        });
+    }
+    let next = AtomicUsize::new(0);
+    let threads = threads.clamp(1, 64);
+    let mut slots: Vec<Option<Result<CardFile, ImagingError>>> =
+        (0..entries.len()).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(entry) = entries.get(i) else { break };
+                        if let Ok(path) = entry {
+                            done.push((i, examine_file(root, path, &options, |_| None)));
+                        }
+                    }
+                    done
+                })
+            })
+            .collect();
+        for w in workers {
+            // A worker only panics if examination has a bug; report it per file below.
+            if let Ok(done) = w.join() {
+                for (i, r) in done {
+                    slots[i] = Some(r);
+                }
+            }
+        }
+    });
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for (entry, slot) in entries.into_iter().zip(slots) {
+        let result = match (entry, slot) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Some(Ok(mut file))) => {
+                if file.decision == IntakeDecision::Accepted {
+                    if let Some(first) = seen.get(&file.sha256) {
+                        file.decision = IntakeDecision::Duplicate { of: first.clone() };
+                        file.metadata = None;
+                        file.thumbnail = None;
+                        file.notes.clear();
+                    } else {
+                        seen.insert(file.sha256.clone(), file.relative_path.clone());
+                    }
+                }
+                Ok(file)
+            }
+            (Ok(_), Some(Err(e))) => Err(e),
+            (Ok(path), None) => Err(ImagingError::io(
+                path,
+                std::io::Error::other("the file could not be examined; scan the card again"),
+            )),
+        };
+        out.push(result);
+    }
+    Ok(out)
+}
+
+fn symlink_error(path: &Path) -> ImagingError {
+    ImagingError::io(
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "symbolic link on a card is not followed; copy the file it points to",
+        ),
+    )
+}
+
+fn walk_error(root: &Path, e: walkdir::Error) -> ImagingError {
+    let path = e
+        .path()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.to_path_buf());
+    let io = e
+        .into_io_error()
+        .unwrap_or_else(|| std::io::Error::other("file system loop"));
+    ImagingError::io(path, io)
 }
 
 fn read_head(path: &Path) -> Result<Vec<u8>, ImagingError> {
@@ -280,29 +396,13 @@ impl Iterator for CardScan {
         loop {
             let entry = match self.walk.next()? {
                 Ok(e) => e,
-                Err(e) => {
-                    let path = e
-                        .path()
-                        .map(Path::to_path_buf)
-                        .unwrap_or_else(|| self.root.clone());
-                    let io = e
-                        .into_io_error()
-                        .unwrap_or_else(|| std::io::Error::other("file system loop"));
-                    return Some(Err(ImagingError::io(path, io)));
-                }
+                Err(e) => return Some(Err(walk_error(&self.root, e))),
             };
             if entry.file_type().is_dir() {
                 continue;
             }
             if entry.file_type().is_symlink() {
-                let path = entry.path().to_path_buf();
-                return Some(Err(ImagingError::io(
-                    path,
-                    std::io::Error::new(
-                        std::io::ErrorKind::InvalidInput,
-                        "symbolic link on a card is not followed; copy the file it points to",
-                    ),
-                )));
+                return Some(Err(symlink_error(entry.path())));
             }
             let path = entry.path().to_path_buf();
             return Some(self.examine_path(&path));

@@ -26,7 +26,8 @@ pub mod thumbnail;
 mod tiff;
 
 pub use card::{
-    examine, scan_card, CardFile, CardScan, Examination, IntakeDecision, IntakeOptions,
+    examine, scan_card, scan_card_parallel, CardFile, CardScan, Examination, IntakeDecision,
+    IntakeOptions,
 };
 pub use decode::{decode_still, DecodeLimits, DecodedStill};
 pub use edit::{pixel_sha256, EditList, EditOutcome, EditStep, ProbeEdit};

@@ -306,3 +306,31 @@ fn dc_06_cmyk_jpeg_thumbnail_keeps_colour() {
         assert!(p[0] > 200 && p[1] < 60 && p[2] < 60, "{color:?}: {p:?}");
     }
 }
+
+#[test]
+fn dc_05_parallel_scan_gives_the_same_results_in_the_same_order() {
+    let card = tempfile::tempdir().unwrap();
+    let root = card.path();
+    copy_sample(root, "apple_iphone8.heic", "DCIM/IMG_0001.HEIC");
+    copy_sample(root, "nikon_d70.jpg", "DCIM/DSC_0001.JPG");
+    copy_sample(root, "nikon_d70.jpg", "DCIM/DSC_0001_copy.JPG");
+    copy_sample(root, "nikon_d70.jpg", "OTHER/DSC_0001.JPG");
+    copy_sample(root, "heic_metadata_only.heic", "DCIM/IMG_0002.HEIC");
+    copy_sample(root, "apple_minimal.jpg", "DCIM/IMG_0003.jpeg");
+    std::fs::write(root.join("README.TXT"), b"x").unwrap();
+    let seq: Vec<_> = scan_card(root, IntakeOptions::default()).unwrap().collect();
+    let par = probity_imaging::scan_card_parallel(root, IntakeOptions::default(), 3).unwrap();
+    assert_eq!(seq.len(), par.len());
+    for (a, b) in seq.iter().zip(&par) {
+        match (a, b) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+            _ => panic!("sequential {a:?} vs parallel {b:?}"),
+        }
+    }
+    let dups = par
+        .iter()
+        .filter(|r| matches!(r, Ok(f) if matches!(f.decision, IntakeDecision::Duplicate { .. })))
+        .count();
+    assert_eq!(dups, 2);
+}
