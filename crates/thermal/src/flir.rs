@@ -391,11 +391,9 @@ fn decode_raw_record(
     let (w, h) = (u32::from(width), u32::from(height));
     let n = w as usize * h as usize;
     if payload.starts_with(PNG_SIGNATURE) {
-        let mut samples = decode_png16(payload, w, h)?;
-        // FLIR writes the PNG samples in the wrong byte order.
-        for s in &mut samples {
-            *s = s.swap_bytes();
-        }
+        // FLIR writes the PNG samples in the wrong byte order: read the
+        // big-endian PNG samples as little-endian to swap them.
+        let samples = decode_png16(payload, w, h, false)?;
         return Ok((w, h, samples, RawEncoding::Png));
     }
     if payload.starts_with(b"\xff\xd8\xff") {
@@ -428,8 +426,9 @@ fn decode_raw_record(
     Ok((w, h, samples, enc))
 }
 
-/// Decodes a 16-bit grayscale PNG of exactly `w`×`h` pixels.
-pub(crate) fn decode_png16(data: &[u8], w: u32, h: u32) -> Result<Vec<u16>> {
+/// Decodes a 16-bit grayscale PNG of exactly `w`×`h` pixels; `big_endian`
+/// false reads each sample with its bytes swapped.
+pub(crate) fn decode_png16(data: &[u8], w: u32, h: u32, big_endian: bool) -> Result<Vec<u16>> {
     let limits = png::Limits {
         bytes: (w as usize * h as usize * 2).saturating_mul(2) + (1 << 20),
     };
@@ -463,7 +462,13 @@ pub(crate) fn decode_png16(data: &[u8], w: u32, h: u32) -> Result<Vec<u16>> {
     // PNG stores 16-bit samples big-endian.
     Ok(bytes
         .chunks_exact(2)
-        .map(|b| u16::from_be_bytes([b[0], b[1]]))
+        .map(|b| {
+            if big_endian {
+                u16::from_be_bytes([b[0], b[1]])
+            } else {
+                u16::from_le_bytes([b[0], b[1]])
+            }
+        })
         .collect())
 }
 

@@ -224,9 +224,9 @@ pub fn render(map: &TemperatureMap, opts: &RenderOptions) -> Result<HeatImage> {
                 "temperature range {r:?} must be two finite values, low below high"
             )))
         }
-        None => match map.stats() {
-            Some(s) if s.max_c > s.min_c => (s.min_c, s.max_c),
-            Some(s) => (s.min_c - 0.5, s.max_c + 0.5),
+        None => match finite_min_max(&map.celsius) {
+            Some((lo, hi)) if hi > lo => (lo, hi),
+            Some((lo, hi)) => (lo - 0.5, hi + 0.5),
             None => (0.0, 1.0),
         },
     };
@@ -269,7 +269,9 @@ pub fn render(map: &TemperatureMap, opts: &RenderOptions) -> Result<HeatImage> {
         let line = &mut rgb[row0 * out_w * 3..(row0 * out_w + img_w) * 3];
         if up == 1 {
             for (px, &t) in line.chunks_exact_mut(3).zip(src) {
-                if let Some(i) = index(t) {
+                // NaN (outside the calibration) stays black.
+                if t.is_finite() {
+                    let i = ((t - lo) * k).clamp(0.0, 255.0) as usize & 255;
                     px.copy_from_slice(&table[i]);
                 }
             }
@@ -295,6 +297,31 @@ pub fn render(map: &TemperatureMap, opts: &RenderOptions) -> Result<HeatImage> {
         rgb,
         range_c: (lo, hi),
     })
+}
+
+/// Minimum and maximum of the finite values (NaN and infinities ignored).
+fn finite_min_max(v: &[f32]) -> Option<(f32, f32)> {
+    // Lane-wise accumulators so the loop vectorises; `f32::min` ignores NaN.
+    const L: usize = 8;
+    let mut lo = [f32::INFINITY; L];
+    let mut hi = [f32::NEG_INFINITY; L];
+    let mut chunks = v.chunks_exact(L);
+    for c in &mut chunks {
+        for j in 0..L {
+            let t = if c[j].is_finite() { c[j] } else { f32::NAN };
+            lo[j] = lo[j].min(t);
+            hi[j] = hi[j].max(t);
+        }
+    }
+    for &t in chunks.remainder() {
+        if t.is_finite() {
+            lo[0] = lo[0].min(t);
+            hi[0] = hi[0].max(t);
+        }
+    }
+    let lo = lo.iter().copied().fold(f32::INFINITY, f32::min);
+    let hi = hi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    (lo <= hi).then_some((lo, hi))
 }
 
 const LABEL_CHARS: usize = 7;
