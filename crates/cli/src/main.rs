@@ -31,6 +31,12 @@ enum Command {
     Face(cmd::face::FaceCommand),
     /// Accuracy of the face algorithms on the development faces (LFW protocol, 1:N).
     Eval(cmd::eval::EvalArgs),
+    /// Evidence intake: offload a memory card or device folder into a case (DC-05).
+    #[command(subcommand)]
+    Ingest(cmd::ingest::IngestCommand),
+    /// Discovery packages for the prosecutor: export, and verify offline (DC-07).
+    #[command(subcommand)]
+    Discovery(cmd::discovery::DiscoveryCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -42,6 +48,8 @@ fn main() -> std::process::ExitCode {
         Command::Thermal(c) => cmd::thermal::run(c),
         Command::Face(c) => cmd::face::run(c),
         Command::Eval(a) => cmd::eval::run(a),
+        Command::Ingest(c) => cmd::ingest::run(c),
+        Command::Discovery(c) => cmd::discovery::run(c),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! One module per concern; each defines a clap `Subcommand` enum and a `run` function.
 pub mod audit;
+pub mod discovery;
 pub mod eval;
 pub mod face;
+pub mod ingest;
 pub mod server;
 pub mod thermal;
