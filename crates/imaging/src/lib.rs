@@ -11,6 +11,12 @@
 //! - Size limits are checked from the header before any pixel buffer is allocated.
 //! - A thermal (FLIR radiometric) frame is never decoded into a still (TH-06).
 //! - The only probe edits are brightness, crop and rotate (FR-07).
+//! - Intake gives one result per file; a bad or vanished file never aborts a card (DC-05).
+//!
+//! Modules: [`decode`] (stills), [`metadata`] (EXIF, maker notes, XMP), [`hash`] (SHA-256),
+//! [`thumbnail`], [`card`] (intake planning), [`edit`] (FR-07 probe edits), [`redact`] (PUB-01),
+//! [`format`] (content sniffing). HEIC/HEIF goes through Debian's libheif 1.15 via
+//! libheif-rs 0.19.2 / libheif-sys 1.14.4.
 pub mod card;
 pub mod decode;
 pub mod edit;
