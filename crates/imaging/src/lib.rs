@@ -15,7 +15,7 @@
 //!
 //! Modules: [`decode`] (stills), [`metadata`] (EXIF, maker notes, XMP), [`hash`] (SHA-256),
 //! [`thumbnail`], [`card`] (intake planning), [`edit`] (FR-07 probe edits), [`redact`] (PUB-01),
-//! [`format`] (content sniffing). HEIC/HEIF goes through Debian's libheif 1.15 via
+//! [`format`](mod@format) (content sniffing). HEIC/HEIF goes through Debian's libheif 1.15 via
 //! libheif-rs 0.19.2 / libheif-sys 1.14.4.
 pub mod card;
 pub mod decode;
