@@ -31,6 +31,9 @@ enum Command {
     Face(cmd::face::FaceCommand),
     /// Accuracy of the face algorithms on the development faces (LFW protocol, 1:N).
     Eval(cmd::eval::EvalArgs),
+    /// Photo repository: import arrest and parole photographs from a manifest; search it.
+    #[command(subcommand)]
+    Gallery(cmd::gallery::GalleryCommand),
     /// Evidence intake: offload a memory card or device folder into a case (DC-05).
     #[command(subcommand)]
     Ingest(cmd::ingest::IngestCommand),
@@ -48,6 +51,7 @@ fn main() -> std::process::ExitCode {
         Command::Thermal(c) => cmd::thermal::run(c),
         Command::Face(c) => cmd::face::run(c),
         Command::Eval(a) => cmd::eval::run(a),
+        Command::Gallery(c) => cmd::gallery::run(c),
         Command::Ingest(c) => cmd::ingest::run(c),
         Command::Discovery(c) => cmd::discovery::run(c),
     };

@@ -3,6 +3,7 @@ pub mod audit;
 pub mod discovery;
 pub mod eval;
 pub mod face;
+pub mod gallery;
 pub mod ingest;
 pub mod server;
 pub mod thermal;

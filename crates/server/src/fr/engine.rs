@@ -151,7 +151,7 @@ async fn refresh(state: &AppState, fr: &Fr) -> Result<(), ApiError> {
 /// Runs a search of the repository: the index's top K, every candidate re-checked against the
 /// database's sealed/removed flags before anyone sees it (FR-02).
 pub async fn search(
-    state: &AppState,
+    store: &Store,
     fr: &Fr,
     probe: &probity_face::ProbeTemplate,
     top_k: usize,
@@ -176,7 +176,7 @@ pub async fn search(
             .map_err(ApiError::internal)?
     };
     let records: Vec<i64> = first.candidates.iter().map(|c| c.record.0 as i64).collect();
-    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
+    let mut tx = store.begin_read().await.map_err(crate::store_error)?;
     let allowed = gallery::searchable(&mut tx, &records)
         .await
         .map_err(crate::store_error)?;

@@ -205,3 +205,24 @@ pub async fn set_sealed(
     tx.commit().await?;
     Ok(changed)
 }
+
+/// A probe template from an image file's bytes (the largest face), for `probity gallery search`.
+pub fn probe_template(
+    engine: &std::sync::Mutex<FaceEngine>,
+    bytes: &[u8],
+) -> Result<probity_face::ProbeTemplate, String> {
+    let decoded = probity_imaging::decode_still(bytes, &probity_imaging::DecodeLimits::default())
+        .map_err(|e| e.to_string())?;
+    let mut engine = engine
+        .lock()
+        .map_err(|_| "face engine lock poisoned".to_string())?;
+    let face = engine
+        .detect(&decoded.image)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+        .ok_or_else(|| probity_face::FaceError::NoFace.to_string())?;
+    engine
+        .probe_template(&decoded.image, &face)
+        .map_err(|e| e.to_string())
+}

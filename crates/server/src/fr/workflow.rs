@@ -900,7 +900,7 @@ pub async fn search(
     })
     .await
     .map_err(ApiError::internal)??;
-    let pool = crate::fr::engine::search(state, &fr_engine, &probe, top_k).await?;
+    let pool = crate::fr::engine::search(&state.store, &fr_engine, &probe, top_k).await?;
     let algorithm = fr_engine.spec.id().to_string();
     let record = SearchRecord {
         algorithm_version: algorithm.clone(),
