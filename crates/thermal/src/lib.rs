@@ -25,6 +25,13 @@
 //!   crates refuse thermal input cheaply.
 //! - Untrusted input never panics: every failure is a [`ThermalError`] with a
 //!   message for the user; sizes are bounded by [`DecodeLimits`].
+//! - TH-04/RET-10: retention of robot frames belongs to the store; it keys on
+//!   [`FrameMetadata::capture_time`] and the camera serial in
+//!   [`FrameMetadata::camera`].
+//!
+//! See README.md beside this crate for the API in brief, the tests, the
+//! benchmark (`cargo bench -p probity-thermal --bench thermal_pipeline`) and
+//! the fuzz target.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), probity_thermal::ThermalError> {
