@@ -52,6 +52,9 @@ pub enum ThermalCommand {
         #[arg(long)]
         no_scale_bar: bool,
     },
+    /// Push a directory of radiometric files to a server as a live source, for demonstration
+    /// (TH-01). Needs a deployment authorization in force for the source (TH-05).
+    Replay(ReplayArgs),
 }
 
 /// Calibration for plain 16-bit frames (PGM/TIFF), or to override a FLIR file's own.
@@ -92,6 +95,7 @@ impl CalibrationArgs {
 
 pub fn run(cmd: ThermalCommand) -> anyhow::Result<()> {
     match cmd {
+        ThermalCommand::Replay(args) => replay(&args),
         ThermalCommand::Inspect {
             file,
             cal,
@@ -265,5 +269,136 @@ fn inspect(
             &detect_people(&temps, &PersonParams::default())?,
         );
     }
+    Ok(())
+}
+
+/// `probity thermal replay`: a directory of radiometric files pushed as a live source.
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// Directory of FLIR radiometric JPEGs or FFF frames, pushed in file-name order.
+    dir: PathBuf,
+    /// The source name: the service account the deployment authorization names.
+    #[arg(long)]
+    source: String,
+    /// Base URL of the server, e.g. https://probity.example:8443.
+    #[arg(long)]
+    server: String,
+    /// The source's API token.
+    #[arg(long, env = "PROBITY_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Frames per second.
+    #[arg(long, default_value_t = 2.0)]
+    fps: f64,
+    /// How many times to play the directory (0 = until stopped).
+    #[arg(long, default_value_t = 1)]
+    loops: u32,
+    /// Trust this PEM certificate (e.g. the server's self-signed tls/cert.pem).
+    #[arg(long, conflicts_with = "insecure_demo_cert")]
+    ca_file: Option<PathBuf>,
+    /// Accept the server's self-signed certificate without checking it. For demonstrations on
+    /// a trusted network only.
+    #[arg(long)]
+    insecure_demo_cert: bool,
+}
+
+fn replay_files(dir: &std::path::Path) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read directory {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    let mut files = Vec::new();
+    for p in paths {
+        let bytes = std::fs::read(&p).with_context(|| format!("cannot read {}", p.display()))?;
+        if probity_thermal::is_radiometric_jpeg(&bytes) || bytes.starts_with(b"FFF\0") {
+            files.push((p, bytes));
+        } else {
+            eprintln!("skipping {}: not a FLIR radiometric JPEG or FFF frame", p.display());
+        }
+    }
+    if files.is_empty() {
+        bail!("{} holds no radiometric files to replay", dir.display());
+    }
+    Ok(files)
+}
+
+fn replay_client(args: &ReplayArgs) -> anyhow::Result<reqwest::blocking::Client> {
+    let url = reqwest::Url::parse(&args.server)
+        .with_context(|| format!("{} is not a URL", args.server))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]" | "::1"));
+    if url.scheme() != "https" && !loopback {
+        bail!("frames travel only over an encrypted link (TH-01): use an https:// server URL");
+    }
+    let mut b = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(30));
+    if let Some(ca) = &args.ca_file {
+        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .with_context(|| format!("{} is not a PEM certificate", ca.display()))?;
+        b = b.tls_built_in_root_certs(false).add_root_certificate(cert);
+    }
+    if args.insecure_demo_cert {
+        eprintln!("warning: the server's certificate is not checked (--insecure-demo-cert)");
+        b = b.danger_accept_invalid_certs(true);
+    }
+    Ok(b.build()?)
+}
+
+fn problem(r: reqwest::blocking::Response) -> String {
+    let status = r.status();
+    let body: serde_json::Value = r.json().unwrap_or(serde_json::Value::Null);
+    let detail = body["detail"].as_str().unwrap_or("no detail");
+    match body["rule"].as_str() {
+        Some(rule) => format!("{status}: {detail} [{rule}]"),
+        None => format!("{status}: {detail}"),
+    }
+}
+
+fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
+    if !(args.fps > 0.0 && args.fps <= 60.0) {
+        bail!("--fps must be between 0 and 60");
+    }
+    let files = replay_files(&args.dir)?;
+    let client = replay_client(args)?;
+    let base = args.server.trim_end_matches('/');
+    let push = format!("{base}/api/thermal/live/{}/frames", args.source);
+    let period = std::time::Duration::from_secs_f64(1.0 / args.fps);
+    let mut sent = 0u64;
+    let mut round = 0u32;
+    while args.loops == 0 || round < args.loops {
+        round += 1;
+        for (path, bytes) in &files {
+            let started = std::time::Instant::now();
+            let media = if bytes.starts_with(&[0xFF, 0xD8]) {
+                "image/jpeg"
+            } else {
+                "application/octet-stream"
+            };
+            let r = client
+                .post(&push)
+                .bearer_auth(&args.token)
+                .header(reqwest::header::CONTENT_TYPE, media)
+                .body(bytes.clone())
+                .send()
+                .with_context(|| format!("cannot reach {base}"))?;
+            if !r.status().is_success() {
+                bail!("{} refused: {}", path.display(), problem(r));
+            }
+            sent += 1;
+            println!("pushed {} (frame {sent})", path.display());
+            if let Some(rest) = period.checked_sub(started.elapsed()) {
+                std::thread::sleep(rest);
+            }
+        }
+    }
+    let r = client
+        .delete(format!("{base}/api/thermal/live/{}", args.source))
+        .bearer_auth(&args.token)
+        .send()
+        .with_context(|| format!("cannot reach {base}"))?;
+    if !r.status().is_success() {
+        eprintln!("ending the session: {}", problem(r));
+    }
+    println!("{sent} frames pushed; the live session of {} ended", args.source);
     Ok(())
 }
