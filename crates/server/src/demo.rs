@@ -170,6 +170,7 @@ pub async fn seed(
         seed_cases(&mut tx).await?;
     }
     tx.commit().await?;
+    crate::fr::seed_demo(store).await?;
     Ok(PEOPLE
         .iter()
         .map(|p| DemoLogin {

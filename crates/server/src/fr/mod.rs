@@ -292,3 +292,83 @@ pub fn routes(t: RouteTable) -> RouteTable {
         get(pages::report),
     )
 }
+
+/// Pictures for the demonstration gallery: `$PROBITY_TEST_DATA/faces/lfw` (LFW, research use).
+pub const DEMO_GALLERY_SIZE: usize = 16;
+
+/// The LFW identities the demonstration gallery uses: the first [`DEMO_GALLERY_SIZE`] names
+/// (sorted) with at least three images; image 2 of each is enrolled (image 1 stays a probe).
+pub fn demo_identities(lfw: &std::path::Path) -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir(lfw) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = dir
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter(|n| {
+            std::fs::read_dir(lfw.join(n))
+                .map(|d| d.count() >= 3)
+                .unwrap_or(false)
+        })
+        .take(DEMO_GALLERY_SIZE)
+        .collect()
+}
+
+/// Seeds a small demonstration photo repository when asked (`PROBITY_DEMO_GALLERY=1`), the
+/// repository is empty, the development faces (`$PROBITY_TEST_DATA`, default `../shared/data`)
+/// and the models are present. Subjects are pseudonymous ("Demo Subject 0001"); without the faces
+/// or the models the repository stays empty and the pages say so.
+pub async fn seed_demo(store: &probity_store::Store) -> anyhow::Result<usize> {
+    if !std::env::var("PROBITY_DEMO_GALLERY").is_ok_and(|v| !v.is_empty() && v != "0") {
+        return Ok(0);
+    }
+    let base = std::env::var_os("PROBITY_TEST_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("../shared/data"));
+    let lfw = base.join("faces").join("lfw");
+    let names = demo_identities(&lfw);
+    if names.is_empty() {
+        tracing::warn!(folder = %lfw.display(), "no development faces: the demo photo repository stays empty");
+        return Ok(0);
+    }
+    let algorithm = probity_face::default_algorithm().id().to_string();
+    let mut tx = store.begin_read().await?;
+    let (records, _, _) = probity_store::gallery::counts(&mut tx, &algorithm).await?;
+    tx.commit().await?;
+    if records > 0 {
+        return Ok(0);
+    }
+    let engine = match tokio::task::spawn_blocking(engine::open_engine).await? {
+        Ok(e) => std::sync::Mutex::new(e),
+        Err(e) => {
+            tracing::warn!(reason = %e.detail, "the demo photo repository stays empty");
+            return Ok(0);
+        }
+    };
+    let mut imported = 0;
+    for (i, name) in names.iter().enumerate() {
+        let file = lfw.join(name).join(format!("{name}_0002.jpg"));
+        let Ok(bytes) = std::fs::read(&file) else {
+            continue;
+        };
+        let row = gallery::ManifestRow {
+            line: i + 2,
+            file: file.display().to_string(),
+            subject_id: format!("Demo Subject {:04}", i + 1),
+            source: if i % 4 == 3 { "parole" } else { "arrest" }.into(),
+            arrest_id: format!("DEMO-A-{:04}", i + 1),
+            photo_date: format!("2021-{:02}-{:02}", i % 12 + 1, i % 27 + 1),
+        };
+        match gallery::import_one(store, &engine, &row, &bytes, "system:demo").await {
+            Ok(_) => imported += 1,
+            Err(reason) => {
+                tracing::warn!(file = %file.display(), %reason, "demo photo not imported")
+            }
+        }
+    }
+    Ok(imported)
+}
