@@ -210,23 +210,86 @@ pub(crate) fn extract_from_jpeg(data: &[u8], limits: &DecodeLimits) -> Result<Jp
             limit: format!("{cap} bytes of FLIR record"),
         });
     }
-    let mut fff = Zeroizing::new(Vec::with_capacity(total));
     let n = chunks.len();
+    let mut parts = Vec::with_capacity(n);
     for (i, c) in chunks.into_iter().enumerate() {
-        let c = c.ok_or_else(|| {
+        parts.push(c.ok_or_else(|| {
             corrupt(format!(
                 "FLIR APP1 segment {} of {} is missing (file truncated?)",
                 i + 1,
                 n
             ))
-        })?;
-        fff.extend_from_slice(c);
+        })?);
     }
+    // Copy only the part of the record that the raw data and camera records
+    // need; the embedded visual image that often follows them stays behind.
+    let head = concat_prefix(&parts, 0x40);
+    let needed = fff_directory_len(&head)
+        .map(|dir_len| concat_prefix(&parts, dir_len))
+        .and_then(|dir| fff_needed_len(&dir))
+        .unwrap_or(total)
+        .min(total);
+    let fff = concat_prefix(&parts, needed);
     Ok(JpegFlir {
         fff,
         exif_make,
         exif_model,
     })
+}
+
+/// The first `len` bytes of the concatenated segment payloads.
+fn concat_prefix(parts: &[&[u8]], len: usize) -> Zeroizing<Vec<u8>> {
+    let mut out = Zeroizing::new(Vec::with_capacity(len));
+    for p in parts {
+        let take = (len - out.len()).min(p.len());
+        out.extend_from_slice(&p[..take]);
+        if out.len() == len {
+            break;
+        }
+    }
+    out
+}
+
+fn fff_header(data: &[u8]) -> Option<Reader<'_>> {
+    if !data.starts_with(b"FFF\0") {
+        return None;
+    }
+    let big_endian = match Reader::new(data, true, "FFF header").u32(0x14).ok()? {
+        100..=199 => true,
+        v if (100..200).contains(&v.swap_bytes()) => false,
+        _ => return None,
+    };
+    Some(Reader::new(data, big_endian, "FFF header"))
+}
+
+/// Bytes from the start of an FFF record to the end of its directory.
+fn fff_directory_len(head: &[u8]) -> Option<usize> {
+    let r = fff_header(head)?;
+    let count = r.u32(0x1C).ok()?;
+    if count > MAX_DIRECTORY_ENTRIES {
+        return None;
+    }
+    (r.u32(0x18).ok()? as usize).checked_add(count as usize * 32)
+}
+
+/// Bytes from the start of an FFF record to the end of its directory, raw
+/// data and camera records (`None` if the directory cannot be read; the full
+/// parser then reports why).
+fn fff_needed_len(data: &[u8]) -> Option<usize> {
+    let r = fff_header(data)?;
+    let dir = r.u32(0x18).ok()? as usize;
+    let count = r.u32(0x1C).ok()? as usize;
+    let mut end = dir.checked_add(count.checked_mul(32)?)?;
+    for i in 0..count {
+        let e = dir + i * 32;
+        let t = r.u16(e).ok()?;
+        if t == REC_RAW_DATA || t == REC_CAMERA_INFO {
+            let off = r.u32(e + 0x0C).ok()? as usize;
+            let len = r.u32(e + 0x10).ok()? as usize;
+            end = end.max(off.checked_add(len)?);
+        }
+    }
+    Some(end)
 }
 
 /// Make (0x010F) and Model (0x0110) from IFD0 of an EXIF TIFF block.
