@@ -1,0 +1,136 @@
+//! Requests per second and latency percentiles for reading a case page under concurrent load, on
+//! SQLite and PostgreSQL. Every read is authorized by the policy engine and appends an audit entry
+//! (SEC-04), so this measures the whole path, including a durable write per request.
+//!
+//! `cargo bench -p probity-server --bench http_load` (env: BENCH_SECONDS, BENCH_CONCURRENCY).
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use probity_server::{app, build_state, demo, Config};
+
+async fn run(label: &str, database_url: Option<String>, seconds: u64, concurrency: usize) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config {
+        data_dir: dir.path().to_path_buf(),
+        database_url,
+        tls: false,
+        ..Config::default()
+    };
+    let state = match build_state(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            println!("{label}: skipped, cannot open the store: {e:#}");
+            return;
+        }
+    };
+    demo::seed(&state.store, &state.passwords)
+        .await
+        .expect("demo data");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let router = app::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    let url = format!("http://{addr}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let r = client
+        .post(format!("{url}/api/session"))
+        .json(&serde_json::json!({"username": "det.rivera", "password": demo::DEMO_PASSWORD}))
+        .send()
+        .await
+        .expect("sign in");
+    assert!(r.status().is_success());
+    let target = format!("{url}/api/cases/2026-019-000101");
+    // Warm up.
+    for _ in 0..50 {
+        let _ = client.get(&target).send().await;
+    }
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let c = client.clone();
+        let t = target.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0u64;
+            while Instant::now() < end {
+                let s = Instant::now();
+                match c.get(&t).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        lat.push(s.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.expect("task");
+        all.extend(l);
+        errors += e;
+    }
+    all.sort();
+    let n = all.len();
+    let pct = |p: f64| {
+        all.get(((n as f64 * p) as usize).min(n.saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    println!(
+        "{label}: {n} case reads in {seconds} s = {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, errors {errors} (concurrency {concurrency})",
+        n as f64 / seconds as f64,
+        pct(0.50).as_secs_f64() * 1e3,
+        pct(0.99).as_secs_f64() * 1e3,
+    );
+}
+
+async fn fresh_postgres() -> Option<String> {
+    use sqlx::Connection;
+    let admin = std::env::var("PROBITY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
+    let name = format!("probity_bench_{}", std::process::id());
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut conn)
+        .await
+        .ok()?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .ok()?;
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_string())?;
+    Some(format!("{base}/{name}"))
+}
+
+fn main() {
+    let seconds = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let concurrency = std::env::var("BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(32);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        run("sqlite", None, seconds, concurrency).await;
+        match fresh_postgres().await {
+            Some(url) => run("postgres", Some(url), seconds, concurrency).await,
+            None => println!("postgres: skipped, PostgreSQL not reachable"),
+        }
+    });
+}
