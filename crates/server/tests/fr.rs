@@ -715,3 +715,131 @@ both!(
     fr_02_sealed_candidate_never_shown,
     super::fr_02_sealed_candidate_never_shown_body
 );
+
+/// FR-13, FR-20, oversight: no candidate identified gives the negative report; an outside agency's
+/// request is logged; the oversight counts show both.
+async fn fr_13_negative_report_and_oversight_counts_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = enrol_gallery(&srv, 3).await;
+    let (id, _) = to_search(&srv, &ids[0]).await;
+    let base = format!("/api/fr/requests/{id}");
+    let chen = srv.login("fri.chen").await;
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/identification"),
+            json!({"comparisons": []}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["state"], "negative");
+    let rivera = srv.login("det.rivera").await;
+    let (s, b) = srv.get(&rivera, &format!("{base}/report")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["kind"], "negative");
+    assert!(b["report"]["candidate"].is_null(), "{b}");
+    // A negative request cannot be identified again.
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/identification"),
+            json!({"comparisons": []}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-09");
+
+    // FR-20: documented with agency, contact and reference; missing parts listed.
+    let (s, b) = srv
+        .post(
+            &chen,
+            "/api/fr/external-requests",
+            json!({"agency": "Demo County Sheriff"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(rule_of(&b), "FR-20");
+    let (s, b) = srv
+        .post(
+            &chen,
+            "/api/fr/external-requests",
+            json!({"agency": "Demo County Sheriff", "contact": "Det. Demo Ray", "investigation_reference": "DCS-2026-118", "active_criminal_investigation": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = srv
+        .post(
+            &rivera,
+            "/api/fr/external-requests",
+            json!({"agency": "x", "contact": "y", "investigation_reference": "z"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+
+    let iab = srv.login("iab.walsh").await;
+    let (s, b) = srv.get(&iab, "/api/fr/oversight").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["requests"], 1);
+    assert_eq!(
+        b["by_authorized_use_and_outcome"]["suspect"]["negative"], 1,
+        "{b}"
+    );
+    assert_eq!(b["external_agency_requests"], 1);
+    assert!(
+        b["time_in_state"]["submitted"]["transitions"].as_u64() == Some(1),
+        "{b}"
+    );
+    let (s, _) = srv.get(&chen, "/api/fr/oversight").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+both!(
+    fr_13_negative_report_and_oversight_counts,
+    super::fr_13_negative_report_and_oversight_counts_body
+);
+
+/// FR-25: a request on a political-activity case is visible and workable only by the Intelligence
+/// Division; FR staff outside it do not see it in the queue and cannot act on it.
+async fn fr_25_political_activity_intelligence_only_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = identities(1);
+    let park = srv.login("intel.park").await;
+    // (The demo's 2026-INT-000007 is not a number the domain accepts, so open a political case.)
+    let (s, b) = srv
+        .post(
+            &park,
+            "/api/cases",
+            json!({"case_number": "INT-2026-00099", "offence_classification": "other_felony", "assigned_investigator": "intel.park", "political_activity": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let form = Form::new()
+        .text("authorized_use", "suspect")
+        .part(
+            "still_0",
+            Part::bytes(lfw_file(&ids[0], 1)).file_name("a.jpg"),
+        )
+        .text("source_0", "social_media");
+    let (s, b) = multipart(&srv, &park, "/api/cases/INT-2026-00099/fr-requests", form).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let id = b["id"].as_str().expect("id").to_string();
+    let chen = srv.login("fri.chen").await;
+    let (s, q) = srv.get(&chen, "/api/fr/queue").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !q.to_string().contains(&id),
+        "hidden from FR staff outside Intelligence: {q}"
+    );
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("/api/fr/requests/{id}/confirm-basis"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert!(rule_of(&b).starts_with("FR-25"), "{b}");
+}
+both!(
+    fr_25_political_activity_intelligence_only,
+    super::fr_25_political_activity_intelligence_only_body
+);
