@@ -451,6 +451,29 @@ async fn th_03_live_view_leaves_no_trace(backend: Backend) {
     }
     assert!(readings.iter().all(|c| (-61.0..-40.0).contains(c)));
 
+    // The MJPEG stream plays the latest frame at once.
+    let mut stream = monitor
+        .get(format!("{}/thermal/live/relay.live/stream", srv.url))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(stream
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .starts_with("multipart/x-mixed-replace"));
+    let mut part = Vec::new();
+    while part.len() < 64 {
+        match stream.chunk().await.expect("chunk") {
+            Some(c) => part.extend_from_slice(&c),
+            None => break,
+        }
+    }
+    assert!(part.starts_with(b"--frame\r\nContent-Type: image/jpeg\r\n"));
+    drop(stream);
+
     // A monitor without the training is refused (TH-05 policy, OVR-01).
     let okafor = srv.login("det.okafor").await;
     let (s, _) = srv.get(&okafor, "/api/thermal/live/relay.live/view").await;
@@ -747,4 +770,42 @@ async fn ovr_03_deployments_counted_by_basis(backend: Backend) {
 both!(
     ovr_03_deployments_counted_by_basis,
     super::ovr_03_deployments_counted_by_basis
+);
+
+/// TH-06 through the facial recognition API: a request whose still is a radiometric file is
+/// refused, naming TH-06, and no request is created.
+async fn th_06_fr_request_with_thermal_still_refused(backend: Backend) {
+    let srv = common::start(backend).await;
+    let rivera = srv.login("det.rivera").await;
+    for name in ["flir_e40.jpg", "dji_xt2_flir_core.jpg"] {
+        let bytes = std::fs::read(data_dir().join("thermal").join(name)).expect("sample");
+        let form = reqwest::multipart::Form::new()
+            .text("authorized_use", "suspect")
+            .part(
+                "still_0",
+                reqwest::multipart::Part::bytes(bytes).file_name("still.jpg"),
+            )
+            .text("source_0", "cctv");
+        let r = rivera
+            .post(format!("{}/api/cases/2026-019-000101/fr-requests", srv.url))
+            .multipart(form)
+            .send()
+            .await
+            .expect("request");
+        let s = r.status();
+        let b: Value = r.json().await.unwrap_or(Value::Null);
+        assert!(s.is_client_error(), "{name}: {s} {b}");
+        let named = b["rule"] == "TH-06" || b["detail"].as_str().unwrap_or("").contains("TH-06");
+        assert!(named, "{name}: the refusal names TH-06: {b}");
+    }
+    let (s, list) = srv
+        .get(&rivera, "/api/cases/2026-019-000101/fr-requests")
+        .await;
+    if s == StatusCode::OK {
+        assert_eq!(list.as_array().map(Vec::len).unwrap_or(0), 0, "{list}");
+    }
+}
+both!(
+    th_06_fr_request_with_thermal_still_refused,
+    super::th_06_fr_request_with_thermal_still_refused
 );
