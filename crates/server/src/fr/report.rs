@@ -146,7 +146,14 @@ pub fn lines(body: &serde_json::Value) -> Vec<(bool, String)> {
     {
         out.push((
             false,
-            format!("Supervisor {}: {}", s(&d["by"]), d["decision"]),
+            format!(
+                "Supervisor {}: {}",
+                s(&d["by"]),
+                d["decision"]
+                    .get("decision")
+                    .map(s)
+                    .unwrap_or_else(|| s(&d["decision"]))
+            ),
         ));
     }
     out.push((true, "NOTICE".into()));
