@@ -119,6 +119,26 @@ async fn in_force(
     let a = match authorization_in_force(source, &all, now) {
         Ok(a) => a,
         Err(e) => {
+            // Without an authorization in force the session ends: its last frame is dropped.
+            let ended = lock_hub().remove(&hub_key(state, source));
+            if let Some(session) = ended {
+                let watchers: Vec<String> = session.watchers.iter().cloned().collect();
+                drop(session);
+                let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+                append(
+                    &mut tx,
+                    p,
+                    "thermal.live.stop",
+                    source,
+                    serde_json::json!({
+                        "rule": "TH-05",
+                        "reason": "no deployment authorization in force",
+                        "watched_by": watchers,
+                    }),
+                )
+                .await?;
+                tx.commit().await.map_err(crate::store_error)?;
+            }
             state
                 .audit_denial(p, action.as_str(), "thermal_source", source, "TH-05")
                 .await?;
