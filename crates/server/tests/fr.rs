@@ -843,3 +843,161 @@ both!(
     fr_25_political_activity_intelligence_only,
     super::fr_25_political_activity_intelligence_only_body
 );
+
+/// FR-06: an unsuitable still returns the request to the requester, who adds a still and resubmits.
+async fn fr_06_unsuitable_returns_to_requester_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = identities(2);
+    let id = submit(&srv, &ids[0]).await;
+    let base = format!("/api/fr/requests/{id}");
+    let chen = srv.login("fri.chen").await;
+    let (s, _) = srv
+        .post(&chen, &format!("{base}/confirm-basis"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/quality"),
+            json!({"selected_probe": 0, "suitable": false, "reasons": ["face turned away"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["state"], "returned_unsuitable");
+    // Only the requester may add stills.
+    let form = || {
+        Form::new()
+            .part(
+                "still_0",
+                Part::bytes(lfw_file(&ids[1], 1)).file_name("b.png"),
+            )
+            .text("source_0", "social_media")
+    };
+    let (s, b) = multipart(&srv, &chen, &format!("{base}/stills"), form()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let rivera = srv.login("det.rivera").await;
+    let (s, b) = multipart(&srv, &rivera, &format!("{base}/stills"), form()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["state"], "submitted");
+    assert_eq!(b["stills"], 2);
+}
+both!(
+    fr_06_unsuitable_returns_to_requester,
+    super::fr_06_unsuitable_returns_to_requester_body
+);
+
+/// FR-18: a comparison outside the repository needs the three named officials, three distinct people.
+async fn fr_18_outside_repository_needs_three_officials_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let admin = srv.login("admin").await;
+    let today = chrono::Utc::now().date_naive().to_string();
+    for (user, rank, role) in [
+        ("chief.dept", "chief_of_department", "chief_of_department"),
+        ("chief.det", "bureau_chief", "chief_of_detectives"),
+        (
+            "dc.intel",
+            "deputy_commissioner",
+            "deputy_commissioner_intelligence",
+        ),
+    ] {
+        let (s, b) = srv
+            .post(&admin, "/api/users", json!({"username": user, "display_name": format!("Demo {user}"), "rank": rank, "command": "LEGAL", "password": "a-long-enough-password"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let (s, b) = srv
+            .post(
+                &admin,
+                &format!("/api/users/{user}/assignments"),
+                json!({"role": role, "command": "LEGAL", "starts": today}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let ids = identities(1);
+    let id = submit(&srv, &ids[0]).await;
+    let base = format!("/api/fr/requests/{id}");
+    let chen = srv.login("fri.chen").await;
+    let haddad = srv.login("sgt.haddad").await;
+    srv.post(&chen, &format!("{base}/confirm-basis"), json!({}))
+        .await;
+    srv.post(
+        &chen,
+        &format!("{base}/quality"),
+        json!({"selected_probe": 0, "suitable": true, "reasons": ["ok"]}),
+    )
+    .await;
+    let (s, _) = srv
+        .post(
+            &haddad,
+            &format!("{base}/discussion"),
+            json!({"note": "discussed"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let login = |u: &'static str| {
+        let c = common::client();
+        let url = srv.url.clone();
+        async move {
+            let r = c
+                .post(format!("{url}/api/session"))
+                .json(&json!({"username": u, "password": "a-long-enough-password"}))
+                .send()
+                .await
+                .expect("sign in");
+            assert_eq!(r.status(), StatusCode::OK);
+            c
+        }
+    };
+    let approve = format!("{base}/outside-repository/approvals");
+    // A reason is required; the FR investigator is no official.
+    let cd = login("chief.dept").await;
+    let (s, b) = srv.post(&cd, &approve, json!({"reason": ""})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(rule_of(&b), "FR-18");
+    let (s, b) = srv.post(&chen, &approve, json!({"reason": "x"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let (s, b) = srv
+        .post(
+            &cd,
+            &approve,
+            json!({"reason": "kidnapping, suspect photo from abroad"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = srv.post(&cd, &approve, json!({"reason": "again"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-18");
+    let det = login("chief.det").await;
+    let (s, b) = srv.post(&det, &approve, json!({"reason": "concur"})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // Two of three: refused.
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/search"),
+            json!({"outside_repository": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-18");
+    let dc = login("dc.intel").await;
+    let (s, b) = srv.post(&dc, &approve, json!({"reason": "concur"})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // Approved by the three; no outside image set exists on this system.
+    let (s, b) = srv
+        .post(
+            &chen,
+            &format!("{base}/search"),
+            json!({"outside_repository": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert_eq!(rule_of(&b), "FR-18");
+    let iab = srv.login("iab.walsh").await;
+    let (_, b) = srv.get(&iab, "/api/fr/oversight").await;
+    assert_eq!(b["outside_repository_approvals"], 3, "{b}");
+}
+both!(
+    fr_18_outside_repository_needs_three_officials,
+    super::fr_18_outside_repository_needs_three_officials_body
+);
