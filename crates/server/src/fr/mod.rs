@@ -278,6 +278,13 @@ pub fn routes(t: RouteTable) -> RouteTable {
         post(pages::step),
     )
     .add(
+        M::POST,
+        "/fr/requests/{id}/stills",
+        Access::SignedIn,
+        "Add stills to a returned request (form, FR-06)",
+        post(pages::add_stills),
+    )
+    .add(
         M::GET,
         "/fr/requests/{id}/compare/{candidate}",
         Access::SignedIn,

@@ -179,6 +179,8 @@ pub async fn request(
                 can_add_stills => l.req.state == FrState::ReturnedUnsuitable && l.req.requester == me,
                 final_state => l.req.state.is_final(),
                 features => FacialFeature::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+                sources => StillSource::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+                returned_reasons => l.req.quality_history.last().map(|q| q.reasons.clone()),
             },
         ))
     }
@@ -316,6 +318,26 @@ pub async fn step(
     .await;
     match result {
         Ok(()) => Redirect::to(&format!("/fr/requests/{id}")).into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+/// The requester adds stills to a request returned as unsuitable and resubmits it (FR-06).
+pub async fn add_stills(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    mp: Multipart,
+) -> Response {
+    let result = async {
+        let form = wf::read_form(mp).await?;
+        check_csrf(&headers, form.csrf.as_deref().unwrap_or(""))?;
+        wf::add_stills(&state, &p, &id, form).await
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to(&format!("/fr/requests/{id}")).into_response(),
         Err(e) => fail(&state, e),
     }
 }
