@@ -23,6 +23,9 @@ enum Command {
     /// Audit trail: verify the hash chain and its signed checkpoints.
     #[command(subcommand)]
     Audit(cmd::audit::AuditCommand),
+    /// Retention schedule: destroy what has reached its end, with disposition certificates (RET-11).
+    #[command(subcommand)]
+    Retention(cmd::retention::RetentionCommand),
     /// Thermographic imaging: inspect, render and replay radiometric files.
     #[command(subcommand)]
     Thermal(cmd::thermal::ThermalCommand),
@@ -48,6 +51,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(a) => cmd::server::run_serve(a),
         Command::Demo(a) => cmd::server::run_demo(a),
         Command::Audit(c) => cmd::audit::run(c),
+        Command::Retention(c) => cmd::retention::run(c),
         Command::Thermal(c) => cmd::thermal::run(c),
         Command::Face(c) => cmd::face::run(c),
         Command::Eval(a) => cmd::eval::run(a),

@@ -5,5 +5,6 @@ pub mod eval;
 pub mod face;
 pub mod gallery;
 pub mod ingest;
+pub mod retention;
 pub mod server;
 pub mod thermal;
