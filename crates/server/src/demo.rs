@@ -168,6 +168,7 @@ pub async fn seed(
     if !already {
         seed_people(&mut tx, passwords).await?;
         seed_cases(&mut tx).await?;
+        crate::evidence::seed_demo(&mut tx).await?;
     }
     tx.commit().await?;
     crate::fr::seed_demo(store).await?;

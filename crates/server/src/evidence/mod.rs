@@ -162,3 +162,59 @@ pub fn routes(t: RouteTable) -> RouteTable {
         post(pages::inspect_device),
     )
 }
+
+/// Demonstration cameras for PCT-019 (DC-04): one assigned and inspected, one never inspected
+/// (shown as overdue on the supervisor's page). Pseudonymous, invented serials.
+pub async fn seed_demo(tx: &mut probity_store::Tx) -> anyhow::Result<()> {
+    use probity_store::{audit, devices, users};
+    let rivera = users::get_by_username(tx, "det.rivera")
+        .await?
+        .map(|u| u.id);
+    let cameras = [
+        (
+            "camera",
+            "NIKON CORPORATION",
+            "NIKON D70",
+            "DEMO0001",
+            rivera,
+            true,
+        ),
+        ("phone", "Apple", "iPhone 8", "DEMO0002", None, false),
+    ];
+    for (kind, make, model, serial, member, inspected) in cameras {
+        let d = devices::create(
+            tx,
+            &devices::NewDevice {
+                device_type: kind.into(),
+                make: make.into(),
+                model: model.into(),
+                serial: serial.into(),
+                storage_location: "PCT-019 evidence locker (demo)".into(),
+                command: "PCT-019".into(),
+                inspection_interval_days: 30,
+                created_by: "system:demo".into(),
+            },
+        )
+        .await?;
+        if member.is_some() {
+            devices::assign(tx, d.id, member).await?;
+        }
+        if inspected {
+            devices::inspect(tx, d.id, "system:demo", true, "demonstration data").await?;
+        }
+        audit::append(
+            tx,
+            &audit::AuditEvent {
+                actor: "system:demo".into(),
+                action: "device.create".into(),
+                record_type: "device".into(),
+                record_id: d.id.to_string(),
+                reason: Some("demonstration data".into()),
+                outcome: audit::Outcome::Success,
+                detail: serde_json::json!({ "demo": true, "serial": serial }),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
