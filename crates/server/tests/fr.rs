@@ -376,21 +376,33 @@ async fn fr_14_end_to_end_possible_match_report_body(backend: Backend) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
 
-    // Every step is in the audit trail.
-    let admin = srv.login("iab.walsh").await;
-    let (s, b) = srv.get(&admin, &format!("/api/audit?record_id={id}")).await;
-    if s == StatusCode::OK {
-        let text = b.to_string();
-        for a in [
-            "fr.request.create",
-            "fr.basis.confirm",
-            "fr.search",
-            "fr.identify",
-            "fr.supervisor_review",
-        ] {
-            assert!(text.contains(a), "audit lacks {a}");
-        }
+    // Every step, read and refusal is in the audit trail (SEC-04).
+    let iab = srv.login("iab.walsh").await;
+    let (s, b) = srv
+        .get(&iab, "/api/audit?record_type=fr_request&limit=1000")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let text = b.to_string();
+    assert!(text.contains(&id));
+    for a in [
+        "fr.request.create",
+        "fr.basis.confirm",
+        "fr.quality.assess",
+        "fr.probe.edit",
+        "fr.supervisor_discussion.acknowledge",
+        "fr.search",
+        "fr.candidates.read",
+        "fr.identify",
+        "fr.proposed_candidate.read",
+        "fr.background_check.record",
+        "fr.peer_review",
+        "fr.supervisor_review",
+        "fr.report.read",
+        "fr.request.read",
+    ] {
+        assert!(text.contains(&format!("\"{a}\"")), "audit lacks {a}");
     }
+    assert!(text.contains("denied"), "refusals are audited: {text}");
 }
 both!(
     fr_14_end_to_end_possible_match_report,

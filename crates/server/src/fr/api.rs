@@ -57,6 +57,7 @@ pub async fn queue_rows(
     let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
     let all = fr::list(&mut tx, &[]).await.map_err(crate::store_error)?;
     let mut rows = Vec::new();
+    let mut shown = Vec::new();
     for r in all {
         let Some(case) = probity_store::cases::get(&mut tx, r.case_id)
             .await
@@ -86,6 +87,7 @@ pub async fn queue_rows(
         if !d.allowed {
             continue;
         }
+        shown.push(r.id.to_string());
         rows.push(json!({
             "id": r.id.to_string(),
             "case_number": r.case_number,
@@ -96,6 +98,7 @@ pub async fn queue_rows(
         }));
     }
     tx.commit().await.map_err(crate::store_error)?;
+    wf::audit_read(state, p, "fr.queue.read", "*", json!({ "requests": shown })).await?;
     Ok(rows)
 }
 
@@ -109,7 +112,16 @@ pub async fn read(
     Path(id): Path<String>,
 ) -> ApiResult {
     let l = wf::load(&state, &id).await?;
-    view(&state, &p, &l).await
+    let body = wf::view(&state, &p, &l).await?;
+    wf::audit_read(
+        &state,
+        &p,
+        "fr.request.read",
+        &id,
+        json!({ "state": l.req.state.as_str() }),
+    )
+    .await?;
+    Ok(Json(body).into_response())
 }
 
 pub async fn add_stills(

@@ -119,6 +119,14 @@ pub async fn request(
     let result = async {
         let l = wf::load(&state, &id).await?;
         let view = wf::view(&state, &p, &l).await?;
+        wf::audit_read(
+            &state,
+            &p,
+            "fr.request.read",
+            &id,
+            serde_json::json!({ "state": l.req.state.as_str(), "page": true }),
+        )
+        .await?;
         let staff = can(&state, &p, Action::FrCandidatesRead, &l);
         let candidates = if staff && l.req.search.is_some() {
             wf::candidates(&state, &p, &id).await?.1

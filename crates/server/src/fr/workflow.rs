@@ -1545,6 +1545,32 @@ pub async fn view(
     }
 }
 
+/// Appends the audit entry of a read of protected data (SEC-04).
+pub async fn audit_read(
+    state: &AppState,
+    p: &Principal,
+    action: &str,
+    record_id: &str,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    audit::append(
+        &mut tx,
+        &audit::AuditEvent {
+            actor: p.actor(),
+            action: action.to_string(),
+            record_type: "fr_request".into(),
+            record_id: record_id.to_string(),
+            reason: None,
+            outcome: audit::Outcome::Success,
+            detail,
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)
+}
+
 /// Shared for `Arc<Principal>` handlers.
 pub fn principal(p: &Arc<Principal>) -> &Principal {
     p.as_ref()
