@@ -539,6 +539,16 @@ async fn dc_04_devices_inspection_overdue_and_access_body(b: Backend) {
     assert_eq!(s, StatusCode::CREATED, "{dev}");
     assert_eq!(dev["overdue"], false);
     assert_eq!(dev["inspection_interval_days"], 14);
+    let (s, dev) = srv
+        .post(
+            &lt,
+            &format!("/api/devices/{id}/interval"),
+            json!({ "inspection_interval_days": 7 }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{dev}");
+    assert_eq!(dev["inspection_interval_days"], 7);
+    assert_eq!(dev["overdue"], false);
 
     // An investigator neither inventories nor inspects; the refusal names the rule.
     let det = srv.login("det.okafor").await;

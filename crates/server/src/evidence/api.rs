@@ -275,3 +275,12 @@ pub async fn inspect_device(
     )
         .into_response())
 }
+
+pub async fn device_interval(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(device): Path<String>,
+    JsonBody(input): JsonBody<devices::IntervalInput>,
+) -> ApiResult<Response> {
+    Ok(Json(devices::set_interval(&state, &p, &device, input).await?).into_response())
+}

@@ -385,3 +385,41 @@ pub async fn flagged(state: &AppState, p: &Principal) -> Result<Vec<FlaggedIntak
     tx.commit().await.map_err(crate::store_error)?;
     Ok(out)
 }
+
+#[derive(Debug, Deserialize)]
+pub struct IntervalInput {
+    /// Days between supervisor inspections (at least 1).
+    pub inspection_interval_days: u32,
+}
+
+/// Changes a device's inspection interval (DC-04: the interval is configurable).
+pub async fn set_interval(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    input: IntervalInput,
+) -> Result<DeviceView, ApiError> {
+    let d = load(state, id).await?;
+    require(state, p, Action::DeviceManage, id, &d.command).await?;
+    if input.inspection_interval_days == 0 {
+        return Err(ApiError::bad_field(
+            "inspection_interval_days",
+            "the inspection interval must be at least one day",
+        ));
+    }
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let d = devices::set_interval(&mut tx, d.id, input.inspection_interval_days)
+        .await
+        .map_err(crate::store_error)?;
+    record(
+        &mut tx,
+        p,
+        "device.interval",
+        d.id,
+        serde_json::json!({ "inspection_interval_days": input.inspection_interval_days }),
+    )
+    .await?;
+    let v = view(state, p, &mut tx, &d).await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(v)
+}

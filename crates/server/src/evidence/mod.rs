@@ -113,6 +113,13 @@ pub fn routes(t: RouteTable) -> RouteTable {
         post(api::inspect_device),
     )
     .add(
+        M::POST,
+        "/api/devices/{device}/interval",
+        Access::SignedIn,
+        "Change a camera's inspection interval (DC-04)",
+        post(api::device_interval),
+    )
+    .add(
         M::GET,
         "/cases/{case}/evidence",
         Access::on_case("case.read"),
