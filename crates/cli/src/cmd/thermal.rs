@@ -314,7 +314,10 @@ fn replay_files(dir: &std::path::Path) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>
         if probity_thermal::is_radiometric_jpeg(&bytes) || bytes.starts_with(b"FFF\0") {
             files.push((p, bytes));
         } else {
-            eprintln!("skipping {}: not a FLIR radiometric JPEG or FFF frame", p.display());
+            eprintln!(
+                "skipping {}: not a FLIR radiometric JPEG or FFF frame",
+                p.display()
+            );
         }
     }
     if files.is_empty() {
@@ -326,7 +329,10 @@ fn replay_files(dir: &std::path::Path) -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>
 fn replay_client(args: &ReplayArgs) -> anyhow::Result<reqwest::blocking::Client> {
     let url = reqwest::Url::parse(&args.server)
         .with_context(|| format!("{} is not a URL", args.server))?;
-    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]" | "::1"));
+    let loopback = matches!(
+        url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    );
     if url.scheme() != "https" && !loopback {
         bail!("frames travel only over an encrypted link (TH-01): use an https:// server URL");
     }
@@ -399,6 +405,9 @@ fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
     if !r.status().is_success() {
         eprintln!("ending the session: {}", problem(r));
     }
-    println!("{sent} frames pushed; the live session of {} ended", args.source);
+    println!(
+        "{sent} frames pushed; the live session of {} ended",
+        args.source
+    );
     Ok(())
 }
