@@ -44,6 +44,8 @@ fn images(n: usize) -> Vec<PathBuf> {
 fn enrol_all(paths: &[PathBuf], threads: usize) -> usize {
     let spec = lookup(DLIB_RESNET_V1).expect("registered");
     let dir = model_dir();
+    // One BLAS thread per engine (the reference runs with one too).
+    probity_face::dlib::set_blas_threads(1);
     let next = AtomicUsize::new(0);
     let faces = AtomicUsize::new(0);
     std::thread::scope(|s| {
@@ -112,6 +114,7 @@ fn main() {
         .arg(&script)
         .arg(&list)
         .env("OMP_NUM_THREADS", "1")
+        .env("OPENBLAS_NUM_THREADS", "1")
         .output()
     {
         Ok(o) if o.status.success() => {
@@ -119,7 +122,7 @@ fn main() {
             let faces = v["faces"].as_f64().unwrap_or(0.0);
             let secs = v["seconds"].as_f64().unwrap_or(f64::NAN);
             let theirs = faces / secs;
-            println!("  face_recognition 1.3.0 (python, dlib): {faces} faces in {secs:.1}s = {theirs:.1} faces/s");
+            println!("  face_recognition 1.3.0 (python, dlib 19.24.6, 1 thread): {faces} faces in {secs:.1}s = {theirs:.1} faces/s");
             for (threads, fps) in ours {
                 println!(
                     "RATIO probity {threads} thread(s) / face_recognition: {:.2}x",

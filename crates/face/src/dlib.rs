@@ -62,6 +62,18 @@ cpp::cpp! {{
     }
 }}
 
+extern "C" {
+    fn openblas_set_num_threads(n: std::ffi::c_int);
+}
+
+/// Sets OpenBLAS's thread count (dlib's networks multiply matrices through it). With one engine
+/// per worker thread, 1 avoids oversubscribing the cores.
+pub fn set_blas_threads(n: usize) {
+    let n = n.clamp(1, 256) as std::ffi::c_int;
+    // SAFETY: plain setter exported by the OpenBLAS library this crate links.
+    unsafe { openblas_set_num_threads(n) }
+}
+
 /// Maximum number of faces one detection call reports.
 pub const MAX_FACES: usize = 256;
 /// Side of the aligned face chip, pixels.

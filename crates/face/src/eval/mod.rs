@@ -292,6 +292,9 @@ pub fn embed_images(
         let results = Mutex::new(Vec::with_capacity(todo.len()));
         let first_err: Mutex<Option<FaceError>> = Mutex::new(None);
         let threads = threads.clamp(1, 16);
+        if threads > 1 {
+            crate::dlib::set_blas_threads(1);
+        }
         let next = AtomicU64::new(0);
         std::thread::scope(|s| {
             for _ in 0..threads {

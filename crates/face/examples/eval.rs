@@ -1,0 +1,72 @@
+//! The evaluation without the rest of the binary (same library calls as `probity eval`):
+//! `cargo run --release -p probity-face --example eval -- [ALGORITHM ...]`.
+//! Env: PROBITY_TEST_DATA (faces), PROBITY_EVAL_DIR (default .probity/eval).
+
+use std::path::{Path, PathBuf};
+
+use probity_face::eval::{embed_images, evaluate, roc::roc_svg, LfwData};
+use probity_face::{lookup, model_dir, REGISTRY};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data_root = std::env::var_os("PROBITY_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("../shared/data"));
+    let out = std::env::var_os("PROBITY_EVAL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join(".probity/eval"));
+    std::fs::create_dir_all(&out)?;
+    let data = LfwData::open(&data_root.join("faces"))?;
+    let names: Vec<String> = std::env::args().skip(1).collect();
+    let specs = if names.is_empty() {
+        REGISTRY.iter().collect::<Vec<_>>()
+    } else {
+        names
+            .iter()
+            .map(|n| lookup(n))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let images = data.all_images();
+    let mut curves = Vec::new();
+    for spec in specs {
+        let cache = out.join(format!("embeddings-{}-{}.bin", spec.name, spec.version));
+        let t = std::time::Instant::now();
+        let emb = embed_images(
+            spec,
+            &model_dir(),
+            &data.lfw_dir,
+            &images,
+            Some(&cache),
+            2,
+            &|d, n| {
+                if d % 500 == 0 || d == n {
+                    eprintln!("{}: {d}/{n}", spec.name);
+                }
+            },
+        )?;
+        eprintln!(
+            "{}: embeddings in {:.0}s",
+            spec.name,
+            t.elapsed().as_secs_f64()
+        );
+        let record = evaluate(spec, &data, &emb, None)?;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "algorithm": record.algorithm.to_string(),
+                "verification": record.verification,
+                "identification": record.identification,
+                "faces_by_hog": record.faces_by_hog,
+                "faces_by_cnn": record.faces_by_cnn,
+                "faces_by_centre_box": record.faces_by_centre_box,
+            }))?
+        );
+        std::fs::write(
+            out.join(format!("evaluation-{}-{}.json", spec.name, spec.version)),
+            serde_json::to_string_pretty(&record)?,
+        )?;
+        curves.push((record.algorithm.to_string(), record.roc.clone()));
+    }
+    std::fs::write(out.join("roc.svg"), roc_svg(&curves))?;
+    Ok(())
+}
