@@ -253,7 +253,7 @@ async fn seed_cases(tx: &mut Tx) -> anyhow::Result<()> {
         ("2026-019-000101", "other_felony", "PCT-019", rivera, false),
         ("2026-019-000102", "misdemeanor", "PCT-019", rivera, false),
         ("2026-019-000103", "missing_person", "PCT-019", None, false),
-        ("2026-INT-000007", "other_felony", "INTEL", park, true),
+        ("INTEL-2026-00007", "other_felony", "INTEL", park, true),
     ];
     for (number, offence, command, investigator, political) in demo_cases {
         cases::create(

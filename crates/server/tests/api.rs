@@ -121,22 +121,31 @@ async fn api_errors_name_the_field_body(backend: Backend) {
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["field"], "rank", "{body}");
-    // Oversized body: refused before it is read.
-    let big = "x".repeat(2 * 1024 * 1024);
-    let r = admin
-        .post(format!("{}/api/users", srv.url))
-        .header("content-type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(
-        r.headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
-        Some("application/problem+json")
-    );
+    // Oversized body: refused from its declared length, before any of it is read. Spoken over a raw
+    // socket so the client does not race the early answer while still sending the body.
+    {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let session = admin_session_cookie(&srv).await;
+        let addr = srv.url.trim_start_matches("http://").to_string();
+        let mut sock = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        let head = format!(
+            "POST /api/users HTTP/1.1\r\nHost: {addr}\r\nCookie: {session}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            2 * 1024 * 1024
+        );
+        sock.write_all(head.as_bytes()).await.expect("send head");
+        let mut answer = Vec::new();
+        let _ = sock.read_to_end(&mut answer).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("content-type: application/problem+json"),
+            "{answer}"
+        );
+    }
     // Not JSON.
     let r = admin
         .post(format!("{}/api/users", srv.url))
@@ -151,6 +160,24 @@ both!(
     api_errors_name_the_field,
     super::api_errors_name_the_field_body
 );
+
+/// The session cookie of the demo administrator, as a `Cookie:` header value.
+async fn admin_session_cookie(srv: &common::TestServer) -> String {
+    let r = common::client()
+        .post(format!("{}/api/session", srv.url))
+        .json(&json!({"username": "admin", "password": probity_server::demo::DEMO_PASSWORD}))
+        .send()
+        .await
+        .expect("sign in");
+    let token = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.split(';').next().map(str::to_string))
+        .expect("session cookie");
+    token
+}
 
 /// Cases: an investigator's case is readable by them, closing needs one of the four reasons (RET),
 /// and the closed case shows its retention rule.
@@ -212,10 +239,10 @@ both!(
 async fn fr_25_political_case_only_for_intelligence_body(backend: Backend) {
     let srv = common::start(backend).await;
     let park = srv.login("intel.park").await;
-    let (s, body) = srv.get(&park, "/api/cases/2026-INT-000007").await;
+    let (s, body) = srv.get(&park, "/api/cases/INTEL-2026-00007").await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let moreau = srv.login("lt.moreau").await;
-    let (s, body) = srv.get(&moreau, "/api/cases/2026-INT-000007").await;
+    let (s, body) = srv.get(&moreau, "/api/cases/INTEL-2026-00007").await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     assert!(
         body["rule"].as_str().unwrap_or_default().contains("FR-25"),
@@ -228,7 +255,7 @@ async fn fr_25_political_case_only_for_intelligence_body(backend: Backend) {
         .flatten()
         .filter_map(|c| c["case_number"].as_str())
         .collect();
-    assert!(!numbers.contains(&"2026-INT-000007"), "{numbers:?}");
+    assert!(!numbers.contains(&"INTEL-2026-00007"), "{numbers:?}");
     assert!(numbers.contains(&"2026-019-000101"), "{numbers:?}");
 }
 both!(

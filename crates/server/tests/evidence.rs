@@ -325,7 +325,7 @@ async fn fr_25_political_case_intake_only_intelligence_division_body(b: Backend)
     let (s, body) = upload(
         &srv,
         &c,
-        "2026-INT-000007",
+        "INTEL-2026-00007",
         NO_REP,
         "a.jpg",
         &sample("apple_minimal.jpg"),
@@ -352,7 +352,7 @@ async fn fr_25_political_case_intake_only_intelligence_division_body(b: Backend)
     let (s, body) = upload(
         &srv,
         &park,
-        "2026-INT-000007",
+        "INTEL-2026-00007",
         NO_REP,
         "a.jpg",
         &sample("apple_minimal.jpg"),

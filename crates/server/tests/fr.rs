@@ -815,7 +815,7 @@ async fn fr_25_political_activity_intelligence_only_body(backend: Backend) {
     let srv = common::start(backend).await;
     let ids = identities(1);
     let park = srv.login("intel.park").await;
-    // (The demo's 2026-INT-000007 is not a number the domain accepts, so open a political case.)
+    // (A political case of its own, so this test does not depend on the demo's.)
     let (s, b) = srv
         .post(
             &park,

@@ -34,7 +34,7 @@ test('case_list_and_case_page', async ({ page, url }) => {
   await page.waitForSelector('table.list');
   const rows = await page.$$eval('table.list tbody tr td:first-child', (tds) => tds.map((t) => t.textContent.trim()));
   assert.ok(rows.includes('2026-019-000101'), `own case listed: ${rows}`);
-  assert.ok(!rows.includes('2026-INT-000007'), `political-activity case hidden (FR-25): ${rows}`);
+  assert.ok(!rows.includes('INTEL-2026-00007'), `political-activity case hidden (FR-25): ${rows}`);
   await page.click('a:has-text("2026-019-000101")');
   await page.waitForSelector('dl.facts');
   assert.match(await page.textContent('dl.facts'), /det\.rivera/);

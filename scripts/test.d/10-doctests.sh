@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Doc tests (nextest does not run them). The face crate's compile-fail examples prove that no
+# probe template can be put into the repository index by any code path (FR-03).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cargo test --locked -p probity-face --doc
