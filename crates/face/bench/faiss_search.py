@@ -1,9 +1,10 @@
 """FAISS reference for crates/face/benches/search.rs: the same gallery and queries, the same K.
 
-Usage: faiss_search.py GALLERY.npy QUERIES.npy K  -> prints one JSON object.
+Usage: faiss_search.py GALLERY.npy QUERIES.npy K [M EF_CONSTRUCTION] -> prints one JSON object.
 IndexFlatIP: exact inner product (the templates are L2-normalised, so cosine).
-IndexHNSWFlat (M=16, efConstruction=100, inner product): efSearch raised until recall@K >= 0.99
-against IndexFlatIP. Queries are issued one at a time, as an investigator's search is.
+IndexHNSWFlat (M, efConstruction as given, default 16 and 100; inner product): efSearch raised
+until recall@K >= 0.99 against IndexFlatIP; every (efSearch, recall, p50) point is reported.
+Queries are issued one at a time, as an investigator's search is.
 """
 import json
 import sys
@@ -17,6 +18,8 @@ def main():
     gallery = np.load(sys.argv[1], mmap_mode="r")
     queries = np.load(sys.argv[2])
     k = int(sys.argv[3])
+    m = int(sys.argv[4]) if len(sys.argv) > 4 else 16
+    efc = int(sys.argv[5]) if len(sys.argv) > 5 else 100
     xb = np.ascontiguousarray(gallery, dtype=np.float32)
     d = xb.shape[1]
     out = {"threads": faiss.omp_get_max_threads(), "n": int(xb.shape[0])}
@@ -35,11 +38,13 @@ def main():
     del flat
 
     t = time.perf_counter()
-    hnsw = faiss.IndexHNSWFlat(d, 16, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = 100
+    hnsw = faiss.IndexHNSWFlat(d, m, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = efc
+    out["hnsw_m"], out["hnsw_ef_construction"] = m, efc
     hnsw.add(xb)
     out["hnsw_build_s"] = time.perf_counter() - t
-    for ef in [50, 64, 96, 128, 192, 256, 384, 512, 768, 1024]:
+    out["hnsw_curve"] = []
+    for ef in [64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048]:
         hnsw.hnsw.efSearch = ef
         lat, hit = [], 0
         for q, tr in zip(queries, truth):
@@ -50,6 +55,7 @@ def main():
             hit += len(tr.intersection(ids[0].tolist()))
         recall = hit / (k * len(queries))
         out["hnsw_ef"], out["hnsw_recall"], out["hnsw_p50_ms"] = ef, recall, float(np.percentile(lat, 50))
+        out["hnsw_curve"].append([ef, recall, out["hnsw_p50_ms"]])
         if recall >= 0.99:
             break
     print(json.dumps(out))

@@ -208,9 +208,15 @@ fn main() {
 
     // Approximate.
     let t = Instant::now();
+    let env_usize = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(d)
+    };
     let params = HnswParams {
-        m: 16,
-        ef_construction: 100,
+        m: env_usize("BENCH_M", HnswParams::default().m),
+        ef_construction: env_usize("BENCH_EFC", HnswParams::default().ef_construction),
         seed: 7,
     };
     index.build_graph(params, &mut |d, total| {
@@ -221,11 +227,13 @@ fn main() {
     eprintln!();
     let build_s = t.elapsed().as_secs_f64();
     println!(
-        "  HNSW (M=16, efConstruction=100) built in {build_s:.0}s; memory {:.0} B/template",
+        "  HNSW (M={}, efConstruction={}) built in {build_s:.0}s; memory {:.0} B/template",
+        params.m,
+        params.ef_construction,
         index.bytes_per_template()
     );
     let mut approx_choice = None;
-    for ef in [50usize, 64, 96, 128, 192, 256, 384, 512, 768, 1024] {
+    for ef in [64usize, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048] {
         let req = SearchRequest {
             top_k: k,
             mode: SearchMode::Approximate { ef },
@@ -266,6 +274,8 @@ fn main() {
         .arg(&gpath)
         .arg(&qpath)
         .arg(k.to_string())
+        .arg(params.m.to_string())
+        .arg(params.ef_construction.to_string())
         .output();
     let faiss: Option<serde_json::Value> = match out {
         Ok(o) if o.status.success() => serde_json::from_slice(&o.stdout).ok(),
@@ -292,8 +302,15 @@ fn main() {
         get("flat_p99_ms"),
         (dim * 4) as f64
     );
+    if let Some(curve) = f.get("hnsw_curve").and_then(|c| c.as_array()) {
+        for p in curve {
+            println!("  FAISS HNSW efSearch point [ef, recall@50, p50 ms]: {p}");
+        }
+    }
     println!(
-        "  FAISS IndexHNSWFlat (M=16, efConstruction=100, built in {:.0}s): efSearch={} recall@50 {:.4} p50 {:.3} ms",
+        "  FAISS IndexHNSWFlat (M={}, efConstruction={}, built in {:.0}s): efSearch={} recall@50 {:.4} p50 {:.3} ms",
+        params.m,
+        params.ef_construction,
         get("hnsw_build_s"),
         get("hnsw_ef"),
         get("hnsw_recall"),

@@ -472,6 +472,62 @@ impl ResnetDescriptor {
     }
 }
 
+impl ResnetDescriptor {
+    /// dlib's test-time jitter (`dlib::jitter_image`: ±2 % shift, 0.97–1.0 scale, ±3° rotation,
+    /// mirror with probability ½), as `compute_face_descriptor(img, shape, num_jitters)` does:
+    /// returns the descriptor of each of `n` jittered copies of `chip`. Deterministic per `seed`.
+    pub fn describe_jittered(
+        &mut self,
+        chip: &[u8],
+        n: usize,
+        seed: u64,
+    ) -> Result<Vec<[f32; 128]>, FaceError> {
+        if chip.len() != CHIP_BYTES || n == 0 {
+            return Err(FaceError::InvalidImage(
+                "face chip must be 150×150 RGB".into(),
+            ));
+        }
+        let mut jittered = vec![0u8; n * CHIP_BYTES];
+        let (cp, jp, nn) = (chip.as_ptr(), jittered.as_mut_ptr(), n as i64);
+        let ok = unsafe {
+            cpp::cpp!([cp as "const uint8_t*", jp as "uint8_t*", nn as "int64_t", seed as "uint64_t"] -> bool as "bool" {
+                try {
+                    dlib::rand rnd(seed);
+                    dlib::matrix<dlib::rgb_pixel> m = probity::to_matrix(cp, 150, 150);
+                    for (int64_t i = 0; i < nn; ++i) {
+                        dlib::matrix<dlib::rgb_pixel> c = dlib::jitter_image(m, rnd);
+                        if (c.nr() != 150 || c.nc() != 150) return false;
+                        uint8_t* q = jp + i * 150 * 150 * 3;
+                        for (long y = 0; y < 150; ++y) for (long x = 0; x < 150; ++x) {
+                            uint8_t* o = q + 3 * (y * 150 + x);
+                            o[0] = c(y, x).red; o[1] = c(y, x).green; o[2] = c(y, x).blue;
+                        }
+                    }
+                    return true;
+                } catch (...) {
+                    return false;
+                }
+            })
+        };
+        if !ok {
+            return Err(FaceError::Inference("chip jitter failed".into()));
+        }
+        self.describe(&jittered)
+    }
+}
+
+/// Mirrors an RGB chip left–right (`CHIP_SIZE` square, in place).
+pub fn mirror_chip(chip: &mut [u8]) {
+    for row in chip.chunks_exact_mut(CHIP_SIZE * 3) {
+        for x in 0..CHIP_SIZE / 2 {
+            let (a, b) = (3 * x, 3 * (CHIP_SIZE - 1 - x));
+            for c in 0..3 {
+                row.swap(a + c, b + c);
+            }
+        }
+    }
+}
+
 impl Drop for ResnetDescriptor {
     fn drop(&mut self) {
         let p = self.ptr;

@@ -5,13 +5,12 @@
 //! returned. Inserts extend the graph without a rebuild.
 
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BinaryHeap;
 
 use serde::{Deserialize, Serialize};
 
 use super::bit;
-use super::scan::dot_i8;
+use super::scan::Dot;
 
 /// Graph parameters.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
@@ -35,6 +34,12 @@ impl Default for HnswParams {
 
 const EMPTY: u32 = u32::MAX;
 
+thread_local! {
+    /// Visit marks of searches on this thread (one epoch per search), kept between searches so a
+    /// search allocates nothing for them.
+    static SEARCH_MARKS: std::cell::RefCell<(Vec<u32>, u32)> = const { std::cell::RefCell::new((Vec::new(), 0)) };
+}
+
 pub(crate) struct Hnsw {
     pub(crate) params: HnswParams,
     /// Layer of each node.
@@ -50,23 +55,6 @@ pub(crate) struct Hnsw {
     visited: Vec<u32>,
     epoch: u32,
 }
-
-#[derive(Default)]
-struct IdHasher(u64);
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.0 = (v as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-type FastSet = HashSet<u32, BuildHasherDefault<IdHasher>>;
 
 #[derive(Clone, Copy, PartialEq)]
 struct Near(f32, u32);
@@ -89,6 +77,7 @@ struct Rows<'a> {
     codes: &'a [i8],
     scales: &'a [f32],
     dim: usize,
+    dot: Dot,
 }
 impl Rows<'_> {
     #[inline(always)]
@@ -98,21 +87,40 @@ impl Rows<'_> {
     }
     #[inline(always)]
     fn sim_q(&self, q: &[i8], i: u32) -> f32 {
-        dot_i8(self.row(i), q) as f32 * self.scales[i as usize]
+        self.dot.dot(self.row(i), q) as f32 * self.scales[i as usize]
     }
     #[inline(always)]
     fn sim(&self, a: u32, b: u32) -> f32 {
-        dot_i8(self.row(a), self.row(b)) as f32 * self.scales[a as usize] * self.scales[b as usize]
+        self.dot.dot(self.row(a), self.row(b)) as f32
+            * self.scales[a as usize]
+            * self.scales[b as usize]
+    }
+    /// Asks the CPU to start loading row `i` (its distance is computed a few steps later).
+    #[inline(always)]
+    fn prefetch(&self, i: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let at = i as usize * self.dim;
+            if at < self.codes.len() {
+                let p = self.codes[at..].as_ptr();
+                for off in (0..self.dim).step_by(64) {
+                    // SAFETY: prefetch is a hint with no memory access semantics; the address
+                    // lies inside `codes` (or one line past a row's start inside it).
+                    unsafe {
+                        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                            p.wrapping_add(off),
+                        )
+                    };
+                }
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = i;
     }
 }
 
 trait Visited {
     fn first_visit(&mut self, i: u32) -> bool;
-}
-impl Visited for FastSet {
-    fn first_visit(&mut self, i: u32) -> bool {
-        self.insert(i)
-    }
 }
 struct EpochVisited<'a> {
     marks: &'a mut [u32],
@@ -215,13 +223,19 @@ impl Hnsw {
             if c.0 < worst && best.len() >= ef {
                 break;
             }
+            let mut fresh = [0u32; 256];
+            let mut nf = 0;
             for &nb in self.links(c.1, layer) {
-                if nb == EMPTY {
+                if nb == EMPTY || nf == fresh.len() {
                     break;
                 }
-                if !visited.first_visit(nb) {
-                    continue;
+                if visited.first_visit(nb) {
+                    rows.prefetch(nb);
+                    fresh[nf] = nb;
+                    nf += 1;
                 }
+            }
+            for &nb in &fresh[..nf] {
                 let s = rows.sim_q(q, nb);
                 let worst = best.peek().map_or(f32::NEG_INFINITY, |f| f.0 .0 .0);
                 if best.len() < ef || s > worst {
@@ -278,7 +292,12 @@ impl Hnsw {
 
     /// Inserts slot `node` (which must be the next slot: nodes are dense 0..n).
     pub(crate) fn insert(&mut self, node: u32, codes: &[i8], scales: &[f32], dim: usize) {
-        let rows = Rows { codes, scales, dim };
+        let rows = Rows {
+            codes,
+            scales,
+            dim,
+            dot: Dot::for_dim(dim),
+        };
         let level = self.random_level();
         let m = self.params.m;
         let m0 = self.m0();
@@ -373,10 +392,30 @@ impl Hnsw {
         if self.entry == EMPTY {
             return Vec::new();
         }
-        let rows = Rows { codes, scales, dim };
+        let rows = Rows {
+            codes,
+            scales,
+            dim,
+            dot: Dot::for_dim(dim),
+        };
         let ep = self.greedy(&rows, q, self.max_level, 0);
-        let mut vis = FastSet::with_capacity_and_hasher(ef * 24, Default::default());
-        let found = self.search_layer(&rows, q, &[ep], ef.max(k), 0, &mut vis);
+        let found = SEARCH_MARKS.with(|cell| {
+            let mut m = cell.borrow_mut();
+            let (marks, epoch) = &mut *m;
+            if marks.len() < self.levels.len() {
+                marks.resize(self.levels.len().next_power_of_two(), 0);
+            }
+            *epoch = epoch.wrapping_add(1);
+            if *epoch == 0 {
+                marks.iter_mut().for_each(|v| *v = 0);
+                *epoch = 1;
+            }
+            let mut vis = EpochVisited {
+                marks,
+                epoch: *epoch,
+            };
+            self.search_layer(&rows, q, &[ep], ef.max(k), 0, &mut vis)
+        });
         found
             .into_iter()
             .filter(|n| !bit(hidden, n.1 as usize))

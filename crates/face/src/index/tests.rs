@@ -278,3 +278,37 @@ fn fr_24_search_request_has_only_k_and_mode() {
     keys.sort();
     assert_eq!(keys, vec!["mode", "top_k"]);
 }
+
+#[test]
+fn fr_08_exact_scan_on_all_cores_equals_plain_dot_products_and_skips_sealed_rows() {
+    // Above the parallel threshold, with a row count that is not a multiple of 4 or 64, so the
+    // SIMD blocks, the per-thread chunks and the tail rows are all exercised.
+    let n = 40_003;
+    let vs = vectors(n, 128, 21);
+    let mut idx = index_of(&vs);
+    for r in (0..n as u64).step_by(97) {
+        idx.seal(RecordId(r));
+    }
+    let mut qc = vec![0i8; 128];
+    let qs = quantise(&vs[12_345], &mut qc);
+    let probe = ProbeTemplate::new(spec(), vs[12_345].clone()).expect("probe");
+    let got = idx.search(&probe, &exact(40), &|_| true).expect("search");
+    let mut reference: Vec<(u64, f32)> = (0..n)
+        .filter(|&slot| slot % 97 != 0)
+        .map(|slot| {
+            let row = &idx.codes[slot * 128..(slot + 1) * 128];
+            let d: i32 = row
+                .iter()
+                .zip(&qc)
+                .map(|(a, b)| *a as i32 * *b as i32)
+                .sum();
+            (slot as u64, d as f32 * idx.scales[slot] * qs)
+        })
+        .collect();
+    reference.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    assert_eq!(got.candidates.len(), 40);
+    for (c, r) in got.candidates.iter().zip(&reference) {
+        assert_eq!(c.record.0, r.0);
+        assert!((c.score - r.1).abs() < 1e-5, "{} vs {}", c.score, r.1);
+    }
+}

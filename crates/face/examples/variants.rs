@@ -1,0 +1,126 @@
+//! Test-time variants of the dlib descriptor on the evaluation images, for choosing the engine's
+//! template computation: per image the raw (unnormalised) descriptor of the aligned chip, of its
+//! mirror image, and of `J` dlib jitters (`dlib::jitter_image`, seeded per image).
+//!
+//! `cargo run --release -p probity-face --example variants -- OUT_DIR [J]`
+//! writes `OUT_DIR/variants.txt` (one `name number found` line per image) and
+//! `OUT_DIR/variants.f32` (images × (2 + J) × 128 little-endian f32). Face finding is the
+//! evaluation's: HOG (upsample 1), else MMOD CNN, else the centre box; face nearest the centre.
+//! Env: PROBITY_TEST_DATA (faces).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use probity_face::algorithm::{lookup, SHAPE_PREDICTOR};
+use probity_face::detect::{AlignedFace, DetectOptions, DetectorKind, FaceDetector};
+use probity_face::dlib::{mirror_chip, set_blas_threads, ResnetDescriptor};
+use probity_face::eval::LfwData;
+use probity_face::{model_dir, BoundingBox};
+
+fn central(faces: Vec<AlignedFace>, w: f64, h: f64) -> Option<AlignedFace> {
+    faces.into_iter().min_by(|a, b| {
+        let d = |f: &AlignedFace| {
+            let cx = (f.bbox.left + f.bbox.right) / 2.0 - w / 2.0;
+            let cy = (f.bbox.top + f.bbox.bottom) / 2.0 - h / 2.0;
+            cx * cx + cy * cy
+        };
+        d(a).total_cmp(&d(b))
+    })
+}
+
+fn find(det: &mut FaceDetector, img: &image::RgbImage) -> Result<(AlignedFace, u8), String> {
+    let (w, h) = (img.width() as f64, img.height() as f64);
+    for (i, kind) in [DetectorKind::Hog, DetectorKind::Cnn]
+        .into_iter()
+        .enumerate()
+    {
+        let o = DetectOptions {
+            detector: kind,
+            upsample: 1,
+            min_score: 0.0,
+        };
+        if let Some(f) = central(det.detect(img, &o).map_err(|e| e.to_string())?, w, h) {
+            return Ok((f, i as u8));
+        }
+    }
+    let b = BoundingBox {
+        left: w * 0.3,
+        top: h * 0.3,
+        right: w * 0.7,
+        bottom: h * 0.72,
+    };
+    Ok((det.align_manual(img, b).map_err(|e| e.to_string())?, 2))
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let out = PathBuf::from(args.next().ok_or("usage: variants OUT_DIR [J]")?);
+    let jitters: usize = args.next().map_or(Ok(6), |s| s.parse())?;
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let data_root = std::env::var_os("PROBITY_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("../shared/data"));
+    let data = LfwData::open(&data_root.join("faces"))?;
+    let images = data.all_images();
+    let spec = lookup("dlib-resnet-v1")?;
+    let models = model_dir();
+    spec.verify_models(&models)?;
+    let _ = SHAPE_PREDICTOR;
+    std::fs::create_dir_all(&out)?;
+    set_blas_threads(1);
+    let per = 2 + jitters;
+    let results: Mutex<Vec<Option<(u8, Vec<f32>)>>> = Mutex::new(vec![None; images.len()]);
+    let next = AtomicUsize::new(0);
+    let t0 = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                let mut det = FaceDetector::open(&models).expect("detector");
+                let mut net = ResnetDescriptor::open(&models.join(spec.model_files[0].file_name))
+                    .expect("network");
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(r) = images.get(i) else { break };
+                    let path = data.lfw_dir.join(r.rel_path());
+                    let img = image::open(&path).expect("decode").to_rgb8();
+                    let (face, how) = find(&mut det, &img).expect("face");
+                    let chip = face.chip.as_raw().clone();
+                    let mut mirrored = chip.clone();
+                    mirror_chip(&mut mirrored);
+                    let mut both = chip.clone();
+                    both.extend_from_slice(&mirrored);
+                    let mut v: Vec<f32> = net.describe(&both).expect("describe").concat();
+                    if jitters > 0 {
+                        let j = net
+                            .describe_jittered(&chip, jitters, i as u64 + 1)
+                            .expect("jitter");
+                        v.extend(j.concat());
+                    }
+                    results.lock().expect("lock")[i] = Some((how, v));
+                    if i % 500 == 0 {
+                        eprintln!("{i}/{} {:.0}s", images.len(), t0.elapsed().as_secs_f64());
+                    }
+                }
+            });
+        }
+    });
+    let results = results.into_inner()?;
+    let mut list = std::io::BufWriter::new(std::fs::File::create(out.join("variants.txt"))?);
+    let mut bin = std::io::BufWriter::new(std::fs::File::create(out.join("variants.f32"))?);
+    for (r, x) in images.iter().zip(&results) {
+        let (how, v) = x.as_ref().ok_or("missing result")?;
+        assert_eq!(v.len(), per * 128);
+        writeln!(list, "{} {} {}", r.name, r.number, how)?;
+        for f in v {
+            bin.write_all(&f.to_le_bytes())?;
+        }
+    }
+    eprintln!(
+        "{} images in {:.0}s",
+        images.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
