@@ -336,25 +336,43 @@ impl Converter {
         }
     }
 
-    /// Converts a whole frame through a lookup table spanning the frame's raw
-    /// range: one Planck inversion per distinct raw level instead of per pixel.
+    /// Converts a whole frame. A linear calibration is applied per pixel (a
+    /// multiply-add that vectorises); a Planck calibration goes through a
+    /// lookup table spanning the frame's raw range, evaluated with
+    /// [`Converter::celsius`] itself, so that each pixel gets the bit-identical
+    /// value at the cost of one Planck inversion per raw level in the range
+    /// instead of per pixel.
     pub fn convert_frame(&self, raw: &[u16], out: &mut Vec<f32>) {
         out.clear();
+        out.reserve(raw.len());
+        let planck = match self {
+            Converter::Linear { scale, offset } => {
+                let (scale, offset) = (*scale, *offset);
+                out.extend(raw.iter().map(|&r| (f64::from(r) * scale + offset) as f32));
+                return;
+            }
+            Converter::Planck(p) => p,
+        };
         let Some((lo, hi)) = raw_range(raw) else {
             return;
         };
         let span = usize::from(hi - lo) + 1;
         if span > raw.len() {
             // Fewer pixels than levels: convert directly.
-            out.extend(raw.iter().map(|&r| self.celsius(r) as f32));
+            out.extend(raw.iter().map(|&r| planck.celsius(f64::from(r)) as f32));
             return;
         }
-        let lut: Vec<f32> = (lo..=hi).map(|r| self.celsius(r) as f32).collect();
-        out.reserve(raw.len());
-        out.extend(
-            raw.iter()
-                .map(|&r| lut.get(usize::from(r - lo)).copied().unwrap_or(f32::NAN)),
-        );
+        // The table is indexed by the raw value itself (no subtraction, and no
+        // bounds check since a u16 always indexes 65,536 entries); only the
+        // entries lo..=hi are evaluated, the others stay zero and are never read.
+        let mut lut: Box<[f32; 65536]> = match vec![0f32; 65536].into_boxed_slice().try_into() {
+            Ok(lut) => lut,
+            Err(_) => return,
+        };
+        for (r, t) in (lo..=hi).zip(&mut lut[usize::from(lo)..=usize::from(hi)]) {
+            *t = planck.celsius(f64::from(r)) as f32;
+        }
+        out.extend(raw.iter().map(|&r| lut[usize::from(r)]));
     }
 }
 

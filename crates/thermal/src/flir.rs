@@ -23,7 +23,7 @@ use chrono::{DateTime, FixedOffset};
 use zeroize::Zeroizing;
 
 const FLIR_MAGIC: &[u8] = b"FLIR\0";
-const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+use crate::png16::{self, PNG_SIGNATURE};
 const MAX_DIRECTORY_ENTRIES: u32 = 4096;
 const REC_RAW_DATA: u16 = 0x01;
 const REC_CAMERA_INFO: u16 = 0x20;
@@ -471,16 +471,7 @@ fn decode_raw_record(
             n * 2
         ))
     })?;
-    let samples: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|b| {
-            if r.big_endian {
-                u16::from_be_bytes([b[0], b[1]])
-            } else {
-                u16::from_le_bytes([b[0], b[1]])
-            }
-        })
-        .collect();
+    let samples = samples_from_bytes(bytes, r.big_endian);
     let enc = if r.big_endian {
         RawEncoding::Raw16Be
     } else {
@@ -489,9 +480,55 @@ fn decode_raw_record(
     Ok((w, h, samples, enc))
 }
 
+/// 16-bit samples from bytes in the given order: a plain copy into the
+/// sample buffer, then a byte swap where the order differs from the host's.
+pub(crate) fn samples_from_bytes(bytes: &[u8], big_endian: bool) -> Vec<u16> {
+    let mut samples = vec![0u16; bytes.len() / 2];
+    let len = samples.len() * 2;
+    bytemuck::cast_slice_mut::<u16, u8>(&mut samples).copy_from_slice(&bytes[..len]);
+    to_native_order(&mut samples, big_endian);
+    samples
+}
+
+/// Turns samples read as host-order words into the values of samples stored
+/// big-endian (`big_endian`) or little-endian.
+pub(crate) fn to_native_order(samples: &mut [u16], big_endian: bool) {
+    if big_endian != cfg!(target_endian = "big") {
+        for s in samples {
+            *s = s.swap_bytes();
+        }
+    }
+}
+
 /// Decodes a 16-bit grayscale PNG of exactly `w`×`h` pixels; `big_endian`
 /// false reads each sample with its bytes swapped.
 pub(crate) fn decode_png16(data: &[u8], w: u32, h: u32, big_endian: bool) -> Result<Vec<u16>> {
+    let head = png16::header(data)?;
+    if (head.width, head.height) != (w, h) {
+        return Err(corrupt(format!(
+            "the raw thermal PNG is {}x{} but the record declares {w}x{h} (placeholder or damaged image)",
+            head.width, head.height
+        )));
+    }
+    if head.color_type != 0 || head.bit_depth != 16 {
+        return Err(corrupt(format!(
+            "the raw thermal PNG has colour type {} with {}-bit samples, 16-bit grayscale expected",
+            head.color_type, head.bit_depth
+        )));
+    }
+    if head.interlaced {
+        return decode_png16_interlaced(data, w, h, big_endian);
+    }
+    // Host-order words of the PNG's sample bytes, then read in the requested
+    // byte order (FLIR's little-endian reading needs no pass on x86).
+    let mut samples = png16::decode_gray16_host_order(data, w, h)?;
+    to_native_order(&mut samples, big_endian);
+    Ok(samples)
+}
+
+/// Interlaced (Adam7) PNG, which FLIR cameras do not write: decoded by the
+/// `png` crate.
+fn decode_png16_interlaced(data: &[u8], w: u32, h: u32, big_endian: bool) -> Result<Vec<u16>> {
     let limits = png::Limits {
         bytes: (w as usize * h as usize * 2).saturating_mul(2) + (1 << 20),
     };
@@ -500,17 +537,13 @@ pub(crate) fn decode_png16(data: &[u8], w: u32, h: u32, big_endian: bool) -> Res
         .read_info()
         .map_err(|e| corrupt(format!("the raw thermal PNG cannot be read: {e}")))?;
     let info = reader.info();
-    if (info.width, info.height) != (w, h) {
-        return Err(corrupt(format!(
-            "the raw thermal PNG is {}x{} but the record declares {w}x{h} (placeholder or damaged image)",
-            info.width, info.height
-        )));
-    }
-    if info.color_type != png::ColorType::Grayscale || info.bit_depth != png::BitDepth::Sixteen {
-        return Err(corrupt(format!(
-            "the raw thermal PNG is {:?} {:?}, 16-bit grayscale expected",
-            info.color_type, info.bit_depth
-        )));
+    if (info.width, info.height) != (w, h)
+        || info.color_type != png::ColorType::Grayscale
+        || info.bit_depth != png::BitDepth::Sixteen
+    {
+        return Err(corrupt(
+            "the raw thermal PNG is not the 16-bit grayscale image its record declares",
+        ));
     }
     let size = reader
         .output_buffer_size()
@@ -523,16 +556,7 @@ pub(crate) fn decode_png16(data: &[u8], w: u32, h: u32, big_endian: bool) -> Res
         .get(..out.buffer_size())
         .ok_or_else(|| corrupt("the raw thermal PNG decoded to an unexpected size"))?;
     // PNG stores 16-bit samples big-endian.
-    Ok(bytes
-        .chunks_exact(2)
-        .map(|b| {
-            if big_endian {
-                u16::from_be_bytes([b[0], b[1]])
-            } else {
-                u16::from_le_bytes([b[0], b[1]])
-            }
-        })
-        .collect())
+    Ok(samples_from_bytes(bytes, big_endian))
 }
 
 struct CameraRecord {

@@ -51,7 +51,9 @@ mod error;
 mod flir;
 mod frame;
 mod live;
+mod lzw;
 mod plain;
+mod png16;
 mod render;
 
 pub use calibration::{Calibration, RadiometricParams};

@@ -3,9 +3,11 @@
 
 use crate::calibration::Calibration;
 use crate::error::{corrupt, Result, ThermalError};
+use crate::flir::to_native_order;
 use crate::frame::{
     CameraIdentity, DecodeLimits, FrameMetadata, RawEncoding, SourceFormat, ThermalImage,
 };
+use crate::lzw::LzwDecoder;
 
 fn metadata(format: SourceFormat, camera: CameraIdentity) -> FrameMetadata {
     FrameMetadata {
@@ -126,13 +128,16 @@ pub(crate) fn decode_tiff(
         .and_then(|v| v.into_string().ok())
         .map(|s| s.trim_matches(char::from(0)).trim().to_string())
         .filter(|s| !s.is_empty());
-    let raw = match dec.read_image().map_err(terr)? {
-        tiff::decoder::DecodingResult::U16(v) => v,
-        _ => {
-            return Err(ThermalError::NotRadiometric(
-                "the TIFF samples are not unsigned 16-bit".into(),
-            ))
-        }
+    let raw = match read_strips(&mut dec, data, w, h)? {
+        Some(raw) => raw,
+        None => match dec.read_image().map_err(terr)? {
+            tiff::decoder::DecodingResult::U16(v) => v,
+            _ => {
+                return Err(ThermalError::NotRadiometric(
+                    "the TIFF samples are not unsigned 16-bit".into(),
+                ))
+            }
+        },
     };
     ThermalImage::new(
         w,
@@ -147,4 +152,94 @@ pub(crate) fn decode_tiff(
             },
         ),
     )
+}
+
+/// Reads the samples of a strip-organised, single-channel, unsigned 16-bit
+/// TIFF that is uncompressed or LZW-compressed, with or without horizontal
+/// prediction: the layout radiometric cameras write. The strips are read
+/// straight from the file bytes and LZW is decoded by [`LzwDecoder`], several
+/// times faster than going through the `tiff` crate's reader. `None` for any
+/// other layout (tiles, other compressions or predictors, incomplete strip
+/// tables), which the `tiff` crate then decodes.
+fn read_strips(
+    dec: &mut tiff::decoder::Decoder<std::io::Cursor<&[u8]>>,
+    data: &[u8],
+    w: u32,
+    h: u32,
+) -> Result<Option<Vec<u16>>> {
+    use tiff::tags::Tag;
+    let mut number = |tag: Tag| -> Option<u64> {
+        dec.find_tag(tag)
+            .ok()
+            .flatten()
+            .and_then(|v| v.into_u64().ok())
+    };
+    let compression = number(Tag::Compression).unwrap_or(1);
+    let predictor = number(Tag::Predictor).unwrap_or(1);
+    if !matches!(compression, 1 | 5)
+        || !matches!(predictor, 1 | 2)
+        || number(Tag::TileWidth).is_some()
+        || number(Tag::SamplesPerPixel).unwrap_or(1) != 1
+        || number(Tag::SampleFormat).unwrap_or(1) != 1
+        || number(Tag::BitsPerSample) != Some(16)
+    {
+        return Ok(None);
+    }
+    let h64 = u64::from(h);
+    let rows_per_strip = number(Tag::RowsPerStrip).unwrap_or(h64).min(h64);
+    if rows_per_strip == 0 {
+        return Ok(None);
+    }
+    let list = |dec: &mut tiff::decoder::Decoder<std::io::Cursor<&[u8]>>, tag: Tag| {
+        dec.find_tag(tag)
+            .ok()
+            .flatten()
+            .and_then(|v| v.into_u64_vec().ok())
+    };
+    let (Some(offsets), Some(counts)) = (
+        list(dec, Tag::StripOffsets),
+        list(dec, Tag::StripByteCounts),
+    ) else {
+        return Ok(None);
+    };
+    let strips = h64.div_ceil(rows_per_strip) as usize;
+    if offsets.len() != strips || counts.len() != strips {
+        return Ok(None);
+    }
+    let big_endian = data.starts_with(b"MM");
+    let (w, rows_per_strip) = (w as usize, rows_per_strip as usize);
+    let mut samples = vec![0u16; w * h as usize];
+    let mut lzw = (compression == 5).then(LzwDecoder::new);
+    for (i, (dst, (&off, &count))) in samples
+        .chunks_mut(rows_per_strip * w)
+        .zip(offsets.iter().zip(&counts))
+        .enumerate()
+    {
+        let need = dst.len() * 2;
+        let strip = usize::try_from(off)
+            .ok()
+            .zip(usize::try_from(count).ok())
+            .and_then(|(off, count)| data.get(off..off.checked_add(count)?))
+            .ok_or_else(|| corrupt(format!("TIFF strip {i} lies beyond the end of the file")))?;
+        let bytes = match &mut lzw {
+            Some(lzw) => lzw.decode(strip, need)?,
+            None => strip
+                .get(..need)
+                .ok_or_else(|| corrupt(format!("TIFF strip {i} is shorter than its rows")))?,
+        };
+        bytemuck::cast_slice_mut::<u16, u8>(dst).copy_from_slice(bytes);
+        to_native_order(dst, big_endian);
+        if predictor == 2 {
+            // Horizontal differencing: each sample is stored as the
+            // difference to its left neighbour (modulo 2^16).
+            for row in dst.chunks_exact_mut(w) {
+                let mut left = 0u16;
+                for s in row {
+                    left = left.wrapping_add(*s);
+                    *s = left;
+                }
+            }
+        }
+    }
+    Ok(Some(samples))
 }

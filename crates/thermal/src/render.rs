@@ -255,31 +255,45 @@ pub fn render(map: &TemperatureMap, opts: &RenderOptions) -> Result<HeatImage> {
     let out_h = img_h.max(min_h);
     let mut rgb = vec![0u8; out_w * out_h * 3];
     let k = 255.0 / (hi - lo);
-    let index = |t: f32| -> Option<usize> {
-        if t.is_finite() {
-            Some(((t - lo) * k).clamp(0.0, 255.0) as usize)
-        } else {
-            None
-        }
-    };
+    // 256 palette colours, then black for pixels without a finite
+    // temperature (outside the calibration); padded to 512 entries so that
+    // `i & 511` needs no bounds check. Each colour is packed as little-endian
+    // RGB0 so that four pixels are written as three 32-bit words.
+    let mut packed = [0u32; 512];
+    for (p, c) in packed.iter_mut().zip(table.iter()) {
+        *p = u32::from_le_bytes([c[0], c[1], c[2], 0]);
+    }
     let up = up as usize;
+    let mut idx = vec![NO_TEMPERATURE; w];
     for y in 0..h {
         let src = &map.celsius[y * w..(y + 1) * w];
+        palette_indices(src, lo, k, &mut idx);
         let row0 = y * up;
         let line = &mut rgb[row0 * out_w * 3..(row0 * out_w + img_w) * 3];
         if up == 1 {
-            for (px, &t) in line.chunks_exact_mut(3).zip(src) {
-                // NaN (outside the calibration) stays black.
-                if t.is_finite() {
-                    let i = ((t - lo) * k).clamp(0.0, 255.0) as usize & 255;
-                    px.copy_from_slice(&table[i]);
-                }
+            let mut out = line.chunks_exact_mut(12);
+            let mut ids = idx.chunks_exact(4);
+            for (o, i) in (&mut out).zip(&mut ids) {
+                let c0 = packed[usize::from(i[0]) & 511];
+                let c1 = packed[usize::from(i[1]) & 511];
+                let c2 = packed[usize::from(i[2]) & 511];
+                let c3 = packed[usize::from(i[3]) & 511];
+                o[0..4].copy_from_slice(&(c0 | c1 << 24).to_le_bytes());
+                o[4..8].copy_from_slice(&(c1 >> 8 | c2 << 16).to_le_bytes());
+                o[8..12].copy_from_slice(&(c2 >> 16 | c3 << 8).to_le_bytes());
+            }
+            for (o, &i) in out
+                .into_remainder()
+                .chunks_exact_mut(3)
+                .zip(ids.remainder())
+            {
+                o.copy_from_slice(&packed[usize::from(i) & 511].to_le_bytes()[..3]);
             }
         } else {
-            for (x, &t) in src.iter().enumerate() {
-                let c = index(t).map(|i| table[i]).unwrap_or([0, 0, 0]);
+            for (x, &i) in idx.iter().enumerate() {
+                let c = packed[usize::from(i) & 511].to_le_bytes();
                 for px in line[x * up * 3..(x + 1) * up * 3].chunks_exact_mut(3) {
-                    px.copy_from_slice(&c);
+                    px.copy_from_slice(&c[..3]);
                 }
             }
             for r in 1..up {
@@ -297,6 +311,35 @@ pub fn render(map: &TemperatureMap, opts: &RenderOptions) -> Result<HeatImage> {
         rgb,
         range_c: (lo, hi),
     })
+}
+
+/// Palette index of pixels without a finite temperature (drawn black).
+const NO_TEMPERATURE: u16 = 256;
+
+/// Palette index of each temperature: `((t - lo) * k)` clamped to 0..=255
+/// and truncated towards zero (a NaN product gives 0), or [`NO_TEMPERATURE`]
+/// for NaN and infinite temperatures.
+///
+/// Written so that the loop vectorises: a saturating `f32 as int` cast does
+/// not on x86-64 SSE2, so the integer part is taken from the mantissa of
+/// `x + 2^23` (x rounded to nearest) and corrected down by one where rounding
+/// went up. The result equals `x as usize` for every x in 0..=255; a unit
+/// test checks it against that formula.
+fn palette_indices(src: &[f32], lo: f32, k: f32, out: &mut [u16]) {
+    const TWO_POW_23: f32 = 8_388_608.0;
+    for (o, &t) in out.iter_mut().zip(src) {
+        // Not `clamp`: `max` maps a NaN product to 0, as the cast of a NaN
+        // would, where `clamp` would keep the NaN.
+        #[allow(clippy::manual_clamp)]
+        let x = ((t - lo) * k).max(0.0).min(255.0);
+        let nearest = ((x + TWO_POW_23).to_bits() & 0x1ff) as u16;
+        let i = if f32::from(nearest) > x {
+            nearest.wrapping_sub(1)
+        } else {
+            nearest
+        };
+        *o = if t.is_finite() { i } else { NO_TEMPERATURE };
+    }
 }
 
 /// Minimum and maximum of the finite values (NaN and infinities ignored).
@@ -475,6 +518,48 @@ mod tests {
         assert!(lit > 10, "max label not drawn");
         assert_eq!(format_celsius(39.5), "39.5C");
         assert_eq!(format_celsius(-12.25), "-12.2C");
+    }
+
+    #[test]
+    fn th_02_palette_index_equals_the_per_pixel_formula() {
+        // The vectorised index must equal `((t - lo) * k).clamp(0, 255) as
+        // usize` (black for non-finite t) for every input, including exact
+        // integers, values just below them, the ends and NaN/inf.
+        let mut temps = vec![
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::MAX,
+            f32::MIN,
+        ];
+        let mut state = 0x1234_5678_u32;
+        for i in 0..200_000u32 {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let t = -60.0 + (i as f32) * 0.0013;
+            temps.push(t);
+            temps.push(f32::from_bits(t.to_bits().wrapping_sub(1)));
+            temps.push(f32::from_bits(state));
+        }
+        for (lo, hi) in [
+            (-40.0f32, 120.0f32),
+            (20.0, 21.0),
+            (-3.0e38, 3.0e38),
+            (0.1, 0.1 + 1e-6),
+        ] {
+            let k = 255.0 / (hi - lo);
+            let mut idx = vec![0u16; temps.len()];
+            palette_indices(&temps, lo, k, &mut idx);
+            for (&t, &i) in temps.iter().zip(&idx) {
+                let expected = if t.is_finite() {
+                    ((t - lo) * k).clamp(0.0, 255.0) as usize
+                } else {
+                    usize::from(NO_TEMPERATURE)
+                };
+                assert_eq!(usize::from(i), expected, "t = {t:e}, lo = {lo}, hi = {hi}");
+            }
+        }
     }
 
     #[test]
