@@ -1,6 +1,45 @@
 //! Bounds-checked reads of fixed-layout binary records.
 
 use crate::error::{corrupt, Result};
+use zeroize::Zeroize;
+
+/// A byte buffer overwritten with zeros (buffer and spare capacity) when
+/// dropped, like `zeroize::Zeroizing<Vec<u8>>` but writing a machine word at
+/// a time rather than a byte, which matters for the frame-sized copies made
+/// while decoding.
+#[derive(Default)]
+pub(crate) struct WipedBytes(pub Vec<u8>);
+
+impl std::ops::Deref for WipedBytes {
+    type Target = Vec<u8>;
+    fn deref(&self) -> &Vec<u8> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for WipedBytes {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        &mut self.0
+    }
+}
+
+impl Drop for WipedBytes {
+    fn drop(&mut self) {
+        wipe(&mut self.0);
+    }
+}
+
+/// Overwrites a buffer and its spare capacity with zeros (volatile writes, a
+/// word at a time).
+pub(crate) fn wipe(buf: &mut Vec<u8>) {
+    let cap = buf.capacity();
+    buf.resize(cap, 0);
+    let (head, words, tail) = bytemuck::pod_align_to_mut::<u8, u64>(buf);
+    head.zeroize();
+    words.zeroize();
+    tail.zeroize();
+    buf.clear();
+}
 
 /// A view of a binary record with a byte order; every read is bounds-checked.
 #[derive(Clone, Copy)]

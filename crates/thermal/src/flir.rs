@@ -12,7 +12,7 @@
 //!   (PNG or plain 16-bit). Record 0x20 camera info: Planck constants and
 //!   object parameters at fixed offsets, each record with its own byte order.
 
-use crate::bytes::Reader;
+use crate::bytes::{Reader, WipedBytes};
 use crate::calibration::{Calibration, RadiometricParams};
 use crate::error::{corrupt, Result, ThermalError};
 use crate::frame::{
@@ -136,7 +136,7 @@ pub(crate) fn jpeg_has_flir_record(data: &[u8]) -> bool {
 
 /// The FLIR record reassembled from a JPEG, plus EXIF make/model.
 pub(crate) struct JpegFlir {
-    pub fff: Zeroizing<Vec<u8>>,
+    pub fff: WipedBytes,
     pub exif_make: Option<String>,
     pub exif_model: Option<String>,
 }
@@ -238,8 +238,8 @@ pub(crate) fn extract_from_jpeg(data: &[u8], limits: &DecodeLimits) -> Result<Jp
 }
 
 /// The first `len` bytes of the concatenated segment payloads.
-fn concat_prefix(parts: &[&[u8]], len: usize) -> Zeroizing<Vec<u8>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(len));
+fn concat_prefix(parts: &[&[u8]], len: usize) -> WipedBytes {
+    let mut out = WipedBytes(Vec::with_capacity(len));
     for p in parts {
         let take = (len - out.len()).min(p.len());
         out.extend_from_slice(&p[..take]);

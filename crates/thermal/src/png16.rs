@@ -11,8 +11,8 @@
 //! Interlaced images go through the `png` crate instead (see
 //! `flir::decode_png16`).
 
+use crate::bytes::WipedBytes;
 use crate::error::{corrupt, Result};
-use zeroize::{Zeroize, Zeroizing};
 
 pub(crate) const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
@@ -118,7 +118,7 @@ pub(crate) fn decode_gray16_host_order(data: &[u8], w: u32, h: u32) -> Result<Ve
     let stride = w * 2;
     let expected = h * (stride + 1);
     let mut idat: Option<&[u8]> = None;
-    let mut joined: Zeroizing<Vec<u8>> = Zeroizing::new(Vec::new());
+    let mut joined = WipedBytes::default();
     for chunk in chunks(data)? {
         let chunk = chunk?;
         if &chunk.kind == b"IDAT" {
@@ -146,20 +146,19 @@ pub(crate) fn decode_gray16_host_order(data: &[u8], w: u32, h: u32) -> Result<Ve
     let filtered = zune_inflate::DeflateDecoder::new_with_options(stream, options)
         .decode_zlib()
         .map_err(|e| {
-            wipe(e.data);
+            drop(WipedBytes(e.data));
             corrupt(format!("the raw thermal PNG is damaged: {:?}", e.error))
         })?;
-    let result = if filtered.len() == expected {
-        let mut samples = vec![0u16; w * h];
-        unfilter(&filtered, stride, bytemuck::cast_slice_mut(&mut samples)).map(|()| samples)
-    } else {
-        Err(corrupt(format!(
+    let filtered = WipedBytes(filtered);
+    if filtered.len() != expected {
+        return Err(corrupt(format!(
             "the raw thermal PNG holds {} bytes of rows, a {w}x{h} image needs {expected}",
             filtered.len()
-        )))
-    };
-    wipe(filtered);
-    result
+        )));
+    }
+    let mut samples = vec![0u16; w * h];
+    unfilter(&filtered, stride, bytemuck::cast_slice_mut(&mut samples))?;
+    Ok(samples)
 }
 
 /// Undoes the PNG row filters of rows of `stride` bytes with 2 bytes per
@@ -314,17 +313,6 @@ fn unfilter_paeth_pair(src0: &[u8], src1: &[u8], prev: &[u8], cur0: &mut [u8], c
         u0 = b0;
         u1 = b1;
     }
-}
-
-/// Overwrites a buffer and its spare capacity with zeros (volatile writes, a
-/// word at a time) before it is dropped.
-fn wipe(mut buf: Vec<u8>) {
-    let cap = buf.capacity();
-    buf.resize(cap, 0);
-    let (head, words, tail) = bytemuck::pod_align_to_mut::<u8, u64>(&mut buf);
-    head.zeroize();
-    words.zeroize();
-    tail.zeroize();
 }
 
 #[cfg(test)]
