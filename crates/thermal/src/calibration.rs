@@ -342,37 +342,63 @@ impl Converter {
     /// [`Converter::celsius`] itself, so that each pixel gets the bit-identical
     /// value at the cost of one Planck inversion per raw level in the range
     /// instead of per pixel.
-    pub fn convert_frame(&self, raw: &[u16], out: &mut Vec<f32>) {
+    ///
+    /// Returns the minimum and maximum temperature of the frame when they
+    /// follow from the raw range alone: every value in the range converts to
+    /// a finite temperature and the conversion is monotonic over it (checked
+    /// on the lookup table itself), so the extremes are the temperatures of
+    /// the lowest and highest raw value present. `None` when that does not
+    /// hold; callers then scan the temperatures.
+    pub fn convert_frame(&self, raw: &[u16], out: &mut Vec<f32>) -> Option<(f32, f32)> {
         out.clear();
         out.reserve(raw.len());
         let planck = match self {
             Converter::Linear { scale, offset } => {
                 let (scale, offset) = (*scale, *offset);
-                out.extend(raw.iter().map(|&r| (f64::from(r) * scale + offset) as f32));
-                return;
+                let conv = |r: u16| (f64::from(r) * scale + offset) as f32;
+                out.extend(raw.iter().map(|&r| conv(r)));
+                // Rounding is monotonic, so the conversion is too.
+                let (lo, hi) = raw_range(raw)?;
+                let (a, b) = (conv(lo), conv(hi));
+                let range = if a <= b { (a, b) } else { (b, a) };
+                return (range.0.is_finite() && range.1.is_finite()).then_some(range);
             }
             Converter::Planck(p) => p,
         };
-        let Some((lo, hi)) = raw_range(raw) else {
-            return;
-        };
+        let (lo, hi) = raw_range(raw)?;
         let span = usize::from(hi - lo) + 1;
         if span > raw.len() {
             // Fewer pixels than levels: convert directly.
             out.extend(raw.iter().map(|&r| planck.celsius(f64::from(r)) as f32));
-            return;
+            return None;
         }
         // The table is indexed by the raw value itself (no subtraction, and no
         // bounds check since a u16 always indexes 65,536 entries); only the
         // entries lo..=hi are evaluated, the others stay zero and are never read.
-        let mut lut: Box<[f32; 65536]> = match vec![0f32; 65536].into_boxed_slice().try_into() {
-            Ok(lut) => lut,
-            Err(_) => return,
-        };
-        for (r, t) in (lo..=hi).zip(&mut lut[usize::from(lo)..=usize::from(hi)]) {
+        let mut lut: Box<[f32; 65536]> = vec![0f32; 65536].into_boxed_slice().try_into().ok()?;
+        let table = &mut lut[usize::from(lo)..=usize::from(hi)];
+        for (r, t) in (lo..=hi).zip(table.iter_mut()) {
             *t = planck.celsius(f64::from(r)) as f32;
         }
+        let range = monotonic_range(table);
         out.extend(raw.iter().map(|&r| lut[usize::from(r)]));
+        range
+    }
+}
+
+/// (first, last) or (last, first) of a table whose values are all finite and
+/// non-decreasing or non-increasing; `None` otherwise.
+fn monotonic_range(table: &[f32]) -> Option<(f32, f32)> {
+    let (&first, &last) = (table.first()?, table.last()?);
+    if !table.iter().all(|t| t.is_finite()) {
+        return None;
+    }
+    if table.windows(2).all(|w| w[0] <= w[1]) {
+        Some((first, last))
+    } else if table.windows(2).all(|w| w[0] >= w[1]) {
+        Some((last, first))
+    } else {
+        None
     }
 }
 
@@ -444,9 +470,32 @@ mod tests {
         let c = Converter::new(&Calibration::Planck(params())).unwrap();
         let raw: Vec<u16> = (0..5000u16).map(|i| 15000 + (i * 7) % 3000).collect();
         let mut out = Vec::new();
-        c.convert_frame(&raw, &mut out);
+        let range = c.convert_frame(&raw, &mut out);
         for (r, t) in raw.iter().zip(&out) {
             assert_eq!(*t, c.celsius(*r) as f32);
         }
+        // The range reported from the table is the frame's exact extremes.
+        let min = out.iter().copied().fold(f32::INFINITY, f32::min);
+        let max = out.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        assert_eq!(range, Some((min, max)));
+        // Raw values below the calibrated range convert to NaN: no range.
+        let mut low = raw.clone();
+        low[17] = 0;
+        c.convert_frame(&low, &mut out);
+        assert!(out[17].is_nan());
+        let mut p = params();
+        p.planck_o = -3000.0;
+        let c = Converter::new(&Calibration::Planck(p)).unwrap();
+        let mut low: Vec<u16> = (0..5000u16).collect();
+        low[0] = 0;
+        assert_eq!(c.convert_frame(&low, &mut out), None);
+        assert!(out[0].is_nan());
+        // Linear: the ends of the raw range, in temperature order.
+        let lin = Converter::new(&Calibration::Linear {
+            scale: -0.5,
+            offset: 10.0,
+        })
+        .unwrap();
+        assert_eq!(lin.convert_frame(&[4, 2, 8], &mut out), Some((6.0, 9.0)));
     }
 }

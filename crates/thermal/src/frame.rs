@@ -203,22 +203,34 @@ impl ThermalImage {
     pub fn temperatures(&self) -> Result<TemperatureMap> {
         let conv = Converter::new(&self.calibration)?;
         let mut celsius = Vec::new();
-        conv.convert_frame(&self.raw, &mut celsius);
+        let finite_range = conv.convert_frame(&self.raw, &mut celsius);
         Ok(TemperatureMap {
             width: self.width,
             height: self.height,
             celsius,
+            finite_range,
         })
     }
 }
 
 /// Per-pixel temperatures in degrees Celsius, row-major. Pixels whose raw
 /// value lies outside the calibrated range are NaN and ignored by statistics.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct TemperatureMap {
     pub(crate) width: u32,
     pub(crate) height: u32,
     pub(crate) celsius: Vec<f32>,
+    /// The minimum and maximum of `celsius` when the conversion knew them
+    /// (all values finite, see `Converter::convert_frame`); `None` means
+    /// unknown, not empty. Spares rendering a scan of the map.
+    pub(crate) finite_range: Option<(f32, f32)>,
+}
+
+impl PartialEq for TemperatureMap {
+    fn eq(&self, other: &Self) -> bool {
+        // The cached range is derived from the temperatures.
+        (self.width, self.height) == (other.width, other.height) && self.celsius == other.celsius
+    }
 }
 
 impl std::fmt::Debug for TemperatureMap {
@@ -256,6 +268,7 @@ impl TemperatureMap {
             width,
             height,
             celsius,
+            finite_range: None,
         })
     }
 

@@ -212,11 +212,12 @@ impl std::fmt::Debug for LiveView {
 pub fn render_live(frame: &LiveFrame, opts: &LiveRenderOptions) -> Result<LiveView> {
     let conv = crate::calibration::Converter::new(&frame.calibration)?;
     let mut celsius = Vec::new();
-    conv.convert_frame(&frame.raw, &mut celsius);
+    let finite_range = conv.convert_frame(&frame.raw, &mut celsius);
     let map = ZeroOnDrop(TemperatureMap {
         width: frame.width,
         height: frame.height,
         celsius,
+        finite_range,
     });
     let spot_at = opts.spot.unwrap_or((frame.width / 2, frame.height / 2));
     let spot_c = map.0.at(spot_at.0, spot_at.1).ok_or_else(|| {

@@ -224,7 +224,7 @@ pub fn render(map: &TemperatureMap, opts: &RenderOptions) -> Result<HeatImage> {
                 "temperature range {r:?} must be two finite values, low below high"
             )))
         }
-        None => match finite_min_max(&map.celsius) {
+        None => match map.finite_range.or_else(|| finite_min_max(&map.celsius)) {
             Some((lo, hi)) if hi > lo => (lo, hi),
             Some((lo, hi)) => (lo - 0.5, hi + 0.5),
             None => (0.0, 1.0),
