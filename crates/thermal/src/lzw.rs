@@ -57,11 +57,24 @@ impl LzwDecoder {
 
         while pos < need {
             if nbits < width {
-                while nbits <= 56 {
-                    let Some(&b) = input.get(inp) else { break };
-                    acc |= u64::from(b) << (56 - nbits);
-                    nbits += 8;
-                    inp += 1;
+                if let Some(word) = input.get(inp..inp + 8) {
+                    // As many whole bytes as fit, from one 8-byte load; the
+                    // bits of the next byte that also land in the buffer are
+                    // cleared again.
+                    let mut bytes = [0u8; 8];
+                    bytes.copy_from_slice(word);
+                    let take = (63 - nbits) / 8;
+                    acc |= u64::from_be_bytes(bytes) >> nbits;
+                    inp += take as usize;
+                    nbits += take * 8;
+                    acc &= !(u64::MAX >> nbits);
+                } else {
+                    while nbits <= 56 {
+                        let Some(&b) = input.get(inp) else { break };
+                        acc |= u64::from(b) << (56 - nbits);
+                        nbits += 8;
+                        inp += 1;
+                    }
                 }
                 if nbits < width {
                     return Err(corrupt(format!(
