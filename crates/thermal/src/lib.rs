@@ -56,6 +56,37 @@ mod plain;
 mod png16;
 mod render;
 
+/// Entry points of the raw codecs for the fuzz targets in `fuzz/` (feature
+/// `fuzzing`); not part of the crate's API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::error::{corrupt, Result};
+
+    /// TIFF LZW: decodes `input` into at least `need` bytes.
+    pub fn lzw(input: &[u8], need: usize) -> Result<Vec<u8>> {
+        crate::lzw::LzwDecoder::new()
+            .decode(input, need)
+            .map(<[u8]>::to_vec)
+    }
+
+    /// A 16-bit grayscale PNG of `w`×`h` pixels as FLIR raw data carries it.
+    pub fn png16(data: &[u8], w: u32, h: u32) -> Result<Vec<u16>> {
+        crate::flir::decode_png16(data, w, h, false)
+    }
+
+    /// PNG row unfiltering of `rows` rows of `w` 16-bit pixels.
+    pub fn unfilter(filtered: &[u8], w: usize, rows: usize) -> Result<Vec<u8>> {
+        let stride = w * 2;
+        if filtered.len() != rows * (stride + 1) {
+            return Err(corrupt("filtered rows of the wrong length"));
+        }
+        let mut out = vec![0u8; rows * stride];
+        crate::png16::unfilter(filtered, stride, &mut out)?;
+        Ok(out)
+    }
+}
+
 pub use calibration::{Calibration, RadiometricParams};
 pub use detect::{detect_anomalies, detect_people, AnomalyParams, PersonParams, Region};
 pub use error::{Result, ThermalError};

@@ -163,8 +163,21 @@ pub(crate) fn decode_gray16_host_order(data: &[u8], w: u32, h: u32) -> Result<Ve
 
 /// Undoes the PNG row filters of rows of `stride` bytes with 2 bytes per
 /// pixel; `filtered` holds each row preceded by its filter type byte.
-fn unfilter(filtered: &[u8], stride: usize, out: &mut [u8]) -> Result<()> {
+pub(crate) fn unfilter(filtered: &[u8], stride: usize, out: &mut [u8]) -> Result<()> {
     const BPP: usize = 2;
+    // Whole pixels per row, one filter byte per row, one output row per
+    // filtered row: anything else is refused before any row is touched.
+    let row_count = filtered.len() / (stride + 1);
+    if stride < BPP
+        || !stride.is_multiple_of(BPP)
+        || !filtered.len().is_multiple_of(stride + 1)
+        || out.len() != row_count * stride
+    {
+        return Err(corrupt(format!(
+            "the raw thermal PNG rows ({} bytes) do not form rows of {stride} bytes of 16-bit pixels",
+            filtered.len()
+        )));
+    }
     let zero_row = vec![0u8; stride];
     let rows: Vec<(u8, &[u8])> = filtered
         .chunks_exact(stride + 1)
@@ -383,5 +396,26 @@ mod tests {
         assert_eq!(out, reference_unfilter(&filtered, stride));
         filtered[(stride + 1) * 3] = 5;
         assert!(unfilter(&filtered, stride, &mut out).is_err());
+    }
+
+    /// Found by the raw_codecs fuzz target: rows of zero width (or of an odd
+    /// byte count, or an output of the wrong size) made the Sub filter slice
+    /// past the row; they are refused with an error.
+    #[test]
+    fn th_bad_input_png_rows_narrower_than_a_pixel_are_refused() {
+        let mut out = vec![0u8; 8];
+        for (filtered, stride) in [
+            (&[1u8, 0, 255, 12][..], 0),
+            (&[1, 7, 1, 9][..], 1),
+            (&[3, 7, 1, 9][..], 3),
+        ] {
+            let e = unfilter(filtered, stride, &mut out[..0]).unwrap_err();
+            assert!(e.to_string().contains("rows"), "{e}");
+        }
+        // One row of 2 bytes into an output of 8 bytes.
+        assert!(unfilter(&[1, 7, 1], 2, &mut out).is_err());
+        // A partial trailing row.
+        assert!(unfilter(&[1, 7, 1, 4], 2, &mut out[..2]).is_err());
+        assert!(unfilter(&[1, 7, 1], 2, &mut out[..2]).is_ok());
     }
 }
