@@ -56,34 +56,75 @@ mod plain;
 mod png16;
 mod render;
 
-/// Entry points of the raw codecs for the fuzz targets in `fuzz/` (feature
-/// `fuzzing`); not part of the crate's API.
-#[cfg(feature = "fuzzing")]
+/// The raw codecs (LZW, PNG) for the `raw_codecs` fuzz target in `fuzz/`
+/// (feature `fuzzing`) and for the unit test that replays its seeds and
+/// crash reproducers; not part of the crate's API.
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing {
-    use crate::error::{corrupt, Result};
-
-    /// TIFF LZW: decodes `input` into at least `need` bytes.
-    pub fn lzw(input: &[u8], need: usize) -> Result<Vec<u8>> {
-        crate::lzw::LzwDecoder::new()
-            .decode(input, need)
-            .map(<[u8]>::to_vec)
-    }
-
-    /// A 16-bit grayscale PNG of `w`×`h` pixels as FLIR raw data carries it.
-    pub fn png16(data: &[u8], w: u32, h: u32) -> Result<Vec<u16>> {
-        crate::flir::decode_png16(data, w, h, false)
-    }
-
-    /// PNG row unfiltering of `rows` rows of `w` 16-bit pixels.
-    pub fn unfilter(filtered: &[u8], w: usize, rows: usize) -> Result<Vec<u8>> {
-        let stride = w * 2;
-        if filtered.len() != rows * (stride + 1) {
-            return Err(corrupt("filtered rows of the wrong length"));
+    /// One input of the `raw_codecs` fuzz target: a selector byte, two
+    /// little-endian 16-bit numbers (width and height, or the needed length
+    /// for LZW), then the codec's input. Returns whether the codec accepted
+    /// it; a panic is the bug the fuzz target looks for.
+    pub fn raw_codecs(data: &[u8]) -> bool {
+        let Some((head, body)) = data.split_first_chunk::<5>() else {
+            return false;
+        };
+        let a = u16::from_le_bytes([head[1], head[2]]);
+        let b = u16::from_le_bytes([head[3], head[4]]);
+        match head[0] % 3 {
+            0 => {
+                // Up to 1 MiB of output, as a strip at the decode limits.
+                let need = usize::from(a) | (usize::from(b & 0xF) << 16);
+                let mut lzw = crate::lzw::LzwDecoder::new();
+                let out = lzw.decode(body, need);
+                out.inspect(|o| assert_eq!(o.len(), need)).is_ok()
+            }
+            1 => {
+                let (w, h) = (u32::from(a % 1024), u32::from(b % 1024));
+                let out = crate::flir::decode_png16(body, w, h, false);
+                out.inspect(|s| assert_eq!(s.len(), (w * h) as usize))
+                    .is_ok()
+            }
+            _ => {
+                let (w, rows) = (usize::from(a % 512), usize::from(b % 512));
+                let stride = w * 2;
+                let mut out = vec![0u8; rows * stride];
+                if body.len() != rows * (stride + 1) {
+                    return false;
+                }
+                crate::png16::unfilter(body, stride, &mut out).is_ok()
+            }
         }
-        let mut out = vec![0u8; rows * stride];
-        crate::png16::unfilter(filtered, stride, &mut out)?;
-        Ok(out)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        /// The fuzz target's seeds and every input a fuzz run found to crash
+        /// it (fuzz/regressions/raw_codecs) give results or errors, never a
+        /// panic; the seeds are all accepted.
+        #[test]
+        fn th_bad_input_raw_codec_fuzz_seeds_and_crash_reproducers() {
+            let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+            for (sub, accepted) in [
+                ("seeds/raw_codecs", true),
+                ("regressions/raw_codecs", false),
+            ] {
+                let dir = fuzz.join(sub);
+                let entries = std::fs::read_dir(&dir).expect("fuzz input directory");
+                let mut n = 0;
+                for entry in entries {
+                    let path = entry.expect("directory entry").path();
+                    let bytes = std::fs::read(&path).expect("fuzz input");
+                    let ok = super::raw_codecs(&bytes);
+                    if accepted {
+                        assert!(ok, "{}", path.display());
+                    }
+                    n += 1;
+                }
+                assert!(n > 0, "{}", dir.display());
+            }
+        }
     }
 }
 
