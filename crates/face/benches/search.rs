@@ -123,7 +123,7 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| repo.join(".probity/eval"));
     let spec: &'static AlgorithmSpec = lookup(DLIB_RESNET_V1).expect("registered");
-    let cache_path = eval_dir.join("embeddings-dlib-resnet-v1-1.bin");
+    let cache_path = eval_dir.join(format!("embeddings-{}-{}.bin", spec.name, spec.version));
     let cache = match EmbeddingCache::load(&cache_path, &spec.id()) {
         Ok(c) => c,
         Err(e) => {

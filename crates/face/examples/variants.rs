@@ -71,7 +71,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&out)?;
     set_blas_threads(1);
     let per = 2 + jitters;
-    let results: Mutex<Vec<Option<(u8, Vec<f32>)>>> = Mutex::new(vec![None; images.len()]);
+    type Found = Option<(u8, Vec<f32>)>;
+    let results: Mutex<Vec<Found>> = Mutex::new(vec![None; images.len()]);
     let next = AtomicUsize::new(0);
     let t0 = std::time::Instant::now();
     std::thread::scope(|s| {
@@ -99,7 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         v.extend(j.concat());
                     }
                     results.lock().expect("lock")[i] = Some((how, v));
-                    if i % 500 == 0 {
+                    if i.is_multiple_of(500) {
                         eprintln!("{i}/{} {:.0}s", images.len(), t0.elapsed().as_secs_f64());
                     }
                 }

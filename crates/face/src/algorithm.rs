@@ -119,8 +119,10 @@ pub const MMOD_DETECTOR: ModelFile = ModelFile {
 pub static REGISTRY: &[AlgorithmSpec] = &[
     AlgorithmSpec {
         name: DLIB_RESNET_V1,
-        version: "1",
-        description: "dlib ResNet-29 metric network (dlib_face_recognition_resnet_model_v1), 128-D",
+        // Version 2: descriptor of the chip plus that of its mirror image (version 1 used the
+        // chip alone); templates of the two versions never mix (FR-23).
+        version: "2",
+        description: "dlib ResNet-29 metric network (dlib_face_recognition_resnet_model_v1), 128-D, chip + mirror averaged",
         dimension: 128,
         preprocessing: Preprocessing::AlignedChip {
             size: 150,

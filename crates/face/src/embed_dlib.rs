@@ -1,4 +1,9 @@
 //! "dlib-resnet-v1": dlib's ResNet face descriptor on the aligned 150×150 chip.
+//!
+//! Every template (probe and repository alike) is the L2-normalised sum of the descriptors of the
+//! chip and of its mirror image: one batch of two chips per face. On the greyscale LFW
+//! development set this raised verification accuracy and rank-1 identification over the single
+//! chip (figures in the crate README).
 
 use std::path::Path;
 
@@ -6,7 +11,7 @@ use image::RgbImage;
 
 use crate::algorithm::{l2_normalise, AlgorithmSpec, Embedder, DLIB_RESNET_V1};
 use crate::detect::AlignedFace;
-use crate::dlib::ResnetDescriptor;
+use crate::dlib::{mirror_chip, ResnetDescriptor, CHIP_BYTES};
 use crate::error::FaceError;
 
 pub struct DlibResnet {
@@ -37,15 +42,23 @@ impl Embedder for DlibResnet {
         if faces.is_empty() {
             return Ok(Vec::new());
         }
-        let mut chips = Vec::with_capacity(faces.len() * crate::dlib::CHIP_BYTES);
+        let mut chips = Vec::with_capacity(2 * faces.len() * CHIP_BYTES);
         for f in faces {
+            if f.chip.as_raw().len() != CHIP_BYTES {
+                return Err(FaceError::InvalidImage(
+                    "face chips must be 150×150 RGB".into(),
+                ));
+            }
+            let at = chips.len();
             chips.extend_from_slice(f.chip.as_raw());
+            chips.extend_from_within(at..at + CHIP_BYTES);
+            mirror_chip(&mut chips[at + CHIP_BYTES..]);
         }
         let out = self.net.describe(&chips)?;
         Ok(out
-            .into_iter()
-            .map(|d| {
-                let mut v = d.to_vec();
+            .chunks_exact(2)
+            .map(|pair| {
+                let mut v: Vec<f32> = pair[0].iter().zip(&pair[1]).map(|(a, b)| a + b).collect();
                 l2_normalise(&mut v);
                 v
             })

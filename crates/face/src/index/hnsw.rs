@@ -276,18 +276,29 @@ impl Hnsw {
     }
 
     /// The neighbour-selection heuristic: keep a candidate only if it is closer to the base than
-    /// to every neighbour already kept (spreads links across directions).
+    /// to every neighbour already kept (spreads links across directions); then fill the free
+    /// places with the nearest candidates the heuristic passed over. Templates of one person form
+    /// tight clusters whose members are nearer the cluster's centre than to each other: without
+    /// the fill most of them would link only to the centre, and a search would have to find the
+    /// rest of the cluster through a single node.
     fn select(rows: &Rows<'_>, sorted: &[Near], m: usize) -> Vec<u32> {
         let mut kept: Vec<Near> = Vec::with_capacity(m);
+        let mut passed: Vec<u32> = Vec::new();
         for &c in sorted {
             if kept.len() >= m {
                 break;
             }
             if kept.iter().all(|k| rows.sim(c.1, k.1) < c.0) {
                 kept.push(c);
+            } else {
+                passed.push(c.1);
             }
         }
-        kept.into_iter().map(|n| n.1).collect()
+        let free = m - kept.len();
+        kept.into_iter()
+            .map(|n| n.1)
+            .chain(passed.into_iter().take(free))
+            .collect()
     }
 
     /// Inserts slot `node` (which must be the next slot: nodes are dense 0..n).
