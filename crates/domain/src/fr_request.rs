@@ -387,6 +387,10 @@ pub struct FrRequest {
     pub peer_reviews: Vec<PeerReview>,
     pub supervisor_decisions: Vec<(UserId, SupervisorDecision, DateTime<Utc>)>,
     pub outside_repository_approvals: Vec<OfficialApproval>,
+    /// A use not foreseen by policy, in place of a listed authorized use (FR-19): the search
+    /// cannot proceed until the three officials have decided on it for this request.
+    #[serde(default)]
+    pub unforeseen_use: Option<UnforeseenUse>,
     pub history: Vec<FrTransition>,
 }
 
@@ -442,6 +446,7 @@ impl FrRequest {
             peer_reviews: Vec::new(),
             supervisor_decisions: Vec::new(),
             outside_repository_approvals: Vec::new(),
+            unforeseen_use: None,
             history: vec![FrTransition {
                 from: FrState::Draft,
                 to: FrState::Draft,
@@ -551,10 +556,100 @@ impl FrRequest {
         self.requester_only(actor, "FR-04", "choose the authorized use")?;
         self.expect(&[FrState::Draft], "FR-04", "choosing the authorized use")?;
         let u = FrAuthorizedUse::parse_requested(use_key)?;
+        if self.unforeseen_use.is_some() {
+            return Err(DomainError::refused(
+                "FR-05",
+                "a request has one basis: a listed authorized use or a use not foreseen by policy, not both",
+            ));
+        }
         Ok(FrRequest {
             authorized_use: Some(u),
             ..self.clone()
         })
+    }
+
+    /// Describes a use not foreseen by policy in place of a listed authorized use (FR-19). The
+    /// request can be submitted, but its basis cannot be confirmed, and so no search can run,
+    /// until the three officials have each approved it with a reason.
+    pub fn set_unforeseen_use(
+        &self,
+        actor: &Actor,
+        description: &str,
+    ) -> Result<FrRequest, DomainError> {
+        self.requester_only(actor, "FR-19", "describe a use not foreseen by policy")?;
+        self.expect(&[FrState::Draft], "FR-19", "describing the use")?;
+        if self.authorized_use.is_some() {
+            return Err(DomainError::refused(
+                "FR-05",
+                "a request has one basis: a listed authorized use or a use not foreseen by policy, not both",
+            ));
+        }
+        if description.trim().is_empty() {
+            return Err(DomainError::Missing {
+                rule: "FR-19",
+                missing: vec!["description of the use"],
+            });
+        }
+        Ok(FrRequest {
+            unforeseen_use: Some(UnforeseenUse {
+                description: description.trim().to_string(),
+                case_id: self.case_id,
+                approvals: Vec::new(),
+            }),
+            ..self.clone()
+        })
+    }
+
+    /// One of the three officials decides for a use not foreseen by policy on this request, with
+    /// an articulable reason (FR-19). Decisions are taken before the basis is confirmed.
+    pub fn approve_unforeseen_use(
+        &self,
+        actor: &Actor,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<FrRequest, DomainError> {
+        let Some(unforeseen) = &self.unforeseen_use else {
+            return Err(DomainError::refused(
+                "FR-19",
+                "this request cites a listed authorized use; there is no unforeseen use to decide on",
+            ));
+        };
+        self.expect(&[FrState::Submitted], "FR-19", "deciding on the use")?;
+        let approval = official_approval("FR-19", &unforeseen.approvals, actor, reason, now)?;
+        let mut next = self.clone();
+        next.take_role(actor.user, RequestRole::Official)?;
+        if let Some(u) = next.unforeseen_use.as_mut() {
+            u.approvals.push(approval);
+        }
+        Ok(next)
+    }
+
+    /// The basis of the request in words: the policy's wording of the authorized use, or the
+    /// description of the unforeseen use and whether the three officials approved it.
+    pub fn basis_wording(&self) -> Option<String> {
+        if let Some(u) = self.authorized_use {
+            return Some(u.wording().to_string());
+        }
+        self.unforeseen_use.as_ref().map(|u| {
+            let approved = if u.check().is_ok() {
+                "approved by the Chief of Department, the Chief of Detectives and the Deputy \
+                 Commissioner of Intelligence and Counterterrorism"
+            } else {
+                "awaiting the decision of the three officials"
+            };
+            format!(
+                "Use not foreseen by policy (FR-19), {approved}: {}",
+                u.description
+            )
+        })
+    }
+
+    /// The basis as a short key for records and counts: the authorized use's key, or
+    /// `unforeseen_use` (FR-19).
+    pub fn basis_key(&self) -> Option<&'static str> {
+        self.authorized_use
+            .map(|u| u.as_str())
+            .or(self.unforeseen_use.as_ref().map(|_| UNFORESEEN_USE_KEY))
     }
 
     /// Adds a probe still (FR-04, FR-16, FR-17), while drafting or after an unsuitable return (FR-06).
@@ -596,7 +691,7 @@ impl FrRequest {
             "submitting",
         )?;
         let mut missing = Vec::new();
-        if self.authorized_use.is_none() {
+        if self.authorized_use.is_none() && self.unforeseen_use.is_none() {
             missing.push("authorized use");
         }
         if self.probes.is_empty() {
@@ -622,7 +717,10 @@ impl FrRequest {
     ) -> Result<FrRequest, DomainError> {
         self.fr_investigator_only(actor, "FR-05", "confirming the basis")?;
         self.expect(&[FrState::Submitted], "FR-05", "confirming the basis")?;
-        let Some(u) = self.authorized_use else {
+        if let Some(u) = &self.unforeseen_use {
+            u.check()?;
+        }
+        let Some(wording) = self.basis_wording() else {
             return Err(DomainError::Missing {
                 rule: "FR-05",
                 missing: vec!["authorized use"],
@@ -636,7 +734,7 @@ impl FrRequest {
             actor.user,
             now,
             "FR-05",
-            format!("basis confirmed: {}", u.wording()),
+            format!("basis confirmed: {wording}"),
         ))
     }
 
@@ -777,51 +875,16 @@ impl FrRequest {
                 format!("the request is {}", self.state),
             ));
         }
-        let Some(role) = THREE_OFFICIALS
-            .iter()
-            .copied()
-            .find(|r| actor.roles.contains(r))
-        else {
-            return Err(DomainError::refused(
-                "FR-18",
-                "only the Chief of Department, the Chief of Detectives or the Deputy Commissioner of \
-                 Intelligence and Counterterrorism approve outside-repository comparisons",
-            ));
-        };
-        if reason.trim().is_empty() {
-            return Err(DomainError::Missing {
-                rule: "FR-18",
-                missing: vec!["articulable reason"],
-            });
-        }
-        if self
-            .outside_repository_approvals
-            .iter()
-            .any(|a| a.by == actor.user)
-        {
-            return Err(DomainError::refused(
-                "FR-18",
-                "this person already approved; three distinct people must approve",
-            ));
-        }
-        if self
-            .outside_repository_approvals
-            .iter()
-            .any(|a| a.role == role)
-        {
-            return Err(DomainError::refused(
-                "FR-18",
-                format!("the {role} approval is already recorded"),
-            ));
-        }
+        let approval = official_approval(
+            "FR-18",
+            &self.outside_repository_approvals,
+            actor,
+            reason,
+            now,
+        )?;
         let mut next = self.clone();
         next.take_role(actor.user, RequestRole::Official)?;
-        next.outside_repository_approvals.push(OfficialApproval {
-            role,
-            by: actor.user,
-            reason: reason.trim().to_string(),
-            at: now,
-        });
+        next.outside_repository_approvals.push(approval);
         Ok(next)
     }
 
@@ -1158,6 +1221,56 @@ pub struct RequesterView {
     pub outcome: Option<FrOutcome>,
     /// FR-14: the approved possible match, a lead only.
     pub possible_match: Option<String>,
+}
+
+/// The key recorded as a request's basis when it rests on a use not foreseen by policy (FR-19).
+pub const UNFORESEEN_USE_KEY: &str = "unforeseen_use";
+
+/// One official's approval under `rule` (FR-18, FR-19), added to `approvals` by the caller: the
+/// actor must hold one of the three offices, give a reason, and be neither a person nor an office
+/// already on record.
+fn official_approval(
+    rule: &'static str,
+    approvals: &[OfficialApproval],
+    actor: &Actor,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<OfficialApproval, DomainError> {
+    let Some(role) = THREE_OFFICIALS
+        .iter()
+        .copied()
+        .find(|r| actor.roles.contains(r))
+    else {
+        return Err(DomainError::refused(
+            rule,
+            "only the Chief of Department, the Chief of Detectives or the Deputy Commissioner of \
+             Intelligence and Counterterrorism decide here",
+        ));
+    };
+    if reason.trim().is_empty() {
+        return Err(DomainError::Missing {
+            rule,
+            missing: vec!["articulable reason"],
+        });
+    }
+    if approvals.iter().any(|a| a.by == actor.user) {
+        return Err(DomainError::refused(
+            rule,
+            "this person already approved; three distinct people must approve",
+        ));
+    }
+    if approvals.iter().any(|a| a.role == role) {
+        return Err(DomainError::refused(
+            rule,
+            format!("the {role} approval is already recorded"),
+        ));
+    }
+    Ok(OfficialApproval {
+        role,
+        by: actor.user,
+        reason: reason.trim().to_string(),
+        at: now,
+    })
 }
 
 /// FR-18, FR-19: the Chief of Department, the Chief of Detectives and the Deputy Commissioner
@@ -1850,6 +1963,100 @@ mod tests {
             .contains("three distinct people"));
         u.approvals[2].by = UserId::new();
         assert!(u.check().is_ok());
+    }
+
+    #[test]
+    fn fr_19_unforeseen_use_blocks_the_basis_until_three_officials_decide() {
+        let w = world();
+        let draft = FrRequest::draft(&w.case, &w.requester, t(1)).unwrap();
+        // One basis only: a listed use and an unforeseen use cannot both be cited.
+        let listed = draft.set_authorized_use(&w.requester, "suspect").unwrap();
+        assert_eq!(
+            listed
+                .set_unforeseen_use(&w.requester, "compare a hostage video still")
+                .unwrap_err()
+                .rule(),
+            Some("FR-05")
+        );
+        assert_eq!(
+            draft
+                .set_unforeseen_use(&w.requester, "  ")
+                .unwrap_err()
+                .rule(),
+            Some("FR-19")
+        );
+        assert_eq!(
+            draft
+                .set_unforeseen_use(&w.fri, "compare a hostage video still")
+                .unwrap_err()
+                .rule(),
+            Some("FR-19")
+        );
+        let req = draft
+            .set_unforeseen_use(&w.requester, "compare a hostage video still")
+            .and_then(|r| r.add_probe(&w.requester, still(1)))
+            .and_then(|r| r.submit(&w.requester, t(2)))
+            .unwrap();
+        assert_eq!(req.basis_key(), Some(UNFORESEEN_USE_KEY));
+        // No basis, so no search, before the decision.
+        let e = req.confirm_basis(&w.fri, t(3)).unwrap_err();
+        assert_eq!(e.rule(), Some("FR-19"));
+        assert!(e.to_string().contains("chief_of_department"), "{e}");
+        // Only the three offices decide, each once, three distinct people.
+        assert_eq!(
+            req.approve_unforeseen_use(&w.sup, "urgent", t(3))
+                .unwrap_err()
+                .rule(),
+            Some("FR-19")
+        );
+        let cod = actor(&[Role::ChiefOfDepartment]);
+        let both = Actor {
+            user: cod.user,
+            roles: [Role::ChiefOfDetectives].into(),
+        };
+        let r = req
+            .approve_unforeseen_use(&cod, "hostage taking in progress", t(3))
+            .unwrap();
+        assert_eq!(
+            r.approve_unforeseen_use(&both, "same person again", t(3))
+                .unwrap_err()
+                .rule(),
+            Some("FR-19")
+        );
+        assert_eq!(
+            r.approve_unforeseen_use(&actor(&[Role::ChiefOfDetectives]), "", t(3))
+                .unwrap_err()
+                .rule(),
+            Some("FR-19")
+        );
+        let r = r
+            .approve_unforeseen_use(&actor(&[Role::ChiefOfDetectives]), "life at risk", t(3))
+            .unwrap();
+        assert_eq!(
+            r.confirm_basis(&w.fri, t(4)).unwrap_err().rule(),
+            Some("FR-19")
+        );
+        let r = r
+            .approve_unforeseen_use(
+                &actor(&[Role::DeputyCommissionerIntelligence]),
+                "no other lead",
+                t(4),
+            )
+            .unwrap();
+        let confirmed = r.confirm_basis(&w.fri, t(5)).unwrap();
+        assert_eq!(confirmed.state, FrState::BasisConfirmed);
+        assert!(confirmed
+            .basis_wording()
+            .unwrap()
+            .contains("approved by the Chief of Department"));
+        // A listed-use request has nothing to decide on.
+        assert_eq!(
+            submitted(&w)
+                .approve_unforeseen_use(&cod, "x", t(3))
+                .unwrap_err()
+                .rule(),
+            Some("FR-19")
+        );
     }
 
     #[test]

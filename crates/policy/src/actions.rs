@@ -81,6 +81,7 @@ actions! {
     PolicyRead = "policy.read", System, "Read the published policy packs.";
     PolicyAddendumRecord = "policy.addendum.record", System, "Record a policy-pack addendum for a new use (OVR-04).";
     SystemConfigure = "system.configure", System, "Change system configuration.";
+    SystemMetrics = "system.metrics", System, "Read the service's operational metrics (counts and latencies, no records).";
     SystemMaintain = "system.maintain", Technology, "Maintain or repair the software of one technology (EXT-06).";
     UserList = "user.list", System, "List accounts.";
     UserRead = "user.read", Account, "Read an account, its assignments and training.";

@@ -85,10 +85,16 @@ fn resource_for(kind: ResourceKind, p: &Principal) -> Resource {
             command: cmd(HOME),
             technology: Technology::DigitalCameras,
         },
+        // An investigator is the requester; FR staff work other people's requests (the domain
+        // never lets one person be both on one request).
         ResourceKind::FrRequest => Resource::FrRequest {
             id: FrRequestId::new(),
             case: case_of(p),
-            requester: p.user,
+            requester: if p.roles.contains(&Role::Investigator) {
+                p.user
+            } else {
+                UserId::new()
+            },
         },
         ResourceKind::ThermalDeployment => Resource::ThermalDeployment {
             id: "th-1".into(),
@@ -109,6 +115,7 @@ const THREE_OFFICIALS: &[&str] = &[
     "fr.outside_repository.approve",
     "fr.unforeseen_use.decide",
     "fr.request.read",
+    "fr.queue.read",
     "report.oversight",
 ];
 
@@ -260,6 +267,7 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "user.training.manage",
                 "user.contract.manage",
                 "system.configure",
+                "system.metrics",
                 "system.maintain",
                 "audit.verify",
             ],
@@ -538,9 +546,15 @@ fn fr_15_requester_never_sees_candidate_pool() {
     let r = resource_for(ResourceKind::FrRequest, &inv);
     let d = e.decide(&inv, Action::FrCandidatesRead, &r, &Context::default());
     assert!(!d.allowed);
-    assert!(d
-        .rule
-        .starts_with("deny-by-default: no policy permits fr.candidates.read"));
+    // Named by its own rule, not only by deny-by-default: even an FR investigator who is also the
+    // requester of this request never sees its pool.
+    assert_eq!(d.rule, "FR-15.pool-never-shown-to-requester");
+    let mut both = principal(Role::FrInvestigator);
+    both.roles.insert(Role::Investigator);
+    let r2 = resource_for(ResourceKind::FrRequest, &both);
+    let d = e.decide(&both, Action::FrCandidatesRead, &r2, &Context::default());
+    assert!(!d.allowed);
+    assert_eq!(d.rule, "FR-15.pool-never-shown-to-requester");
     assert!(
         e.decide(
             &inv,
