@@ -14,6 +14,9 @@ use crate::{api, pages};
 /// Builds the router. The route table is stored in the state for the OpenAPI document and tests.
 pub fn router(state: AppState) -> Router {
     use Method as M;
+    // Install the metrics recorder before the first request, so that every request is counted,
+    // not only those after the first scrape.
+    crate::observability::prometheus();
     let table = RouteTable::new(state.clone())
         // Operations
         .add(

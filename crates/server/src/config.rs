@@ -76,6 +76,11 @@ impl Default for Config {
                     false,
                 ),
                 CommandSection::new("INTEL", "Intelligence Division", true),
+                CommandSection::new(
+                    "HQ",
+                    "Headquarters: offices of the Chief of Department and the Chief of Detectives, DCI",
+                    false,
+                ),
                 CommandSection::new("IAB", "Internal Affairs Bureau", false),
                 CommandSection::new("LEGAL", "Legal Bureau", false),
                 CommandSection::new("RECORDS", "Records Management", false),

@@ -33,6 +33,9 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "fr_request.html",
     "fr_compare.html",
     "fr_report.html",
+    "fr_external.html",
+    "fr_oversight.html",
+    "fr_gallery.html",
     "evidence_gallery.html",
     "evidence_item.html",
     "evidence_devices.html",
@@ -103,6 +106,13 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/admin/users", "People and access", "user.list"),
         ("/audit", "Audit trail", "audit.read"),
         ("/fr", "Facial recognition", "fr.queue.read"),
+        (
+            "/fr/external-requests",
+            "Outside agencies",
+            "fr.external_request.read",
+        ),
+        ("/fr/gallery", "Photo repository", "fr.gallery.seal"),
+        ("/fr/oversight", "FR oversight", "report.oversight"),
         ("/devices", "Cameras", "case.list"),
         ("/thermal", "Thermal", "thermal.authorize"),
     ];

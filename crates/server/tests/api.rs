@@ -478,4 +478,14 @@ async fn health_and_readiness() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(r["database"], "sqlite");
     assert_eq!(srv.get(&c, "/metrics").await.0, StatusCode::UNAUTHORIZED);
+    // An administrator (or a monitoring service account holding that role) reads them.
+    let admin = srv.login("admin").await;
+    let res = admin
+        .get(format!("{}/metrics", srv.url))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap_or_default();
+    assert!(text.contains("probity_http_requests"), "{text}");
 }

@@ -235,7 +235,7 @@ async fn fr_14_end_to_end_possible_match_report_body(backend: Backend) {
     let rivera = srv.login("det.rivera").await;
     let (s, b) = srv.get(&rivera, &format!("{base}/candidates")).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
-    assert!(rule_of(&b).contains("fr.candidates.read"), "{b}");
+    assert_eq!(rule_of(&b), "FR-15.pool-never-shown-to-requester", "{b}");
     let (s, b) = srv.get(&rivera, &base).await;
     assert_eq!(s, StatusCode::OK);
     assert!(b.get("request").is_none(), "requester's view only: {b}");
@@ -1012,4 +1012,149 @@ async fn fr_18_outside_repository_needs_three_officials_body(backend: Backend) {
 both!(
     fr_18_outside_repository_needs_three_officials,
     super::fr_18_outside_repository_needs_three_officials_body
+);
+
+/// FR-19: a use not foreseen by policy waits for the Chief of Department, the Chief of
+/// Detectives and the Deputy Commissioner of Intelligence and Counterterrorism, three distinct
+/// people with reasons, before the basis can be confirmed. FR-20: the analysis run for an outside
+/// agency cites its documented request, and the oversight counts show both.
+async fn fr_19_unforeseen_use_waits_for_three_officials_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = enrol_gallery(&srv, 2).await;
+    let chen = srv.login("fri.chen").await;
+    let rivera = srv.login("det.rivera").await;
+    let form = |external: &str| {
+        Form::new()
+            .text(
+                "unforeseen_use",
+                "compare a still the hostage taker posted online",
+            )
+            .text("external_request", external.to_string())
+            .part(
+                "still_0",
+                Part::bytes(lfw_file(&ids[0], 1)).file_name("still.jpg"),
+            )
+            .text("source_0", "social_media")
+    };
+    let path = format!("/api/cases/{CASE}/fr-requests");
+    // An outside agency request must be documented before an analysis can cite it.
+    let (s, b) = multipart(&srv, &rivera, &path, form(&uuid::Uuid::nil().to_string())).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(rule_of(&b), "FR-20", "{b}");
+    let (s, b) = srv
+        .post(
+            &chen,
+            "/api/fr/external-requests",
+            json!({"agency": "Demo County Sheriff", "contact": "Det. Demo Ray", "investigation_reference": "DCS-2026-204", "active_criminal_investigation": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let external = b["id"].as_str().expect("id").to_string();
+    // One basis only: a listed use and an unforeseen use together are refused.
+    let (s, b) = multipart(
+        &srv,
+        &rivera,
+        &path,
+        form(&external).text("authorized_use", "suspect"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-05", "{b}");
+    let (s, b) = multipart(&srv, &rivera, &path, form(&external)).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["state"], "submitted");
+    let id = b["id"].as_str().expect("id").to_string();
+    let base = format!("/api/fr/requests/{id}");
+
+    // No basis before the decision, so no search.
+    let (s, b) = srv
+        .post(&chen, &format!("{base}/confirm-basis"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(rule_of(&b), "FR-19", "{b}");
+    let approve = format!("{base}/unforeseen-use/approvals");
+    // Neither FR staff nor the requester decide.
+    let (s, _) = srv.post(&chen, &approve, json!({"reason": "x"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = srv.post(&rivera, &approve, json!({"reason": "x"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let cod = srv.login("cod.burke").await;
+    let (s, b) = srv.post(&cod, &approve, json!({"reason": "  "})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(rule_of(&b), "FR-19");
+    let (s, b) = srv
+        .post(
+            &cod,
+            &approve,
+            json!({"reason": "hostage taking in progress"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // A replayed approval by the same official is refused.
+    let (s, b) = srv.post(&cod, &approve, json!({"reason": "again"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "FR-19");
+    let ames = srv.login("cdet.ames").await;
+    let (s, b) = srv
+        .post(&ames, &approve, json!({"reason": "life at risk"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = srv
+        .post(&chen, &format!("{base}/confirm-basis"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(
+        b["detail"]
+            .to_string()
+            .contains("deputy_commissioner_intelligence"),
+        "{b}"
+    );
+    let nolan = srv.login("dci.nolan").await;
+    let (s, b) = srv
+        .post(&nolan, &approve, json!({"reason": "no other lead"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = srv
+        .post(&chen, &format!("{base}/confirm-basis"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["state"], "basis_confirmed");
+    assert!(
+        b["authorized_use"]["wording"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("hostage taker"),
+        "{b}"
+    );
+    assert_eq!(b["external_request"], external.as_str());
+
+    // The outside agency's request lists the analysis run for it.
+    let (s, b) = srv.get(&chen, "/api/fr/external-requests").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b[0]["requests"][0]["id"], id.as_str(), "{b}");
+    let iab = srv.login("iab.walsh").await;
+    let (s, b) = srv.get(&iab, "/api/fr/oversight").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["unforeseen_uses"]["requested"], 1, "{b}");
+    assert_eq!(
+        b["unforeseen_uses"]["approved_by_three_officials"], 1,
+        "{b}"
+    );
+    assert_eq!(b["requests_run_for_external_agencies"], 1, "{b}");
+    assert_eq!(
+        b["by_authorized_use_and_outcome"]["unforeseen_use"]["open"], 1,
+        "{b}"
+    );
+    // Each decision, and the refused replay, is in the audit trail.
+    let (s, b) = srv
+        .get(&iab, "/api/audit?action=fr.unforeseen_use.decide&limit=100")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let text = b.to_string();
+    // Three approvals; three refusals: the FR investigator, the requester, the replay.
+    assert_eq!(text.matches(&id).count(), 6, "{b}");
+}
+both!(
+    fr_19_unforeseen_use_waits_for_three_officials,
+    super::fr_19_unforeseen_use_waits_for_three_officials_body
 );

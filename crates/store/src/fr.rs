@@ -393,6 +393,30 @@ pub async fn insert_external(tx: &mut Tx, e: &ExternalRequest) -> Result<()> {
     Ok(())
 }
 
+/// One documented outside agency request (FR-20).
+pub async fn external_request(tx: &mut Tx, id: Uuid) -> Result<Option<ExternalRequest>> {
+    let row = sqlx::query(
+        "SELECT id, agency, contact, investigation_reference, documented_by, received_at \
+         FROM fr_external_requests WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(tx.conn())
+    .await?;
+    row.as_ref().map(external_from_row).transpose()
+}
+
+fn external_from_row(r: &sqlx::any::AnyRow) -> Result<ExternalRequest> {
+    let id: String = r.try_get("id")?;
+    Ok(ExternalRequest {
+        id: parse_uuid(&id)?,
+        agency: r.try_get("agency")?,
+        contact: r.try_get("contact")?,
+        investigation_reference: r.try_get("investigation_reference")?,
+        documented_by: r.try_get("documented_by")?,
+        received_at: from_ms(r.try_get("received_at")?)?,
+    })
+}
+
 pub async fn external_requests(tx: &mut Tx) -> Result<Vec<ExternalRequest>> {
     let rows = sqlx::query(
         "SELECT id, agency, contact, investigation_reference, documented_by, received_at \
@@ -400,19 +424,7 @@ pub async fn external_requests(tx: &mut Tx) -> Result<Vec<ExternalRequest>> {
     )
     .fetch_all(tx.conn())
     .await?;
-    rows.iter()
-        .map(|r| {
-            let id: String = r.try_get("id")?;
-            Ok(ExternalRequest {
-                id: parse_uuid(&id)?,
-                agency: r.try_get("agency")?,
-                contact: r.try_get("contact")?,
-                investigation_reference: r.try_get("investigation_reference")?,
-                documented_by: r.try_get("documented_by")?,
-                received_at: from_ms(r.try_get("received_at")?)?,
-            })
-        })
-        .collect()
+    rows.iter().map(external_from_row).collect()
 }
 
 /// An entry in a case for FR-15: corroborating evidence, or an arrest basis citing an FR match.

@@ -88,11 +88,18 @@ pub async fn queue_rows(
             continue;
         }
         shown.push(r.id.to_string());
+        let awaiting_officials = r.state == FrState::Submitted.as_str()
+            && r.authorized_use.as_deref() == Some(probity_domain::fr_request::UNFORESEEN_USE_KEY)
+            && serde_json::from_str::<FrRequest>(&r.data)
+                .ok()
+                .and_then(|q| q.unforeseen_use)
+                .is_some_and(|u| u.check().is_err());
         rows.push(json!({
             "id": r.id.to_string(),
             "case_number": r.case_number,
             "state": r.state,
             "authorized_use": r.authorized_use,
+            "awaiting_officials": awaiting_officials,
             "submitted_at": r.created_at.to_rfc3339(),
             "updated_at": r.updated_at.to_rfc3339(),
         }));
@@ -270,6 +277,16 @@ pub async fn outside_approval(
     Json(input): Json<ReasonInput>,
 ) -> ApiResult {
     let l = wf::approve_outside_repository(&state, &p, &id, &input.reason).await?;
+    view(&state, &p, &l).await
+}
+
+pub async fn unforeseen_approval(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(id): Path<String>,
+    Json(input): Json<ReasonInput>,
+) -> ApiResult {
+    let l = wf::approve_unforeseen_use(&state, &p, &id, &input.reason).await?;
     view(&state, &p, &l).await
 }
 
@@ -515,6 +532,9 @@ pub async fn case_entry(
 
 #[derive(Debug, Deserialize)]
 pub struct ExternalInput {
+    /// The page form's CSRF token (checked by the page handler).
+    #[serde(default)]
+    pub csrf: Option<String>,
     #[serde(default)]
     pub agency: String,
     #[serde(default)]
@@ -532,6 +552,16 @@ pub async fn external_create(
     auth: Authorized,
     Json(input): Json<ExternalInput>,
 ) -> ApiResult {
+    let id = document_external(&state, &auth, &input).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id.to_string() }))).into_response())
+}
+
+/// Validates and records an outside agency's request with its audit entry (FR-20).
+pub async fn document_external(
+    state: &AppState,
+    auth: &Authorized,
+    input: &ExternalInput,
+) -> Result<uuid::Uuid, ApiError> {
     let p = &auth.principal;
     let doc = probity_domain::fr_request::ExternalAgencyRequest {
         agency: input.agency.trim().to_string(),
@@ -569,14 +599,21 @@ pub async fn external_create(
     .await
     .map_err(crate::store_error)?;
     tx.commit().await.map_err(crate::store_error)?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": e.id.to_string() }))).into_response())
+    Ok(e.id)
 }
 
 pub async fn external_list(State(state): State<AppState>, auth: Authorized) -> ApiResult {
+    Ok(Json(external_rows(&state, &auth).await?).into_response())
+}
+
+/// Outside agencies' requests, newest first, each with the requests for analysis run for it
+/// (audited read, FR-20).
+pub async fn external_rows(state: &AppState, auth: &Authorized) -> Result<Vec<Value>, ApiError> {
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
     let all = fr::external_requests(&mut tx)
         .await
         .map_err(crate::store_error)?;
+    let requests = fr::list(&mut tx, &[]).await.map_err(crate::store_error)?;
     audit::append(
         &mut tx,
         &audit::AuditEvent {
@@ -592,23 +629,35 @@ pub async fn external_list(State(state): State<AppState>, auth: Authorized) -> A
     .await
     .map_err(crate::store_error)?;
     tx.commit().await.map_err(crate::store_error)?;
-    Ok(Json(
-        all.iter()
-            .map(|e| {
-                json!({
-                    "id": e.id.to_string(), "agency": e.agency, "contact": e.contact,
-                    "investigation_reference": e.investigation_reference,
-                    "documented_by": e.documented_by, "received_at": e.received_at.to_rfc3339(),
-                })
+    // The Department's own cases stay inside the Department: an outside account sees its
+    // documented requests, not the cases they were run on.
+    let member = auth.principal.person.kind == probity_domain::people::PersonKind::Member;
+    Ok(all
+        .iter()
+        .map(|e| {
+            let linked: Vec<Value> = requests
+                .iter()
+                .filter(|r| member && r.external_id == Some(e.id))
+                .map(|r| json!({ "id": r.id.to_string(), "case_number": r.case_number, "state": r.state }))
+                .collect();
+            json!({
+                "id": e.id.to_string(), "agency": e.agency, "contact": e.contact,
+                "investigation_reference": e.investigation_reference,
+                "documented_by": e.documented_by, "received_at": e.received_at.to_rfc3339(),
+                "requests": linked,
             })
-            .collect::<Vec<_>>(),
-    )
-    .into_response())
+        })
+        .collect())
 }
 
 /// Oversight counts: requests by authorized use and outcome, mean time per step, outside-repository
 /// approvals, outside agencies' requests. Aggregates only.
 pub async fn oversight(State(state): State<AppState>, _auth: Authorized) -> ApiResult {
+    Ok(Json(oversight_counts(&state).await?).into_response())
+}
+
+/// The oversight figures, for the API and the page (aggregates only: no names, no cases).
+pub async fn oversight_counts(state: &AppState) -> Result<Value, ApiError> {
     let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
     let all = fr::list(&mut tx, &[]).await.map_err(crate::store_error)?;
     let external = fr::external_requests(&mut tx)
@@ -616,6 +665,9 @@ pub async fn oversight(State(state): State<AppState>, _auth: Authorized) -> ApiR
         .map_err(crate::store_error)?
         .len();
     tx.commit().await.map_err(crate::store_error)?;
+    let mut unforeseen = 0usize;
+    let mut unforeseen_approved = 0usize;
+    let mut external_linked = 0usize;
     let mut by_use: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut step_ms: BTreeMap<String, (i64, u64)> = BTreeMap::new();
     let mut approvals = 0usize;
@@ -634,6 +686,15 @@ pub async fn oversight(State(state): State<AppState>, _auth: Authorized) -> ApiR
             .entry(outcome.into())
             .or_default() += 1;
         approvals += req.outside_repository_approvals.len();
+        if let Some(u) = &req.unforeseen_use {
+            unforeseen += 1;
+            if u.check().is_ok() {
+                unforeseen_approved += 1;
+            }
+        }
+        if r.external_id.is_some() {
+            external_linked += 1;
+        }
         for pair in req.history.windows(2) {
             let e = step_ms.entry(pair[0].to.as_str().to_string()).or_default();
             e.0 += (pair[1].at - pair[0].at).num_milliseconds();
@@ -649,28 +710,33 @@ pub async fn oversight(State(state): State<AppState>, _auth: Authorized) -> ApiR
             )
         })
         .collect();
-    Ok(Json(json!({
+    Ok(json!({
         "requests": all.len(),
         "by_authorized_use_and_outcome": by_use,
         "time_in_state": times,
         "outside_repository_approvals": approvals,
+        "unforeseen_uses": { "requested": unforeseen, "approved_by_three_officials": unforeseen_approved },
         "external_agency_requests": external,
+        "requests_run_for_external_agencies": external_linked,
     }))
-    .into_response())
 }
 
 pub async fn gallery_status(State(state): State<AppState>, _auth: Authorized) -> ApiResult {
+    Ok(Json(gallery_figures(&state).await?).into_response())
+}
+
+/// The photo repository in figures: records, sealed records, templates of the active algorithm.
+pub async fn gallery_figures(state: &AppState) -> Result<Value, ApiError> {
     let algorithm = probity_face::default_algorithm().id().to_string();
     let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
     let (records, sealed, templates) = gallery::counts(&mut tx, &algorithm)
         .await
         .map_err(crate::store_error)?;
     tx.commit().await.map_err(crate::store_error)?;
-    Ok(Json(json!({
+    Ok(json!({
         "records": records, "sealed": sealed, "templates": templates, "algorithm": algorithm,
         "models_installed": probity_face::model_dir().is_dir(),
     }))
-    .into_response())
 }
 
 /// Import from a manifest with its files (multipart: `manifest` CSV, files named as in the
@@ -773,33 +839,46 @@ pub async fn gallery_seal(
     Path(arrest): Path<String>,
     Json(input): Json<SealInput>,
 ) -> ApiResult {
+    let changed = seal_arrest(&state, &auth, &arrest, input.sealed, &input.reason).await?;
+    Ok(
+        Json(json!({ "arrest_id": arrest, "sealed": input.sealed, "records": changed }))
+            .into_response(),
+    )
+}
+
+/// Seals or unseals an arrest's photographs in the database and, at once, in the loaded index
+/// (FR-02); returns the records changed.
+pub async fn seal_arrest(
+    state: &AppState,
+    auth: &Authorized,
+    arrest: &str,
+    sealed: bool,
+    reason: &str,
+) -> Result<Vec<i64>, ApiError> {
     let changed = super::gallery::set_sealed(
         &state.store,
-        &arrest,
-        input.sealed,
+        arrest,
+        sealed,
         &auth.principal.actor(),
-        &input.reason,
+        reason,
     )
     .await
     .map_err(crate::store_error)?;
-    if let Some(fr_engine) = super::engine::loaded(&state) {
+    if let Some(fr_engine) = super::engine::loaded(state) {
         let mut index = fr_engine
             .index
             .write()
             .map_err(|_| ApiError::internal("index lock poisoned"))?;
         for n in &changed {
             let r = probity_face::RecordId(*n as u64);
-            if input.sealed {
+            if sealed {
                 index.seal(r);
             } else {
                 index.unseal(r);
             }
         }
     }
-    Ok(
-        Json(json!({ "arrest_id": arrest, "sealed": input.sealed, "records": changed }))
-            .into_response(),
-    )
+    Ok(changed)
 }
 
 /// Parses an authorized use key for forms.

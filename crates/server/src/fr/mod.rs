@@ -42,7 +42,7 @@ pub fn routes(t: RouteTable) -> RouteTable {
         M::POST,
         "/api/cases/{case}/fr-requests",
         Access::on_case("case.read"),
-        "Request facial recognition analysis (multipart: authorized_use, still_N, source_N; FR-04)",
+        "Request facial recognition analysis (multipart: authorized_use or unforeseen_use (FR-19), external_request (FR-20), still_N, source_N; FR-04)",
         post(api::create),
     )
     .add(
@@ -121,6 +121,13 @@ pub fn routes(t: RouteTable) -> RouteTable {
         Access::SignedIn,
         "An official's approval of a comparison outside the repository (FR-18)",
         post(api::outside_approval),
+    )
+    .add(
+        M::POST,
+        "/api/fr/requests/{id}/unforeseen-use/approvals",
+        Access::SignedIn,
+        "An official's decision for a use not foreseen by policy (FR-19)",
+        post(api::unforeseen_approval),
     )
     .add(
         M::POST,
@@ -290,6 +297,41 @@ pub fn routes(t: RouteTable) -> RouteTable {
         Access::SignedIn,
         "Side-by-side facial identification page (FR-09)",
         get(pages::compare),
+    )
+    .add(
+        M::GET,
+        "/fr/external-requests",
+        Access::action("fr.external_request.read"),
+        "Outside agencies' requests (page, FR-20)",
+        get(pages::external_requests),
+    )
+    .add(
+        M::POST,
+        "/fr/external-requests",
+        Access::action("fr.external_request.create"),
+        "Document an outside agency's request (form, FR-20)",
+        post(pages::document_external),
+    )
+    .add(
+        M::GET,
+        "/fr/oversight",
+        Access::action("report.oversight"),
+        "Facial recognition in figures (page)",
+        get(pages::oversight),
+    )
+    .add(
+        M::GET,
+        "/fr/gallery",
+        Access::action("fr.gallery.seal"),
+        "The photo repository: figures and sealing (page, FR-02)",
+        get(pages::gallery),
+    )
+    .add(
+        M::POST,
+        "/fr/gallery/seal",
+        Access::action("fr.gallery.seal"),
+        "Seal or unseal an arrest's photographs (form, FR-02)",
+        post(pages::seal),
     )
     .add(
         M::GET,

@@ -175,7 +175,9 @@ pub async fn request(
                     rule => h.rule.clone(), note => h.note.clone(),
                 }).collect::<Vec<_>>(),
                 gallery_empty => gallery_empty,
-                can_confirm => l.req.state == FrState::Submitted && can(&state, &p, Action::FrBasisConfirm, &l),
+                can_confirm => l.req.state == FrState::Submitted
+                    && l.req.unforeseen_use.as_ref().is_none_or(|u| u.check().is_ok())
+                    && can(&state, &p, Action::FrBasisConfirm, &l),
                 can_quality => l.req.state == FrState::BasisConfirmed && can(&state, &p, Action::FrQualityAssess, &l),
                 can_edit => matches!(l.req.state, FrState::QualityChecked | FrState::SupervisorDiscussionAcknowledged) && can(&state, &p, Action::FrProbeEdit, &l),
                 can_discuss => l.req.state == FrState::QualityChecked && can(&state, &p, Action::FrSupervisorDiscussionAcknowledge, &l),
@@ -185,6 +187,18 @@ pub async fn request(
                 can_peer => matches!(l.req.state, FrState::BackgroundCheck | FrState::PeerReview) && can(&state, &p, Action::FrPeerReview, &l),
                 can_supervise => matches!(l.req.state, FrState::PeerReview | FrState::SupervisorReview) && can(&state, &p, Action::FrSupervisorReview, &l),
                 can_add_stills => l.req.state == FrState::ReturnedUnsuitable && l.req.requester == me,
+                unforeseen => l.req.unforeseen_use.as_ref().map(|u| context! {
+                    description => u.description.clone(),
+                    approved => u.check().is_ok(),
+                    approvals => approvals_view(&u.approvals),
+                }),
+                outside_approvals => approvals_view(&l.req.outside_repository_approvals),
+                can_decide_unforeseen => l.req.state == FrState::Submitted
+                    && l.req.unforeseen_use.as_ref().is_some_and(|u| u.check().is_err())
+                    && can(&state, &p, Action::FrUnforeseenUseDecide, &l),
+                can_approve_outside => !l.req.state.is_final()
+                    && !l.req.outside_repository_approved()
+                    && can(&state, &p, Action::FrOutsideRepositoryApprove, &l),
                 final_state => l.req.state.is_final(),
                 features => FacialFeature::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
                 sources => StillSource::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
@@ -194,6 +208,15 @@ pub async fn request(
     }
     .await;
     result.unwrap_or_else(|e| fail(&state, e))
+}
+
+fn approvals_view(
+    approvals: &[probity_domain::fr_request::OfficialApproval],
+) -> Vec<minijinja::Value> {
+    approvals
+        .iter()
+        .map(|a| context! { role => a.role.as_str(), reason => a.reason.clone(), at => a.at.to_rfc3339() })
+        .collect()
 }
 
 /// One workflow step from the request page (form fields by step).
@@ -259,6 +282,12 @@ pub async fn step(
             }
             "discussion" => {
                 wf::acknowledge_discussion(&state, &p, &id, &get("note")).await?;
+            }
+            "unforeseen_approval" => {
+                wf::approve_unforeseen_use(&state, &p, &id, &get("reason")).await?;
+            }
+            "outside_approval" => {
+                wf::approve_outside_repository(&state, &p, &id, &get("reason")).await?;
             }
             "search" => {
                 wf::search(&state, &p, &id, wf::SearchInput::default()).await?;
@@ -404,6 +433,130 @@ pub async fn report(
                 context! { id => id, kind => r.kind, lines => lines, report => body },
             )
         }
+        Err(e) => fail(&state, e),
+    }
+}
+
+/// Outside agencies' requests (FR-20): the list with the analyses run for each, and the form to
+/// document a new one.
+pub async fn external_requests(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+) -> Response {
+    let can_document = state
+        .decide(&auth.principal, "fr.external_request.create", None)
+        .allowed;
+    match super::api::external_rows(&state, &auth).await {
+        Ok(rows) => page(
+            &state,
+            &headers,
+            Some(&auth.principal),
+            "fr_external.html",
+            "/fr/external-requests",
+            context! { rows => rows, can_document => can_document },
+        ),
+        Err(e) => fail(&state, e),
+    }
+}
+
+pub async fn document_external(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let result = async {
+        check_csrf(&headers, &get("csrf"))?;
+        let input = super::api::ExternalInput {
+            csrf: None,
+            agency: get("agency"),
+            contact: get("contact"),
+            investigation_reference: get("investigation_reference"),
+            active_criminal_investigation: get("active_criminal_investigation") == "yes",
+        };
+        super::api::document_external(&state, &auth, &input).await
+    }
+    .await;
+    match result {
+        Ok(id) => Redirect::to(&format!("/fr/external-requests#{id}")).into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+/// Oversight figures for facial recognition (aggregates only).
+pub async fn oversight(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+) -> Response {
+    match super::api::oversight_counts(&state).await {
+        Ok(counts) => page(
+            &state,
+            &headers,
+            Some(&auth.principal),
+            "fr_oversight.html",
+            "/fr/oversight",
+            context! { counts => counts },
+        ),
+        Err(e) => fail(&state, e),
+    }
+}
+
+/// The photo repository for the records officer: figures and sealing (FR-01, FR-02).
+pub async fn gallery(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+) -> Response {
+    match super::api::gallery_figures(&state).await {
+        Ok(figures) => page(
+            &state,
+            &headers,
+            Some(&auth.principal),
+            "fr_gallery.html",
+            "/fr/gallery",
+            context! { figures => figures },
+        ),
+        Err(e) => fail(&state, e),
+    }
+}
+
+pub async fn seal(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+    let result = async {
+        check_csrf(&headers, &get("csrf"))?;
+        let arrest = get("arrest_id");
+        if arrest.trim().is_empty() {
+            return Err(ApiError::bad_field("arrest_id", "give the arrest id"));
+        }
+        let sealed = get("action") != "unseal";
+        let changed =
+            super::api::seal_arrest(&state, &auth, arrest.trim(), sealed, &get("reason")).await?;
+        Ok((arrest, sealed, changed.len()))
+    }
+    .await;
+    match result {
+        Ok((arrest, sealed, n)) => match super::api::gallery_figures(&state).await {
+            Ok(figures) => page(
+                &state,
+                &headers,
+                Some(&auth.principal),
+                "fr_gallery.html",
+                "/fr/gallery",
+                context! {
+                    figures => figures,
+                    done => context! { arrest => arrest, sealed => sealed, records => n },
+                },
+            ),
+            Err(e) => fail(&state, e),
+        },
         Err(e) => fail(&state, e),
     }
 }

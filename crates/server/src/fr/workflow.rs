@@ -165,7 +165,7 @@ async fn write(
         l.stored.id,
         l.stored.version,
         next.state.as_str(),
-        next.authorized_use.map(|u| u.as_str()),
+        next.basis_key(),
         &to_json(next)?,
         &serde_json::to_string(edits).map_err(ApiError::internal)?,
     )
@@ -234,6 +234,10 @@ pub struct StillUpload {
 #[derive(Debug, Clone, Default)]
 pub struct RequestForm {
     pub authorized_use: Option<String>,
+    /// A use not foreseen by policy, described, in place of `authorized_use` (FR-19).
+    pub unforeseen_use: Option<String>,
+    /// The outside agency's documented request this analysis is run for (FR-20).
+    pub external_request: Option<String>,
     /// The page form's CSRF token (checked by the page handler).
     pub csrf: Option<String>,
     pub stills: Vec<StillUpload>,
@@ -261,6 +265,14 @@ pub async fn read_form(mut mp: axum::extract::Multipart) -> Result<RequestForm, 
             }
             ("csrf", None) => {
                 form.csrf = Some(field.text().await.map_err(bad)?);
+            }
+            ("unforeseen_use", None) => {
+                let v = field.text().await.map_err(bad)?;
+                form.unforeseen_use = Some(v).filter(|v| !v.trim().is_empty());
+            }
+            ("external_request", None) => {
+                let v = field.text().await.map_err(bad)?;
+                form.external_request = Some(v).filter(|v| !v.trim().is_empty());
             }
             ("still", Some(i)) => {
                 if i >= MAX_PROBES {
@@ -298,7 +310,7 @@ pub async fn read_form(mut mp: axum::extract::Multipart) -> Result<RequestForm, 
             _ => {
                 return Err(ApiError::bad_field(
                     name,
-                    "unknown part: give authorized_use and still_N with source_N",
+                    "unknown part: give authorized_use (or unforeseen_use), external_request if any, and still_N with source_N",
                 ))
             }
         }
@@ -358,7 +370,7 @@ fn check_stills(
 
 fn missing_parts(form: &RequestForm, need_use: bool) -> Vec<String> {
     let mut missing = Vec::new();
-    if need_use && form.authorized_use.is_none() {
+    if need_use && form.authorized_use.is_none() && form.unforeseen_use.is_none() {
         missing.push("authorized use".to_string());
     }
     if form.stills.is_empty() {
@@ -416,8 +428,15 @@ pub async fn create(
     if let Some(u) = &form.authorized_use {
         req = req.set_authorized_use(&a, u).map_err(crate::domain_error)?;
     }
+    if let Some(u) = &form.unforeseen_use {
+        req = req.set_unforeseen_use(&a, u).map_err(crate::domain_error)?;
+    }
     req = check_stills(0, &form, req, &a)?;
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let external = match &form.external_request {
+        Some(e) => Some(external_request(&mut tx, e).await?.id),
+        None => None,
+    };
     fr::insert(
         &mut tx,
         id.0,
@@ -425,8 +444,8 @@ pub async fn create(
         &case.case_number,
         p.person.id.0,
         FrState::Draft.as_str(),
-        req.authorized_use.map(|u| u.as_str()),
-        None,
+        req.basis_key(),
+        external,
         &to_json(&req)?,
     )
     .await
@@ -454,7 +473,7 @@ pub async fn create(
         id.0,
         1,
         submitted.state.as_str(),
-        submitted.authorized_use.map(|u| u.as_str()),
+        submitted.basis_key(),
         &to_json(&submitted)?,
         r#"{"edits":[],"steps":[]}"#,
     )
@@ -472,7 +491,9 @@ pub async fn create(
             detail: serde_json::json!({
                 "rule": rule,
                 "case": case.case_number,
-                "authorized_use": submitted.authorized_use.map(|u| u.as_str()),
+                "authorized_use": submitted.basis_key(),
+                "unforeseen_use": submitted.unforeseen_use.as_ref().map(|u| &u.description),
+                "external_request": external.map(|e| e.to_string()),
                 "stills": sources,
             }),
         },
@@ -552,7 +573,7 @@ pub async fn confirm_basis(state: &AppState, p: &Principal, id: &str) -> Result<
         Ok(n) => n,
         Err(e) => return Err(refused(state, p, Action::FrBasisConfirm, id, e).await),
     };
-    let wording = next.authorized_use.map(|u| u.wording()).unwrap_or_default();
+    let wording = next.basis_wording().unwrap_or_default();
     commit(
         state,
         p,
@@ -811,6 +832,49 @@ pub async fn approve_outside_repository(
     )
     .await?;
     load(state, id).await
+}
+
+/// One official's decision for a use not foreseen by policy on this request (FR-19).
+pub async fn approve_unforeseen_use(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    reason: &str,
+) -> Result<Loaded, ApiError> {
+    let l = load(state, id).await?;
+    let rule = ask(state, p, Action::FrUnforeseenUseDecide, &l).await?;
+    let next = match l.req.approve_unforeseen_use(&actor(p), reason, Utc::now()) {
+        Ok(n) => n,
+        Err(e) => return Err(refused(state, p, Action::FrUnforeseenUseDecide, id, e).await),
+    };
+    commit(
+        state,
+        p,
+        &l,
+        &next,
+        Action::FrUnforeseenUseDecide,
+        &rule,
+        serde_json::json!({ "reason": reason.trim() }),
+    )
+    .await?;
+    load(state, id).await
+}
+
+/// The outside agency's documented request a request for analysis is run for (FR-20); an
+/// unknown reference is refused, so every linked analysis has its documentation.
+async fn external_request(tx: &mut Tx, reference: &str) -> Result<fr::ExternalRequest, ApiError> {
+    let not_found = || {
+        ApiError::bad_field(
+            "external_request",
+            format!("FR-20: no documented outside agency request {reference}: document it first"),
+        )
+        .with_rule("FR-20")
+    };
+    let id = Uuid::parse_str(reference.trim()).map_err(|_| not_found())?;
+    fr::external_request(tx, id)
+        .await
+        .map_err(crate::store_error)?
+        .ok_or_else(not_found)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1373,7 +1437,7 @@ async fn attach_report(
         "kind": if possible { "possible_match" } else { "negative" },
         "request": next.id.to_string(),
         "case_number": l.case.case_number,
-        "authorized_use": next.authorized_use.map(|u| u.wording()),
+        "authorized_use": next.basis_wording(),
         "requester": requester,
         "probe": selected.and_then(|s| next.probes.get(s)).map(|s| serde_json::json!({
             "still": selected, "sha256": s.sha256, "source": s.source.as_str(),
@@ -1520,9 +1584,15 @@ pub async fn view(
         &context(p),
     )
     .allowed;
-    let wording = l.req.authorized_use.map(
-        |u| serde_json::json!({"key": u.as_str(), "number": u.number(), "wording": u.wording()}),
-    );
+    let wording = match l.req.authorized_use {
+        Some(u) => Some(
+            serde_json::json!({"key": u.as_str(), "number": u.number(), "wording": u.wording()}),
+        ),
+        None => l
+            .req
+            .basis_wording()
+            .map(|w| serde_json::json!({"key": l.req.basis_key(), "wording": w})),
+    };
     if staff {
         Ok(serde_json::json!({
             "id": l.req.id.to_string(),
@@ -1530,6 +1600,7 @@ pub async fn view(
             "case_number": l.case.case_number,
             "state": l.req.state.as_str(),
             "authorized_use": wording,
+            "external_request": l.stored.external_id.map(|e| e.to_string()),
             "request": l.req,
             "edit_steps": l.edits.steps,
         }))
