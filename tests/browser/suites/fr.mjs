@@ -119,3 +119,66 @@ test('fr_14_request_to_possible_match_report', async ({ page, url }) => {
   assert.equal(pdf.type, 'application/pdf');
   assert.equal(pdf.head, '%PDF-1.4');
 });
+
+test('fr_19_unforeseen_use_for_an_outside_agency_decided_by_three_officials', async ({ page, url }) => {
+  const names = demoIdentities();
+  const probe = join(lfw, names[5], `${names[5]}_0001.jpg`);
+
+  // FR staff document the outside agency's request (FR-20).
+  await login(page, url, 'fri.chen');
+  await page.goto(`${url}/fr/external-requests`);
+  await step(page, 'external-form', async () => {
+    await page.fill('form#external-form input[name=agency]', 'Demo County Sheriff');
+    await page.fill('form#external-form input[name=contact]', 'Det. Demo Ray, 555-0100');
+    await page.fill('form#external-form input[name=investigation_reference]', 'DCS-2026-311');
+    await page.check('form#external-form input[name=active_criminal_investigation]');
+  });
+  const reference = (await page.textContent('table#external-requests tbody tr:first-child code')).trim();
+
+  // The requester describes a use not on the list and cites the outside request.
+  await login(page, url, 'det.rivera');
+  await page.goto(`${url}/cases/2026-019-000101/fr/new`);
+  await page.click('details#unforeseen-use summary');
+  await page.fill('textarea[name=unforeseen_use]', 'compare a still the hostage taker posted online');
+  await page.fill('input[name=external_request]', reference);
+  await page.setInputFiles('input[name=still_0]', probe);
+  await page.selectOption('select[name=source_0]', 'social_media');
+  await Promise.all([page.waitForNavigation(), page.click('form#fr-request-form button[type=submit]')]);
+  const requestUrl = page.url();
+  assert.match(requestUrl, /\/fr\/requests\/[0-9a-f-]+$/, `request page: ${requestUrl}`);
+  assert.match(await page.textContent('#unforeseen'), /Awaiting the decision/);
+
+  // No basis can be confirmed before the three officials decide (FR-19).
+  await login(page, url, 'fri.chen');
+  await page.goto(requestUrl);
+  assert.equal(await page.$('form#confirm-form'), null, 'no confirmation before the decision');
+  assert.equal(await page.$('form#unforeseen-form'), null, 'FR staff do not decide');
+  for (const official of ['cod.burke', 'cdet.ames', 'dci.nolan']) {
+    await login(page, url, official);
+    await page.goto(`${url}/fr`);
+    assert.ok(await page.$(`a[href="${new URL(requestUrl).pathname}"]`), 'the officials find the request in the queue');
+    assert.match(await page.textContent('table.fr-queue'), /awaiting the three officials/);
+    await page.goto(requestUrl);
+    await step(page, 'unforeseen-form', () => page.fill('form#unforeseen-form textarea[name=reason]', `approved by ${official}: life at risk`));
+  }
+  assert.match(await page.textContent('#unforeseen'), /Approved by the three officials/);
+  await login(page, url, 'fri.chen');
+  await page.goto(requestUrl);
+  await step(page, 'confirm-form');
+  assert.equal((await page.textContent('#fr-state')).trim(), 'basis_confirmed');
+  await page.goto(`${url}/fr/external-requests`);
+  assert.ok(await page.$(`table#external-requests a[href="${new URL(requestUrl).pathname}"]`), 'the analysis is linked to the outside request');
+
+  // Records officer seals an arrest (FR-02); oversight sees the counts.
+  await login(page, url, 'rec.lopez');
+  await page.goto(`${url}/fr/gallery`);
+  await step(page, 'seal-form', async () => {
+    await page.fill('form#seal-form input[name=arrest_id]', 'DEMO-A-0016');
+    await page.fill('form#seal-form input[name=reason]', 'sealing order 2026-SO-0042');
+  });
+  assert.match(await page.textContent('#seal-result'), /1 record\(s\) sealed/);
+  await login(page, url, 'iab.walsh');
+  await page.goto(`${url}/fr/oversight`);
+  assert.ok(Number(await page.textContent('#total-requests')) >= 2);
+  assert.match(await page.textContent('#oversight-totals'), /approved by the three officials: [1-9]/);
+});
