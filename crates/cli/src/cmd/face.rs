@@ -80,20 +80,14 @@ fn parse_box(s: &str) -> Result<BoundingBox, String> {
     }
 }
 
-/// Decodes an image file to RGB pixels.
+/// Decodes a still for facial recognition as the server does: JPEG (greyscale, RGB, CMYK), PNG or
+/// HEIC/HEIF, typed by content, EXIF orientation applied, size and decompression-bomb limits
+/// enforced, thermal images refused (TH-06).
 pub fn load_rgb(path: &Path) -> Result<image::RgbImage> {
-    let img = image::ImageReader::open(path)
-        .with_context(|| format!("cannot open {}", path.display()))?
-        .with_guessed_format()
-        .with_context(|| format!("cannot read {}", path.display()))?
-        .decode()
-        .with_context(|| {
-            format!(
-                "{} is not a readable JPEG, PNG or TIFF image",
-                path.display()
-            )
-        })?;
-    Ok(img.to_rgb8())
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let still = probity_imaging::decode_still(&bytes, &probity_imaging::DecodeLimits::default())
+        .with_context(|| format!("{} cannot be used as a still", path.display()))?;
+    Ok(still.image)
 }
 
 fn print_face(i: usize, f: &FoundFace) {
