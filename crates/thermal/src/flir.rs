@@ -237,8 +237,11 @@ pub(crate) fn extract_from_jpeg(data: &[u8], limits: &DecodeLimits) -> Result<Jp
     })
 }
 
-/// The first `len` bytes of the concatenated segment payloads.
+/// The first `len` bytes of the concatenated segment payloads
+/// (fewer when the payloads hold fewer). The length comes from the record's
+/// own header, so the buffer is sized by what the payloads hold.
 fn concat_prefix(parts: &[&[u8]], len: usize) -> WipedBytes {
+    let len = len.min(parts.iter().map(|p| p.len()).sum());
     let mut out = WipedBytes(Vec::with_capacity(len));
     for p in parts {
         let take = (len - out.len()).min(p.len());

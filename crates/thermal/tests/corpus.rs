@@ -14,9 +14,12 @@ use probity_thermal::{
 };
 
 /// Inputs that crashed the decode fuzz target, each fixed with a test named
-/// after its rule; replayed by the corpus test. (Its runs so far found none:
-/// see the README's Fuzzing section.)
-const DECODE_REPRODUCERS: &[&[u8]] = &[];
+/// after its rule; replayed by the corpus test (see the README's Fuzzing
+/// section).
+const DECODE_REPRODUCERS: &[&[u8]] = &[
+    // th_bad_input_fff_directory_offset_beyond_the_record_allocates_nothing_large
+    include_bytes!("../fuzz/regressions/decode/jpeg_fff_directory_offset_4gb"),
+];
 
 /// What the fuzz target does with one input.
 fn exercise(bytes: &[u8]) {
