@@ -31,7 +31,7 @@
 //!
 //! See README.md beside this crate for the API in brief, the tests, the
 //! benchmark (`cargo bench -p probity-thermal --bench thermal_pipeline`) and
-//! the fuzz target.
+//! the fuzz targets.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), probity_thermal::ThermalError> {
