@@ -510,16 +510,26 @@ pub async fn gallery(
     auth: Authorized,
     headers: HeaderMap,
 ) -> Response {
-    match super::api::gallery_figures(&state).await {
+    gallery_page(&state, &headers, &auth, None).await
+}
+
+/// The repository page, with the outcome of a sealing just done if any.
+async fn gallery_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    auth: &Authorized,
+    done: Option<minijinja::Value>,
+) -> Response {
+    match super::api::gallery_figures(state).await {
         Ok(figures) => page(
-            &state,
-            &headers,
+            state,
+            headers,
             Some(&auth.principal),
             "fr_gallery.html",
             "/fr/gallery",
-            context! { figures => figures },
+            context! { figures => figures, done => done },
         ),
-        Err(e) => fail(&state, e),
+        Err(e) => fail(state, e),
     }
 }
 
@@ -543,20 +553,10 @@ pub async fn seal(
     }
     .await;
     match result {
-        Ok((arrest, sealed, n)) => match super::api::gallery_figures(&state).await {
-            Ok(figures) => page(
-                &state,
-                &headers,
-                Some(&auth.principal),
-                "fr_gallery.html",
-                "/fr/gallery",
-                context! {
-                    figures => figures,
-                    done => context! { arrest => arrest, sealed => sealed, records => n },
-                },
-            ),
-            Err(e) => fail(&state, e),
-        },
+        Ok((arrest, sealed, n)) => {
+            let done = context! { arrest => arrest, sealed => sealed, records => n };
+            gallery_page(&state, &headers, &auth, Some(done)).await
+        }
         Err(e) => fail(&state, e),
     }
 }

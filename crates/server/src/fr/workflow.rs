@@ -806,32 +806,23 @@ pub async fn acknowledge_discussion(
     load(state, id).await
 }
 
+/// One official's approval of a comparison outside the repository for this request (FR-18).
 pub async fn approve_outside_repository(
     state: &AppState,
     p: &Principal,
     id: &str,
     reason: &str,
 ) -> Result<Loaded, ApiError> {
-    let l = load(state, id).await?;
-    let rule = ask(state, p, Action::FrOutsideRepositoryApprove, &l).await?;
-    let next = match l
-        .req
-        .approve_outside_repository(&actor(p), reason, Utc::now())
-    {
-        Ok(n) => n,
-        Err(e) => return Err(refused(state, p, Action::FrOutsideRepositoryApprove, id, e).await),
-    };
-    commit(
+    let apply = FrRequest::approve_outside_repository;
+    official_decision(
         state,
         p,
-        &l,
-        &next,
+        id,
+        reason,
         Action::FrOutsideRepositoryApprove,
-        &rule,
-        serde_json::json!({ "reason": reason.trim() }),
+        apply,
     )
-    .await?;
-    load(state, id).await
+    .await
 }
 
 /// One official's decision for a use not foreseen by policy on this request (FR-19).
@@ -841,18 +832,39 @@ pub async fn approve_unforeseen_use(
     id: &str,
     reason: &str,
 ) -> Result<Loaded, ApiError> {
+    let apply = FrRequest::approve_unforeseen_use;
+    official_decision(state, p, id, reason, Action::FrUnforeseenUseDecide, apply).await
+}
+
+type OfficialStep = fn(
+    &FrRequest,
+    &Actor,
+    &str,
+    chrono::DateTime<Utc>,
+) -> Result<FrRequest, probity_domain::DomainError>;
+
+/// An official's approval (FR-18, FR-19): the policy on this request, the domain's checks of
+/// office, reason and distinct people, then the record with its audit entry.
+async fn official_decision(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+    reason: &str,
+    action: Action,
+    apply: OfficialStep,
+) -> Result<Loaded, ApiError> {
     let l = load(state, id).await?;
-    let rule = ask(state, p, Action::FrUnforeseenUseDecide, &l).await?;
-    let next = match l.req.approve_unforeseen_use(&actor(p), reason, Utc::now()) {
+    let rule = ask(state, p, action, &l).await?;
+    let next = match apply(&l.req, &actor(p), reason, Utc::now()) {
         Ok(n) => n,
-        Err(e) => return Err(refused(state, p, Action::FrUnforeseenUseDecide, id, e).await),
+        Err(e) => return Err(refused(state, p, action, id, e).await),
     };
     commit(
         state,
         p,
         &l,
         &next,
-        Action::FrUnforeseenUseDecide,
+        action,
         &rule,
         serde_json::json!({ "reason": reason.trim() }),
     )
