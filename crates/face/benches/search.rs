@@ -227,10 +227,12 @@ fn main() {
     eprintln!();
     let build_s = t.elapsed().as_secs_f64();
     println!(
-        "  HNSW (M={}, efConstruction={}) built in {build_s:.0}s; memory {:.0} B/template",
+        "  HNSW (M={}, efConstruction={}) built in {build_s:.0}s; memory {:.0} B/template; \
+         nodes without an in-link: {}",
         params.m,
         params.ef_construction,
-        index.bytes_per_template()
+        index.bytes_per_template(),
+        index.unreachable_in_graph().unwrap_or(0)
     );
     let mut approx_choice = None;
     for ef in [64usize, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048] {

@@ -164,7 +164,14 @@ impl GalleryIndex {
                 progress(slot + 1, n);
             }
         }
+        g.repair(&self.codes, &self.scales, self.dim);
         self.graph = Some(g);
+    }
+
+    /// Graph nodes no search can reach (no layer-0 in-link); `None` without a graph. The graph
+    /// keeps this at zero; exposed for benchmarks and health checks.
+    pub fn unreachable_in_graph(&self) -> Option<usize> {
+        self.graph.as_ref().map(|g| g.unreachable_nodes())
     }
 
     /// Adds a repository template (FR-03: the only kind accepted). Sealed records may be added;

@@ -180,6 +180,7 @@ impl GalleryIndex {
                 g.entry = gh.entry;
                 g.max_level = gh.max_level;
                 g.rng = gh.rng;
+                g.recount_in_links();
                 if g.links0
                     .iter()
                     .chain(&g.upper)
