@@ -12,7 +12,8 @@
 //! prints the ratios.
 //!
 //! Run: `cargo bench -p probity-face --bench search` (after `probity eval --algorithm dlib-resnet-v1`).
-//! Env: BENCH_N (gallery size), BENCH_QUERIES, PROBITY_EVAL_DIR (default .probity/eval),
+//! Env: BENCH_N (gallery size), BENCH_QUERIES, BENCH_M and BENCH_EFC (graph parameters),
+//! BENCH_EXACT_ONLY (stop after the exact scan), PROBITY_EVAL_DIR (default .probity/eval),
 //! PROBITY_BENCH_PYTHON (default .venv/bin/python).
 
 use std::io::Write;
@@ -205,6 +206,10 @@ fn main() {
         bw1 / 1e9,
         exact_p50 / bound_ms
     );
+
+    if std::env::var_os("BENCH_EXACT_ONLY").is_some() {
+        return;
+    }
 
     // Approximate.
     let t = Instant::now();

@@ -153,6 +153,10 @@ impl GalleryIndex {
             .iter()
             .map(|&b| b as i8)
             .collect();
+        // `quantise` writes codes in −127..=127 and the SIMD kernels rely on it.
+        if codes.contains(&i8::MIN) {
+            return Err(bad("template code out of range"));
+        }
         let scales = r.f32s(n).ok_or_else(|| bad("truncated scales"))?;
         let records: Vec<RecordId> = r
             .u64s(n)

@@ -5,7 +5,7 @@ use std::collections::BinaryHeap;
 
 use super::bit;
 
-/// i8·i8 dot product. Written so LLVM vectorises it (pmaddwd); `scan_rows_avx2` compiles it for AVX2.
+/// i8·i8 dot product: the portable path, and the reference the SIMD kernels are tested against.
 #[inline(always)]
 pub(crate) fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     let mut acc = 0i32;
@@ -88,7 +88,11 @@ fn scan_rows_generic(
     }
 }
 
-/// AVX2 kernels (i8 codes widened to i16, `vpmaddwd`), for dimensions that are multiples of 16.
+/// AVX2 kernels, for dimensions that are multiples of 32. Codes lie in −127..=127 (`quantise`),
+/// so a product pair fits `vpmaddubsw`'s i16 lanes with the sign trick: |a| (unsigned) times
+/// b·sign(a) (signed) equals a·b, and 2·127·127 < 2¹⁵. One load, two sign ops, one
+/// `vpmaddubsw` and one `vpmaddwd` per 32 codes: about a third fewer instructions per row than
+/// widening to i16 first, which made the scan compute-bound on one core.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
@@ -96,56 +100,52 @@ mod avx2 {
     use super::TopK;
     use crate::index::bit;
 
-    /// Largest dimension the kernels keep the widened query for (the registry's largest is 512).
+    /// Largest dimension the kernels keep the query for (the registry's largest is 512).
     pub(super) const MAX_DIM: usize = 1024;
 
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn widen(q: &[i8], qv: &mut [__m256i; MAX_DIM / 16]) {
-        for (c, v) in qv.iter_mut().take(q.len() / 16).enumerate() {
-            *v = _mm256_cvtepi8_epi16(_mm_loadu_si128(q.as_ptr().add(16 * c) as *const __m128i));
-        }
+    unsafe fn load(p: *const i8) -> __m256i {
+        _mm256_loadu_si256(p as *const __m256i)
+    }
+
+    /// Pairwise a·b of 32 codes, summed into eight i32 lanes.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn dot32(a: __m256i, b: __m256i) -> __m256i {
+        let p = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+        _mm256_madd_epi16(p, _mm256_set1_epi16(1))
     }
 
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn row16(p: *const i8) -> __m256i {
-        _mm256_cvtepi8_epi16(_mm_loadu_si128(p as *const __m128i))
+    unsafe fn hsum(v: __m256i) -> i32 {
+        let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+        _mm_cvtsi128_si32(s)
     }
 
     /// One dot product (HNSW distance evaluations).
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn dot(a: &[i8], b: &[i8]) -> i32 {
-        let n = a.len().min(b.len()) / 16;
+        let n = a.len().min(b.len()) / 32;
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let mut acc0 = _mm256_setzero_si256();
         let mut acc1 = _mm256_setzero_si256();
         let mut c = 0;
         while c + 2 <= n {
-            acc0 = _mm256_add_epi32(
-                acc0,
-                _mm256_madd_epi16(row16(pa.add(16 * c)), row16(pb.add(16 * c))),
-            );
+            acc0 = _mm256_add_epi32(acc0, dot32(load(pa.add(32 * c)), load(pb.add(32 * c))));
             acc1 = _mm256_add_epi32(
                 acc1,
-                _mm256_madd_epi16(row16(pa.add(16 * c + 16)), row16(pb.add(16 * c + 16))),
+                dot32(load(pa.add(32 * c + 32)), load(pb.add(32 * c + 32))),
             );
             c += 2;
         }
         if c < n {
-            acc0 = _mm256_add_epi32(
-                acc0,
-                _mm256_madd_epi16(row16(pa.add(16 * c)), row16(pb.add(16 * c))),
-            );
+            acc0 = _mm256_add_epi32(acc0, dot32(load(pa.add(32 * c)), load(pb.add(32 * c))));
         }
-        let acc = _mm256_add_epi32(acc0, acc1);
-        let s = _mm_add_epi32(
-            _mm256_castsi256_si128(acc),
-            _mm256_extracti128_si256(acc, 1),
-        );
-        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
-        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
-        _mm_cvtsi128_si32(s)
+        hsum(_mm256_add_epi32(acc0, acc1))
     }
 
     /// Scans rows `start..end`, four at a time: four dot products reduced together, scaled,
@@ -163,9 +163,11 @@ mod avx2 {
         hidden: &[u64],
         top: &mut TopK,
     ) {
-        let mut qv = [_mm256_setzero_si256(); MAX_DIM / 16];
-        widen(q, &mut qv);
-        let nq = dim / 16;
+        let mut qv = [_mm256_setzero_si256(); MAX_DIM / 32];
+        let nq = dim / 32;
+        for (c, v) in qv.iter_mut().take(nq).enumerate() {
+            *v = load(q.as_ptr().add(32 * c));
+        }
         let mut slot = start;
         let mut lanes = [0f32; 4];
         while slot + 4 <= end {
@@ -177,11 +179,11 @@ mod avx2 {
                 _mm256_setzero_si256(),
             );
             for (c, &qc) in qv.iter().take(nq).enumerate() {
-                let o = 16 * c;
-                a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(row16(base.add(o)), qc));
-                a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(row16(base.add(dim + o)), qc));
-                a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(row16(base.add(2 * dim + o)), qc));
-                a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(row16(base.add(3 * dim + o)), qc));
+                let o = 32 * c;
+                a0 = _mm256_add_epi32(a0, dot32(load(base.add(o)), qc));
+                a1 = _mm256_add_epi32(a1, dot32(load(base.add(dim + o)), qc));
+                a2 = _mm256_add_epi32(a2, dot32(load(base.add(2 * dim + o)), qc));
+                a3 = _mm256_add_epi32(a3, dot32(load(base.add(3 * dim + o)), qc));
             }
             let h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
             let d = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
@@ -212,7 +214,7 @@ mod avx2 {
 fn use_avx2(dim: usize) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        dim.is_multiple_of(16) && dim <= avx2::MAX_DIM && std::is_x86_feature_detected!("avx2")
+        dim.is_multiple_of(32) && dim <= avx2::MAX_DIM && std::is_x86_feature_detected!("avx2")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -242,7 +244,7 @@ impl Dot {
         {
             if self.avx2 {
                 // SAFETY: `avx2` is set only when the CPU supports AVX2 and the dimension is a
-                // multiple of 16 within MAX_DIM; both rows have that length.
+                // multiple of 32 within MAX_DIM; both rows have that length.
                 return unsafe { avx2::dot(a, b) };
             }
         }
@@ -264,7 +266,7 @@ fn scan_rows(
     #[cfg(target_arch = "x86_64")]
     {
         if use_avx2(dim) && q.len() == dim && codes.len() >= end * dim && scales.len() >= end {
-            // SAFETY: the CPU supports AVX2 (checked), `dim` is a multiple of 16 within
+            // SAFETY: the CPU supports AVX2 (checked), `dim` is a multiple of 32 within
             // MAX_DIM, and rows start..end lie inside `codes` and `scales` (checked).
             unsafe { avx2::scan(codes, scales, dim, q, start, end, hidden, top) };
             return;
@@ -326,4 +328,49 @@ pub(crate) fn top_k(
     let mut v: Vec<(u32, f32)> = all.heap.into_iter().map(|h| (h.1, h.0)).collect();
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     v
+}
+
+#[cfg(test)]
+mod kernel_tests {
+    use super::*;
+
+    /// The SIMD kernels equal plain integer dot products, also at the extremes of the code range
+    /// where an i16 pair sum would saturate without the sign trick's bound.
+    #[test]
+    fn fr_08_simd_dot_products_are_exact_at_extreme_codes() {
+        let dim = 128;
+        let mut rows: Vec<Vec<i8>> = vec![
+            vec![127; dim],
+            vec![-127; dim],
+            (0..dim)
+                .map(|i| if i % 2 == 0 { 127 } else { -127 })
+                .collect(),
+            vec![0; dim],
+        ];
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..60 {
+            rows.push(
+                (0..dim)
+                    .map(|_| {
+                        s ^= s << 13;
+                        s ^= s >> 7;
+                        s ^= s << 17;
+                        (((s >> 40) % 255) as i64 - 127) as i8
+                    })
+                    .collect(),
+            );
+        }
+        let dot = Dot::for_dim(dim);
+        let codes: Vec<i8> = rows.iter().flatten().copied().collect();
+        let scales = vec![1.0f32; rows.len()];
+        for q in &rows {
+            for r in &rows {
+                assert_eq!(dot.dot(r, q), dot_i8(r, q));
+            }
+            let got = top_k(&codes, &scales, dim, q, rows.len(), &[]);
+            for (slot, score) in got {
+                assert_eq!(score, dot_i8(&rows[slot as usize], q) as f32);
+            }
+        }
+    }
 }
