@@ -52,9 +52,6 @@ pub(crate) struct Hnsw {
     pub(crate) entry: u32,
     pub(crate) max_level: u8,
     pub(crate) rng: u64,
-    /// Layer-0 in-links per node (saturating). Kept so that no node is left without any: a node
-    /// no other node links to can never be reached by a search (see `relink`).
-    in_links: Vec<u16>,
     visited: Vec<u32>,
     epoch: u32,
 }
@@ -152,113 +149,30 @@ impl Hnsw {
             entry: EMPTY,
             max_level: 0,
             rng: params.seed | 1,
-            in_links: Vec::new(),
             visited: Vec::new(),
             epoch: 0,
         }
     }
 
-    pub(crate) fn memory_bytes(&self) -> usize {
-        self.levels.len()
-            + self.links0.len() * 4
-            + self.upper.len() * 4
-            + self.upper_at.len() * 8
-            + self.in_links.len() * 2
-    }
-
-    /// Recounts the layer-0 in-links from the links (after loading a saved graph).
-    pub(crate) fn recount_in_links(&mut self) {
-        let mut counts = vec![0u16; self.levels.len()];
+    /// Nodes no layer-0 link points to (other than the entry point): a search can never reach
+    /// them. Pruning inside dense clusters of near-duplicates (many photos of one person) leaves
+    /// some; this measures how many (search benchmark, health checks).
+    pub(crate) fn unreachable_nodes(&self) -> usize {
+        let mut linked = vec![false; self.levels.len()];
         for &l in &self.links0 {
-            if let Some(c) = counts.get_mut(l as usize) {
-                *c = c.saturating_add(1);
+            if let Some(x) = linked.get_mut(l as usize) {
+                *x = true;
             }
         }
-        self.in_links = counts;
-    }
-
-    /// Nodes no layer-0 link points to (other than the entry point): unreachable by a search.
-    pub(crate) fn unreachable_nodes(&self) -> usize {
-        self.in_links
+        linked
             .iter()
             .enumerate()
-            .filter(|&(i, &c)| c == 0 && i as u32 != self.entry)
+            .filter(|&(i, &x)| !x && i as u32 != self.entry)
             .count()
     }
 
-    /// Gives every node without a layer-0 in-link one (after a bulk build; inserts keep this).
-    pub(crate) fn repair(&mut self, codes: &[i8], scales: &[f32], dim: usize) {
-        let rows = Rows {
-            codes,
-            scales,
-            dim,
-            dot: Dot::for_dim(dim),
-        };
-        let orphans: Vec<u32> = (0..self.in_links.len() as u32)
-            .filter(|&i| self.in_links[i as usize] == 0 && i != self.entry)
-            .collect();
-        for node in orphans {
-            self.relink(&rows, node, EMPTY);
-        }
-    }
-
-    fn gain_link(&mut self, node: u32) {
-        if let Some(c) = self.in_links.get_mut(node as usize) {
-            *c = c.saturating_add(1);
-        }
-    }
-
-    /// Returns true when `node` has no in-link left.
-    fn lose_link(&mut self, node: u32) -> bool {
-        match self.in_links.get_mut(node as usize) {
-            Some(c) => {
-                *c = c.saturating_sub(1);
-                *c == 0
-            }
-            None => false,
-        }
-    }
-
-    /// Gives `node`, which just lost its last layer-0 in-link, a new one: from one of its own
-    /// neighbours (nearest first, never `not_from`), taking a free place or else replacing the
-    /// link that neighbour has to its least similar node that other nodes also link to. In a
-    /// cluster of near-duplicates (many photos of one person) the neighbour-selection pruning
-    /// otherwise orphans some members, and no breadth of search finds them again.
-    fn relink(&mut self, rows: &Rows<'_>, node: u32, not_from: u32) {
-        let m0 = self.m0();
-        let mut outs: Vec<Near> = self
-            .links(node, 0)
-            .iter()
-            .take_while(|&&x| x != EMPTY)
-            .filter(|&&x| x != not_from && x != node)
-            .map(|&x| Near(rows.sim(node, x), x))
-            .collect();
-        outs.sort_by(|a, b| b.cmp(a));
-        for Near(_, u) in outs {
-            let list = self.links(u, 0);
-            if list.contains(&node) {
-                continue;
-            }
-            if let Some(free) = list.iter().position(|&x| x == EMPTY) {
-                self.links_mut(u, 0)[free] = node;
-                self.gain_link(node);
-                return;
-            }
-            let victim = list
-                .iter()
-                .enumerate()
-                .filter(|&(_, &w)| self.in_links.get(w as usize).is_some_and(|&c| c >= 2))
-                .map(|(i, &w)| (i, rows.sim(u, w)))
-                .min_by(|a, b| a.1.total_cmp(&b.1));
-            if let Some((i, _)) = victim {
-                let old = self.links(u, 0)[i];
-                self.links_mut(u, 0)[i] = node;
-                self.lose_link(old);
-                self.gain_link(node);
-                debug_assert!(self.links(u, 0).len() == m0);
-                return;
-            }
-        }
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.levels.len() + self.links0.len() * 4 + self.upper.len() * 4 + self.upper_at.len() * 8
     }
 
     fn m0(&self) -> usize {
@@ -417,7 +331,6 @@ impl Hnsw {
         let m0 = self.m0();
         debug_assert_eq!(node as usize, self.levels.len());
         self.levels.push(level);
-        self.in_links.push(0);
         self.links0.extend(std::iter::repeat_n(EMPTY, m0));
         self.upper_at.push(self.upper.len() as u64);
         self.upper
@@ -462,11 +375,6 @@ impl Hnsw {
                     *slot = c;
                 }
             }
-            if layer == 0 {
-                for &c in &chosen {
-                    self.gain_link(c);
-                }
-            }
             for &nb in &chosen {
                 self.link_back(&rows, nb, node, layer, cap);
             }
@@ -482,9 +390,6 @@ impl Hnsw {
         let l = self.links_mut(from, layer);
         if let Some(free) = l.iter_mut().find(|x| **x == EMPTY) {
             *free = to;
-            if layer == 0 {
-                self.gain_link(to);
-            }
             return;
         }
         let mut all: Vec<Near> = l
@@ -497,16 +402,6 @@ impl Hnsw {
         let l = self.links_mut(from, layer);
         for (i, slot) in l.iter_mut().enumerate() {
             *slot = kept.get(i).copied().unwrap_or(EMPTY);
-        }
-        if layer == 0 {
-            if kept.contains(&to) {
-                self.gain_link(to);
-            }
-            for n in all.iter().map(|n| n.1).filter(|&n| n != to) {
-                if !kept.contains(&n) && self.lose_link(n) {
-                    self.relink(rows, n, from);
-                }
-            }
         }
     }
 

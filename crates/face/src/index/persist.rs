@@ -147,12 +147,12 @@ impl GalleryIndex {
             .ok_or_else(|| bad("truncated header"))?;
         let h: Header = serde_json::from_slice(hbytes).map_err(|_| bad("unreadable header"))?;
         let n = h.slots;
-        let codes: Vec<i8> = r
+        let bytes = r
             .take(n.checked_mul(h.dim).ok_or_else(|| bad("size overflow"))?)
-            .ok_or_else(|| bad("truncated matrix"))?
-            .iter()
-            .map(|&b| b as i8)
-            .collect();
+            .ok_or_else(|| bad("truncated matrix"))?;
+        let mut codes: Vec<i8> = Vec::with_capacity(bytes.len());
+        super::advise_huge_pages(codes.as_ptr(), codes.capacity());
+        codes.extend(bytes.iter().map(|&b| b as i8));
         // `quantise` writes codes in −127..=127 and the SIMD kernels rely on it.
         if codes.contains(&i8::MIN) {
             return Err(bad("template code out of range"));
@@ -184,7 +184,6 @@ impl GalleryIndex {
                 g.entry = gh.entry;
                 g.max_level = gh.max_level;
                 g.rng = gh.rng;
-                g.recount_in_links();
                 if g.links0
                     .iter()
                     .chain(&g.upper)
