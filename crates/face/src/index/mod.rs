@@ -94,17 +94,18 @@ fn set_bit(v: &mut Vec<u64>, i: usize, on: bool) {
     }
 }
 
-/// Asks Linux to back the template matrix with transparent huge pages: an exact search streams
-/// the whole matrix, and with 4 KiB pages every 31 rows cost a TLB miss. A hint only (kernels
+/// Asks Linux to back `bytes` at `start` (the template matrix, the graph's links) with
+/// transparent huge pages: an exact search streams the whole matrix, a graph search jumps across
+/// it and the links, and with 4 KiB pages nearly every graph step costs a TLB miss. A hint only (kernels
 /// with THP off or in `never` mode ignore it); no effect elsewhere.
 /// Call it on fresh capacity, before the rows are written: pages already touched stay small until
 /// the kernel's background collapse gets to them.
-pub(crate) fn advise_huge_pages(codes: *const i8, capacity: usize) {
+pub(crate) fn advise_huge_pages(start: *const u8, bytes: usize) {
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;
-        let start = codes as usize;
-        let end = start + capacity;
+        let start = start as usize;
+        let end = start + bytes;
         let aligned = start.div_ceil(HUGE) * HUGE;
         if end > aligned + HUGE {
             let len = (end - aligned) / HUGE * HUGE;
@@ -116,7 +117,7 @@ pub(crate) fn advise_huge_pages(codes: *const i8, capacity: usize) {
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (codes, capacity);
+    let _ = (start, bytes);
 }
 
 /// i8 quantisation with one scale per vector.
@@ -227,7 +228,7 @@ impl GalleryIndex {
         let slot = self.records.len();
         if self.codes.capacity() < (slot + 1) * self.dim {
             self.codes.reserve((slot + 1) * self.dim - self.codes.len());
-            advise_huge_pages(self.codes.as_ptr(), self.codes.capacity());
+            advise_huge_pages(self.codes.as_ptr() as *const u8, self.codes.capacity());
         }
         self.codes.resize((slot + 1) * self.dim, 0);
         let s = quantise(v, &mut self.codes[slot * self.dim..]);

@@ -46,12 +46,16 @@ impl<'a> Reader<'a> {
         Some(s)
     }
     fn u32s(&mut self, n: usize) -> Option<Vec<u32>> {
-        Some(
-            self.take(n.checked_mul(4)?)?
+        let bytes = self.take(n.checked_mul(4)?)?;
+        // Graph links: huge pages before they are written (see `advise_huge_pages`).
+        let mut v: Vec<u32> = Vec::with_capacity(n);
+        super::advise_huge_pages(v.as_ptr() as *const u8, v.capacity() * 4);
+        v.extend(
+            bytes
                 .chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        )
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        );
+        Some(v)
     }
     fn u64s(&mut self, n: usize) -> Option<Vec<u64>> {
         Some(
@@ -151,7 +155,7 @@ impl GalleryIndex {
             .take(n.checked_mul(h.dim).ok_or_else(|| bad("size overflow"))?)
             .ok_or_else(|| bad("truncated matrix"))?;
         let mut codes: Vec<i8> = Vec::with_capacity(bytes.len());
-        super::advise_huge_pages(codes.as_ptr(), codes.capacity());
+        super::advise_huge_pages(codes.as_ptr() as *const u8, codes.capacity());
         codes.extend(bytes.iter().map(|&b| b as i8));
         // `quantise` writes codes in −127..=127 and the SIMD kernels rely on it.
         if codes.contains(&i8::MIN) {
