@@ -331,13 +331,7 @@ impl Hnsw {
         let m0 = self.m0();
         debug_assert_eq!(node as usize, self.levels.len());
         self.levels.push(level);
-        if self.links0.capacity() < self.links0.len() + m0 {
-            self.links0.reserve(self.links0.len().max(m0));
-            super::advise_huge_pages(
-                self.links0.as_ptr() as *const u8,
-                self.links0.capacity() * std::mem::size_of::<u32>(),
-            );
-        }
+        super::reserve_advised(&mut self.links0, m0);
         self.links0.extend(std::iter::repeat_n(EMPTY, m0));
         self.upper_at.push(self.upper.len() as u64);
         self.upper

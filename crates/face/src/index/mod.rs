@@ -94,30 +94,44 @@ fn set_bit(v: &mut Vec<u64>, i: usize, on: bool) {
     }
 }
 
-/// Asks Linux to back `bytes` at `start` (the template matrix, the graph's links) with
-/// transparent huge pages: an exact search streams the whole matrix, a graph search jumps across
-/// it and the links, and with 4 KiB pages nearly every graph step costs a TLB miss. A hint only (kernels
-/// with THP off or in `never` mode ignore it); no effect elsewhere.
-/// Call it on fresh capacity, before the rows are written: pages already touched stay small until
-/// the kernel's background collapse gets to them.
-pub(crate) fn advise_huge_pages(start: *const u8, bytes: usize) {
+/// Asks Linux to back a buffer's capacity with transparent huge pages (the template matrix, the
+/// graph's links): an exact search streams the whole matrix, a graph search jumps across it and
+/// the links, and with 4 KiB pages nearly every graph step costs a TLB miss. A hint only (kernels
+/// with THP off ignore it); no effect on other systems. Applied to fresh capacity, before it is
+/// written: pages already touched stay small until the kernel's background collapse gets to them.
+fn advise_huge_pages<T>(v: &Vec<T>) {
     #[cfg(target_os = "linux")]
     {
         const HUGE: usize = 2 << 20;
-        let start = start as usize;
-        let end = start + bytes;
+        let start = v.as_ptr() as usize;
+        let end = start + v.capacity() * std::mem::size_of::<T>();
         let aligned = start.div_ceil(HUGE) * HUGE;
         if end > aligned + HUGE {
             let len = (end - aligned) / HUGE * HUGE;
-            // SAFETY: the range lies inside the allocation of `codes` (its capacity);
-            // MADV_HUGEPAGE only changes how the kernel backs the pages, never their contents.
+            // SAFETY: the range lies inside the allocation of `v` (its capacity); MADV_HUGEPAGE
+            // only changes how the kernel backs the pages, never their contents.
             unsafe {
                 libc::madvise(aligned as *mut libc::c_void, len, libc::MADV_HUGEPAGE);
             }
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (start, bytes);
+    let _ = v;
+}
+
+/// An empty buffer for `capacity` elements, advised for huge pages.
+pub(crate) fn advised_vec<T>(capacity: usize) -> Vec<T> {
+    let v = Vec::with_capacity(capacity);
+    advise_huge_pages(&v);
+    v
+}
+
+/// Makes room for `additional` more elements; new capacity is advised for huge pages.
+pub(crate) fn reserve_advised<T>(v: &mut Vec<T>, additional: usize) {
+    if v.capacity() - v.len() < additional {
+        v.reserve(additional.max(v.len()));
+        advise_huge_pages(v);
+    }
 }
 
 /// i8 quantisation with one scale per vector.
@@ -226,10 +240,7 @@ impl GalleryIndex {
             return Err(FaceError::DuplicateRecord(record.0));
         }
         let slot = self.records.len();
-        if self.codes.capacity() < (slot + 1) * self.dim {
-            self.codes.reserve((slot + 1) * self.dim - self.codes.len());
-            advise_huge_pages(self.codes.as_ptr() as *const u8, self.codes.capacity());
-        }
+        reserve_advised(&mut self.codes, self.dim);
         self.codes.resize((slot + 1) * self.dim, 0);
         let s = quantise(v, &mut self.codes[slot * self.dim..]);
         self.scales.push(s);

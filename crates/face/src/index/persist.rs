@@ -48,8 +48,7 @@ impl<'a> Reader<'a> {
     fn u32s(&mut self, n: usize) -> Option<Vec<u32>> {
         let bytes = self.take(n.checked_mul(4)?)?;
         // Graph links: huge pages before they are written (see `advise_huge_pages`).
-        let mut v: Vec<u32> = Vec::with_capacity(n);
-        super::advise_huge_pages(v.as_ptr() as *const u8, v.capacity() * 4);
+        let mut v: Vec<u32> = super::advised_vec(n);
         v.extend(
             bytes
                 .chunks_exact(4)
@@ -154,8 +153,7 @@ impl GalleryIndex {
         let bytes = r
             .take(n.checked_mul(h.dim).ok_or_else(|| bad("size overflow"))?)
             .ok_or_else(|| bad("truncated matrix"))?;
-        let mut codes: Vec<i8> = Vec::with_capacity(bytes.len());
-        super::advise_huge_pages(codes.as_ptr() as *const u8, codes.capacity());
+        let mut codes: Vec<i8> = super::advised_vec(bytes.len());
         codes.extend(bytes.iter().map(|&b| b as i8));
         // `quantise` writes codes in −127..=127 and the SIMD kernels rely on it.
         if codes.contains(&i8::MIN) {
