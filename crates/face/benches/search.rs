@@ -7,12 +7,14 @@
 //! Queries: 200 real templates with fresh noise of norm 0.5 (new photos of enrolled people).
 //!
 //! Measures exact-search p50/p99 (top 50), the memory-bandwidth bound of the scan, approximate
-//! (HNSW) p50 at recall@50 ≥ 0.99 against exact, memory per template; then runs
-//! crates/face/bench/faiss_search.py (FAISS IndexFlatIP and IndexHNSWFlat) on the same matrix and
-//! prints the ratios.
+//! p50 against recall@50 (partition: IVF lists; graph: HNSW) up to recall 0.99 against exact,
+//! memory per template; then runs crates/face/bench/faiss_search.py (FAISS IndexFlatIP,
+//! IndexIVFFlat with the same list count, IndexHNSWFlat with the same M and efConstruction) on
+//! the same matrix and prints the ratios, at equal recall for the approximate indexes.
 //!
 //! Run: `cargo bench -p probity-face --bench search` (after `probity eval --algorithm dlib-resnet-v1`).
-//! Env: BENCH_N (gallery size), BENCH_QUERIES, BENCH_M and BENCH_EFC (graph parameters),
+//! Env: BENCH_N (gallery size), BENCH_QUERIES, BENCH_LISTS (partition lists, default 4·√N),
+//! BENCH_M and BENCH_EFC (graph parameters), BENCH_SKIP_GRAPH (no HNSW, here or in FAISS),
 //! BENCH_EXACT_ONLY (stop after the exact scan), PROBITY_EVAL_DIR (default .probity/eval),
 //! PROBITY_BENCH_PYTHON (default .venv/bin/python).
 
@@ -23,7 +25,7 @@ use std::time::Instant;
 
 use probity_face::algorithm::{lookup, AlgorithmSpec, DLIB_RESNET_V1};
 use probity_face::eval::cache::EmbeddingCache;
-use probity_face::index::HnswParams;
+use probity_face::index::{HnswParams, IvfParams};
 use probity_face::{
     GalleryIndex, ProbeTemplate, RecordId, RepositoryTemplate, SearchMode, SearchRequest,
 };
@@ -211,40 +213,15 @@ fn main() {
         return;
     }
 
-    // Approximate.
-    let t = Instant::now();
     let env_usize = |k: &str, d: usize| {
         std::env::var(k)
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(d)
     };
-    let params = HnswParams {
-        m: env_usize("BENCH_M", HnswParams::default().m),
-        ef_construction: env_usize("BENCH_EFC", HnswParams::default().ef_construction),
-        seed: 7,
-    };
-    index.build_graph(params, &mut |d, total| {
-        if d % 100_000 == 0 || d == total {
-            eprint!("\r  building HNSW {d}/{total}");
-        }
-    });
-    eprintln!();
-    let build_s = t.elapsed().as_secs_f64();
-    println!(
-        "  HNSW (M={}, efConstruction={}) built in {build_s:.0}s; memory {:.0} B/template; \
-         nodes without an in-link: {}",
-        params.m,
-        params.ef_construction,
-        index.bytes_per_template(),
-        index.unreachable_in_graph().unwrap_or(0)
-    );
-    let mut approx_choice = None;
-    for ef in [64usize, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048] {
-        let req = SearchRequest {
-            top_k: k,
-            mode: SearchMode::Approximate { ef },
-        };
+    // recall@50 against the exact pools and p50 latency of one approximate mode.
+    let measure = |index: &GalleryIndex, mode: SearchMode| {
+        let req = SearchRequest { top_k: k, mode };
         let mut lat = Vec::new();
         let mut hit = 0usize;
         for (p, tr) in probes.iter().zip(&truth) {
@@ -257,13 +234,78 @@ fn main() {
                 .filter(|c| tr.contains(&c.record))
                 .count();
         }
-        let recall = hit as f64 / (k * probes.len()) as f64;
-        let p50 = pct(&mut lat, 0.5);
-        println!("  approximate ef={ef}: recall@50 {recall:.4}, p50 {p50:.3} ms");
-        if recall >= 0.99 {
-            approx_choice = Some((ef, recall, p50));
-            break;
+        (hit as f64 / (k * probes.len()) as f64, pct(&mut lat, 0.5))
+    };
+    // (parameter, recall, p50) points, stopping at the first with recall >= 0.99.
+    let sweep = |index: &GalleryIndex, mode: &dyn Fn(usize) -> SearchMode, values: &[usize]| {
+        let mut curve = Vec::new();
+        for &v in values {
+            let (recall, p50) = measure(index, mode(v));
+            println!("    {:?}: recall@50 {recall:.4}, p50 {p50:.3} ms", mode(v));
+            curve.push((v, recall, p50));
+            if recall >= 0.99 {
+                break;
+            }
         }
+        curve
+    };
+    let at_099 = |curve: &[(usize, f64, f64)]| curve.iter().copied().find(|p| p.1 >= 0.99);
+
+    // Approximate, partitioned (IVF).
+    let mut ivf_params = IvfParams::for_gallery(n);
+    ivf_params.lists = env_usize("BENCH_LISTS", ivf_params.lists);
+    ivf_params.training_rows = n.min(ivf_params.lists * 64);
+    let t = Instant::now();
+    index.build_partition(ivf_params, &mut |d, total| {
+        eprint!("\r  building partition {d}/{total}");
+    });
+    eprintln!();
+    let ivf_build_s = t.elapsed().as_secs_f64();
+    let ivf_bytes = index.bytes_per_template();
+    println!(
+        "  partition ({} lists, k-means on {} rows, {} iterations) built in {ivf_build_s:.1}s; \
+         memory {ivf_bytes:.0} B/template",
+        ivf_params.lists, ivf_params.training_rows, ivf_params.iterations
+    );
+    let ivf_curve = sweep(
+        &index,
+        &|probes| SearchMode::Partitioned { probes },
+        &[
+            1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512,
+        ],
+    );
+
+    // Approximate, graph (HNSW).
+    let skip_graph = std::env::var_os("BENCH_SKIP_GRAPH").is_some();
+    let params = HnswParams {
+        m: env_usize("BENCH_M", HnswParams::default().m),
+        ef_construction: env_usize("BENCH_EFC", HnswParams::default().ef_construction),
+        seed: 7,
+    };
+    let mut graph_curve = Vec::new();
+    let mut build_s = f64::NAN;
+    if !skip_graph {
+        let t = Instant::now();
+        index.build_graph(params, &mut |d, total| {
+            if d % 100_000 == 0 || d == total {
+                eprint!("\r  building HNSW {d}/{total}");
+            }
+        });
+        eprintln!();
+        build_s = t.elapsed().as_secs_f64();
+        println!(
+            "  HNSW (M={}, efConstruction={}) built in {build_s:.0}s; memory {:.0} B/template \
+             (matrix and graph); nodes without an in-link: {}",
+            params.m,
+            params.ef_construction,
+            index.bytes_per_template() - ivf_bytes + (dim + 12) as f64,
+            index.unreachable_in_graph().unwrap_or(0)
+        );
+        graph_curve = sweep(
+            &index,
+            &|ef| SearchMode::Approximate { ef },
+            &[64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048],
+        );
     }
 
     // FAISS on the same data.
@@ -281,8 +323,10 @@ fn main() {
         .arg(&gpath)
         .arg(&qpath)
         .arg(k.to_string())
-        .arg(params.m.to_string())
+        .arg(if skip_graph { 0 } else { params.m }.to_string())
         .arg(params.ef_construction.to_string())
+        .arg(ivf_params.lists.to_string())
+        .arg(ivf_params.training_rows.to_string())
         .output();
     let faiss: Option<serde_json::Value> = match out {
         Ok(o) if o.status.success() => serde_json::from_slice(&o.stdout).ok(),
@@ -309,35 +353,81 @@ fn main() {
         get("flat_p99_ms"),
         (dim * 4) as f64
     );
-    if let Some(curve) = f.get("hnsw_curve").and_then(|c| c.as_array()) {
-        for p in curve {
-            println!("  FAISS HNSW efSearch point [ef, recall@50, p50 ms]: {p}");
-        }
+    // FAISS curves as (parameter, recall, p50) points.
+    let curve_of = |key: &str| -> Vec<(usize, f64, f64)> {
+        f.get(key)
+            .and_then(|c| c.as_array())
+            .map(|pts| {
+                pts.iter()
+                    .filter_map(|p| {
+                        let p = p.as_array()?;
+                        Some((
+                            p.first()?.as_u64()? as usize,
+                            p.get(1)?.as_f64()?,
+                            p.get(2)?.as_f64()?,
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let faiss_ivf = curve_of("ivf_curve");
+    let faiss_hnsw = curve_of("hnsw_curve");
+    for (v, r, p50) in &faiss_ivf {
+        println!("  FAISS IndexIVFFlat nprobe={v}: recall@50 {r:.4}, p50 {p50:.3} ms");
     }
     println!(
-        "  FAISS IndexHNSWFlat (M={}, efConstruction={}, built in {:.0}s): efSearch={} recall@50 {:.4} p50 {:.3} ms",
-        params.m,
-        params.ef_construction,
-        get("hnsw_build_s"),
-        get("hnsw_ef"),
-        get("hnsw_recall"),
-        get("hnsw_p50_ms")
+        "  FAISS IndexIVFFlat ({} lists) built in {:.1}s",
+        ivf_params.lists,
+        get("ivf_build_s")
     );
+    for (v, r, p50) in &faiss_hnsw {
+        println!("  FAISS IndexHNSWFlat efSearch={v}: recall@50 {r:.4}, p50 {p50:.3} ms");
+    }
+    if !faiss_hnsw.is_empty() {
+        println!(
+            "  FAISS IndexHNSWFlat (M={}, efConstruction={}) built in {:.0}s",
+            params.m,
+            params.ef_construction,
+            get("hnsw_build_s")
+        );
+    }
     println!("RATIOS (probity / FAISS; < 1 = faster):");
     println!(
         "  exact p50: {:.2}   exact p99: {:.2}",
         exact_p50 / get("flat_p50_ms"),
         exact_p99 / get("flat_p99_ms")
     );
-    if let Some((ef, recall, p50)) = approx_choice {
-        println!(
-            "  approximate p50 at recall@50 >= 0.99: {:.2} (probity ef={ef} recall {recall:.4} {p50:.3} ms)",
-            p50 / get("hnsw_p50_ms")
-        );
+    // At equal recall: each FAISS point against the fastest Probity point reaching its recall.
+    let equal_recall = |ours: &[(usize, f64, f64)], theirs: &[(usize, f64, f64)], what: &str| {
+        if let Some(&(tv, tr, tp)) = theirs.iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+            match ours.iter().find(|p| p.1 >= tr) {
+                Some(&(ov, or, op)) => println!(
+                    "  {what} at FAISS's best recall {tr:.4} (its parameter {tv}, {tp:.3} ms): \
+                     probity {op:.3} ms (parameter {ov}, recall {or:.4}) -> {:.2}",
+                    op / tp
+                ),
+                None => println!("  {what}: probity does not reach FAISS's best recall {tr:.4}"),
+            }
+        }
+    };
+    equal_recall(&ivf_curve, &faiss_ivf, "partition vs IndexIVFFlat");
+    equal_recall(&ivf_curve, &faiss_hnsw, "partition vs IndexHNSWFlat");
+    equal_recall(&graph_curve, &faiss_hnsw, "HNSW vs IndexHNSWFlat");
+    for (name, curve) in [("partition", &ivf_curve), ("HNSW", &graph_curve)] {
+        match at_099(curve) {
+            Some((v, r, p50)) => println!(
+                "  {name} at recall@50 >= 0.99: parameter {v}, recall {r:.4}, p50 {p50:.3} ms"
+            ),
+            None if curve.is_empty() => {}
+            None => println!("  {name}: recall@50 0.99 not reached in the sweep"),
+        }
     }
     println!(
-        "  memory per template: {:.2} (exact), HNSW build time {:.2}",
+        "  memory per template: {:.2} (exact), partition build time vs IndexIVFFlat {:.2}, \
+         HNSW build time vs IndexHNSWFlat {:.2}",
         (dim + 12) as f64 / (dim * 4) as f64,
+        ivf_build_s / get("ivf_build_s"),
         build_s / get("hnsw_build_s")
     );
 }

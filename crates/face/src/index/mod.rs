@@ -3,7 +3,8 @@
 //! - Holds only [`RepositoryTemplate`]s (FR-03), quantised to i8 with one scale per template
 //!   (`dimension + 4` bytes each), in one compact row-major matrix.
 //! - Exact search: a SIMD scan (AVX2 when the CPU has it) over the matrix on all cores, top-K heap.
-//! - Approximate search: an HNSW graph over the same rows ([`hnsw`]), for large galleries.
+//! - Approximate search for large galleries, two kinds: an inverted-file partition ([`ivf`]:
+//!   k-means lists scanned with the exact kernel) and an HNSW graph over the same rows ([`hnsw`]).
 //! - Sealed or removed records (FR-02) are excluded inside the scan and the graph walk, and every
 //!   result is re-checked by the caller's callback (the database's authoritative flags) before it
 //!   is returned; records failing the re-check are dropped and the list refilled.
@@ -12,6 +13,7 @@
 //! - The search request has no field for any protected trait (FR-24): only K and the mode.
 
 pub mod hnsw;
+pub mod ivf;
 mod persist;
 pub(crate) mod scan;
 
@@ -24,6 +26,7 @@ use crate::error::FaceError;
 use crate::template::{ProbeTemplate, RecordId, RepositoryTemplate};
 
 pub use hnsw::HnswParams;
+pub use ivf::IvfParams;
 
 /// Exact or approximate search.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -34,6 +37,11 @@ pub enum SearchMode {
     /// when the index has no graph.
     Approximate {
         ef: usize,
+    },
+    /// Inverted-file search over the `probes` partitions nearest the probe (more = higher
+    /// recall, slower); falls back to exact when the index has no partition.
+    Partitioned {
+        probes: usize,
     },
 }
 
@@ -78,6 +86,7 @@ pub struct GalleryIndex {
     /// Sealed records (FR-02), kept even when the record is not (yet) in the index.
     pub(crate) sealed: HashSet<RecordId>,
     pub(crate) graph: Option<hnsw::Hnsw>,
+    pub(crate) partition: Option<ivf::Ivf>,
 }
 
 pub(crate) fn bit(v: &[u64], i: usize) -> bool {
@@ -162,6 +171,7 @@ impl GalleryIndex {
             slot_of: HashMap::new(),
             sealed: HashSet::new(),
             graph: None,
+            partition: None,
         }
     }
 
@@ -184,14 +194,34 @@ impl GalleryIndex {
     pub fn has_graph(&self) -> bool {
         self.graph.is_some()
     }
-    /// Bytes of memory per stored template (matrix row + scale + record id + graph links).
+    pub fn has_partition(&self) -> bool {
+        self.partition.is_some()
+    }
+    /// Bytes of memory per stored template (matrix row + scale + record id + graph links +
+    /// partition copies).
     pub fn bytes_per_template(&self) -> f64 {
         let n = self.records.len().max(1) as f64;
         let base = (self.dim + 4 + 8) as f64;
-        base + self
-            .graph
-            .as_ref()
-            .map_or(0.0, |g| g.memory_bytes() as f64 / n)
+        let graph = self.graph.as_ref().map_or(0, |g| g.memory_bytes());
+        let partition = self.partition.as_ref().map_or(0, |p| p.memory_bytes());
+        base + (graph + partition) as f64 / n
+    }
+
+    /// Builds an inverted-file partition over every record (for large galleries); later adds
+    /// join it. `progress(done, total)` counts rows processed.
+    pub fn build_partition(&mut self, params: IvfParams, progress: &mut dyn FnMut(usize, usize)) {
+        let slots: Vec<u32> = (0..self.records.len())
+            .filter(|&s| !bit(&self.removed, s))
+            .map(|s| s as u32)
+            .collect();
+        self.partition = Some(ivf::Ivf::build(
+            params,
+            &self.codes,
+            &self.scales,
+            self.dim,
+            &slots,
+            progress,
+        ));
     }
 
     /// Builds an HNSW graph over every slot (for large galleries); later adds join it.
@@ -250,6 +280,9 @@ impl GalleryIndex {
         set_bit(&mut self.hidden, slot, self.sealed.contains(&record));
         if let Some(g) = self.graph.as_mut() {
             g.insert(slot as u32, &self.codes, &self.scales, self.dim);
+        }
+        if let Some(p) = self.partition.as_mut() {
+            p.insert(slot as u32, &self.codes, &self.scales);
         }
         Ok(())
     }
@@ -346,8 +379,11 @@ impl GalleryIndex {
 
     /// (slot, similarity without the query scale), best first, hidden slots skipped.
     pub(crate) fn raw_search(&self, qc: &[i8], want: usize, mode: SearchMode) -> Vec<(u32, f32)> {
-        match (mode, &self.graph) {
-            (SearchMode::Approximate { ef }, Some(g)) => g.search(
+        match (mode, &self.graph, &self.partition) {
+            (SearchMode::Partitioned { probes }, _, Some(p)) => {
+                p.search(qc, want, probes, &self.hidden)
+            }
+            (SearchMode::Approximate { ef }, Some(g), _) => g.search(
                 qc,
                 want,
                 ef.max(want),

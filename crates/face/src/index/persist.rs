@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::hnsw::{Hnsw, HnswParams};
+use super::ivf::{InvertedList, Ivf, IvfParams};
 use super::{bit, GalleryIndex};
 use crate::algorithm::AlgorithmId;
 use crate::error::FaceError;
@@ -22,6 +23,16 @@ struct Header {
     slots: usize,
     sealed: Vec<RecordId>,
     graph: Option<GraphHeader>,
+    /// Absent in files written before partitions existed.
+    #[serde(default)]
+    partition: Option<PartitionHeader>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PartitionHeader {
+    params: IvfParams,
+    lists: usize,
+    members: usize,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -89,6 +100,11 @@ impl GalleryIndex {
                 upper_len: g.upper.len(),
                 rng: g.rng,
             }),
+            partition: self.partition.as_ref().map(|p| PartitionHeader {
+                params: p.params,
+                lists: p.lists.len(),
+                members: p.lists.iter().map(|l| l.slots.len()).sum(),
+            }),
         };
         let hjson = serde_json::to_vec(&header)
             .map_err(|e| FaceError::Inference(format!("index header: {e}")))?;
@@ -123,6 +139,23 @@ impl GalleryIndex {
             }
             for x in &g.upper {
                 w.write_all(&x.to_le_bytes()).map_err(io)?;
+            }
+        }
+        // The partition: centroids and membership only; list rows are copies of matrix rows.
+        if let Some(p) = &self.partition {
+            let c: Vec<u8> = p.centroids.iter().map(|&c| c as u8).collect();
+            w.write_all(&c).map_err(io)?;
+            for s in &p.centroid_scales {
+                w.write_all(&s.to_le_bytes()).map_err(io)?;
+            }
+            for l in &p.lists {
+                w.write_all(&(l.slots.len() as u64).to_le_bytes())
+                    .map_err(io)?;
+            }
+            for l in &p.lists {
+                for x in &l.slots {
+                    w.write_all(&x.to_le_bytes()).map_err(io)?;
+                }
             }
         }
         w.flush().map_err(io)?;
@@ -197,6 +230,56 @@ impl GalleryIndex {
                 Some(g)
             }
         };
+        let partition = match h.partition {
+            None => None,
+            Some(ph) => {
+                let size = ph
+                    .lists
+                    .checked_mul(h.dim)
+                    .ok_or_else(|| bad("size overflow"))?;
+                let centroids: Vec<i8> = r
+                    .take(size)
+                    .ok_or_else(|| bad("truncated partition"))?
+                    .iter()
+                    .map(|&b| b as i8)
+                    .collect();
+                if centroids.contains(&i8::MIN) {
+                    return Err(bad("centroid code out of range"));
+                }
+                let centroid_scales = r.f32s(ph.lists).ok_or_else(|| bad("truncated partition"))?;
+                let lens = r.u64s(ph.lists).ok_or_else(|| bad("truncated partition"))?;
+                if lens.iter().try_fold(0u64, |a, &b| a.checked_add(b)) != Some(ph.members as u64) {
+                    return Err(bad("partition list sizes do not add up"));
+                }
+                let members = r
+                    .u32s(ph.members)
+                    .ok_or_else(|| bad("truncated partition"))?;
+                if members.iter().any(|&s| s as usize >= n) {
+                    return Err(bad("partition points outside the index"));
+                }
+                let mut at = 0usize;
+                let lists = lens
+                    .iter()
+                    .map(|&len| {
+                        let slots = members[at..at + len as usize].to_vec();
+                        at += len as usize;
+                        InvertedList {
+                            slots,
+                            ..InvertedList::default()
+                        }
+                    })
+                    .collect();
+                let mut p = Ivf {
+                    params: ph.params,
+                    dim: h.dim,
+                    centroids,
+                    centroid_scales,
+                    lists,
+                };
+                p.refill(&codes, &scales);
+                Some(p)
+            }
+        };
         if r.at != buf.len() {
             return Err(bad("trailing bytes"));
         }
@@ -223,6 +306,7 @@ impl GalleryIndex {
             slot_of,
             sealed,
             graph,
+            partition,
         })
     }
 }

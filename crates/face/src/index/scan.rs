@@ -75,16 +75,28 @@ fn scan_rows_generic(
     q: &[i8],
     start: usize,
     end: usize,
+    ids: Option<&[u32]>,
     hidden: &[u64],
     top: &mut TopK,
 ) {
-    for slot in start..end {
-        if bit(hidden, slot) {
+    for row in start..end {
+        let slot = slot_of(ids, row);
+        if bit(hidden, slot as usize) {
             continue;
         }
-        let row = &codes[slot * dim..(slot + 1) * dim];
-        let s = dot_i8(row, q) as f32 * scales[slot];
-        top.offer(s, slot as u32);
+        let r = &codes[row * dim..(row + 1) * dim];
+        let s = dot_i8(r, q) as f32 * scales[row];
+        top.offer(s, slot);
+    }
+}
+
+/// The gallery slot of matrix row `row`: the row itself in the gallery matrix, `ids[row]` in an
+/// inverted list (which holds copies of gallery rows).
+#[inline(always)]
+fn slot_of(ids: Option<&[u32]>, row: usize) -> u32 {
+    match ids {
+        Some(ids) => ids[row],
+        None => row as u32,
     }
 }
 
@@ -97,7 +109,7 @@ fn scan_rows_generic(
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::TopK;
+    use super::{slot_of, TopK};
     use crate::index::bit;
 
     /// Largest dimension the kernels keep the query for (the registry's largest is 512).
@@ -150,7 +162,7 @@ mod avx2 {
 
     /// Scans rows `start..end`, four at a time: four dot products reduced together, scaled,
     /// compared with the current K-th best in one vector compare; only rows above it reach the
-    /// top-K (and the hidden-slot check).
+    /// top-K (and the slot lookup and hidden-slot check).
     #[target_feature(enable = "avx2")]
     #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn scan(
@@ -160,6 +172,7 @@ mod avx2 {
         q: &[i8],
         start: usize,
         end: usize,
+        ids: Option<&[u32]>,
         hidden: &[u64],
         top: &mut TopK,
     ) {
@@ -192,17 +205,21 @@ mod avx2 {
             if mask != 0 {
                 _mm_storeu_ps(lanes.as_mut_ptr(), f);
                 for (l, &score) in lanes.iter().enumerate() {
-                    if mask & (1 << l) != 0 && !bit(hidden, slot + l) {
-                        top.offer(score, (slot + l) as u32);
+                    if mask & (1 << l) != 0 {
+                        let id = slot_of(ids, slot + l);
+                        if !bit(hidden, id as usize) {
+                            top.offer(score, id);
+                        }
                     }
                 }
             }
             slot += 4;
         }
         while slot < end {
-            if !bit(hidden, slot) {
+            let id = slot_of(ids, slot);
+            if !bit(hidden, id as usize) {
                 let row = std::slice::from_raw_parts(codes.as_ptr().add(slot * dim), dim);
-                top.offer(dot(row, q) as f32 * scales[slot], slot as u32);
+                top.offer(dot(row, q) as f32 * scales[slot], id);
             }
             slot += 1;
         }
@@ -260,19 +277,25 @@ fn scan_rows(
     q: &[i8],
     start: usize,
     end: usize,
+    ids: Option<&[u32]>,
     hidden: &[u64],
     top: &mut TopK,
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        if use_avx2(dim) && q.len() == dim && codes.len() >= end * dim && scales.len() >= end {
+        if use_avx2(dim)
+            && q.len() == dim
+            && codes.len() >= end * dim
+            && scales.len() >= end
+            && ids.is_none_or(|ids| ids.len() >= end)
+        {
             // SAFETY: the CPU supports AVX2 (checked), `dim` is a multiple of 32 within
-            // MAX_DIM, and rows start..end lie inside `codes` and `scales` (checked).
-            unsafe { avx2::scan(codes, scales, dim, q, start, end, hidden, top) };
+            // MAX_DIM, and rows start..end lie inside `codes`, `scales` and `ids` (checked).
+            unsafe { avx2::scan(codes, scales, dim, q, start, end, ids, hidden, top) };
             return;
         }
     }
-    scan_rows_generic(codes, scales, dim, q, start, end, hidden, top)
+    scan_rows_generic(codes, scales, dim, q, start, end, ids, hidden, top)
 }
 
 /// Rows below which one thread scans everything.
@@ -295,7 +318,7 @@ pub(crate) fn top_k(
     };
     let mut tops: Vec<TopK> = if threads <= 1 {
         let mut t = TopK::new(k);
-        scan_rows(codes, scales, dim, q, 0, n, hidden, &mut t);
+        scan_rows(codes, scales, dim, q, 0, n, None, hidden, &mut t);
         vec![t]
     } else {
         // Chunks are multiples of 64 rows (one hidden-bitset word); the calling thread scans the
@@ -307,18 +330,33 @@ pub(crate) fn top_k(
                     let (a, b) = ((i * chunk).min(n), ((i + 1) * chunk).min(n));
                     s.spawn(move || {
                         let mut t = TopK::new(k);
-                        scan_rows(codes, scales, dim, q, a, b, hidden, &mut t);
+                        scan_rows(codes, scales, dim, q, a, b, None, hidden, &mut t);
                         t
                     })
                 })
                 .collect();
             let mut first = TopK::new(k);
-            scan_rows(codes, scales, dim, q, 0, chunk.min(n), hidden, &mut first);
+            scan_rows(
+                codes,
+                scales,
+                dim,
+                q,
+                0,
+                chunk.min(n),
+                None,
+                hidden,
+                &mut first,
+            );
             let mut v = vec![first];
             v.extend(handles.into_iter().filter_map(|h| h.join().ok()));
             v
         })
     };
+    merge(&mut tops, k)
+}
+
+/// The best `k` of several partial top-K lists, best first.
+fn merge(tops: &mut [TopK], k: usize) -> Vec<(u32, f32)> {
     let mut all = TopK::new(k);
     for t in tops.iter_mut() {
         for h in t.heap.drain() {
@@ -328,6 +366,85 @@ pub(crate) fn top_k(
     let mut v: Vec<(u32, f32)> = all.heap.into_iter().map(|h| (h.1, h.0)).collect();
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     v
+}
+
+/// One inverted list: copies of gallery rows (`codes`, `scales`) and the gallery slot of each.
+#[derive(Clone, Copy)]
+pub(crate) struct ListRows<'a> {
+    pub(crate) codes: &'a [i8],
+    pub(crate) scales: &'a [f32],
+    pub(crate) slots: &'a [u32],
+}
+
+/// Best `k` visible gallery slots over several inverted lists (similarity without the query's
+/// scale), best first. Lists are shared out to all cores in contiguous runs of about equal row
+/// counts when there are enough rows to pay for the threads.
+pub(crate) fn top_k_lists(
+    lists: &[ListRows<'_>],
+    dim: usize,
+    q: &[i8],
+    k: usize,
+    hidden: &[u64],
+) -> Vec<(u32, f32)> {
+    let rows: usize = lists.iter().map(|l| l.scales.len()).sum();
+    let threads = if rows >= PARALLEL_MIN_ROWS {
+        std::thread::available_parallelism().map_or(1, |p| p.get())
+    } else {
+        1
+    };
+    let scan = |part: &[ListRows<'_>]| {
+        let mut t = TopK::new(k);
+        for l in part {
+            let n = l.scales.len().min(l.slots.len());
+            scan_rows(
+                l.codes,
+                l.scales,
+                dim,
+                q,
+                0,
+                n,
+                Some(l.slots),
+                hidden,
+                &mut t,
+            );
+        }
+        t
+    };
+    if threads <= 1 || lists.len() < 2 {
+        return merge(&mut [scan(lists)], k);
+    }
+    // Cut the list sequence where the running row count passes each thread's share.
+    let mut cuts = vec![0usize];
+    let mut seen = 0usize;
+    for (i, l) in lists.iter().enumerate() {
+        seen += l.scales.len();
+        if seen * threads >= rows * cuts.len() && cuts.len() < threads {
+            cuts.push(i + 1);
+        }
+    }
+    cuts.push(lists.len());
+    cuts.dedup();
+    let mut tops: Vec<TopK> = std::thread::scope(|s| {
+        let handles: Vec<_> = cuts
+            .windows(2)
+            .skip(1)
+            .map(|w| {
+                let part = &lists[w[0]..w[1]];
+                s.spawn(move || scan(part))
+            })
+            .collect();
+        let mut v = vec![scan(&lists[cuts[0]..cuts[1]])];
+        v.extend(handles.into_iter().filter_map(|h| h.join().ok()));
+        v
+    });
+    merge(&mut tops, k)
+}
+
+/// The single best row of a small matrix (nearest centroid), on the calling thread.
+pub(crate) fn best_row(codes: &[i8], scales: &[f32], dim: usize, q: &[i8]) -> Option<(u32, f32)> {
+    let mut t = TopK::new(1);
+    scan_rows(codes, scales, dim, q, 0, scales.len(), None, &[], &mut t);
+    t.heap.pop().map(|h| (h.1, h.0))
 }
 
 #[cfg(test)]

@@ -90,18 +90,29 @@ fn fr_02_sealed_record_never_returned_and_unseal_restores_it() {
         assert_eq!(r.candidates.len(), 499);
     }
     idx.build_graph(HnswParams::default(), &mut |_, _| {});
+    idx.build_partition(IvfParams::for_gallery(500), &mut |_, _| {});
+    for mode in [
+        SearchMode::Approximate { ef: 64 },
+        SearchMode::Partitioned { probes: 4 },
+    ] {
+        let r = idx
+            .search(&probe, &SearchRequest { top_k: 20, mode }, &|_| true)
+            .expect("search");
+        assert_eq!(r.candidates.len(), 20);
+        assert!(r.candidates.iter().all(|c| c.record != RecordId(42)));
+    }
+    idx.unseal(RecordId(42));
     let r = idx
         .search(
             &probe,
             &SearchRequest {
-                top_k: 20,
-                mode: SearchMode::Approximate { ef: 64 },
+                top_k: 1,
+                mode: SearchMode::Partitioned { probes: 4 },
             },
             &|_| true,
         )
         .expect("search");
-    assert!(r.candidates.iter().all(|c| c.record != RecordId(42)));
-    idx.unseal(RecordId(42));
+    assert_eq!(r.candidates[0].record, RecordId(42));
     let r = idx.search(&probe, &exact(1), &|_| true).expect("search");
     assert_eq!(r.candidates[0].record, RecordId(42));
 }
@@ -143,11 +154,16 @@ fn fr_02_removed_record_gone_without_rebuild_and_can_be_re_added() {
     let vs = vectors(200, 128, 5);
     let mut idx = index_of(&vs);
     idx.build_graph(HnswParams::default(), &mut |_, _| {});
+    idx.build_partition(IvfParams::for_gallery(200), &mut |_, _| {});
     assert!(idx.remove(RecordId(3)));
     assert!(!idx.remove(RecordId(3)));
     assert_eq!(idx.len(), 199);
     let probe = ProbeTemplate::new(spec(), vs[3].clone()).expect("probe");
-    for mode in [SearchMode::Exact, SearchMode::Approximate { ef: 50 }] {
+    for mode in [
+        SearchMode::Exact,
+        SearchMode::Approximate { ef: 50 },
+        SearchMode::Partitioned { probes: 2 },
+    ] {
         let r = idx
             .search(&probe, &SearchRequest { top_k: 10, mode }, &|_| true)
             .expect("search");
@@ -155,17 +171,15 @@ fn fr_02_removed_record_gone_without_rebuild_and_can_be_re_added() {
     }
     idx.add(RepositoryTemplate::enrol(RecordId(3), spec(), vs[3].clone()).expect("t"))
         .expect("re-add");
-    let r = idx
-        .search(
-            &probe,
-            &SearchRequest {
-                top_k: 1,
-                mode: SearchMode::Approximate { ef: 50 },
-            },
-            &|_| true,
-        )
-        .expect("search");
-    assert_eq!(r.candidates[0].record, RecordId(3));
+    for mode in [
+        SearchMode::Approximate { ef: 50 },
+        SearchMode::Partitioned { probes: 1 },
+    ] {
+        let r = idx
+            .search(&probe, &SearchRequest { top_k: 1, mode }, &|_| true)
+            .expect("search");
+        assert_eq!(r.candidates[0].record, RecordId(3), "{mode:?}");
+    }
     assert!(matches!(
         idx.add(RepositoryTemplate::enrol(RecordId(3), spec(), vs[3].clone()).expect("t")),
         Err(FaceError::DuplicateRecord(3))
@@ -233,6 +247,7 @@ fn fr_02_index_persists_and_reloads_with_seals_tombstones_and_graph() {
     let vs = vectors(1000, 128, 13);
     let mut idx = index_of(&vs);
     idx.build_graph(HnswParams::default(), &mut |_, _| {});
+    idx.build_partition(IvfParams::for_gallery(1000), &mut |_, _| {});
     idx.seal(RecordId(10));
     idx.remove(RecordId(11));
     let dir = tempfile::tempdir().expect("tempdir");
@@ -243,9 +258,15 @@ fn fr_02_index_persists_and_reloads_with_seals_tombstones_and_graph() {
     assert!(back.is_sealed(RecordId(10)));
     assert!(!back.contains(RecordId(11)));
     assert!(back.has_graph());
+    assert!(back.has_partition());
+    assert_eq!(back.bytes_per_template(), idx.bytes_per_template());
     for qi in [0usize, 10, 11, 500] {
         let probe = ProbeTemplate::new(spec(), vs[qi].clone()).expect("probe");
-        for mode in [SearchMode::Exact, SearchMode::Approximate { ef: 64 }] {
+        for mode in [
+            SearchMode::Exact,
+            SearchMode::Approximate { ef: 64 },
+            SearchMode::Partitioned { probes: 3 },
+        ] {
             let req = SearchRequest { top_k: 5, mode };
             let a = idx.search(&probe, &req, &|_| true).expect("a");
             let b = back.search(&probe, &req, &|_| true).expect("b");
@@ -425,4 +446,113 @@ fn fr_08_graph_recall_in_dense_clusters() {
     }
     let recall = hit as f64 / total as f64;
     assert!(recall >= 0.97, "recall@50 {recall:.3}");
+}
+
+/// 200 photos per person: recall@50 of the partition (default parameters, a few lists probed)
+/// against the exact scan.
+#[test]
+fn fr_08_partition_recall_in_dense_clusters() {
+    let mut gen = Clusters::new(0xa409_3822_299f_31d0);
+    let centres = gen.centres(20);
+    let vs = gen.copies(&centres, 4000, 0.55);
+    let mut idx = index_of(&vs);
+    // 253 lists: each person's photos are spread over about a dozen of them.
+    let params = IvfParams::for_gallery(vs.len());
+    idx.build_partition(params, &mut |_, _| {});
+    let (mut hit, mut total) = (0, 0);
+    for c in &centres {
+        let probe = ProbeTemplate::new(spec(), gen.near(Some(c), 0.5)).expect("probe");
+        let truth: HashSet<RecordId> = idx
+            .search(&probe, &exact(50), &|_| true)
+            .expect("exact")
+            .candidates
+            .iter()
+            .map(|c| c.record)
+            .collect();
+        let approx = SearchRequest {
+            top_k: 50,
+            mode: SearchMode::Partitioned { probes: 16 },
+        };
+        let got = idx.search(&probe, &approx, &|_| true).expect("approx");
+        hit += got
+            .candidates
+            .iter()
+            .filter(|c| truth.contains(&c.record))
+            .count();
+        total += truth.len();
+    }
+    let recall = hit as f64 / total as f64;
+    assert!(recall >= 0.97, "recall@50 {recall:.3}");
+}
+
+/// Every gallery row is filed in exactly one list, also rows added after the partition was
+/// built; a partition built over an empty gallery takes its first row as its centroid.
+#[test]
+fn fr_08_partition_files_every_row_once_including_later_adds() {
+    let vs = vectors(3000, 128, 31);
+    let mut idx = index_of(&vs[..2000]);
+    idx.build_partition(IvfParams::for_gallery(2000), &mut |_, _| {});
+    for (i, v) in vs.iter().enumerate().skip(2000) {
+        idx.add(RepositoryTemplate::enrol(RecordId(i as u64), spec(), v.clone()).expect("t"))
+            .expect("add");
+    }
+    let p = idx.partition.as_ref().expect("partition");
+    let mut filed: Vec<u32> = p.lists.iter().flat_map(|l| l.slots.clone()).collect();
+    filed.sort_unstable();
+    assert_eq!(filed, (0..3000).collect::<Vec<u32>>());
+    for l in &p.lists {
+        for (row, &slot) in l.slots.iter().enumerate() {
+            let s = slot as usize;
+            assert_eq!(
+                &l.codes[row * 128..(row + 1) * 128],
+                &idx.codes[s * 128..(s + 1) * 128]
+            );
+        }
+    }
+    // Each later add is found by a one-list search for itself.
+    for qi in [2000usize, 2500, 2999] {
+        let probe = ProbeTemplate::new(spec(), vs[qi].clone()).expect("probe");
+        let req = SearchRequest {
+            top_k: 1,
+            mode: SearchMode::Partitioned { probes: 1 },
+        };
+        let r = idx.search(&probe, &req, &|_| true).expect("search");
+        assert_eq!(r.candidates[0].record, RecordId(qi as u64));
+    }
+    let mut empty = GalleryIndex::new(spec());
+    empty.build_partition(IvfParams::for_gallery(0), &mut |_, _| {});
+    for (i, v) in vs.iter().take(10).enumerate() {
+        empty
+            .add(RepositoryTemplate::enrol(RecordId(i as u64), spec(), v.clone()).expect("t"))
+            .expect("add");
+    }
+    let probe = ProbeTemplate::new(spec(), vs[4].clone()).expect("probe");
+    let req = SearchRequest {
+        top_k: 10,
+        mode: SearchMode::Partitioned { probes: 1 },
+    };
+    let r = empty.search(&probe, &req, &|_| true).expect("search");
+    assert_eq!(r.candidates.len(), 10);
+    assert_eq!(r.candidates[0].record, RecordId(4));
+}
+
+/// FR-02 with a short list: when the probed lists hold fewer visible records than the pool
+/// needs (most of them sealed), the search widens to more lists and still fills the pool.
+#[test]
+fn fr_02_partitioned_pool_is_filled_when_probed_lists_are_mostly_sealed() {
+    let vs = vectors(4000, 128, 41);
+    let mut idx = index_of(&vs);
+    idx.build_partition(IvfParams::for_gallery(4000), &mut |_, _| {});
+    let probe = ProbeTemplate::new(spec(), vs[0].clone()).expect("probe");
+    let req = SearchRequest {
+        top_k: 100,
+        mode: SearchMode::Partitioned { probes: 1 },
+    };
+    let first = idx.search(&probe, &req, &|_| true).expect("search");
+    for c in &first.candidates {
+        idx.seal(c.record);
+    }
+    let r = idx.search(&probe, &req, &|_| true).expect("search");
+    assert_eq!(r.candidates.len(), 100);
+    assert!(r.candidates.iter().all(|c| !idx.is_sealed(c.record)));
 }
