@@ -13,7 +13,8 @@
 //! the same matrix and prints the ratios, at equal recall for the approximate indexes.
 //!
 //! Run: `cargo bench -p probity-face --bench search` (after `probity eval --algorithm dlib-resnet-v1`).
-//! Env: BENCH_N (gallery size), BENCH_QUERIES, BENCH_LISTS (partition lists, default 4·√N),
+//! Env: BENCH_N (gallery size), BENCH_QUERIES, BENCH_LISTS (partition lists) and BENCH_TRAIN
+//! (rows k-means is trained on; defaults: `IvfParams::for_gallery`),
 //! BENCH_M and BENCH_EFC (graph parameters), BENCH_SKIP_GRAPH (no HNSW, here or in FAISS),
 //! BENCH_EXACT_ONLY (stop after the exact scan), PROBITY_EVAL_DIR (default .probity/eval),
 //! PROBITY_BENCH_PYTHON (default .venv/bin/python).
@@ -254,7 +255,7 @@ fn main() {
     // Approximate, partitioned (IVF).
     let mut ivf_params = IvfParams::for_gallery(n);
     ivf_params.lists = env_usize("BENCH_LISTS", ivf_params.lists);
-    ivf_params.training_rows = n.min(ivf_params.lists * 64);
+    ivf_params.training_rows = env_usize("BENCH_TRAIN", ivf_params.training_rows);
     let t = Instant::now();
     index.build_partition(ivf_params, &mut |d, total| {
         eprint!("\r  building partition {d}/{total}");
@@ -271,7 +272,7 @@ fn main() {
         &index,
         &|probes| SearchMode::Partitioned { probes },
         &[
-            1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512,
+            1, 2, 4, 8, 16, 32, 64, 128, 192, 256, 288, 320, 384, 448, 512, 768, 1024,
         ],
     );
 

@@ -27,14 +27,20 @@ pub struct IvfParams {
     pub seed: u64,
 }
 
+/// Most rows the centroids are trained on by default (16 per list at 1,000,000 templates).
+const DEFAULT_TRAINING_ROWS: usize = 256_000;
+
 impl IvfParams {
-    /// Defaults for a gallery of `n` rows: 4·√n lists (the low end of the usual 4–16·√n, which
-    /// keeps lists long enough to scan efficiently), trained on up to 64 rows per list.
+    /// Defaults for a gallery of `n` rows: 16·√n lists, the fine end of the usual 4–16·√n (at
+    /// 1,000,000 templates it reaches recall@50 0.99 scanning a quarter as many rows as 4·√n
+    /// does, see the crate README), but no fewer than 64 rows per list on average, so a list
+    /// is long enough to stream; trained on up to 64 rows per list and at most 256,000 rows.
     pub fn for_gallery(n: usize) -> Self {
-        let lists = ((n as f64).sqrt() * 4.0).round().clamp(1.0, 65_536.0) as usize;
+        let fine = (n as f64).sqrt() * 16.0;
+        let lists = fine.min((n / 64) as f64).round().clamp(1.0, 65_536.0) as usize;
         Self {
             lists,
-            training_rows: n.min(lists * 64),
+            training_rows: n.min(lists * 64).min(DEFAULT_TRAINING_ROWS),
             iterations: 10,
             seed: 0x1f_5eed,
         }

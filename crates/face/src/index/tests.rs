@@ -107,7 +107,7 @@ fn fr_02_sealed_record_never_returned_and_unseal_restores_it() {
             &probe,
             &SearchRequest {
                 top_k: 1,
-                mode: SearchMode::Partitioned { probes: 4 },
+                mode: SearchMode::Partitioned { probes: 8 },
             },
             &|_| true,
         )
@@ -456,7 +456,7 @@ fn fr_08_partition_recall_in_dense_clusters() {
     let centres = gen.centres(20);
     let vs = gen.copies(&centres, 4000, 0.55);
     let mut idx = index_of(&vs);
-    // 253 lists: each person's photos are spread over about a dozen of them.
+    // 62 lists: each person's photos are spread over several of them.
     let params = IvfParams::for_gallery(vs.len());
     idx.build_partition(params, &mut |_, _| {});
     let (mut hit, mut total) = (0, 0);
@@ -471,7 +471,7 @@ fn fr_08_partition_recall_in_dense_clusters() {
             .collect();
         let approx = SearchRequest {
             top_k: 50,
-            mode: SearchMode::Partitioned { probes: 16 },
+            mode: SearchMode::Partitioned { probes: 8 },
         };
         let got = idx.search(&probe, &approx, &|_| true).expect("approx");
         hit += got
