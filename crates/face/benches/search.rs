@@ -242,7 +242,25 @@ fn main() {
         let mut curve = Vec::new();
         for &v in values {
             let (recall, p50) = measure(index, mode(v));
-            println!("    {:?}: recall@50 {recall:.4}, p50 {p50:.3} ms", mode(v));
+            let rows: usize = probes
+                .iter()
+                .filter_map(|p| match mode(v) {
+                    SearchMode::Partitioned { probes } => index.partition_rows_probed(p, probes),
+                    _ => None,
+                })
+                .sum();
+            let scanned = if rows > 0 {
+                format!(
+                    ", {:.0} rows scanned per query",
+                    rows as f64 / probes.len() as f64
+                )
+            } else {
+                String::new()
+            };
+            println!(
+                "    {:?}: recall@50 {recall:.4}, p50 {p50:.3} ms{scanned}",
+                mode(v)
+            );
             curve.push((v, recall, p50));
             if recall >= 0.99 {
                 break;

@@ -259,6 +259,23 @@ impl Ivf {
         }
     }
 
+    /// Rows a search with `probes` lists scans for this probe (before any widening).
+    pub(crate) fn rows_probed(&self, q: &[i8], probes: usize) -> usize {
+        let probes = probes.clamp(1, self.lists.len().max(1));
+        scan::top_k(
+            &self.centroids,
+            &self.centroid_scales,
+            self.dim,
+            q,
+            probes,
+            &[],
+        )
+        .iter()
+        .filter_map(|&(l, _)| self.lists.get(l as usize))
+        .map(|l| l.slots.len())
+        .sum()
+    }
+
     /// Bytes held: centroids and the list copies (codes, scales, slots).
     pub(crate) fn memory_bytes(&self) -> usize {
         let rows: usize = self.lists.iter().map(|l| l.slots.len()).sum();

@@ -243,6 +243,15 @@ impl GalleryIndex {
         self.graph.as_ref().map(|g| g.unreachable_nodes())
     }
 
+    /// Rows a partitioned search with `probes` lists scans for `probe`; `None` without a
+    /// partition. Exposed for benchmarks and for choosing `probes`.
+    pub fn partition_rows_probed(&self, probe: &ProbeTemplate, probes: usize) -> Option<usize> {
+        let p = self.partition.as_ref()?;
+        let mut qc = vec![0i8; self.dim];
+        quantise(&probe.inner.vector, &mut qc);
+        Some(p.rows_probed(&qc, probes))
+    }
+
     /// Adds a repository template (FR-03: the only kind accepted). Sealed records may be added;
     /// they stay hidden until unsealed.
     pub fn add(&mut self, t: RepositoryTemplate) -> Result<(), FaceError> {
