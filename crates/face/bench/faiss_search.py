@@ -84,21 +84,12 @@ def main():
     out["hnsw_m"], out["hnsw_ef_construction"] = m, efc
     hnsw.add(xb)
     out["hnsw_build_s"] = time.perf_counter() - t
-    out["hnsw_curve"] = []
-    for ef in [64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048]:
-        hnsw.hnsw.efSearch = ef
-        lat, hit = [], 0
-        for q, tr in zip(queries, truth):
-            q = q.reshape(1, -1)
-            t = time.perf_counter()
-            _, ids = hnsw.search(q, k)
-            lat.append((time.perf_counter() - t) * 1e3)
-            hit += len(tr.intersection(ids[0].tolist()))
-        recall = hit / (k * len(queries))
-        out["hnsw_ef"], out["hnsw_recall"], out["hnsw_p50_ms"] = ef, recall, float(np.percentile(lat, 50))
-        out["hnsw_curve"].append([ef, recall, out["hnsw_p50_ms"]])
-        if recall >= 0.99:
-            break
+
+    def set_ef(v):
+        hnsw.hnsw.efSearch = v
+
+    out["hnsw_curve"] = sweep(hnsw, set_ef, [64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048])
+    out["hnsw_ef"], out["hnsw_recall"], out["hnsw_p50_ms"] = out["hnsw_curve"][-1]
     print(json.dumps(out))
 
 

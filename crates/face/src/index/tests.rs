@@ -414,16 +414,16 @@ fn fr_08_unreachable_count_matches_a_walk_of_the_whole_graph() {
     assert_eq!(found.len() + unreachable, vs.len());
 }
 
-/// 200 photos per person: recall@50 of the graph (default parameters) against the exact scan.
-#[test]
-fn fr_08_graph_recall_in_dense_clusters() {
-    let mut gen = Clusters::new(0x1319_8a2e_0370_7344);
-    let centres = gen.centres(12);
-    let vs = gen.copies(&centres, 2400, 0.55);
-    let mut idx = index_of(&vs);
-    idx.build_graph(HnswParams::default(), &mut |_, _| {});
+/// recall@50 of `mode` against the exact scan, over one probe near each centre (a new photo of
+/// each person).
+fn recall_at_50(
+    idx: &GalleryIndex,
+    gen: &mut Clusters,
+    centres: &[Vec<f32>],
+    mode: SearchMode,
+) -> f64 {
     let (mut hit, mut total) = (0, 0);
-    for c in &centres {
+    for c in centres {
         let probe = ProbeTemplate::new(spec(), gen.near(Some(c), 0.5)).expect("probe");
         let truth: HashSet<RecordId> = idx
             .search(&probe, &exact(50), &|_| true)
@@ -432,11 +432,8 @@ fn fr_08_graph_recall_in_dense_clusters() {
             .iter()
             .map(|c| c.record)
             .collect();
-        let approx = SearchRequest {
-            top_k: 50,
-            mode: SearchMode::Approximate { ef: 128 },
-        };
-        let got = idx.search(&probe, &approx, &|_| true).expect("approx");
+        let req = SearchRequest { top_k: 50, mode };
+        let got = idx.search(&probe, &req, &|_| true).expect("approx");
         hit += got
             .candidates
             .iter()
@@ -444,7 +441,19 @@ fn fr_08_graph_recall_in_dense_clusters() {
             .count();
         total += truth.len();
     }
-    let recall = hit as f64 / total as f64;
+    hit as f64 / total as f64
+}
+
+/// 200 photos per person: recall@50 of the graph (default parameters) against the exact scan.
+#[test]
+fn fr_08_graph_recall_in_dense_clusters() {
+    let mut gen = Clusters::new(0x1319_8a2e_0370_7344);
+    let centres = gen.centres(12);
+    let vs = gen.copies(&centres, 2400, 0.55);
+    let mut idx = index_of(&vs);
+    idx.build_graph(HnswParams::default(), &mut |_, _| {});
+    let mode = SearchMode::Approximate { ef: 128 };
+    let recall = recall_at_50(&idx, &mut gen, &centres, mode);
     assert!(recall >= 0.97, "recall@50 {recall:.3}");
 }
 
@@ -459,29 +468,8 @@ fn fr_08_partition_recall_in_dense_clusters() {
     // 62 lists: each person's photos are spread over several of them.
     let params = IvfParams::for_gallery(vs.len());
     idx.build_partition(params, &mut |_, _| {});
-    let (mut hit, mut total) = (0, 0);
-    for c in &centres {
-        let probe = ProbeTemplate::new(spec(), gen.near(Some(c), 0.5)).expect("probe");
-        let truth: HashSet<RecordId> = idx
-            .search(&probe, &exact(50), &|_| true)
-            .expect("exact")
-            .candidates
-            .iter()
-            .map(|c| c.record)
-            .collect();
-        let approx = SearchRequest {
-            top_k: 50,
-            mode: SearchMode::Partitioned { probes: 8 },
-        };
-        let got = idx.search(&probe, &approx, &|_| true).expect("approx");
-        hit += got
-            .candidates
-            .iter()
-            .filter(|c| truth.contains(&c.record))
-            .count();
-        total += truth.len();
-    }
-    let recall = hit as f64 / total as f64;
+    let mode = SearchMode::Partitioned { probes: 8 };
+    let recall = recall_at_50(&idx, &mut gen, &centres, mode);
     assert!(recall >= 0.97, "recall@50 {recall:.3}");
 }
 
