@@ -234,17 +234,8 @@ impl Ivf {
         let total = self.lists.len();
         let mut probes = probes.clamp(1, total.max(1));
         loop {
-            let near = scan::top_k(
-                &self.centroids,
-                &self.centroid_scales,
-                self.dim,
-                q,
-                probes,
-                &[],
-            );
-            let parts: Vec<ListRows<'_>> = near
-                .iter()
-                .filter_map(|&(l, _)| self.lists.get(l as usize))
+            let parts: Vec<ListRows<'_>> = self
+                .nearest_lists(q, probes)
                 .map(|l| ListRows {
                     codes: &l.codes,
                     scales: &l.scales,
@@ -259,8 +250,8 @@ impl Ivf {
         }
     }
 
-    /// Rows a search with `probes` lists scans for this probe (before any widening).
-    pub(crate) fn rows_probed(&self, q: &[i8], probes: usize) -> usize {
+    /// The `probes` lists whose centroids are most similar to the probe, nearest first.
+    fn nearest_lists(&self, q: &[i8], probes: usize) -> impl Iterator<Item = &InvertedList> {
         let probes = probes.clamp(1, self.lists.len().max(1));
         scan::top_k(
             &self.centroids,
@@ -270,10 +261,13 @@ impl Ivf {
             probes,
             &[],
         )
-        .iter()
-        .filter_map(|&(l, _)| self.lists.get(l as usize))
-        .map(|l| l.slots.len())
-        .sum()
+        .into_iter()
+        .filter_map(|(l, _)| self.lists.get(l as usize))
+    }
+
+    /// Rows a search with `probes` lists scans for this probe (before any widening).
+    pub(crate) fn rows_probed(&self, q: &[i8], probes: usize) -> usize {
+        self.nearest_lists(q, probes).map(|l| l.slots.len()).sum()
     }
 
     /// Bytes held: centroids and the list copies (codes, scales, slots).
