@@ -40,8 +40,27 @@ fn images(n: usize) -> Vec<PathBuf> {
     out
 }
 
-/// Enrols every face of every image (as face_recognition does); returns faces enrolled.
-fn enrol_all(paths: &[PathBuf], threads: usize) -> usize {
+/// How the images are enrolled.
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Repository photographs, as gallery import and re-templating do: `detect_for_enrolment`
+    /// (HOG at the photo's scale, doubled only when that finds no face), the largest face.
+    Repository,
+    /// Every face found with the probe detection (one doubling), as face_recognition's defaults do.
+    EveryFace,
+}
+
+impl Mode {
+    fn label(self) -> &'static str {
+        match self {
+            Mode::Repository => "repository (largest face, doubling only when none found)",
+            Mode::EveryFace => "every face, one doubling",
+        }
+    }
+}
+
+/// Enrols the images; returns faces enrolled.
+fn enrol_all(paths: &[PathBuf], threads: usize, mode: Mode) -> usize {
     let spec = lookup(DLIB_RESNET_V1).expect("registered");
     let dir = model_dir();
     // One BLAS thread per engine (the reference runs with one too).
@@ -56,17 +75,20 @@ fn enrol_all(paths: &[PathBuf], threads: usize) -> usize {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(p) = paths.get(i) else { break };
                     let img = image::open(p).expect("decode").to_rgb8();
-                    let found = e.detect(&img).expect("detect");
+                    let mut found = match mode {
+                        Mode::Repository => e.detect_for_enrolment(&img).expect("detect"),
+                        Mode::EveryFace => e.detect(&img).expect("detect"),
+                    };
+                    if mode == Mode::Repository {
+                        found.sort_by(|a, b| b.bbox.area().total_cmp(&a.bbox.area()));
+                        found.truncate(1);
+                    }
                     for f in &found {
-                        let _ = e
-                            .enrol_found(
-                                GalleryPhoto {
-                                    record: RecordId(i as u64),
-                                    image: &img,
-                                },
-                                f,
-                            )
-                            .expect("embed");
+                        let photo = GalleryPhoto {
+                            record: RecordId(i as u64),
+                            image: &img,
+                        };
+                        let _ = e.enrol_found(photo, f).expect("embed");
                     }
                     faces.fetch_add(found.len(), Ordering::Relaxed);
                 }
@@ -76,6 +98,38 @@ fn enrol_all(paths: &[PathBuf], threads: usize) -> usize {
     faces.into_inner()
 }
 
+/// Runs the reference in `mode` (`default` or `repository`); faces per second.
+fn reference(python: &str, list: &Path, mode: &str) -> Option<f64> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/face_recognition_ref.py");
+    match Command::new(python)
+        .arg(&script)
+        .arg(list)
+        .arg(mode)
+        .env("OMP_NUM_THREADS", "1")
+        .env("OPENBLAS_NUM_THREADS", "1")
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("reference JSON");
+            let faces = v["faces"].as_f64().unwrap_or(0.0);
+            let secs = v["seconds"].as_f64().unwrap_or(f64::NAN);
+            println!(
+                "  face_recognition 1.3.0 (python, dlib 19.24.6, 1 thread), {mode}: {faces} faces in {secs:.1}s = {:.1} faces/s",
+                faces / secs
+            );
+            Some(faces / secs)
+        }
+        Ok(o) => {
+            println!("  reference failed: {}", String::from_utf8_lossy(&o.stderr));
+            None
+        }
+        Err(e) => {
+            println!("  reference not installed ({python}: {e}); run crates/face/bench/reference-setup.sh");
+            None
+        }
+    }
+}
+
 fn main() {
     let n: usize = std::env::var("BENCH_IMAGES")
         .ok()
@@ -83,22 +137,25 @@ fn main() {
         .unwrap_or(300);
     let paths = images(n);
     println!(
-        "enrolment benchmark: {} LFW images (250×250 JPEG), dlib-resnet-v1, HOG upsample 1",
+        "enrolment benchmark: {} LFW images (250×250 JPEG), dlib-resnet-v1 (chip + mirror)",
         paths.len()
     );
     // Warm-up (page cache, model load).
-    enrol_all(&paths[..paths.len().min(10)], 1);
+    enrol_all(&paths[..paths.len().min(10)], 1, Mode::Repository);
     let cores = std::thread::available_parallelism().map_or(1, |p| p.get());
     let mut ours = Vec::new();
-    for threads in [1, cores] {
-        let t = Instant::now();
-        let faces = enrol_all(&paths, threads);
-        let s = t.elapsed().as_secs_f64();
-        println!(
-            "  probity, {threads} thread(s): {faces} faces in {s:.1}s = {:.1} faces/s",
-            faces as f64 / s
-        );
-        ours.push((threads, faces as f64 / s));
+    for mode in [Mode::Repository, Mode::EveryFace] {
+        for threads in [1, cores] {
+            let t = Instant::now();
+            let faces = enrol_all(&paths, threads, mode);
+            let s = t.elapsed().as_secs_f64();
+            println!(
+                "  probity, {}, {threads} thread(s): {faces} faces in {s:.1}s = {:.1} faces/s",
+                mode.label(),
+                faces as f64 / s
+            );
+            ours.push((mode, threads, faces as f64 / s));
+        }
     }
     let python = std::env::var("PROBITY_FACE_REF_PYTHON").unwrap_or_else(|_| {
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -109,30 +166,22 @@ fn main() {
     let list = std::env::temp_dir().join("probity-enrol-bench.txt");
     let text: String = paths.iter().map(|p| format!("{}\n", p.display())).collect();
     std::fs::write(&list, text).expect("list");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/face_recognition_ref.py");
-    match Command::new(&python)
-        .arg(&script)
-        .arg(&list)
-        .env("OMP_NUM_THREADS", "1")
-        .env("OPENBLAS_NUM_THREADS", "1")
-        .output()
-    {
-        Ok(o) if o.status.success() => {
-            let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("reference JSON");
-            let faces = v["faces"].as_f64().unwrap_or(0.0);
-            let secs = v["seconds"].as_f64().unwrap_or(f64::NAN);
-            let theirs = faces / secs;
-            println!("  face_recognition 1.3.0 (python, dlib 19.24.6, 1 thread): {faces} faces in {secs:.1}s = {theirs:.1} faces/s");
-            for (threads, fps) in ours {
-                println!(
-                    "RATIO probity {threads} thread(s) / face_recognition: {:.2}x",
-                    fps / theirs
-                );
-            }
+    let Some(default) = reference(&python, &list, "default") else {
+        return;
+    };
+    let repository = reference(&python, &list, "repository");
+    for (mode, threads, fps) in ours {
+        println!(
+            "RATIO probity {}, {threads} thread(s) / face_recognition defaults: {:.2}x",
+            mode.label(),
+            fps / default
+        );
+        if let (Mode::Repository, Some(r)) = (mode, repository) {
+            println!(
+                "RATIO probity {}, {threads} thread(s) / face_recognition with the same policy: {:.2}x",
+                mode.label(),
+                fps / r
+            );
         }
-        Ok(o) => println!("  reference failed: {}", String::from_utf8_lossy(&o.stderr)),
-        Err(e) => println!(
-            "  reference not installed ({python}: {e}); run crates/face/bench/reference-setup.sh"
-        ),
     }
 }

@@ -1,10 +1,11 @@
 //! The evaluation without the rest of the binary (same library calls as `probity eval`):
 //! `cargo run --release -p probity-face --example eval -- [ALGORITHM ...]`.
-//! Env: PROBITY_TEST_DATA (faces), PROBITY_EVAL_DIR (default .probity/eval).
+//! Env: PROBITY_TEST_DATA (faces), PROBITY_EVAL_DIR (default .probity/eval),
+//! PROBITY_EVAL_DETECTION (`probe`, the default, or `repository`).
 
 use std::path::{Path, PathBuf};
 
-use probity_face::eval::{embed_images, evaluate, roc::roc_svg, LfwData};
+use probity_face::eval::{embed_images, evaluate, roc::roc_svg, EvalDetection, LfwData};
 use probity_face::{lookup, model_dir, REGISTRY};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,10 +27,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(|n| lookup(n))
             .collect::<Result<Vec<_>, _>>()?
     };
+    let detection: EvalDetection = std::env::var("PROBITY_EVAL_DETECTION")
+        .unwrap_or_else(|_| "probe".into())
+        .parse()?;
     let images = data.all_images();
     let mut curves = Vec::new();
     for spec in specs {
-        let cache = out.join(format!("embeddings-{}-{}.bin", spec.name, spec.version));
+        let suffix = detection.cache_suffix();
+        let cache = out.join(format!(
+            "embeddings-{}-{}{suffix}.bin",
+            spec.name, spec.version
+        ));
         let t = std::time::Instant::now();
         let emb = embed_images(
             spec,
@@ -37,6 +45,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &data.lfw_dir,
             &images,
             Some(&cache),
+            detection,
             2,
             &|d, n| {
                 if d % 500 == 0 || d == n {
@@ -49,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             spec.name,
             t.elapsed().as_secs_f64()
         );
-        let record = evaluate(spec, &data, &emb, None)?;
+        let record = evaluate(spec, &data, &emb, None, detection)?;
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
@@ -62,7 +71,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }))?
         );
         std::fs::write(
-            out.join(format!("evaluation-{}-{}.json", spec.name, spec.version)),
+            out.join(format!(
+                "evaluation-{}-{}{suffix}.json",
+                spec.name, spec.version
+            )),
             serde_json::to_string_pretty(&record)?,
         )?;
         curves.push((record.algorithm.to_string(), record.roc.clone()));

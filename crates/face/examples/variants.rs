@@ -40,6 +40,7 @@ fn find(det: &mut FaceDetector, img: &image::RgbImage) -> Result<(AlignedFace, u
             detector: kind,
             upsample: 1,
             min_score: 0.0,
+            retry_upsample: None,
         };
         if let Some(f) = central(det.detect(img, &o).map_err(|e| e.to_string())?, w, h) {
             return Ok((f, i as u8));

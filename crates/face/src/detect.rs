@@ -7,7 +7,7 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use crate::algorithm::{verify_model_file, MMOD_DETECTOR, SHAPE_PREDICTOR};
-use crate::dlib::{CnnDetector, HogDetector, Raster, ShapePredictor, CHIP_SIZE};
+use crate::dlib::{CnnDetector, HogDetector, Raster, RawDetection, ShapePredictor, CHIP_SIZE};
 use crate::error::FaceError;
 use crate::geometry::{BoundingBox, Landmarks5};
 
@@ -41,14 +41,34 @@ pub struct DetectOptions {
     pub upsample: u32,
     /// Lowest detector score kept (HOG: SVM margin, 0 is dlib's default; CNN: confidence).
     pub min_score: f64,
+    /// When nothing is found at `upsample`, search again with this many doublings. Each doubling
+    /// quadruples the detector's work, so photographs whose faces are large (arrest and parole
+    /// photographs) are searched at their own scale first and doubled only when that finds none.
+    #[serde(default)]
+    pub retry_upsample: Option<u32>,
 }
 
 impl Default for DetectOptions {
+    /// Probes: one doubling from the start, so every face down to about 40 px is offered.
     fn default() -> Self {
         Self {
             detector: DetectorKind::Hog,
             upsample: 1,
             min_score: 0.0,
+            retry_upsample: None,
+        }
+    }
+}
+
+impl DetectOptions {
+    /// Repository photographs: HOG at the photo's own scale (faces of 80 px and more), doubled
+    /// only for a photo where that finds no face.
+    pub fn repository() -> Self {
+        Self {
+            detector: DetectorKind::Hog,
+            upsample: 0,
+            min_score: 0.0,
+            retry_upsample: Some(1),
         }
     }
 }
@@ -114,14 +134,16 @@ impl FaceDetector {
         opts: &DetectOptions,
     ) -> Result<Vec<AlignedFace>, FaceError> {
         let raster = raster(image)?;
-        let (raw, source) = match opts.detector {
-            DetectorKind::Hog => (self.hog.detect(raster, opts.upsample, 0.0)?, BoxSource::Hog),
-            DetectorKind::Cnn => (self.cnn()?.detect(raster, opts.upsample)?, BoxSource::Cnn),
+        let mut raw = self.detect_raw(raster, opts.detector, opts.upsample, opts.min_score)?;
+        if let Some(more) = opts.retry_upsample.filter(|&u| u > opts.upsample) {
+            if raw.is_empty() {
+                raw = self.detect_raw(raster, opts.detector, more, opts.min_score)?;
+            }
+        }
+        let source = match opts.detector {
+            DetectorKind::Hog => BoxSource::Hog,
+            DetectorKind::Cnn => BoxSource::Cnn,
         };
-        let mut raw: Vec<_> = raw
-            .into_iter()
-            .filter(|d| d.score >= opts.min_score)
-            .collect();
         raw.sort_by(|a, b| b.score.total_cmp(&a.score));
         raw.into_iter()
             .map(|d| {
@@ -129,6 +151,21 @@ impl FaceDetector {
                 self.align(raster, bbox, Some(d.score), source)
             })
             .collect()
+    }
+
+    fn detect_raw(
+        &mut self,
+        raster: Raster<'_>,
+        kind: DetectorKind,
+        upsample: u32,
+        min_score: f64,
+    ) -> Result<Vec<RawDetection>, FaceError> {
+        let mut raw = match kind {
+            DetectorKind::Hog => self.hog.detect(raster, upsample, 0.0)?,
+            DetectorKind::Cnn => self.cnn()?.detect(raster, upsample)?,
+        };
+        raw.retain(|d| d.score >= min_score);
+        Ok(raw)
     }
 
     /// Aligns a face box drawn by hand: landmarks from the shape predictor inside the box.

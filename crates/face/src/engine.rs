@@ -39,7 +39,11 @@ pub enum FaceChoice {
 pub struct FaceEngine {
     detector: FaceDetector,
     embedder: Box<dyn Embedder>,
+    /// Detection for probes and `face detect|compare` (default: one doubling, faces from 40 px).
     pub detect_options: DetectOptions,
+    /// Detection for repository photographs (`enrol`, `detect_for_enrolment`; default
+    /// [`DetectOptions::repository`]).
+    pub repository_detect_options: DetectOptions,
     pub quality: QualityThresholds,
 }
 
@@ -50,6 +54,7 @@ impl FaceEngine {
             detector: FaceDetector::open(model_dir)?,
             embedder: spec.load(model_dir)?,
             detect_options: DetectOptions::default(),
+            repository_detect_options: DetectOptions::repository(),
             quality: QualityThresholds::default(),
         })
     }
@@ -61,6 +66,15 @@ impl FaceEngine {
     /// Every face in the image, best detector score first, with quality.
     pub fn detect(&mut self, image: &RgbImage) -> Result<Vec<FoundFace>, FaceError> {
         let faces = self.detector.detect(image, &self.detect_options)?;
+        Ok(faces.into_iter().map(|f| self.found(f)).collect())
+    }
+
+    /// Every face in a repository photograph, best detector score first, with quality, found
+    /// with `repository_detect_options`.
+    pub fn detect_for_enrolment(&mut self, image: &RgbImage) -> Result<Vec<FoundFace>, FaceError> {
+        let faces = self
+            .detector
+            .detect(image, &self.repository_detect_options)?;
         Ok(faces.into_iter().map(|f| self.found(f)).collect())
     }
 
@@ -129,7 +143,7 @@ impl FaceEngine {
             Some(b) => self.detector.align_manual(photo.image, b)?,
             None => self
                 .detector
-                .detect(photo.image, &self.detect_options)?
+                .detect(photo.image, &self.repository_detect_options)?
                 .into_iter()
                 .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
                 .ok_or(FaceError::NoFace)?,

@@ -87,6 +87,44 @@ fn fr_06_several_faces_each_reported_and_a_probe_needs_one_chosen() {
 }
 
 #[test]
+fn fr_01_repository_photo_is_searched_at_its_own_scale_and_doubled_only_when_needed() {
+    let mut e = engine(DLIB_RESNET_V1);
+    let img = lfw("Colin_Powell", 1);
+    // A full-size photo: found at its own scale, the same face as the probe detection finds.
+    let repo = e.detect_for_enrolment(&img).expect("repository detection");
+    let probe = e.detect(&img).expect("probe detection");
+    assert_eq!(repo.len(), 1, "one face in the photo");
+    assert!(
+        repo[0].bbox.iou(&probe[0].bbox) > 0.5,
+        "{} vs {}",
+        repo[0].bbox,
+        probe[0].bbox
+    );
+    // The same photo at 40 %: the face (about 45 px) is below the HOG window at the photo's
+    // scale, so only the doubled search finds it.
+    let small = image::imageops::resize(&img, 100, 100, image::imageops::FilterType::Triangle);
+    let mut once = e.repository_detect_options;
+    once.retry_upsample = None;
+    e.repository_detect_options = once;
+    assert!(e.detect_for_enrolment(&small).expect("detect").is_empty());
+    e.repository_detect_options = probity_face::DetectOptions::repository();
+    let found = e
+        .detect_for_enrolment(&small)
+        .expect("detect with the retry");
+    assert_eq!(found.len(), 1, "the doubled search finds the small face");
+    let t = e
+        .enrol(
+            GalleryPhoto {
+                record: RecordId(7),
+                image: &small,
+            },
+            None,
+        )
+        .expect("enrolled through the retry");
+    assert_eq!(t.record(), RecordId(7));
+}
+
+#[test]
 fn fr_06_manual_box_is_aligned_with_the_landmark_model() {
     let mut e = engine(DLIB_RESNET_V1);
     let img = lfw("Colin_Powell", 1);

@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use probity_face::eval::{embed_images, evaluate, read_labels, roc::roc_svg, LfwData};
+use probity_face::eval::{
+    embed_images, evaluate, read_labels, roc::roc_svg, EvalDetection, LfwData,
+};
 use probity_face::{lookup, model_dir, REGISTRY};
 
 #[derive(Args)]
@@ -25,6 +27,10 @@ pub struct EvalArgs {
     /// Output folder for records, ROC and embedding caches.
     #[arg(long, default_value = ".probity/eval")]
     out: PathBuf,
+    /// First detection pass: `probe` (one doubling, as probes are detected) or `repository`
+    /// (the photo's own scale, doubled only when no face is found, as gallery photos are enrolled).
+    #[arg(long, default_value = "probe")]
+    detection: EvalDetection,
     /// Worker threads for embedding.
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -70,20 +76,24 @@ pub fn run(args: EvalArgs) -> Result<()> {
         );
         bar.set_message(spec.id().to_string());
         bar.enable_steady_tick(Duration::from_millis(500));
-        let cache = args
-            .out
-            .join(format!("embeddings-{}-{}.bin", spec.name, spec.version));
+        let cache = args.out.join(format!(
+            "embeddings-{}-{}{}.bin",
+            spec.name,
+            spec.version,
+            args.detection.cache_suffix()
+        ));
         let emb = embed_images(
             spec,
             &models,
             &data.lfw_dir,
             &images,
             Some(&cache),
+            args.detection,
             args.threads,
             &|d, _| bar.set_position(d),
         )?;
         bar.finish();
-        let record = evaluate(spec, &data, &emb, labels.as_ref())?;
+        let record = evaluate(spec, &data, &emb, labels.as_ref(), args.detection)?;
         let v = &record.verification;
         let i = &record.identification;
         println!(

@@ -232,17 +232,67 @@ fn central(faces: Vec<AlignedFace>, w: f64, h: f64) -> Option<AlignedFace> {
     })
 }
 
-/// Finds the evaluation face: HOG (upsample 1), then CNN, then the centre box.
+/// The HOG pass the evaluation finds faces with first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EvalDetection {
+    /// As probes are detected: one doubling from the start.
+    #[default]
+    Probe,
+    /// As repository photographs are enrolled ([`DetectOptions::repository`]): the photo's own
+    /// scale, doubled only when that finds no face.
+    Repository,
+}
+
+impl EvalDetection {
+    pub fn options(self) -> DetectOptions {
+        match self {
+            Self::Probe => DetectOptions {
+                detector: DetectorKind::Hog,
+                upsample: 1,
+                min_score: 0.0,
+                retry_upsample: None,
+            },
+            Self::Repository => DetectOptions::repository(),
+        }
+    }
+
+    /// How the record describes the detection.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Probe => "dlib HOG (upsample 1), else MMOD CNN, else centre box; face nearest the centre; 5-point alignment",
+            Self::Repository => "dlib HOG (no upsample, upsample 1 when none found), else MMOD CNN, else centre box; face nearest the centre; 5-point alignment",
+        }
+    }
+
+    /// Suffix of the embedding cache file, so the two never mix.
+    pub fn cache_suffix(self) -> &'static str {
+        match self {
+            Self::Probe => "",
+            Self::Repository => "-repository",
+        }
+    }
+}
+
+impl std::str::FromStr for EvalDetection {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "probe" => Ok(Self::Probe),
+            "repository" => Ok(Self::Repository),
+            _ => Err(format!("unknown detection `{s}`: use probe or repository")),
+        }
+    }
+}
+
+/// Finds the evaluation face: HOG (as `detection` says), then CNN, then the centre box.
 pub fn find_eval_face(
     engine: &mut FaceEngine,
     img: &RgbImage,
+    detection: EvalDetection,
 ) -> Result<(AlignedFace, FaceFound), FaceError> {
     let (w, h) = (img.width() as f64, img.height() as f64);
-    let hog = DetectOptions {
-        detector: DetectorKind::Hog,
-        upsample: 1,
-        min_score: 0.0,
-    };
+    let hog = detection.options();
     if let Some(f) = central(engine.detector().detect(img, &hog)?, w, h) {
         return Ok((f, FaceFound::Hog));
     }
@@ -250,6 +300,7 @@ pub fn find_eval_face(
         detector: DetectorKind::Cnn,
         upsample: 1,
         min_score: 0.0,
+        retry_upsample: None,
     };
     if let Some(f) = central(engine.detector().detect(img, &cnn)?, w, h) {
         return Ok((f, FaceFound::Cnn));
@@ -274,6 +325,7 @@ pub fn embed_images(
     lfw_dir: &Path,
     images: &[ImageRef],
     cache_path: Option<&Path>,
+    detection: EvalDetection,
     threads: usize,
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<HashMap<ImageRef, (Vec<f32>, FaceFound)>, FaceError> {
@@ -319,7 +371,7 @@ pub fn embed_images(
                             })
                             .and_then(|img| {
                                 let img = img.to_rgb8();
-                                let (face, how) = find_eval_face(&mut engine, &img)?;
+                                let (face, how) = find_eval_face(&mut engine, &img, detection)?;
                                 let v = engine
                                     .embed_faces(&img, std::slice::from_ref(&face))?
                                     .pop()
@@ -452,6 +504,7 @@ pub fn evaluate(
     data: &LfwData,
     emb: &HashMap<ImageRef, (Vec<f32>, FaceFound)>,
     labels: Option<&HashMap<String, String>>,
+    detection: EvalDetection,
 ) -> Result<EvaluationRecord, FaceError> {
     let get = |r: &ImageRef| {
         emb.get(r)
@@ -554,9 +607,10 @@ pub fn evaluate(
     let count = |w: FaceFound| emb.values().filter(|x| x.1 == w).count();
     Ok(EvaluationRecord {
         algorithm: spec.id(),
-        dataset: "LFW View 2 folds 1-5 (pairs_dev.txt), greyscale copy; 1:N per faces/README.md".into(),
+        dataset: "LFW View 2 folds 1-5 (pairs_dev.txt), greyscale copy; 1:N per faces/README.md"
+            .into(),
         evaluated_at: chrono::Utc::now().to_rfc3339(),
-        detection: "dlib HOG (upsample 1), else MMOD CNN, else centre box; face nearest the centre; 5-point alignment".into(),
+        detection: detection.label().into(),
         images: emb.len(),
         faces_by_hog: count(FaceFound::Hog),
         faces_by_cnn: count(FaceFound::Cnn),

@@ -105,7 +105,9 @@ pub async fn import_one(
         let mut engine = engine
             .lock()
             .map_err(|_| "face engine lock poisoned".to_string())?;
-        let faces = engine.detect(&image).map_err(|e| e.to_string())?;
+        let faces = engine
+            .detect_for_enrolment(&image)
+            .map_err(|e| e.to_string())?;
         faces
             .into_iter()
             .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
