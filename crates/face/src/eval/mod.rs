@@ -319,6 +319,7 @@ pub fn find_eval_face(
 }
 
 /// Computes (or reads from `cache_path`) the embedding of every image, on `threads` workers.
+#[allow(clippy::too_many_arguments)] // each is a separate choice of the caller's; no natural group
 pub fn embed_images(
     spec: &'static AlgorithmSpec,
     model_dir: &Path,
