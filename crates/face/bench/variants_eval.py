@@ -98,6 +98,12 @@ for j in range(1, J + 1):
         report(f"jitter {j} mean cosine", norm(X[:, 2:2 + j].sum(1)))
 if J:
     report(f"plain+mirror+jitter{J} cosine", norm(X.sum(1)))
+    # Jitter on the probe side only (the repository keeps chip + mirror): the first image of
+    # each verification pair and every identification probe.
+    G = norm(X[:, 0] + X[:, 1]); Q = norm(X.sum(1))
+    a, s = verif(np.sum(Q[ia] * G[ib], 1))
+    r1, r10, fn = ident(G[gi], Q[pi])
+    print(f"{'probe-only jitter' + str(J) + ' cosine':40s} verif {100*a:.2f} ± {100*s:.2f}  rank1 {100*r1:.2f} rank10 {100*r10:.2f} FNIR@FPIR.003 {100*fn:.2f}", flush=True)
 # Centring on the mean descriptor of the distractor identities (in no fold, no probe).
 dis = np.array([k[0] not in folds_ids for k in keys])
 mu = X[dis, 0].mean(0)
