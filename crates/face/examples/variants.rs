@@ -5,7 +5,8 @@
 //! `cargo run --release -p probity-face --example variants -- OUT_DIR [J]`
 //! writes `OUT_DIR/variants.txt` (one `name number found` line per image) and
 //! `OUT_DIR/variants.f32` (images × (2 + J) × 128 little-endian f32). Face finding is the
-//! evaluation's: HOG (upsample 1), else MMOD CNN, else the centre box; face nearest the centre.
+//! evaluation's (`eval::find_eval_face`, probe detection): HOG (upsample 1), else MMOD CNN, else
+//! the centre box; face nearest the centre.
 //! Env: PROBITY_TEST_DATA (faces).
 
 use std::io::Write;
@@ -14,46 +15,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use probity_face::algorithm::{lookup, SHAPE_PREDICTOR};
-use probity_face::detect::{AlignedFace, DetectOptions, DetectorKind, FaceDetector};
+use probity_face::detect::FaceDetector;
 use probity_face::dlib::{mirror_chip, set_blas_threads, ResnetDescriptor};
-use probity_face::eval::LfwData;
-use probity_face::{model_dir, BoundingBox};
-
-fn central(faces: Vec<AlignedFace>, w: f64, h: f64) -> Option<AlignedFace> {
-    faces.into_iter().min_by(|a, b| {
-        let d = |f: &AlignedFace| {
-            let cx = (f.bbox.left + f.bbox.right) / 2.0 - w / 2.0;
-            let cy = (f.bbox.top + f.bbox.bottom) / 2.0 - h / 2.0;
-            cx * cx + cy * cy
-        };
-        d(a).total_cmp(&d(b))
-    })
-}
-
-fn find(det: &mut FaceDetector, img: &image::RgbImage) -> Result<(AlignedFace, u8), String> {
-    let (w, h) = (img.width() as f64, img.height() as f64);
-    for (i, kind) in [DetectorKind::Hog, DetectorKind::Cnn]
-        .into_iter()
-        .enumerate()
-    {
-        let o = DetectOptions {
-            detector: kind,
-            upsample: 1,
-            min_score: 0.0,
-            retry_upsample: None,
-        };
-        if let Some(f) = central(det.detect(img, &o).map_err(|e| e.to_string())?, w, h) {
-            return Ok((f, i as u8));
-        }
-    }
-    let b = BoundingBox {
-        left: w * 0.3,
-        top: h * 0.3,
-        right: w * 0.7,
-        bottom: h * 0.72,
-    };
-    Ok((det.align_manual(img, b).map_err(|e| e.to_string())?, 2))
-}
+use probity_face::eval::{find_eval_face, EvalDetection, FaceFound, LfwData};
+use probity_face::model_dir;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -87,7 +52,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let Some(r) = images.get(i) else { break };
                     let path = data.lfw_dir.join(r.rel_path());
                     let img = image::open(&path).expect("decode").to_rgb8();
-                    let (face, how) = find(&mut det, &img).expect("face");
+                    let (face, found) =
+                        find_eval_face(&mut det, &img, EvalDetection::Probe).expect("face");
+                    let how: u8 = match found {
+                        FaceFound::Hog => 0,
+                        FaceFound::Cnn => 1,
+                        FaceFound::CentreBox => 2,
+                    };
                     let chip = face.chip.as_raw().clone();
                     let mut mirrored = chip.clone();
                     mirror_chip(&mut mirrored);

@@ -25,7 +25,7 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use crate::algorithm::{AlgorithmId, AlgorithmSpec};
-use crate::detect::{AlignedFace, DetectOptions, DetectorKind};
+use crate::detect::{AlignedFace, DetectOptions, DetectorKind, FaceDetector};
 use crate::engine::FaceEngine;
 use crate::error::FaceError;
 use crate::geometry::BoundingBox;
@@ -285,15 +285,16 @@ impl std::str::FromStr for EvalDetection {
     }
 }
 
-/// Finds the evaluation face: HOG (as `detection` says), then CNN, then the centre box.
+/// Finds the evaluation face: HOG (as `detection` says), then CNN, then the centre box; of several,
+/// the one nearest the image centre. The evaluation and the variants example both find faces here.
 pub fn find_eval_face(
-    engine: &mut FaceEngine,
+    detector: &mut FaceDetector,
     img: &RgbImage,
     detection: EvalDetection,
 ) -> Result<(AlignedFace, FaceFound), FaceError> {
     let (w, h) = (img.width() as f64, img.height() as f64);
     let hog = detection.options();
-    if let Some(f) = central(engine.detector().detect(img, &hog)?, w, h) {
+    if let Some(f) = central(detector.detect(img, &hog)?, w, h) {
         return Ok((f, FaceFound::Hog));
     }
     let cnn = DetectOptions {
@@ -302,7 +303,7 @@ pub fn find_eval_face(
         min_score: 0.0,
         retry_upsample: None,
     };
-    if let Some(f) = central(engine.detector().detect(img, &cnn)?, w, h) {
+    if let Some(f) = central(detector.detect(img, &cnn)?, w, h) {
         return Ok((f, FaceFound::Cnn));
     }
     // LFW crops are centred with the face filling about the middle 40 %.
@@ -312,10 +313,7 @@ pub fn find_eval_face(
         right: w * 0.7,
         bottom: h * 0.72,
     };
-    Ok((
-        engine.detector().align_manual(img, b)?,
-        FaceFound::CentreBox,
-    ))
+    Ok((detector.align_manual(img, b)?, FaceFound::CentreBox))
 }
 
 /// Computes (or reads from `cache_path`) the embedding of every image, on `threads` workers.
@@ -372,7 +370,8 @@ pub fn embed_images(
                             })
                             .and_then(|img| {
                                 let img = img.to_rgb8();
-                                let (face, how) = find_eval_face(&mut engine, &img, detection)?;
+                                let (face, how) =
+                                    find_eval_face(engine.detector(), &img, detection)?;
                                 let v = engine
                                     .embed_faces(&img, std::slice::from_ref(&face))?
                                     .pop()
