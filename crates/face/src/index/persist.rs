@@ -85,7 +85,8 @@ impl<'a> Reader<'a> {
 }
 
 impl GalleryIndex {
-    /// Writes the index to `path` (atomically: temporary file, then rename).
+    /// Writes the index to `path` (atomically and durably: temporary file, fsync, rename, fsync of
+    /// the directory).
     pub fn save(&self, path: &Path) -> Result<(), FaceError> {
         let n = self.records.len();
         let header = Header {
@@ -158,9 +159,19 @@ impl GalleryIndex {
                 }
             }
         }
-        w.flush().map_err(io)?;
-        drop(w);
-        std::fs::rename(&tmp, path).map_err(|e| FaceError::io(path, e))
+        // On disk before the rename, so a crash leaves the old index or the new one, never a
+        // renamed file whose blocks were not yet written.
+        let f = w.into_inner().map_err(|e| io(e.into_error()))?;
+        f.sync_all().map_err(io)?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(|e| FaceError::io(path, e))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // The rename itself is durable once the directory is synced.
+            std::fs::File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| FaceError::io(dir, e))?;
+        }
+        Ok(())
     }
 
     /// Loads an index written by [`GalleryIndex::save`] with one read of the file.
