@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use probity_face::algorithm::{lookup, SHAPE_PREDICTOR};
 use probity_face::detect::FaceDetector;
 use probity_face::dlib::{mirror_chip, set_blas_threads, ResnetDescriptor};
-use probity_face::eval::{find_eval_face, EvalDetection, FaceFound, LfwData};
+use probity_face::eval::{find_eval_face, EvalDetection, LfwData};
 use probity_face::model_dir;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -54,11 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let img = image::open(&path).expect("decode").to_rgb8();
                     let (face, found) =
                         find_eval_face(&mut det, &img, EvalDetection::Probe).expect("face");
-                    let how: u8 = match found {
-                        FaceFound::Hog => 0,
-                        FaceFound::Cnn => 1,
-                        FaceFound::CentreBox => 2,
-                    };
+                    let how = found.code();
                     let chip = face.chip.as_raw().clone();
                     let mut mirrored = chip.clone();
                     mirror_chip(&mut mirrored);

@@ -48,11 +48,7 @@ impl EmbeddingCache {
             buf.extend_from_slice(&(r.name.len() as u16).to_le_bytes());
             buf.extend_from_slice(r.name.as_bytes());
             buf.extend_from_slice(&r.number.to_le_bytes());
-            buf.push(match how {
-                FaceFound::Hog => 0,
-                FaceFound::Cnn => 1,
-                FaceFound::CentreBox => 2,
-            });
+            buf.push(how.code());
             for x in v {
                 buf.extend_from_slice(&x.to_le_bytes());
             }
@@ -100,12 +96,7 @@ impl EmbeddingCache {
             let name = String::from_utf8(take(l)?.to_vec()).map_err(|_| bad())?;
             let n = take(4)?;
             let number = u32::from_le_bytes([n[0], n[1], n[2], n[3]]);
-            let how = match take(1)?[0] {
-                0 => FaceFound::Hog,
-                1 => FaceFound::Cnn,
-                2 => FaceFound::CentreBox,
-                _ => return Err(bad()),
-            };
+            let how = FaceFound::from_code(take(1)?[0]).ok_or_else(bad)?;
             let v = take(h.dim * 4)?
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -116,5 +107,32 @@ impl EmbeddingCache {
             algorithm: h.algorithm,
             entries,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fr_23_evaluation_cache_round_trips_embeddings_and_how_each_face_was_found() {
+        let spec = crate::algorithm::lookup(crate::algorithm::DLIB_RESNET_V1).expect("registered");
+        let mut cache = EmbeddingCache::new(spec.id());
+        for (i, how) in [FaceFound::Hog, FaceFound::Cnn, FaceFound::CentreBox]
+            .into_iter()
+            .enumerate()
+        {
+            let r = ImageRef {
+                name: format!("Person_{i}"),
+                number: i as u32 + 1,
+            };
+            cache.entries.insert(r, (vec![i as f32 + 0.5; 4], how));
+        }
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("embeddings.bin");
+        cache.save(&path).expect("save");
+        let back = EmbeddingCache::load(&path, &spec.id()).expect("load");
+        assert_eq!(back.entries, cache.entries);
+        assert_eq!(FaceFound::from_code(3), None);
     }
 }

@@ -220,6 +220,23 @@ pub enum FaceFound {
     CentreBox,
 }
 
+impl FaceFound {
+    /// The one-byte code of the embedding cache and of the variants example's output.
+    pub fn code(self) -> u8 {
+        match self {
+            Self::Hog => 0,
+            Self::Cnn => 1,
+            Self::CentreBox => 2,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<Self> {
+        [Self::Hog, Self::Cnn, Self::CentreBox]
+            .into_iter()
+            .find(|f| f.code() == code)
+    }
+}
+
 /// The face nearest the image centre (LFW images are centred on the labelled person).
 fn central(faces: Vec<AlignedFace>, w: f64, h: f64) -> Option<AlignedFace> {
     faces.into_iter().min_by(|a, b| {
