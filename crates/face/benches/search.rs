@@ -356,6 +356,7 @@ fn main() {
         size as f64 / 1e6,
         size as f64 / 1e6 / load_s
     );
+    // Free the second copy and the file before FAISS loads its own.
     drop(loaded);
     drop(file);
 
