@@ -1,6 +1,7 @@
 """Accuracy of test-time variants of the dlib descriptor (output of examples/variants.rs).
 
-Usage: variants_eval.py VARIANTS_DIR J [FACES_DIR] -> one line per variant: 5-fold verification
+Usage: variants_eval.py VARIANTS_DIR J [FACES_DIR] -> one line per variant (or
+`variants_eval.py DIR --margins M [FACES_DIR]` for examples/facenet_variants.rs with M margins): 5-fold verification
 accuracy on pairs_dev.txt (threshold chosen on four folds), rank-1, rank-10 and FNIR at
 FPIR 0.003 on the identification split of faces/README.md (gallery = lowest-numbered image per
 fold identity + every distractor image; probes = every other image of fold identities). Float
@@ -13,13 +14,21 @@ import sys
 import numpy as np
 
 d = sys.argv[1]
+# `--margins M`: output of examples/facenet_variants.rs (512-D, plain and mirror per margin).
+MARGINS = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[2] == "--margins" else 0
+if MARGINS:
+    del sys.argv[2:4]
+    sys.argv.insert(2, "0")
 J = int(sys.argv[2]) if len(sys.argv) > 2 else 0
 faces = sys.argv[3] if len(sys.argv) > 3 else os.path.join(
     os.environ.get("PROBITY_TEST_DATA", os.path.join(os.path.dirname(__file__), "../../../../shared/data")), "faces")
 rows = [l.split() for l in open(f"{d}/variants.txt")]
 keys = [(r[0], int(r[1])) for r in rows]
 how = np.array([int(r[2]) for r in rows])
-X = np.fromfile(f"{d}/variants.f32", dtype="<f4").reshape(len(keys), 2 + J, 128)
+if MARGINS:
+    X = np.fromfile(f"{d}/variants.f32", dtype="<f4").reshape(len(keys), 2 * MARGINS, 512)
+else:
+    X = np.fromfile(f"{d}/variants.f32", dtype="<f4").reshape(len(keys), 2 + J, 128)
 idx = {k: i for i, k in enumerate(keys)}
 print("images", len(keys), "found", collections.Counter(how.tolist()), "norms", np.linalg.norm(X[:,0],axis=1).mean(), np.linalg.norm(X[:,0],axis=1).std())
 # pairs
@@ -86,6 +95,17 @@ def report(name, E, euclid=False):
     a, s = verif(sc)
     r1, r10, fn = ident(E[gi], E[pi], euclid)
     print(f"{name:40s} verif {100*a:.2f} ± {100*s:.2f}  rank1 {100*r1:.2f} rank10 {100*r10:.2f} FNIR@FPIR.003 {100*fn:.2f}", flush=True)
+
+if MARGINS:
+    widths = np.array([float(r[3]) for r in rows])
+    print("detector box width: median", np.median(widths), "5-95 %", np.percentile(widths, [5, 95]))
+    for m in range(MARGINS):
+        report(f"margin {m} cosine", X[:, 2 * m])
+        report(f"margin {m} mirror only cosine", X[:, 2 * m + 1])
+        report(f"margin {m} + mirror cosine", norm(X[:, 2 * m] + X[:, 2 * m + 1]))
+    if MARGINS > 1:
+        report("all margins + mirrors cosine", norm(X.sum(1)))
+    sys.exit(0)
 
 raw = X[:, 0]
 report("plain cosine", norm(raw))

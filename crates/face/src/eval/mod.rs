@@ -333,6 +333,26 @@ pub fn find_eval_face(
     Ok((detector.align_manual(img, b)?, FaceFound::CentreBox))
 }
 
+/// An algorithm's embedder for evaluation experiments (crop and test-time variants,
+/// `examples/facenet_variants.rs`). Its vectors are plain `Vec<f32>`, as `embed_images` returns:
+/// no index accepts them (FR-03), so this opens no path into the repository.
+pub struct EvalEmbedder(Box<dyn crate::algorithm::Embedder>);
+
+impl EvalEmbedder {
+    pub fn open(spec: &'static AlgorithmSpec, model_dir: &Path) -> Result<Self, FaceError> {
+        spec.load(model_dir).map(Self)
+    }
+
+    /// One L2-normalised vector per face, in order.
+    pub fn embed(
+        &mut self,
+        image: &RgbImage,
+        faces: &[AlignedFace],
+    ) -> Result<Vec<Vec<f32>>, FaceError> {
+        self.0.embed(image, faces)
+    }
+}
+
 /// Computes (or reads from `cache_path`) the embedding of every image, on `threads` workers.
 #[allow(clippy::too_many_arguments)] // each is a separate choice of the caller's; no natural group
 pub fn embed_images(
