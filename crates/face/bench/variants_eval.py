@@ -16,11 +16,9 @@ import numpy as np
 d = sys.argv[1]
 # `--margins M`: output of examples/facenet_variants.rs (512-D, plain and mirror per margin).
 MARGINS = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[2] == "--margins" else 0
-if MARGINS:
-    del sys.argv[2:4]
-    sys.argv.insert(2, "0")
-J = int(sys.argv[2]) if len(sys.argv) > 2 else 0
-faces = sys.argv[3] if len(sys.argv) > 3 else os.path.join(
+J = 0 if MARGINS else int(sys.argv[2]) if len(sys.argv) > 2 else 0
+faces_arg = 4 if MARGINS else 3
+faces = sys.argv[faces_arg] if len(sys.argv) > faces_arg else os.path.join(
     os.environ.get("PROBITY_TEST_DATA", os.path.join(os.path.dirname(__file__), "../../../../shared/data")), "faces")
 rows = [l.split() for l in open(f"{d}/variants.txt")]
 keys = [(r[0], int(r[1])) for r in rows]

@@ -12,7 +12,6 @@
 //! Face finding is the evaluation's (`eval::find_eval_face`, probe detection).
 //! Env: PROBITY_TEST_DATA (faces), FACENET_THREADS (default 2).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -20,7 +19,9 @@ use std::sync::Mutex;
 use image::RgbImage;
 use probity_face::algorithm::{lookup, Preprocessing, FACENET_512};
 use probity_face::detect::{AlignedFace, FaceDetector};
-use probity_face::eval::{find_eval_face, EvalDetection, EvalEmbedder, LfwData};
+use probity_face::eval::{
+    find_eval_face, write_variant_files, EvalDetection, EvalEmbedder, LfwData, VariantRow,
+};
 use probity_face::model_dir;
 
 #[derive(Clone, Copy)]
@@ -98,8 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     spec.verify_models(&models)?;
     std::fs::create_dir_all(&out)?;
     let per = 2 * margins.len();
-    type Found = Option<(u8, f64, Vec<f32>)>;
-    let results: Mutex<Vec<Found>> = Mutex::new(vec![None; images.len()]);
+    let results: Mutex<Vec<VariantRow>> = Mutex::new(vec![None; images.len()]);
     let next = AtomicUsize::new(0);
     let t0 = std::time::Instant::now();
     std::thread::scope(|s| {
@@ -129,7 +129,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         );
                     }
                     let width = face.bbox.right - face.bbox.left;
-                    results.lock().expect("lock")[i] = Some((found.code(), width, v));
+                    results.lock().expect("lock")[i] = Some((found.code(), Some(width), v));
                     if i.is_multiple_of(250) {
                         eprintln!("{i}/{} {:.0}s", images.len(), t0.elapsed().as_secs_f64());
                     }
@@ -138,18 +138,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
     let results = results.into_inner()?;
-    let mut list = std::io::BufWriter::new(std::fs::File::create(out.join("variants.txt"))?);
-    let mut bin = std::io::BufWriter::new(std::fs::File::create(out.join("variants.f32"))?);
-    for (r, x) in images.iter().zip(&results) {
-        let (how, width, v) = x.as_ref().ok_or("missing result")?;
-        if v.len() != per * spec.dimension {
-            return Err(format!("{}: {} values", r.rel_path(), v.len()).into());
-        }
-        writeln!(list, "{} {} {} {width:.1}", r.name, r.number, how)?;
-        for f in v {
-            bin.write_all(&f.to_le_bytes())?;
-        }
-    }
+    write_variant_files(&out, &images, &results, per * spec.dimension)?;
     eprintln!(
         "{} images in {:.0}s",
         images.len(),

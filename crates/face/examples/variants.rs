@@ -9,7 +9,6 @@
 //! the centre box; face nearest the centre.
 //! Env: PROBITY_TEST_DATA (faces).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -17,7 +16,7 @@ use std::sync::Mutex;
 use probity_face::algorithm::{lookup, SHAPE_PREDICTOR};
 use probity_face::detect::FaceDetector;
 use probity_face::dlib::{mirror_chip, set_blas_threads, ResnetDescriptor};
-use probity_face::eval::{find_eval_face, EvalDetection, LfwData};
+use probity_face::eval::{find_eval_face, write_variant_files, EvalDetection, LfwData, VariantRow};
 use probity_face::model_dir;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -37,8 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&out)?;
     set_blas_threads(1);
     let per = 2 + jitters;
-    type Found = Option<(u8, Vec<f32>)>;
-    let results: Mutex<Vec<Found>> = Mutex::new(vec![None; images.len()]);
+    let results: Mutex<Vec<VariantRow>> = Mutex::new(vec![None; images.len()]);
     let next = AtomicUsize::new(0);
     let t0 = std::time::Instant::now();
     std::thread::scope(|s| {
@@ -67,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             .expect("jitter");
                         v.extend(j.concat());
                     }
-                    results.lock().expect("lock")[i] = Some((how, v));
+                    results.lock().expect("lock")[i] = Some((how, None, v));
                     if i.is_multiple_of(500) {
                         eprintln!("{i}/{} {:.0}s", images.len(), t0.elapsed().as_secs_f64());
                     }
@@ -76,16 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
     let results = results.into_inner()?;
-    let mut list = std::io::BufWriter::new(std::fs::File::create(out.join("variants.txt"))?);
-    let mut bin = std::io::BufWriter::new(std::fs::File::create(out.join("variants.f32"))?);
-    for (r, x) in images.iter().zip(&results) {
-        let (how, v) = x.as_ref().ok_or("missing result")?;
-        assert_eq!(v.len(), per * 128);
-        writeln!(list, "{} {} {}", r.name, r.number, how)?;
-        for f in v {
-            bin.write_all(&f.to_le_bytes())?;
-        }
-    }
+    write_variant_files(&out, &images, &results, per * 128)?;
     eprintln!(
         "{} images in {:.0}s",
         images.len(),

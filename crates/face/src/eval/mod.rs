@@ -353,6 +353,45 @@ impl EvalEmbedder {
     }
 }
 
+/// One image's result in a test-time-variants run: how its face was found
+/// ([`FaceFound::code`]), an optional extra column, and its vectors one after another.
+pub type VariantRow = Option<(u8, Option<f64>, Vec<f32>)>;
+
+/// Writes the files of a variants run (`examples/variants.rs`, `examples/facenet_variants.rs`)
+/// that `bench/variants_eval.py` reads: `DIR/variants.txt`, one `name number found [extra]` line
+/// per image, and `DIR/variants.f32`, each image's `values_per_image` little-endian f32 in order.
+pub fn write_variant_files(
+    dir: &Path,
+    images: &[ImageRef],
+    rows: &[VariantRow],
+    values_per_image: usize,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut list = std::io::BufWriter::new(std::fs::File::create(dir.join("variants.txt"))?);
+    let mut bin = std::io::BufWriter::new(std::fs::File::create(dir.join("variants.f32"))?);
+    for (r, row) in images.iter().zip(rows) {
+        let (how, extra, v) = row
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other(format!("{}: no result", r.rel_path())))?;
+        if v.len() != values_per_image {
+            return Err(std::io::Error::other(format!(
+                "{}: {} values, expected {values_per_image}",
+                r.rel_path(),
+                v.len()
+            )));
+        }
+        match extra {
+            Some(x) => writeln!(list, "{} {} {how} {x:.1}", r.name, r.number)?,
+            None => writeln!(list, "{} {} {how}", r.name, r.number)?,
+        }
+        for f in v {
+            bin.write_all(&f.to_le_bytes())?;
+        }
+    }
+    list.flush()?;
+    bin.flush()
+}
+
 /// Computes (or reads from `cache_path`) the embedding of every image, on `threads` workers.
 #[allow(clippy::too_many_arguments)] // each is a separate choice of the caller's; no natural group
 pub fn embed_images(
