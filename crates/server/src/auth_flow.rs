@@ -20,16 +20,19 @@ use crate::session::{credential, Credential};
 use crate::state::AppState;
 
 /// Recognises the caller; `Ok(None)` when there is no valid credential.
+/// `peer` is the TCP peer address of the connection.
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
+    peer: IpAddr,
 ) -> Result<Option<Principal>, ApiError> {
+    let _ = peer;
     let Some(cred) = credential(headers) else {
         return Ok(None);
     };
     let now = Utc::now();
     let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
-    let (user_id, remote) = match cred {
+    let (user_id, remote, second_factor) = match cred {
         Credential::Session(token) => {
             let Ok(hash) = TokenHash::of_presented(&token, TokenKind::Session) else {
                 return Ok(None);
@@ -40,7 +43,7 @@ pub async fn authenticate(
             {
                 // A remote session without its second factor is not signed in yet (SEC-01).
                 Some(s) if s.remote && !s.second_factor_done => return Ok(None),
-                Some(s) => (s.user_id, s.remote),
+                Some(s) => (s.user_id, s.remote, s.second_factor_done && s.remote),
                 None => return Ok(None),
             }
         }
@@ -52,7 +55,7 @@ pub async fn authenticate(
                 .await
                 .map_err(crate::store_error)?
             {
-                Some(t) if t.is_usable(now) => (t.user_id, false),
+                Some(t) if t.is_usable(now) => (t.user_id, false, false),
                 _ => return Ok(None),
             }
         }
@@ -65,6 +68,7 @@ pub async fn authenticate(
     };
     let mut p = principal::load(&mut tx, user, &state.commands, now).await?;
     p.remote = remote;
+    p.second_factor = second_factor;
     tx.commit().await.map_err(crate::store_error)?;
     Ok(Some(p))
 }

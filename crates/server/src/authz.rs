@@ -77,7 +77,7 @@ pub async fn authorize(
         return next.run(req).await;
     }
     let wants_html = crate::web::wants_html(req.headers());
-    let principal = match crate::auth_flow::authenticate(&state, req.headers()).await {
+    let principal = match crate::auth_flow::authenticate(&state, req.headers(), crate::auth_flow::peer_ip(req.extensions())).await {
         Ok(Some(p)) => Arc::new(p),
         Ok(None) => {
             return if wants_html && req.method() == axum::http::Method::GET {

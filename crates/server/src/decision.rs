@@ -70,7 +70,7 @@ pub fn decide(
     let principal = probity_policy::Principal::from_access(&p.person, &p.access);
     let context = Context {
         remote: p.remote,
-        second_factor: p.remote,
+        second_factor: p.second_factor,
     };
     decide_on(state, &principal, action, &resource, &context)
 }

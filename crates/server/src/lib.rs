@@ -17,6 +17,7 @@
 // failed request, so its size does not matter and boxing it would only obscure the handlers.
 #![allow(clippy::result_large_err)]
 
+pub mod account;
 pub mod api;
 pub mod app;
 pub mod audit_view;

@@ -21,8 +21,12 @@ pub struct Principal {
     pub user: users::User,
     pub person: Person,
     pub access: EffectiveAccess,
-    /// True when the session was opened from outside the local networks (SEC-01).
+    /// True when the caller is outside the local networks (SEC-01): a session opened from outside,
+    /// or an API token not bound to the local networks.
     pub remote: bool,
+    /// True when this session presented a second factor (SEC-01). The policy engine is told this
+    /// fact, not `remote`, so the pack rule `SEC-01.remote-access-needs-second-factor` decides.
+    pub second_factor: bool,
 }
 
 impl Principal {
@@ -32,6 +36,14 @@ impl Principal {
 
     pub fn has_role(&self, role: Role) -> bool {
         self.access.has_role(role)
+    }
+
+    /// The facts about this request the policy engine decides on (SEC-01).
+    pub fn context(&self) -> probity_policy::Context {
+        probity_policy::Context {
+            remote: self.remote,
+            second_factor: self.second_factor,
+        }
     }
 }
 
@@ -99,6 +111,7 @@ pub async fn load(
         person,
         access,
         remote: false,
+        second_factor: false,
     })
 }
 

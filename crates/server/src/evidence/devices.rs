@@ -75,7 +75,7 @@ fn allowed(state: &AppState, p: &Principal, action: Action, r: &Resource) -> boo
     let principal = probity_policy::Principal::from_access(&p.person, &p.access);
     let ctx = Context {
         remote: p.remote,
-        second_factor: p.remote,
+        second_factor: p.second_factor,
     };
     crate::decision::decide_on(state, &principal, action, r, &ctx).allowed
 }
@@ -91,7 +91,7 @@ async fn require(
     let principal = probity_policy::Principal::from_access(&p.person, &p.access);
     let ctx = Context {
         remote: p.remote,
-        second_factor: p.remote,
+        second_factor: p.second_factor,
     };
     let d = crate::decision::decide_on(state, &principal, action, &r, &ctx);
     if d.allowed {

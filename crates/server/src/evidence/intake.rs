@@ -123,7 +123,7 @@ pub async fn require(
     let principal = probity_policy::Principal::from_access(&p.person, &p.access);
     let context = Context {
         remote: p.remote,
-        second_factor: p.remote,
+        second_factor: p.second_factor,
     };
     let d = crate::decision::decide_on(state, &principal, action, &resource, &context);
     if d.allowed {

@@ -57,7 +57,7 @@ async fn render_gallery(
                     &r,
                     &probity_policy::Context {
                         remote: auth.principal.remote,
-                        second_factor: auth.principal.remote,
+                        second_factor: auth.principal.second_factor,
                     },
                 )
                 .allowed

@@ -81,7 +81,7 @@ pub async fn queue_rows(
             &resource,
             &probity_policy::Context {
                 remote: p.remote,
-                second_factor: p.remote,
+                second_factor: p.second_factor,
             },
         );
         if !d.allowed {

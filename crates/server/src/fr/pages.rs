@@ -104,7 +104,7 @@ fn can(state: &AppState, p: &crate::principal::Principal, a: Action, l: &wf::Loa
         &resource,
         &probity_policy::Context {
             remote: p.remote,
-            second_factor: p.remote,
+            second_factor: p.second_factor,
         },
     )
     .allowed

@@ -60,7 +60,7 @@ pub fn actor(p: &Principal) -> Actor {
 fn context(p: &Principal) -> Context {
     Context {
         remote: p.remote,
-        second_factor: p.remote,
+        second_factor: p.second_factor,
     }
 }
 

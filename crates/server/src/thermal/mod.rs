@@ -282,7 +282,7 @@ pub fn domain_authorization(
 pub(crate) fn context(p: &Principal) -> Context {
     Context {
         remote: p.remote,
-        second_factor: p.remote,
+        second_factor: p.second_factor,
     }
 }
 
