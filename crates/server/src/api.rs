@@ -16,16 +16,26 @@ use crate::extract::JsonBody;
 use crate::state::AppState;
 use crate::{cases, people};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Credentials {
     pub username: String,
     pub password: String,
+    /// A TOTP or recovery code given with the password: completes a remote sign-in at once.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Also put the session token in the response body (clients without a cookie store). By
+    /// default the token travels only in the `HttpOnly` cookie.
+    #[serde(default)]
+    pub return_token: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SecondFactor {
     pub pending: String,
+    /// A six-digit TOTP code or one of the account's recovery codes.
     pub code: String,
+    #[serde(default)]
+    pub return_token: bool,
 }
 
 pub fn session_cookie(state: &AppState, token: &str) -> String {
@@ -52,23 +62,43 @@ pub fn clear_cookie(state: &AppState) -> String {
 }
 
 pub async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
-    let peer = auth_flow::peer_ip(req.extensions());
+    let client = auth_flow::client(&state, req.headers(), auth_flow::peer_ip(req.extensions()));
     let JsonBody(c) = match JsonBody::<Credentials>::from_request_body(req).await {
         Ok(b) => b,
         Err(e) => return e.into_response(),
     };
-    match auth_flow::sign_in(&state, &c.username, &c.password, peer).await {
-        Ok(SignIn::Done { token, username }) => (
-            [(header::SET_COOKIE, session_cookie(&state, &token))],
-            Json(serde_json::json!({ "signed_in": username, "session": token })),
-        )
-            .into_response(),
+    let attempt = auth_flow::SignInRequest {
+        username: &c.username,
+        password: &c.password,
+        code: c.code.as_deref().filter(|s| !s.trim().is_empty()),
+    };
+    match auth_flow::sign_in(&state, attempt, &client).await {
+        Ok(SignIn::Done {
+            token,
+            username,
+            second_factor,
+        }) => {
+            let mut body = serde_json::json!({
+                "signed_in": username,
+                "remote_session": !client.local,
+                "second_factor": second_factor,
+            });
+            if c.return_token {
+                body["session"] = serde_json::Value::String(token.clone());
+            }
+            (
+                [(header::SET_COOKIE, session_cookie(&state, &token))],
+                Json(body),
+            )
+                .into_response()
+        }
         Ok(SignIn::NeedsSecondFactor { pending }) => (
             StatusCode::ACCEPTED,
             Json(serde_json::json!({
                 "second_factor_required": true,
                 "pending": pending,
-                "detail": "signing in from outside the agency's networks: send the one-time code to /api/session/totp (SEC-01)"
+                "expires_in_seconds": state.config.second_factor_pending_minutes.max(1) * 60,
+                "detail": "signing in from outside the agency's networks: send the one-time code (or a recovery code) with this pending token to /api/session/totp (SEC-01)"
             })),
         )
             .into_response(),
@@ -76,16 +106,28 @@ pub async fn sign_in(State(state): State<AppState>, req: Request) -> Response {
     }
 }
 
-pub async fn second_factor(
-    State(state): State<AppState>,
-    JsonBody(f): JsonBody<SecondFactor>,
-) -> Response {
-    match auth_flow::second_factor(&state, &f.pending, &f.code).await {
-        Ok(()) => (
-            [(header::SET_COOKIE, session_cookie(&state, &f.pending))],
-            Json(serde_json::json!({ "signed_in": true })),
-        )
-            .into_response(),
+pub async fn second_factor(State(state): State<AppState>, req: Request) -> Response {
+    let client = auth_flow::client(&state, req.headers(), auth_flow::peer_ip(req.extensions()));
+    let JsonBody(f) = match JsonBody::<SecondFactor>::from_request_body(req).await {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    match auth_flow::second_factor(&state, &f.pending, &f.code, &client).await {
+        Ok(rotated) => {
+            let mut body = serde_json::json!({
+                "signed_in": rotated.username,
+                "remote_session": true,
+                "second_factor": true,
+            });
+            if f.return_token {
+                body["session"] = serde_json::Value::String(rotated.token.clone());
+            }
+            (
+                [(header::SET_COOKIE, session_cookie(&state, &rotated.token))],
+                Json(body),
+            )
+                .into_response()
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -113,6 +155,8 @@ pub async fn me(SignedIn(p): SignedIn) -> Json<serde_json::Value> {
         "command": p.user.command,
         "access": people::access_view(&p.access),
         "remote_session": p.remote,
+        "second_factor": p.second_factor,
+        "second_factor_enrolled": p.user.totp_secret.is_some(),
     }))
 }
 
@@ -125,12 +169,12 @@ pub async fn list_cases(
 
 pub async fn create_case(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(caller): SignedIn,
     JsonBody(input): JsonBody<cases::NewCaseInput>,
 ) -> ApiResult<(StatusCode, Json<cases::CaseView>)> {
     Ok((
         StatusCode::CREATED,
-        Json(cases::create(&state, &auth, input).await?),
+        Json(cases::create(&state, &caller, input).await?),
     ))
 }
 
@@ -265,7 +309,7 @@ pub async fn verify_audit(State(state): State<AppState>, auth: Authorized) -> Ap
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AuditQueryParams {
     pub actor: Option<String>,
     pub action: Option<String>,

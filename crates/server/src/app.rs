@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use crate::error::ApiError;
-use crate::routes::{Access, RouteTable};
+use crate::routes::{Access, ResourceFrom, RouteTable};
 use crate::state::AppState;
 use crate::{api, pages};
 
@@ -53,6 +53,20 @@ pub fn router(state: AppState) -> Router {
             Access::Public,
             "Stylesheet",
             get(stylesheet),
+        )
+        .add(
+            M::GET,
+            "/static/thermal_live.js",
+            Access::Public,
+            "Script of the live thermal view page",
+            get(|| script(THERMAL_LIVE_JS)),
+        )
+        .add(
+            M::GET,
+            "/static/fr_compare.js",
+            Access::Public,
+            "Script of the facial identification comparison page",
+            get(|| script(FR_COMPARE_JS)),
         )
         // Sign-in (SEC-01)
         .add(
@@ -129,7 +143,7 @@ pub fn router(state: AppState) -> Router {
         .add(
             M::POST,
             "/cases",
-            Access::action("case.create"),
+            Access::in_handler("case.create"),
             "Open a case (form)",
             post(pages::create_case),
         )
@@ -157,28 +171,28 @@ pub fn router(state: AppState) -> Router {
         .add(
             M::POST,
             "/admin/users",
-            Access::action("user.admin"),
+            Access::Action { action: "user.admin", resource: ResourceFrom::NewAccount },
             "Add a person (form)",
             post(pages::create_user),
         )
         .add(
             M::GET,
             "/admin/users/{username}",
-            Access::action("user.read"),
+            Access::on_account("user.read"),
             "A person's access",
             get(pages::user),
         )
         .add(
             M::POST,
             "/admin/users/{username}/assignments",
-            Access::action("user.assignment.manage"),
+            Access::on_account("user.assignment.manage"),
             "Assign (form)",
             post(pages::add_assignment),
         )
         .add(
             M::POST,
             "/admin/users/{username}/training",
-            Access::action("user.training.manage"),
+            Access::on_account("user.training.manage"),
             "Record training (form)",
             post(pages::add_training),
         )
@@ -193,7 +207,7 @@ pub fn router(state: AppState) -> Router {
         .add(
             M::POST,
             "/api/cases",
-            Access::action("case.create"),
+            Access::in_handler("case.create"),
             "Open a case",
             post(api::create_case),
         )
@@ -222,42 +236,42 @@ pub fn router(state: AppState) -> Router {
         .add(
             M::POST,
             "/api/users",
-            Access::action("user.admin"),
+            Access::Action { action: "user.admin", resource: ResourceFrom::NewAccount },
             "Add a person or service account",
             post(api::create_user),
         )
         .add(
             M::GET,
             "/api/users/{username}",
-            Access::action("user.read"),
+            Access::on_account("user.read"),
             "A person with assignments, training and current access",
             get(api::get_user),
         )
         .add(
             M::POST,
             "/api/users/{username}/assignments",
-            Access::action("user.assignment.manage"),
+            Access::on_account("user.assignment.manage"),
             "Assign a role in a command for a period",
             post(api::add_assignment),
         )
         .add(
             M::POST,
             "/api/users/{username}/training",
-            Access::action("user.training.manage"),
+            Access::on_account("user.training.manage"),
             "Record a completed training course",
             post(api::add_training),
         )
         .add(
             M::POST,
             "/api/users/{username}/contracts",
-            Access::action("user.contract.manage"),
+            Access::on_account("user.contract.manage"),
             "Record a vendor contract or agency agreement (EXT-06, EXT-07)",
             post(api::add_contract),
         )
         .add(
             M::POST,
             "/api/users/{username}/tokens",
-            Access::action("user.admin"),
+            Access::on_account("user.admin"),
             "Issue an API token for a service account",
             post(api::issue_token),
         )
@@ -292,8 +306,12 @@ pub fn router(state: AppState) -> Router {
     let (router, specs) = table.finish();
     let _ = state.routes.set(specs);
     let limit = state.config.max_body_bytes;
+    let tls = state.tls;
     router
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            security_headers(tls, req, next)
+        }))
         .layer(axum::middleware::from_fn(crate::observability::track))
         .layer(axum::middleware::from_fn(move |req, next| {
             crate::limits::body_limit(limit, req, next)
@@ -332,6 +350,57 @@ async fn metrics(_auth: crate::authz::Authorized) -> Response {
 
 async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(crate::openapi::document(state.routes()))
+}
+
+const THERMAL_LIVE_JS: &str = include_str!("../static/thermal_live.js");
+const FR_COMPARE_JS: &str = include_str!("../static/fr_compare.js");
+
+/// The Content-Security-Policy of every answer: scripts and styles only from this origin (no inline
+/// script or style anywhere in the pages), images also as data URLs (live thermal frames), never
+/// framed, forms only to this origin.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+/// Browser hardening headers on every response (SEC-03): HSTS under TLS, CSP, no sniffing, no
+/// framing, no referrer leaving the site.
+async fn security_headers(
+    tls: bool,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use axum::http::HeaderValue;
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if tls {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    res
+}
+
+async fn script(body: &'static str) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 async fn stylesheet() -> Response {

@@ -13,13 +13,17 @@ use probity_domain::{CaseId, CommandCode, UserId};
 use probity_store::{audit, cases, users, Tx};
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
+use probity_policy::{Action, CaseRef, Resource};
+
 use crate::authz::Authorized;
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::state::AppState;
 
 /// A case as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CaseView {
     pub case_number: String,
     pub offence_classification: String,
@@ -34,7 +38,7 @@ pub struct CaseView {
     pub opened_at: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewCaseInput {
     pub case_number: String,
     pub offence_classification: String,
@@ -46,7 +50,7 @@ pub struct NewCaseInput {
     pub command: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CloseInput {
     pub closure_reason: String,
     /// Classification of the final disposition; defaults to the case's current classification.
@@ -131,16 +135,17 @@ pub fn retention_text(c: &cases::Case) -> Option<String> {
     })
 }
 
-/// Opens a case (the policy decided `case.create` already).
+/// Opens a case. The policy decides `case.create` on the case exactly as it will be stored: its
+/// command, its assigned investigator and its political-activity flag (SEC-02, FR-25).
 pub async fn create(
     state: &AppState,
-    auth: &Authorized,
+    caller: &Arc<Principal>,
     input: NewCaseInput,
 ) -> Result<CaseView, ApiError> {
     let number = CaseNumber::parse(&input.case_number).map_err(crate::domain_error)?;
     let offence = OffenceClassification::from_str(input.offence_classification.trim())
         .map_err(|e| ApiError::bad_field("offence_classification", e.to_string()))?;
-    let p: &Principal = &auth.principal;
+    let p: &Principal = caller;
     let command =
         match input.command.as_deref().filter(|c| !c.trim().is_empty()) {
             Some(c) => CommandCode::parse(c).map_err(crate::domain_error)?,
@@ -148,7 +153,7 @@ pub async fn create(
                 ApiError::bad_field("command", "give the command that owns the case")
             })?,
         };
-    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
     let investigator = match input
         .assigned_investigator
         .as_deref()
@@ -169,6 +174,24 @@ pub async fn create(
                 .id,
         ),
     };
+    let new_case = CaseRef {
+        id: CaseId::new(),
+        command: command.clone(),
+        assigned_investigator: investigator.map(UserId),
+        political_activity: input.political_activity,
+    };
+    tx.commit().await.map_err(crate::store_error)?;
+    // Decided before the write transaction opens: a refusal is audited in a transaction of its own.
+    let auth = crate::authz::authorize_on(
+        state,
+        caller,
+        Action::CaseCreate,
+        &Resource::Case(new_case),
+        "case",
+        number.as_str(),
+    )
+    .await?;
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
     let created = cases::create(
         &mut tx,
         &cases::NewCase {
@@ -250,12 +273,13 @@ pub async fn list(state: &AppState, auth: &Authorized) -> Result<Vec<CaseView>, 
     .map_err(crate::store_error)?;
     let mut out = Vec::new();
     for c in all {
-        let res = crate::authz::CaseResource { case: c };
-        if state
-            .decide(&auth.principal, "case.read", Some(&res))
+        let Some(r) = crate::decision::case_ref(&c) else {
+            continue;
+        };
+        if crate::decision::decide_for(state, &auth.principal, Action::CaseRead, &Resource::Case(r))
             .allowed
         {
-            out.push(view(&mut tx, &res.case).await?);
+            out.push(view(&mut tx, &c).await?);
         }
     }
     audit::append(

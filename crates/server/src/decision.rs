@@ -1,12 +1,20 @@
 //! Turning an HTTP request's facts into a policy question, and the engine's answer into the server's
 //! [`Decision`]. The policy itself lives in `probity-policy`; nothing here allows anything on its own.
+//!
+//! Every question is about a real resource: the authorization layer loads the one the path names
+//! ([`PathResource`]); handlers that know their resource only after parsing the body ask through
+//! [`require`] or [`decide_on`]. Every decision made while a request is served is recorded in a
+//! task-local trace ([`traced`]), so the layer can prove that a handler declared
+//! [`crate::routes::Access::Handler`] decided before it answered.
 
+use std::cell::RefCell;
+use std::future::Future;
 use std::str::FromStr;
 
 use probity_domain::{CaseId, CommandCode, UserId};
-use probity_policy::{Action, CaseRef, Context, Resource, ResourceKind};
+use probity_policy::{Action, CaseRef, Context, Resource};
 
-use crate::authz::CaseResource;
+use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::state::{AppState, Decision};
 
@@ -20,62 +28,102 @@ pub fn case_ref(case: &probity_store::cases::Case) -> Option<CaseRef> {
     })
 }
 
-/// The resource a decision is about. Routes that create a record ask about the record as it would
-/// be (a case in the caller's command; a new account); the handler asks again about the real one.
-fn resource(p: &Principal, kind: ResourceKind, case: Option<&CaseResource>) -> Option<Resource> {
-    match kind {
-        ResourceKind::System => Some(Resource::System),
-        ResourceKind::Case => match case {
-            Some(c) => case_ref(&c.case).map(Resource::Case),
-            None => Some(Resource::Case(CaseRef {
-                id: CaseId::new(),
-                command: p.access.primary_command()?.clone(),
-                assigned_investigator: Some(p.person.id),
-                political_activity: false,
-            })),
-        },
-        ResourceKind::Account => Some(Resource::Account {
-            user: UserId(uuid::Uuid::nil()),
-        }),
-        // A deployment of the caller's command as it would be; the handler asks again (TH-05).
-        ResourceKind::ThermalDeployment => Some(Resource::ThermalDeployment {
-            id: String::new(),
-            command: p.access.primary_command()?.clone(),
-            authorization_in_force: true,
-        }),
-        _ => None,
+/// A resource the authorization layer loaded from the path.
+#[derive(Debug, Clone)]
+pub enum PathResource {
+    System,
+    Case(probity_store::cases::Case),
+    Account(probity_store::users::User),
+    /// An account being created (its fresh identity).
+    NewAccount(UserId),
+}
+
+impl PathResource {
+    fn resource(&self) -> Option<Resource> {
+        match self {
+            PathResource::System => Some(Resource::System),
+            PathResource::Case(c) => case_ref(c).map(Resource::Case),
+            PathResource::Account(u) => Some(Resource::Account { user: UserId(u.id) }),
+            PathResource::NewAccount(id) => Some(Resource::Account { user: *id }),
+        }
+    }
+
+    /// The audit trail's name for the record.
+    pub fn record(&self, path: &str) -> (&'static str, String) {
+        match self {
+            PathResource::System => ("system", path.to_string()),
+            PathResource::Case(c) => ("case", c.case_number.clone()),
+            PathResource::Account(u) => ("user", u.username.clone()),
+            PathResource::NewAccount(id) => ("user", id.0.to_string()),
+        }
     }
 }
 
-pub fn decide(
-    state: &AppState,
-    p: &Principal,
-    action: &str,
-    case: Option<&CaseResource>,
-) -> Decision {
-    let Ok(action) = Action::from_str(action) else {
-        return Decision {
-            allowed: false,
-            rule: "SEC-02.deny-by-default".into(),
-            reason: format!("{action} is not an action of the policy pack"),
-        };
-    };
-    let Some(resource) = resource(p, action.resource_kind(), case) else {
-        return Decision {
-            allowed: false,
-            rule: "SEC-02.deny-by-default".into(),
-            reason: format!("{action} needs a resource this request does not name"),
-        };
-    };
-    let principal = probity_policy::Principal::from_access(&p.person, &p.access);
-    let context = Context {
-        remote: p.remote,
-        second_factor: p.second_factor,
-    };
-    decide_on(state, &principal, action, &resource, &context)
+/// One decision made while serving a request.
+#[derive(Debug, Clone)]
+pub struct Traced {
+    pub action: Action,
+    pub allowed: bool,
+    pub rule: String,
 }
 
-/// Asks about an explicit resource (handlers that load more than the route names).
+tokio::task_local! {
+    static TRACE: RefCell<Vec<Traced>>;
+}
+
+/// Runs `f` (a handler) and returns what it produced with every decision it made.
+pub async fn traced<F: Future>(f: F) -> (F::Output, Vec<Traced>) {
+    TRACE
+        .scope(RefCell::new(Vec::new()), async move {
+            let out = f.await;
+            let trace = TRACE.with(|t| t.take());
+            (out, trace)
+        })
+        .await
+}
+
+fn deny(rule: &str, reason: String) -> Decision {
+    Decision {
+        allowed: false,
+        rule: rule.into(),
+        reason,
+    }
+}
+
+/// Route-level decision on the resource the layer loaded from the path.
+pub fn decide(state: &AppState, p: &Principal, action: &str, on: &PathResource) -> Decision {
+    let Ok(action) = Action::from_str(action) else {
+        return deny(
+            "SEC-02.deny-by-default",
+            format!("{action} is not an action of the policy pack"),
+        );
+    };
+    let Some(resource) = on.resource() else {
+        return deny(
+            "SEC-02.deny-by-default",
+            format!("{action}: the record named in the path cannot be read"),
+        );
+    };
+    if resource.kind() != action.resource_kind() {
+        return deny(
+            "SEC-02.deny-by-default",
+            format!(
+                "{action} is decided on a {:?}, and this route names a {:?}",
+                action.resource_kind(),
+                resource.kind()
+            ),
+        );
+    }
+    decide_for(state, p, action, &resource)
+}
+
+/// Asks about `resource` for the signed-in caller.
+pub fn decide_for(state: &AppState, p: &Principal, action: Action, resource: &Resource) -> Decision {
+    let principal = probity_policy::Principal::from_access(&p.person, &p.access);
+    decide_on(state, &principal, action, resource, &p.context())
+}
+
+/// Asks about an explicit resource. Every call is recorded in the request's trace.
 pub fn decide_on(
     state: &AppState,
     principal: &probity_policy::Principal,
@@ -84,9 +132,72 @@ pub fn decide_on(
     context: &Context,
 ) -> Decision {
     let d = state.policy.decide(principal, action, resource, context);
-    Decision {
+    let decision = Decision {
         allowed: d.allowed,
         reason: d.message(),
         rule: d.rule,
+    };
+    let _ = TRACE.try_with(|t| {
+        t.borrow_mut().push(Traced {
+            action,
+            allowed: decision.allowed,
+            rule: decision.rule.clone(),
+        })
+    });
+    decision
+}
+
+/// Asks about `resource`; a refusal is written to the audit trail (`record_type`, `record_id`) and
+/// returned as 403 naming the rule. Returns the permitting rule.
+pub async fn require(
+    state: &AppState,
+    p: &Principal,
+    action: Action,
+    resource: &Resource,
+    record_type: &str,
+    record_id: &str,
+) -> Result<String, ApiError> {
+    let d = decide_for(state, p, action, resource);
+    if d.allowed {
+        return Ok(d.rule);
     }
+    state
+        .audit_denial(p, action.as_str(), record_type, record_id, &d.rule)
+        .await?;
+    Err(ApiError::forbidden(
+        d.rule,
+        format!("you may not {action}: {}", d.reason),
+    ))
+}
+
+/// Whether to show a link or a button for `action`: asked about the system, or about a record of
+/// the caller's own first command for record actions. Only the page layout uses it; it never
+/// authorizes anything (the route and the handler decide on the real record when it is used).
+pub fn hint(state: &AppState, p: &Principal, action: &str) -> bool {
+    let Ok(action) = Action::from_str(action) else {
+        return false;
+    };
+    use probity_policy::ResourceKind as K;
+    let command = p.access.primary_command().cloned();
+    let resource = match (action.resource_kind(), command) {
+        (K::System, _) => Resource::System,
+        (K::Case, Some(command)) => Resource::Case(CaseRef {
+            id: CaseId::new(),
+            command,
+            assigned_investigator: Some(p.person.id),
+            political_activity: false,
+        }),
+        (K::ThermalDeployment, Some(command)) => Resource::ThermalDeployment {
+            id: String::new(),
+            command,
+            authorization_in_force: true,
+        },
+        _ => return false,
+    };
+    let principal = probity_policy::Principal::from_access(&p.person, &p.access);
+    // Not recorded in the trace: a hint is not a decision.
+    state
+        .policy
+        .decide(&principal, action, &resource, &p.context())
+        .allowed
 }

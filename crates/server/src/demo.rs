@@ -188,6 +188,11 @@ const PEOPLE: &[DemoPerson] = &[
     },
 ];
 
+/// The usernames of the demonstration people, one per role.
+pub fn usernames() -> Vec<&'static str> {
+    PEOPLE.iter().map(|p| p.username).collect()
+}
+
 /// Writes the demonstration data unless it is already there. Returns the logins to print.
 pub async fn seed(
     store: &Store,

@@ -21,18 +21,84 @@ fn fail(state: &AppState, e: ApiError) -> Response {
     error_response(state, true, e)
 }
 
+/// The name of the sign-in forms' pre-session CSRF cookie (`__Host-` under TLS).
+fn login_csrf_cookie(state: &AppState) -> &'static str {
+    if state.tls {
+        probity_auth::CSRF_COOKIE_NAME
+    } else {
+        probity_auth::CSRF_COOKIE_NAME_PLAIN
+    }
+}
+
+/// The sign-in forms' CSRF token: the one in the pre-session cookie when it is well formed, else a
+/// new one with the `Set-Cookie` that hands it to the browser (double submit: the form echoes it).
+fn login_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<String>) {
+    match crate::session::cookie(headers, login_csrf_cookie(state))
+        .filter(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        Some(token) => (token, None),
+        None => {
+            let token = probity_auth::new_csrf_token();
+            let cookie = probity_auth::csrf_set_cookie(&token, state.tls);
+            (token, Some(cookie))
+        }
+    }
+}
+
+/// The sign-in forms' CSRF check: the form's token equals the cookie's (constant time).
+fn check_login_csrf(state: &AppState, headers: &HeaderMap, presented: &str) -> Result<(), ApiError> {
+    let expected = crate::session::cookie(headers, login_csrf_cookie(state)).unwrap_or_default();
+    if probity_auth::csrf_matches(&expected, presented) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "SEC-04.csrf",
+            "the sign-in form is stale or did not come from this site; reload the page and try again",
+        ))
+    }
+}
+
+/// A sign-in page (`login.html` or `totp.html`) with the CSRF token, its cookie when new, and
+/// `status`.
+fn login_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    template: &str,
+    status: axum::http::StatusCode,
+    ctx: minijinja::Value,
+) -> Response {
+    let (token, set_cookie) = login_csrf(state, headers);
+    let ctx = context! { login_csrf => token, ..ctx };
+    let mut response = page(state, headers, None, template, "/login", ctx);
+    if response.status().is_success() {
+        *response.status_mut() = status;
+    }
+    if let Some(c) = set_cookie.and_then(|c| axum::http::HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    response
+}
+
 pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    page(&state, &headers, None, "login.html", "/login", context! {})
+    login_form(
+        &state,
+        &headers,
+        "login.html",
+        axum::http::StatusCode::OK,
+        context! {},
+    )
 }
 
 #[derive(Deserialize)]
 pub struct LoginForm {
+    #[serde(default)]
+    pub csrf: String,
     pub username: String,
     pub password: String,
 }
 
 pub async fn login_submit(State(state): State<AppState>, req: Request) -> Response {
-    let peer = auth_flow::peer_ip(req.extensions());
+    let client = auth_flow::client(&state, req.headers(), auth_flow::peer_ip(req.extensions()));
     let headers = req.headers().clone();
     let form = match <FormBody<LoginForm> as axum::extract::FromRequest<()>>::from_request(req, &())
         .await
@@ -40,7 +106,21 @@ pub async fn login_submit(State(state): State<AppState>, req: Request) -> Respon
         Ok(FormBody(f)) => f,
         Err(e) => return fail(&state, e),
     };
-    match auth_flow::sign_in(&state, &form.username, &form.password, peer).await {
+    if let Err(e) = check_login_csrf(&state, &headers, &form.csrf) {
+        return login_form(
+            &state,
+            &headers,
+            "login.html",
+            e.status,
+            context! { error => e.detail, username => form.username },
+        );
+    }
+    let attempt = auth_flow::SignInRequest {
+        username: &form.username,
+        password: &form.password,
+        code: None,
+    };
+    match auth_flow::sign_in(&state, attempt, &client).await {
         Ok(SignIn::Done { token, .. }) => (
             [(
                 header::SET_COOKIE,
@@ -49,20 +129,18 @@ pub async fn login_submit(State(state): State<AppState>, req: Request) -> Respon
             Redirect::to("/"),
         )
             .into_response(),
-        Ok(SignIn::NeedsSecondFactor { pending }) => page(
+        Ok(SignIn::NeedsSecondFactor { pending }) => login_form(
             &state,
             &headers,
-            None,
             "totp.html",
-            "/login",
+            axum::http::StatusCode::OK,
             context! { pending => pending },
         ),
-        Err(e) if e.status.is_client_error() => page(
+        Err(e) if e.status.is_client_error() => login_form(
             &state,
             &headers,
-            None,
             "login.html",
-            "/login",
+            e.status,
             context! { error => e.detail, username => form.username },
         ),
         Err(e) => fail(&state, e),
@@ -71,30 +149,44 @@ pub async fn login_submit(State(state): State<AppState>, req: Request) -> Respon
 
 #[derive(Deserialize)]
 pub struct TotpForm {
+    #[serde(default)]
+    pub csrf: String,
     pub pending: String,
     pub code: String,
 }
 
-pub async fn totp_submit(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    FormBody(form): FormBody<TotpForm>,
-) -> Response {
-    match auth_flow::second_factor(&state, &form.pending, &form.code).await {
-        Ok(()) => (
+pub async fn totp_submit(State(state): State<AppState>, req: Request) -> Response {
+    let client = auth_flow::client(&state, req.headers(), auth_flow::peer_ip(req.extensions()));
+    let headers = req.headers().clone();
+    let form = match <FormBody<TotpForm> as axum::extract::FromRequest<()>>::from_request(req, &())
+        .await
+    {
+        Ok(FormBody(f)) => f,
+        Err(e) => return fail(&state, e),
+    };
+    if let Err(e) = check_login_csrf(&state, &headers, &form.csrf) {
+        return login_form(
+            &state,
+            &headers,
+            "login.html",
+            e.status,
+            context! { error => e.detail },
+        );
+    }
+    match auth_flow::second_factor(&state, &form.pending, &form.code, &client).await {
+        Ok(rotated) => (
             [(
                 header::SET_COOKIE,
-                crate::api::session_cookie(&state, &form.pending),
+                crate::api::session_cookie(&state, &rotated.token),
             )],
             Redirect::to("/"),
         )
             .into_response(),
-        Err(e) if e.status.is_client_error() => page(
+        Err(e) if e.status.is_client_error() => login_form(
             &state,
             &headers,
-            None,
             "totp.html",
-            "/login",
+            e.status,
             context! { pending => form.pending, error => e.detail },
         ),
         Err(e) => fail(&state, e),
@@ -156,7 +248,7 @@ pub async fn cases(
 ) -> Response {
     match cases::list(&state, &auth).await {
         Ok(list) => {
-            let can_create = state.decide(&auth.principal, "case.create", None).allowed;
+            let can_create = crate::decision::hint(&state, &auth.principal, "case.create");
             page(
                 &state,
                 &headers,
@@ -183,7 +275,7 @@ pub struct NewCaseForm {
 
 pub async fn create_case(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(caller): SignedIn,
     headers: HeaderMap,
     FormBody(form): FormBody<NewCaseForm>,
 ) -> Response {
@@ -199,7 +291,7 @@ pub async fn create_case(
             .is_some_and(|v| v == "true" || v == "on"),
         command: form.command,
     };
-    match cases::create(&state, &auth, input).await {
+    match cases::create(&state, &caller, input).await {
         Ok(c) => Redirect::to(&format!("/cases/{}", c.case_number)).into_response(),
         Err(e) => fail(&state, e),
     }
@@ -208,12 +300,13 @@ pub async fn create_case(
 pub async fn case(State(state): State<AppState>, auth: Authorized, headers: HeaderMap) -> Response {
     match cases::read(&state, &auth).await {
         Ok((stored, view)) => {
-            let res = crate::authz::CaseResource {
-                case: stored.clone(),
-            };
-            let can_close = state
-                .decide(&auth.principal, "case.close", Some(&res))
-                .allowed;
+            let can_close = crate::decision::decide(
+                &state,
+                &auth.principal,
+                "case.close",
+                &crate::decision::PathResource::Case(stored.clone()),
+            )
+            .allowed;
             let reasons: Vec<_> = ClosureReason::ALL
                 .iter()
                 .map(|r| context! { id => r.as_str(), label => humanize(r.wording()) })

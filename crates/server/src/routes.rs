@@ -13,13 +13,19 @@ use axum::Router;
 
 use crate::state::AppState;
 
-/// Where the resource of a decision comes from.
+/// Where the resource of a route-level decision comes from. Each is the real stored record named in
+/// the path, loaded by the authorization layer before the engine is asked; there is no variant for a
+/// resource the route imagines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ResourceFrom {
-    /// The system as a whole (lists, administration, creation).
+    /// The system as a whole (system-wide lists, administration, reports).
     System,
     /// The case named by the `{case}` path parameter (case number).
     Case,
+    /// The account named by the `{username}` path parameter.
+    Account,
+    /// An account that the request creates: its identity is new, so it is never the caller's.
+    NewAccount,
 }
 
 /// Who may reach a route.
@@ -27,13 +33,24 @@ pub enum ResourceFrom {
 pub enum Access {
     /// No sign-in needed: health, readiness, the sign-in page, static assets.
     Public,
-    /// Any signed-in person, no policy action: sign-out, own profile, second-factor enrolment.
+    /// Any signed-in person acting on their own session or account only: sign-out, own profile,
+    /// second-factor enrolment. Nothing else may be declared this way.
     SignedIn,
-    /// A policy decision on `action` for the resource is required before the handler runs.
+    /// A policy decision on `action` for the resource named in the path is required before the
+    /// handler runs.
     Action {
         action: &'static str,
         resource: ResourceFrom,
     },
+    /// The resource is known only once the handler has parsed the path and body (the FR request,
+    /// the item, the device, the deployment, the case being opened with its command and flags). The
+    /// handler decides on that very resource through [`crate::decision`]; the authorization layer
+    /// turns any success answered without a decision into a 500 (see [`crate::authz`]). `actions`
+    /// names what the handler asks, for the documentation.
+    Handler { actions: &'static str },
+    /// A list whose every row is decided by the policy (`action` on that row) before it is shown;
+    /// rows the caller may not see are left out, so an empty list makes no decision.
+    Rows { action: &'static str },
 }
 
 impl Access {
@@ -48,6 +65,22 @@ impl Access {
             action,
             resource: ResourceFrom::Case,
         }
+    }
+    pub const fn on_account(action: &'static str) -> Access {
+        Access::Action {
+            action,
+            resource: ResourceFrom::Account,
+        }
+    }
+    pub const fn in_handler(actions: &'static str) -> Access {
+        Access::Handler { actions }
+    }
+    pub const fn rows(action: &'static str) -> Access {
+        Access::Rows { action }
+    }
+    /// True when a caller must be signed in.
+    pub const fn needs_sign_in(&self) -> bool {
+        !matches!(self, Access::Public)
     }
 }
 

@@ -72,16 +72,6 @@ impl AppState {
         Ok(case)
     }
 
-    /// Asks the policy engine. Never errs: a failure to evaluate is a refusal (deny by default).
-    pub fn decide(
-        &self,
-        principal: &Principal,
-        action: &str,
-        case: Option<&crate::authz::CaseResource>,
-    ) -> Decision {
-        crate::decision::decide(self, principal, action, case)
-    }
-
     /// Records a refused attempt in the audit trail (SEC-04: every access, allowed or not).
     pub async fn audit_denial(
         &self,

@@ -13,7 +13,8 @@
 //! - DC-04: cameras are inventoried, assigned and inspected; overdue inspections and intakes
 //!   whose camera serial matches no inventoried, assigned device are listed for the supervisor.
 //! - DC-07: discovery packages with a signed manifest; `probity discovery verify` checks them
-//!   offline.
+//!   offline against a key the recipient trusts (the server publishes its key; the key a
+//!   package carries is never trusted).
 //! - FR-25 / DC-03: the policy's political-activity rule decides every intake and read (the
 //!   item carries the case's flag).
 //! - SEC-04: every view, download, export and change of an item is audited; the gallery view is
@@ -86,36 +87,43 @@ pub fn routes(t: RouteTable) -> RouteTable {
     )
     .add(
         M::GET,
+        "/api/discovery/signing-key",
+        Access::Public,
+        "The Ed25519 key that signs discovery manifests, to verify packages with (DC-07)",
+        get(discovery::signing_key),
+    )
+    .add(
+        M::GET,
         "/api/devices",
-        Access::SignedIn,
+        Access::rows("device.manage"),
         "Cameras the caller accounts for, with inspection status (DC-04)",
         get(api::list_devices),
     )
     .add(
         M::POST,
         "/api/devices",
-        Access::SignedIn,
+        Access::in_handler("device.manage, device.inspect"),
         "Inventory a camera (DC-04)",
         post(api::create_device),
     )
     .add(
         M::POST,
         "/api/devices/{device}/assignment",
-        Access::SignedIn,
+        Access::in_handler("device.manage, device.inspect"),
         "Assign a camera to a member or end the assignment (DC-04)",
         post(api::assign_device),
     )
     .add(
         M::POST,
         "/api/devices/{device}/inspections",
-        Access::SignedIn,
+        Access::in_handler("device.manage, device.inspect"),
         "Record a supervisor's inspection (DC-04)",
         post(api::inspect_device),
     )
     .add(
         M::POST,
         "/api/devices/{device}/interval",
-        Access::SignedIn,
+        Access::in_handler("device.manage, device.inspect"),
         "Change a camera's inspection interval (DC-04)",
         post(api::device_interval),
     )
@@ -143,28 +151,28 @@ pub fn routes(t: RouteTable) -> RouteTable {
     .add(
         M::GET,
         "/devices",
-        Access::SignedIn,
+        Access::rows("device.manage"),
         "Cameras: inventory, assignments, overdue inspections, flagged intakes (DC-04)",
         get(pages::devices),
     )
     .add(
         M::POST,
         "/devices",
-        Access::SignedIn,
+        Access::in_handler("device.manage, device.inspect"),
         "Inventory a camera (form)",
         post(pages::create_device),
     )
     .add(
         M::POST,
         "/devices/{device}/assignment",
-        Access::SignedIn,
+        Access::in_handler("device.manage, device.inspect"),
         "Assign a camera (form)",
         post(pages::assign_device),
     )
     .add(
         M::POST,
         "/devices/{device}/inspections",
-        Access::SignedIn,
+        Access::in_handler("device.manage, device.inspect"),
         "Record an inspection (form)",
         post(pages::inspect_device),
     )

@@ -62,140 +62,140 @@ pub fn routes(t: RouteTable) -> RouteTable {
     .add(
         M::GET,
         "/api/fr/requests/{id}",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "A request for analysis (FR staff: full record; requester: the requester's view, FR-15)",
         get(api::read),
     )
     .add(
         M::POST,
         "/api/fr/requests/{id}/stills",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Add stills to a returned request and resubmit (FR-06)",
         post(api::add_stills),
     )
     .add(
         M::POST,
         "/api/fr/requests/{id}/confirm-basis",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Confirm the authorized use (FR-05)",
         post(api::confirm_basis),
     )
     .add(
         M::GET,
         "/api/fr/requests/{id}/stills/{n}/quality",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Measured quality of one still (FR-06)",
         get(api::measure),
     )
     .add(
         M::GET,
         "/api/fr/requests/{id}/stills/{n}/image",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "A still as submitted, or the probe after its edits (?edited=1), PNG",
         get(api::still_image),
     )
     .add(
         M::POST,
         "/api/fr/requests/{id}/quality",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Select the probe and record the quality verdict with reasons (FR-06)",
         post(api::quality),
     )
     .add(
         M::POST,
         "/api/fr/requests/{id}/edits",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Adjust the probe: brightness, crop or rotate only (FR-07)",
         post(api::edit),
     )
     .add(
         M::POST,
         "/api/fr/requests/{id}/discussion",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Acknowledge the supervisor discussion of the use (FR-22)",
         post(api::discussion),
     )
     .add(
         M::POST,
         "/api/fr/requests/{id}/outside-repository/approvals",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "An official's approval of a comparison outside the repository (FR-18)",
         post(api::outside_approval),
     )
     .add(
         M::POST,
         "/api/fr/requests/{id}/unforeseen-use/approvals",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "An official's decision for a use not foreseen by policy (FR-19)",
         post(api::unforeseen_approval),
     )
     .add(
         M::POST,
         "/api/fr/requests/{id}/search",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Search the photo repository with the active algorithm (FR-08)",
         post(api::search),
     )
     .add(
         M::GET,
         "/api/fr/requests/{id}/candidates",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "The candidate pool with scores (FR staff only, FR-15)",
         get(api::candidates),
     )
     .add(
         M::GET,
         "/api/fr/requests/{id}/candidates/{candidate}/photo",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "A candidate's repository photo (FR staff; the requester only the proposed one)",
         get(api::candidate_photo),
     )
     .add(
         M::POST,
         "/api/fr/requests/{id}/identification",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Record the facial identification per candidate (FR-09)",
         post(api::identification),
     )
     .add(
         M::GET,
         "/api/fr/requests/{id}/proposed",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "The proposed candidate, unapproved, for the background check (FR-10)",
         get(api::proposed),
     )
     .add(
         M::POST,
         "/api/fr/requests/{id}/background-check",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Record the background check (FR-10)",
         post(api::background_check),
     )
     .add(
         M::POST,
         "/api/fr/requests/{id}/peer-review",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Peer review by another FR investigator (FR-11)",
         post(api::peer_review),
     )
     .add(
         M::POST,
         "/api/fr/requests/{id}/supervisor-review",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Approve, send back or reject (FR-12)",
         post(api::supervisor_review),
     )
     .add(
         M::GET,
         "/api/fr/requests/{id}/report",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "The possible match or negative report (FR-13, FR-14)",
         get(api::report),
     )
     .add(
         M::GET,
         "/api/fr/requests/{id}/report.pdf",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "The report as PDF (FR-14)",
         get(api::report_pdf),
     )
@@ -273,28 +273,28 @@ pub fn routes(t: RouteTable) -> RouteTable {
     .add(
         M::GET,
         "/fr/requests/{id}",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "A request for analysis (page)",
         get(pages::request),
     )
     .add(
         M::POST,
         "/fr/requests/{id}/step",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "One workflow step (form)",
         post(pages::step),
     )
     .add(
         M::POST,
         "/fr/requests/{id}/stills",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Add stills to a returned request (form, FR-06)",
         post(pages::add_stills),
     )
     .add(
         M::GET,
         "/fr/requests/{id}/compare/{candidate}",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Side-by-side facial identification page (FR-09)",
         get(pages::compare),
     )
@@ -336,7 +336,7 @@ pub fn routes(t: RouteTable) -> RouteTable {
     .add(
         M::GET,
         "/fr/requests/{id}/report",
-        Access::SignedIn,
+        Access::in_handler("fr.request.*"),
         "Report page (FR-13, FR-14)",
         get(pages::report),
     )

@@ -444,9 +444,7 @@ pub async fn external_requests(
     auth: Authorized,
     headers: HeaderMap,
 ) -> Response {
-    let can_document = state
-        .decide(&auth.principal, "fr.external_request.create", None)
-        .allowed;
+    let can_document = crate::decision::hint(&state, &auth.principal, "fr.external_request.create");
     match super::api::external_rows(&state, &auth).await {
         Ok(rows) => page(
             &state,

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::authz::Authorized;
+use crate::authz::SignedIn;
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -64,7 +64,7 @@ fn lock_hub() -> std::sync::MutexGuard<'static, HashMap<(PathBuf, String), Sessi
 }
 
 /// Query of a raw 16-bit push: dimensions and the linear calibration `°C = raw × scale + offset`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PushQuery {
     pub width: Option<u32>,
     pub height: Option<u32>,
@@ -73,7 +73,7 @@ pub struct PushQuery {
 }
 
 /// The answer to a push: never any temperature or pixel.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PushView {
     pub seq: u64,
     pub width: u32,
@@ -105,6 +105,17 @@ fn decode(body: &[u8], content_type: &str, q: &PushQuery) -> Result<LiveFrame, A
     } else {
         LiveFrame::from_radiometric(body, &DecodeOptions::default()).map_err(bad)
     }
+}
+
+/// Decides `action` on the deployment in force for `source` (the live page uses it).
+pub(crate) async fn may_view(
+    state: &AppState,
+    p: &Principal,
+    source: &str,
+    action: Action,
+    now: DateTime<Utc>,
+) -> Result<String, ApiError> {
+    in_force(state, p, source, action, now).await.map(|(_, rule)| rule)
 }
 
 /// The authorization in force for `source`, with the policy's answer for `action`.
@@ -152,13 +163,13 @@ async fn in_force(
 /// A source pushes one frame (TH-01). Memory only (TH-03), except robot frames (TH-04).
 pub async fn push(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(caller): SignedIn,
     Path(source): Path<String>,
     Query(q): Query<PushQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let p: &Principal = &auth.principal;
+    let p: &Principal = &caller;
     let now = Utc::now();
     if p.user.username != source {
         state
@@ -237,16 +248,21 @@ pub async fn push(
 /// The source ends its session: the latest frame is dropped (and zeroed); monitors' streams end.
 pub async fn stop(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(caller): SignedIn,
     Path(source): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let p: &Principal = &auth.principal;
+    let p: &Principal = &caller;
     if p.user.username != source {
+        state
+            .audit_denial(p, "thermal.live.push", "thermal_source", &source, "TH-05")
+            .await?;
         return Err(ApiError::forbidden(
             "TH-05",
             format!("wrong source: only source {source} ends its own session"),
         ));
     }
+    // Decided on the deployment in force; without one, `in_force` has already ended the session.
+    let (_, rule) = in_force(&state, p, &source, Action::ThermalLivePush, Utc::now()).await?;
     let removed = lock_hub().remove(&hub_key(&state, &source));
     let Some(session) = removed else {
         return Err(ApiError::not_found(format!("a live session of {source}")));
@@ -259,7 +275,7 @@ pub async fn stop(
         p,
         "thermal.live.stop",
         &source,
-        serde_json::json!({ "rule": auth.rule, "watched_by": watchers }),
+        serde_json::json!({ "rule": rule, "watched_by": watchers }),
     )
     .await?;
     tx.commit().await.map_err(crate::store_error)?;
@@ -267,7 +283,7 @@ pub async fn stop(
 }
 
 /// How a monitor wants the frame rendered.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ViewQuery {
     /// Spot-meter position in frame pixels (default: centre).
     pub x: Option<u32>,
@@ -279,7 +295,7 @@ pub struct ViewQuery {
 }
 
 /// A temperature reading at a pixel.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Reading {
     pub x: u32,
     pub y: u32,
@@ -288,7 +304,7 @@ pub struct Reading {
 }
 
 /// One rendered frame for a monitor.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FrameView {
     pub seq: u64,
     pub width: u32,
@@ -370,12 +386,12 @@ async fn render(
 /// The latest frame (or the next one after `after`), rendered, with spot, minimum and maximum.
 pub async fn view(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(caller): SignedIn,
     Path(source): Path<String>,
     Query(q): Query<ViewQuery>,
 ) -> Result<Response, ApiError> {
     let palette = palette(q.palette.as_deref())?;
-    let mut rx = admit_viewer(&state, &auth.principal, &source).await?;
+    let mut rx = admit_viewer(&state, &caller, &source).await?;
     let after = q.after.unwrap_or(0);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     let latest = loop {
@@ -438,12 +454,12 @@ pub async fn view(
 /// The stream ends when the session stops or the authorization expires.
 pub async fn stream(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(caller): SignedIn,
     Path(source): Path<String>,
     Query(q): Query<ViewQuery>,
 ) -> Result<Response, ApiError> {
     let palette = palette(q.palette.as_deref())?;
-    let rx = admit_viewer(&state, &auth.principal, &source).await?;
+    let rx = admit_viewer(&state, &caller, &source).await?;
     let all = authorizations_for(&state, &source).await?;
     let expires = authorization_in_force(&source, &all, Utc::now())?.expires_at;
     let spot = q.x.zip(q.y);

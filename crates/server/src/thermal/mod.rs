@@ -36,7 +36,7 @@ use probity_policy::{Action, Context, Resource};
 use probity_store::{audit, thermal as tstore, Tx};
 use serde::{Deserialize, Serialize};
 
-use crate::authz::Authorized;
+use crate::authz::{Authorized, SignedIn};
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::routes::{Access, RouteTable};
@@ -48,56 +48,56 @@ pub fn routes(t: RouteTable) -> RouteTable {
     t.add(
         M::GET,
         "/api/thermal/authorizations",
-        Access::action("thermal.authorize"),
+        Access::rows("thermal.authorize"),
         "Thermal deployment authorizations of the caller's commands (TH-05)",
         get(list_authorizations_api),
     )
     .add(
         M::POST,
         "/api/thermal/authorizations",
-        Access::action("thermal.authorize"),
+        Access::in_handler("thermal.authorize"),
         "Authorize a thermal deployment: facts considered, basis, source, start, expiry (TH-05)",
         post(create_authorization_api),
     )
     .add(
         M::POST,
         "/api/thermal/live/{source}/frames",
-        Access::action("thermal.live.push"),
+        Access::in_handler("thermal.live.push"),
         "Push one live frame from a thermal source; memory only (TH-01, TH-03)",
         post(live::push),
     )
     .add(
         M::DELETE,
         "/api/thermal/live/{source}",
-        Access::action("thermal.live.push"),
+        Access::in_handler("thermal.live.push"),
         "End the live session of a thermal source (TH-03)",
         delete(live::stop),
     )
     .add(
         M::GET,
         "/api/thermal/live/{source}/view",
-        Access::action("thermal.live.view"),
+        Access::in_handler("thermal.live.view"),
         "The latest rendered frame with spot, minimum and maximum (waits for a newer one)",
         get(live::view),
     )
     .add(
         M::GET,
         "/thermal/live/{source}/stream",
-        Access::action("thermal.live.view"),
+        Access::in_handler("thermal.live.view"),
         "Live heat-signature video as an MJPEG stream (TH-02, TH-03)",
         get(live::stream),
     )
     .add(
         M::GET,
         "/api/thermal/robot/frames",
-        Access::action("thermal.robot.read"),
+        Access::rows("thermal.robot.read"),
         "Retained autonomous security robot frames (TH-04)",
         get(robot::list_api),
     )
     .add(
         M::GET,
         "/api/thermal/robot/frames/{id}/image",
-        Access::action("thermal.robot.read"),
+        Access::in_handler("thermal.robot.read"),
         "One robot frame rendered with a palette (TH-04)",
         get(robot::image),
     )
@@ -125,28 +125,28 @@ pub fn routes(t: RouteTable) -> RouteTable {
     .add(
         M::GET,
         "/thermal",
-        Access::action("thermal.authorize"),
+        Access::rows("thermal.authorize"),
         "Thermal deployment authorizations page",
         get(pages::authorizations_page),
     )
     .add(
         M::POST,
         "/thermal/authorizations",
-        Access::action("thermal.authorize"),
+        Access::in_handler("thermal.authorize"),
         "Authorize a thermal deployment (form)",
         post(pages::authorize_submit),
     )
     .add(
         M::GET,
         "/thermal/live/{source}",
-        Access::action("thermal.live.view"),
+        Access::in_handler("thermal.live.view"),
         "Live view page",
         get(pages::live_page),
     )
     .add(
         M::GET,
         "/thermal/robot",
-        Access::action("thermal.robot.read"),
+        Access::rows("thermal.robot.read"),
         "Robot data page",
         get(pages::robot_page),
     )
@@ -190,7 +190,7 @@ impl SourceKind {
 }
 
 /// A request to authorize a deployment.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AuthorizeInput {
     /// The thermal source: the service account that will push its frames.
     pub source: String,
@@ -216,7 +216,7 @@ pub struct AuthorizeInput {
 }
 
 /// An authorization as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuthorizationView {
     pub id: String,
     pub command: String,
@@ -390,11 +390,10 @@ pub async fn authorizations_for(
 /// Records a deployment authorization (TH-05). `now` is the moment of authorization.
 pub async fn authorize(
     state: &AppState,
-    auth: &Authorized,
+    p: &Principal,
     input: AuthorizeInput,
     now: DateTime<Utc>,
 ) -> Result<AuthorizationView, ApiError> {
-    let p: &Principal = &auth.principal;
     let source = input.source.trim();
     if source.is_empty() {
         return Err(ApiError::bad_field(
@@ -517,10 +516,9 @@ pub async fn authorize(
 /// The authorizations the caller may see (each decided on its own command); the read is audited.
 pub async fn list_authorizations(
     state: &AppState,
-    auth: &Authorized,
+    p: &Principal,
     now: DateTime<Utc>,
 ) -> Result<Vec<AuthorizationView>, ApiError> {
-    let p: &Principal = &auth.principal;
     let principal = probity_policy::Principal::from_access(&p.person, &p.access);
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
     let all = tstore::list_authorizations(&mut tx, 500)
@@ -546,7 +544,7 @@ pub async fn list_authorizations(
         p,
         "thermal.authorization.list",
         "*",
-        serde_json::json!({ "rule": auth.rule, "count": out.len() }),
+        serde_json::json!({ "rule": "thermal.authorize decided per authorization", "count": out.len() }),
     )
     .await?;
     tx.commit().await.map_err(crate::store_error)?;
@@ -580,28 +578,28 @@ pub(crate) async fn append(
 
 async fn create_authorization_api(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(p): SignedIn,
     Json(input): Json<AuthorizeInput>,
 ) -> Result<(axum::http::StatusCode, Json<AuthorizationView>), ApiError> {
-    let v = authorize(&state, &auth, input, Utc::now()).await?;
+    let v = authorize(&state, &p, input, Utc::now()).await?;
     Ok((axum::http::StatusCode::CREATED, Json(v)))
 }
 
 async fn list_authorizations_api(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(p): SignedIn,
 ) -> Result<Json<Vec<AuthorizationView>>, ApiError> {
-    Ok(Json(list_authorizations(&state, &auth, Utc::now()).await?))
+    Ok(Json(list_authorizations(&state, &p, Utc::now()).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct OversightQuery {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }
 
 /// Deployments by basis for oversight reporting (OVR-03).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OversightView {
     pub exigent_emergency: u64,
     pub public_observation: u64,

@@ -9,7 +9,8 @@ use minijinja::context;
 use probity_domain::ThermalBasis;
 use serde::Deserialize;
 
-use crate::authz::Authorized;
+use crate::authz::SignedIn;
+use probity_policy::Action;
 use crate::extract::FormBody;
 use crate::state::AppState;
 use crate::web::{check_csrf, error_response, page};
@@ -18,10 +19,10 @@ use super::{AuthorizeInput, SourceKind};
 
 pub async fn authorizations_page(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(p): SignedIn,
     headers: HeaderMap,
 ) -> Response {
-    match super::list_authorizations(&state, &auth, Utc::now()).await {
+    match super::list_authorizations(&state, &p, Utc::now()).await {
         Ok(list) => {
             let list: Vec<_> = list
                 .into_iter()
@@ -33,7 +34,7 @@ pub async fn authorizations_page(
             page(
                 &state,
                 &headers,
-                Some(&auth.principal),
+                Some(&p),
                 "thermal_authorizations.html",
                 "/thermal",
                 context! {
@@ -67,7 +68,7 @@ pub struct AuthorizeForm {
 
 pub async fn authorize_submit(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(p): SignedIn,
     headers: HeaderMap,
     FormBody(form): FormBody<AuthorizeForm>,
 ) -> Response {
@@ -91,7 +92,7 @@ pub async fn authorize_submit(
         duration_minutes: duration,
         command: None,
     };
-    match super::authorize(&state, &auth, input, Utc::now()).await {
+    match super::authorize(&state, &p, input, Utc::now()).await {
         Ok(_) => Redirect::to("/thermal").into_response(),
         Err(e) => error_response(&state, true, e),
     }
@@ -99,14 +100,20 @@ pub async fn authorize_submit(
 
 pub async fn live_page(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(p): SignedIn,
     headers: HeaderMap,
     Path(source): Path<String>,
 ) -> Response {
+    // The page is decided on the deployment in force for this source, as its video is.
+    if let Err(e) =
+        super::live::may_view(&state, &p, &source, Action::ThermalLiveView, Utc::now()).await
+    {
+        return error_response(&state, true, e);
+    }
     page(
         &state,
         &headers,
-        Some(&auth.principal),
+        Some(&p),
         "thermal_live.html",
         "/thermal",
         context! { source => source },
@@ -115,14 +122,14 @@ pub async fn live_page(
 
 pub async fn robot_page(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(p): SignedIn,
     headers: HeaderMap,
 ) -> Response {
-    match super::robot::list(&state, &auth).await {
+    match super::robot::list(&state, &p).await {
         Ok(frames) => page(
             &state,
             &headers,
-            Some(&auth.principal),
+            Some(&p),
             "thermal_robot.html",
             "/thermal/robot",
             context! { frames => frames },

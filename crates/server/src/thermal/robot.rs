@@ -22,7 +22,7 @@ use probity_thermal::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::authz::Authorized;
+use crate::authz::{Authorized, SignedIn};
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::state::AppState;
@@ -88,7 +88,7 @@ pub(crate) async fn retain(
 }
 
 /// A robot frame as the API shows it (never its content).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RobotFrameView {
     pub id: String,
     pub source: String,
@@ -139,8 +139,7 @@ async fn frame_view(
 }
 
 /// Robot frames the caller may read (decided per frame on its deployment's command).
-pub async fn list(state: &AppState, auth: &Authorized) -> Result<Vec<RobotFrameView>, ApiError> {
-    let p: &Principal = &auth.principal;
+pub async fn list(state: &AppState, p: &Principal) -> Result<Vec<RobotFrameView>, ApiError> {
     let principal = probity_policy::Principal::from_access(&p.person, &p.access);
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
     let frames = tstore::list_robot_frames(&mut tx, 500)
@@ -172,7 +171,7 @@ pub async fn list(state: &AppState, auth: &Authorized) -> Result<Vec<RobotFrameV
         p,
         "thermal.robot.list",
         "*",
-        serde_json::json!({ "rule": auth.rule, "count": out.len() }),
+        serde_json::json!({ "rule": "thermal.robot.read decided per frame", "count": out.len() }),
     )
     .await?;
     tx.commit().await.map_err(crate::store_error)?;
@@ -181,12 +180,12 @@ pub async fn list(state: &AppState, auth: &Authorized) -> Result<Vec<RobotFrameV
 
 pub async fn list_api(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(p): SignedIn,
 ) -> Result<Json<Vec<RobotFrameView>>, ApiError> {
-    Ok(Json(list(&state, &auth).await?))
+    Ok(Json(list(&state, &p).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ImageQuery {
     pub palette: Option<String>,
 }
@@ -219,11 +218,11 @@ fn stored_frame(bytes: &[u8], media_type: &str) -> Result<LiveFrame, ApiError> {
 /// One retained robot frame rendered as a palette PNG; the read is audited (SEC-04).
 pub async fn image(
     State(state): State<AppState>,
-    auth: Authorized,
+    SignedIn(p): SignedIn,
     Path(id): Path<String>,
     Query(q): Query<ImageQuery>,
 ) -> Result<Response, ApiError> {
-    let p: &Principal = &auth.principal;
+    let p: &Principal = &p;
     let palette = super::live::palette(q.palette.as_deref())?;
     let id = Uuid::from_str(&id).map_err(|_| ApiError::bad_field("id", "not a frame id"))?;
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
@@ -236,7 +235,8 @@ pub async fn image(
         .map_err(crate::store_error)?
         .ok_or_else(|| ApiError::internal("robot frame without its authorization"))?;
     tx.commit().await.map_err(crate::store_error)?;
-    super::decide_deployment(&state, p, Action::ThermalRobotRead, &a, Utc::now()).await?;
+    let rule =
+        super::decide_deployment(&state, p, Action::ThermalRobotRead, &a, Utc::now()).await?;
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
     let meta = blobs::meta(&mut tx, f.blob_id)
         .await
@@ -253,7 +253,7 @@ pub async fn image(
         p,
         "thermal.robot.read",
         &f.id.to_string(),
-        serde_json::json!({ "rule": auth.rule }),
+        serde_json::json!({ "rule": rule }),
     )
     .await?;
     tx.commit().await.map_err(crate::store_error)?;
@@ -283,7 +283,7 @@ pub async fn image(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AttachInput {
     pub frame_id: String,
 }
@@ -347,7 +347,7 @@ pub async fn attach_api(
 }
 
 /// What one retention run did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct RetentionReport {
     /// Disposition certificates issued (one per destroyed frame).
     pub certificates: Vec<CertificateView>,
@@ -355,7 +355,7 @@ pub struct RetentionReport {
     pub kept: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CertificateView {
     pub id: String,
     pub robot_frame: String,

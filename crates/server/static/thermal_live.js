@@ -1,0 +1,44 @@
+// Live thermal view: long-polls the frame endpoint; a click moves the spot meter (TH-02, TH-03).
+(() => {
+  const source = document.getElementById('live').dataset.source;
+  const img = document.getElementById('frame');
+  let after = 0, spot = null, width = 0, height = 0, controller = null;
+  const fmt = r => r && r.celsius !== null ? `${r.celsius.toFixed(1)} °C at (${r.x}, ${r.y})` : '–';
+  img.addEventListener('click', ev => {
+    if (!width) return;
+    const rect = img.getBoundingClientRect();
+    spot = [Math.floor((ev.clientX - rect.left) * width / rect.width),
+            Math.floor((ev.clientY - rect.top) * height / rect.height)];
+    after = 0;
+    if (controller) controller.abort();
+  });
+  async function loop() {
+    for (;;) {
+      let q = `after=${after}&palette=${document.getElementById('palette').value}`;
+      if (spot) q += `&x=${spot[0]}&y=${spot[1]}`;
+      try {
+        controller = new AbortController();
+        const r = await fetch(`/api/thermal/live/${encodeURIComponent(source)}/view?${q}`, {cache: 'no-store', signal: controller.signal});
+        if (r.status === 204) continue;
+        if (!r.ok) {
+          const p = await r.json().catch(() => ({}));
+          document.getElementById('status').textContent = p.detail || `error ${r.status}`;
+          await new Promise(res => setTimeout(res, 2000));
+          continue;
+        }
+        const f = await r.json();
+        document.getElementById('status').textContent = '';
+        after = f.seq; width = f.width; height = f.height;
+        img.src = f.image;
+        document.getElementById('spot').textContent = fmt(f.spot);
+        document.getElementById('min').textContent = fmt(f.min);
+        document.getElementById('max').textContent = fmt(f.max);
+        document.getElementById('seq').textContent = String(f.seq);
+      } catch (e) {
+        if (e.name === 'AbortError') continue;
+        await new Promise(res => setTimeout(res, 2000));
+      }
+    }
+  }
+  loop();
+})();
