@@ -1,5 +1,9 @@
 //! API tokens for service accounts. Only the SHA-256 of the token is stored
 //! ([`crate::token_hash`]).
+//!
+//! A token is bound to the local networks (`local_only`, the default) or not. The server refuses a
+//! bound token presented from outside them, and treats an unbound one as a remote credential
+//! without a second factor (SEC-01).
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -17,6 +21,8 @@ pub struct ApiToken {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Usable only from the configured local networks.
+    pub local_only: bool,
 }
 
 impl ApiToken {
@@ -34,11 +40,13 @@ pub struct NewApiToken {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, token_hash, user_id, label, created_at, expires_at, revoked_at";
+const COLUMNS: &str =
+    "id, token_hash, user_id, label, created_at, expires_at, revoked_at, local_only";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<ApiToken> {
     let id: String = r.try_get("id")?;
     let user: String = r.try_get("user_id")?;
+    let local_only: i64 = r.try_get("local_only")?;
     Ok(ApiToken {
         id: parse_uuid(&id)?,
         token_hash: r.try_get("token_hash")?,
@@ -47,14 +55,25 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<ApiToken> {
         created_at: from_ms(r.try_get("created_at")?)?,
         expires_at: opt_from_ms(r.try_get("expires_at")?)?,
         revoked_at: opt_from_ms(r.try_get("revoked_at")?)?,
+        local_only: local_only != 0,
     })
 }
 
+/// Creates a token bound to the local networks.
 pub async fn create(tx: &mut Tx, new: &NewApiToken) -> Result<ApiToken> {
+    create_with_binding(tx, new, true).await
+}
+
+/// Creates a token, bound to the local networks (`local_only`) or not.
+pub async fn create_with_binding(
+    tx: &mut Tx,
+    new: &NewApiToken,
+    local_only: bool,
+) -> Result<ApiToken> {
     let id = Uuid::now_v7();
     sqlx::query(
-        "INSERT INTO api_tokens (id, token_hash, user_id, label, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO api_tokens (id, token_hash, user_id, label, created_at, expires_at, local_only) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id.to_string())
     .bind(&new.token_hash)
@@ -62,6 +81,7 @@ pub async fn create(tx: &mut Tx, new: &NewApiToken) -> Result<ApiToken> {
     .bind(&new.label)
     .bind(now_ms())
     .bind(new.expires_at.map(to_ms))
+    .bind(i64::from(local_only))
     .execute(tx.conn())
     .await
     .map_err(|e| StoreError::from_sqlx("api token", &new.label, e))?;

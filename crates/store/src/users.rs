@@ -2,6 +2,8 @@
 //!
 //! `kind` is `member`, `service`, `vendor` or `external_agency`; roles are free text parsed by the domain crate.
 //! `password_hash` is `None` for directory (LDAP) accounts: no password is stored (SEC-01).
+//! The second factor: the TOTP secret, the last step used (replay guard), a secret offered for
+//! enrolment until confirmed, and one-time recovery codes stored as hashes (`recovery_codes`).
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -173,6 +175,160 @@ pub async fn set_totp_last_step(tx: &mut Tx, id: Uuid, step: u64) -> Result<()> 
         .map_err(|_| StoreError::Invalid("one-time-code step out of range".into()))?;
     let r = sqlx::query("UPDATE users SET totp_last_step = $1 WHERE id = $2")
         .bind(step)
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    affected_one(r.rows_affected(), id)
+}
+
+/// Records the step of a one-time code just accepted, only if it is later than the last one
+/// stored: returns false when another sign-in already used this step or a later one (a replay,
+/// even by a concurrent request).
+pub async fn advance_totp_step(tx: &mut Tx, id: Uuid, step: u64) -> Result<bool> {
+    let step = i64::try_from(step)
+        .map_err(|_| StoreError::Invalid("one-time-code step out of range".into()))?;
+    let r = sqlx::query(
+        "UPDATE users SET totp_last_step = $1 \
+         WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+    )
+    .bind(step)
+    .bind(id.to_string())
+    .execute(tx.conn())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Keeps a TOTP secret offered for enrolment (base32) until the person confirms it, or clears
+/// it (`None`).
+pub async fn set_totp_pending(
+    tx: &mut Tx,
+    id: Uuid,
+    secret: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE users SET totp_pending_secret = $1, totp_pending_at = $2 WHERE id = $3",
+    )
+    .bind(secret)
+    .bind(secret.map(|_| to_ms(at)))
+    .bind(id.to_string())
+    .execute(tx.conn())
+    .await?;
+    affected_one(r.rows_affected(), id)
+}
+
+/// The TOTP secret offered for enrolment and when it was offered.
+pub async fn totp_pending(tx: &mut Tx, id: Uuid) -> Result<Option<(String, DateTime<Utc>)>> {
+    let row = sqlx::query("SELECT totp_pending_secret, totp_pending_at FROM users WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(tx.conn())
+        .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let secret: Option<String> = row.try_get("totp_pending_secret")?;
+    let at = opt_from_ms(row.try_get("totp_pending_at")?)?;
+    Ok(secret.zip(at))
+}
+
+/// Enrols a second factor: stores the confirmed secret and the step of the confirming code
+/// (so that code cannot be used again), clears the offered secret, and replaces the recovery
+/// codes with `recovery_code_hashes`.
+pub async fn enrol_totp(
+    tx: &mut Tx,
+    id: Uuid,
+    secret: &str,
+    confirmed_step: u64,
+    recovery_code_hashes: &[String],
+) -> Result<()> {
+    let step = i64::try_from(confirmed_step)
+        .map_err(|_| StoreError::Invalid("one-time-code step out of range".into()))?;
+    let r = sqlx::query(
+        "UPDATE users SET totp_secret = $1, totp_last_step = $2, totp_pending_secret = NULL, \
+         totp_pending_at = NULL WHERE id = $3",
+    )
+    .bind(secret)
+    .bind(step)
+    .bind(id.to_string())
+    .execute(tx.conn())
+    .await?;
+    affected_one(r.rows_affected(), id)?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    let now = now_ms();
+    for hash in recovery_code_hashes {
+        sqlx::query(
+            "INSERT INTO recovery_codes (id, user_id, code_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(id.to_string())
+        .bind(hash)
+        .bind(now)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| StoreError::from_sqlx("recovery code", "(hash)", e))?;
+    }
+    Ok(())
+}
+
+/// Removes the second factor (an administrator's reset): secret, replay step, offered secret and
+/// every recovery code.
+pub async fn reset_second_factor(tx: &mut Tx, id: Uuid) -> Result<()> {
+    let r = sqlx::query(
+        "UPDATE users SET totp_secret = NULL, totp_last_step = NULL, totp_pending_secret = NULL, \
+         totp_pending_at = NULL WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .execute(tx.conn())
+    .await?;
+    affected_one(r.rows_affected(), id)?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Uses the recovery code whose hash is `code_hash` for the account `id`: true when it existed
+/// unused and is now marked used at `now`; false otherwise (unknown, another account's, or used
+/// before, even by a concurrent request).
+pub async fn use_recovery_code(
+    tx: &mut Tx,
+    id: Uuid,
+    code_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE recovery_codes SET used_at = $1 \
+         WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL",
+    )
+    .bind(to_ms(now))
+    .bind(id.to_string())
+    .bind(code_hash)
+    .execute(tx.conn())
+    .await?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Recovery codes of the account not used yet.
+pub async fn recovery_codes_left(tx: &mut Tx, id: Uuid) -> Result<u32> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+    )
+    .bind(id.to_string())
+    .fetch_one(tx.conn())
+    .await?;
+    let n: i64 = row.try_get("n")?;
+    Ok(n.clamp(0, i64::from(u32::MAX)) as u32)
+}
+
+/// Locks the account until `until` and starts the failure count again from zero (the lockout
+/// rule decided it, SEC-01).
+pub async fn lock_until(tx: &mut Tx, id: Uuid, until: DateTime<Utc>) -> Result<()> {
+    let r = sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2")
+        .bind(to_ms(until))
         .bind(id.to_string())
         .execute(tx.conn())
         .await?;
