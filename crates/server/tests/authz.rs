@@ -228,9 +228,8 @@ async fn seed(srv: &TestServer) -> Seeded {
     let status = r.status();
     let body: Value = r.json().await.expect("json");
     assert!(status.is_success(), "upload: {body}");
-    let item = body["items"][0]["id"]
+    let item = body["files"][0]["item_id"]
         .as_str()
-        .or_else(|| body["id"].as_str())
         .unwrap_or_else(|| panic!("item id in {body}"))
         .to_string();
     // A camera of the command.
@@ -333,9 +332,21 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
 }
 
 /// Actions a `Handler` route's handler asks, by route (the matrix fails on a route it lacks).
-fn handler_actions(spec: &RouteSpec, s: &Seeded) -> Option<Expect> {
+fn handler_actions(spec: &RouteSpec, s: &Seeded, account: Option<&Resource>) -> Option<Expect> {
     use Action as A;
     let p = spec.path;
+    if let Some(account) = account {
+        // Administration of the account named in the path.
+        return Some(Expect::AnyOf(
+            vec![
+                A::UserAdmin,
+                A::UserAssignmentManage,
+                A::UserTrainingManage,
+                A::UserContractManage,
+            ],
+            account.clone(),
+        ));
+    }
     let get = spec.method == Method::GET;
     let fr = |actions: Vec<Action>| Some(Expect::AnyOf(actions, s.fr_resource.clone()));
     if p.contains("/fr/requests/{id}") {
@@ -401,6 +412,17 @@ async fn instances(srv: &TestServer, s: &Seeded) -> Vec<(Instance, Expect)> {
         };
         for username in usernames {
             let url = format!("{}{}", srv.url, fill(&spec, s, username));
+            let account = if *username == "-" {
+                None
+            } else {
+                let mut tx = srv.state.store.begin().await.expect("tx");
+                let u = probity_store::users::get_by_username(&mut tx, username)
+                    .await
+                    .expect("user")
+                    .expect("exists");
+                tx.commit().await.expect("commit");
+                Some(Resource::Account { user: UserId(u.id) })
+            };
             let expect = match spec.access {
                 Access::Public | Access::SignedIn | Access::Rows { .. } => Expect::Open,
                 Access::Action { action, resource } => {
@@ -429,7 +451,7 @@ async fn instances(srv: &TestServer, s: &Seeded) -> Vec<(Instance, Expect)> {
                     };
                     Expect::AnyOf(vec![action], resource)
                 }
-                Access::Handler { .. } => match handler_actions(&spec, s) {
+                Access::Handler { .. } => match handler_actions(&spec, s, account.as_ref()) {
                     Some(e) => e,
                     None => {
                         missing.push(format!("{} {}", spec.method, spec.path));
