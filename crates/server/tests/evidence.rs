@@ -223,7 +223,8 @@ async fn dc_06_upload_keeps_original_metadata_and_custody_body(b: Backend) {
     let (s, body) = srv
         .get(&other, &format!("/api/cases/2026-019-000101/evidence/{id}"))
         .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    // A case the caller may not read answers as one that does not exist (SEC-02).
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
 }
 both!(
     dc_06_upload_keeps_original_metadata_and_custody,
@@ -331,13 +332,21 @@ async fn fr_25_political_case_intake_only_intelligence_division_body(b: Backend)
         &sample("apple_minimal.jpg"),
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
-    assert!(
-        body["rule"]
-            .as_str()
-            .is_some_and(|r| r.starts_with("FR-25")),
-        "{body}"
-    );
+    // Refused by FR-25 and answered as a case that does not exist (SEC-02); the audit keeps the rule.
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    {
+        let mut tx = srv.state.store.begin().await.expect("tx");
+        let entries = probity_store::audit::for_record(&mut tx, "case", "INTEL-2026-00007")
+            .await
+            .expect("audit");
+        tx.commit().await.expect("commit");
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.outcome == "denied" && e.detail.contains("FR-25")),
+            "the FR-25 refusal is audited"
+        );
+    }
     // The Intelligence Division investigator assigned to it, once trained, may.
     let admin = srv.login("admin").await;
     let (s, body) = srv
@@ -614,8 +623,10 @@ async fn dc_07_discovery_package_verifies_and_names_altered_file_body(b: Backend
     let dir = tempfile::tempdir().expect("tmp");
     let tar_path = dir.path().join("package.tar");
     std::fs::write(&tar_path, &tar).expect("write");
-    let v = evidence::discovery::verify(&tar_path, None).expect("verify");
+    let server_key = srv.state.store.server_keys().verifying_key();
+    let v = evidence::discovery::verify(&tar_path, &server_key).expect("verify");
     assert!(v.is_valid(), "{:?}", v.problems);
+    assert!(!v.package_key_differs);
     assert_eq!(v.items_checked, 1);
 
     // The export is in the item's custody history.
@@ -633,7 +644,7 @@ async fn dc_07_discovery_package_verifies_and_names_altered_file_body(b: Backend
     tar::Archive::new(std::io::Cursor::new(tar.to_vec()))
         .unpack(&unpacked)
         .expect("unpack");
-    assert!(evidence::discovery::verify(&unpacked, None)
+    assert!(evidence::discovery::verify(&unpacked, &server_key)
         .expect("verify")
         .is_valid());
     let original = std::fs::read_dir(unpacked.join("originals"))
@@ -650,7 +661,7 @@ async fn dc_07_discovery_package_verifies_and_names_altered_file_body(b: Backend
     perms.set_readonly(false);
     std::fs::set_permissions(&original, perms).expect("chmod");
     std::fs::write(&original, &bytes).expect("alter");
-    let v = evidence::discovery::verify(&unpacked, None).expect("verify");
+    let v = evidence::discovery::verify(&unpacked, &server_key).expect("verify");
     assert!(!v.is_valid());
     let name = original
         .file_name()
@@ -667,4 +678,182 @@ async fn dc_07_discovery_package_verifies_and_names_altered_file_body(b: Backend
 both!(
     dc_07_discovery_package_verifies_and_names_altered_file,
     crate::dc_07_discovery_package_verifies_and_names_altered_file_body
+);
+
+/// Uploads one camera original to case 2026-019-000101 as det.rivera and exports it as a
+/// discovery package; returns the package (.tar bytes).
+async fn exported_package(srv: &TestServer) -> Vec<u8> {
+    let c = srv.login("det.rivera").await;
+    let (s, report) = upload(
+        srv,
+        &c,
+        "2026-019-000101",
+        NO_REP,
+        "IMG_0001.JPG",
+        &sample("apple_iphone4.jpg"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{report}");
+    let r = c
+        .post(format!("{}/api/cases/2026-019-000101/discovery", srv.url))
+        .json(&json!({ "prosecutor": "Demo County District Attorney" }))
+        .send()
+        .await
+        .expect("discovery");
+    assert_eq!(r.status(), StatusCode::OK);
+    r.bytes().await.expect("tar").to_vec()
+}
+
+/// DC-07: the server publishes the key that signs discovery manifests, without sign-in, and that
+/// key verifies a package the server exported.
+async fn dc_07_published_signing_key_verifies_exported_package_body(b: Backend) {
+    let srv = common::start(b).await;
+    let (s, published) = srv
+        .get(&common::client(), "/api/discovery/signing-key")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{published}");
+    assert_eq!(published["algorithm"], "Ed25519");
+    let key = evidence::discovery::parse_public_key(
+        published["public_key"].as_str().expect("public_key"),
+    )
+    .expect("a base64 Ed25519 key");
+    assert_eq!(key, srv.state.store.server_keys().verifying_key());
+    assert_eq!(
+        published["key_id"].as_str(),
+        Some(srv.state.store.server_keys().key_id())
+    );
+    assert_eq!(
+        published["fingerprint"].as_str().map(str::len),
+        Some(64),
+        "{published}"
+    );
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let tar_path = dir.path().join("package.tar");
+    std::fs::write(&tar_path, exported_package(&srv).await).expect("write");
+    let v = evidence::discovery::verify(&tar_path, &key).expect("verify");
+    assert!(v.is_valid(), "{:?}", v.problems);
+    assert_eq!(
+        v.trusted_key_id,
+        published["key_id"].as_str().expect("key id")
+    );
+    assert_eq!(v.key_id.as_deref(), Some(v.trusted_key_id.as_str()));
+    assert!(!v.package_key_differs);
+
+    // Another key (a different server's, say) does not verify it.
+    let other = ed25519_dalek::SigningKey::from_bytes(&[42u8; 32]).verifying_key();
+    let v = evidence::discovery::verify(&tar_path, &other).expect("verify");
+    assert!(!v.signature_valid);
+    assert!(!v.is_valid());
+}
+both!(
+    dc_07_published_signing_key_verifies_exported_package,
+    crate::dc_07_published_signing_key_verifies_exported_package_body
+);
+
+/// DC-07 attack: someone who holds the package alters an original, rewrites manifest.json with
+/// the altered file's hash and size, re-signs it with their own key and puts their public key
+/// (and its key id) in the package. Every hash then matches and the signature matches the key
+/// the package carries, so a check that trusted the package's key would pass; checked against
+/// the server's key it fails, naming the signature, and says the package carries another key.
+async fn dc_07_resigned_discovery_package_is_rejected_body(b: Backend) {
+    use base64::Engine;
+    use ed25519_dalek::Signer;
+    use sha2::{Digest, Sha256};
+
+    let srv = common::start(b).await;
+    let tar = exported_package(&srv).await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let unpacked = dir.path().join("unpacked");
+    tar::Archive::new(std::io::Cursor::new(tar))
+        .unpack(&unpacked)
+        .expect("unpack");
+    let server_key = srv.state.store.server_keys().verifying_key();
+    assert!(evidence::discovery::verify(&unpacked, &server_key)
+        .expect("verify")
+        .is_valid());
+
+    // Alter the original.
+    let manifest_path = unpacked.join(evidence::discovery::MANIFEST);
+    let mut manifest: evidence::discovery::Manifest =
+        serde_json::from_slice(&std::fs::read(&manifest_path).expect("read manifest"))
+            .expect("manifest");
+    let original = unpacked.join(&manifest.items[0].file);
+    let mut bytes = std::fs::read(&original).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x5a;
+    bytes.extend_from_slice(b"planted");
+    let writable = |path: &Path| {
+        let mut perms = std::fs::metadata(path).expect("meta").permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(path, perms).expect("chmod");
+    };
+    writable(&original);
+    std::fs::write(&original, &bytes).expect("alter");
+
+    // Rewrite the manifest with the new hash and the attacker's key, and re-sign it.
+    let attacker = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let attacker_public = attacker.verifying_key();
+    manifest.items[0].sha256 = hex::encode(Sha256::digest(&bytes));
+    manifest.items[0].size = bytes.len() as u64;
+    manifest.public_key =
+        base64::engine::general_purpose::STANDARD.encode(attacker_public.to_bytes());
+    manifest.key_id = evidence::discovery::key_id(&attacker_public);
+    let manifest_bytes = serde_json::to_vec_pretty(&manifest).expect("manifest json");
+    let signature =
+        base64::engine::general_purpose::STANDARD.encode(attacker.sign(&manifest_bytes).to_bytes());
+    let sig_path = unpacked.join(evidence::discovery::SIGNATURE);
+    writable(&manifest_path);
+    writable(&sig_path);
+    std::fs::write(&manifest_path, &manifest_bytes).expect("rewrite manifest");
+    std::fs::write(&sig_path, signature).expect("re-sign");
+
+    // The forgery is complete: against the key the package carries, everything matches.
+    let forged = evidence::discovery::verify(&unpacked, &attacker_public).expect("verify");
+    assert!(forged.is_valid(), "{:?}", forged.problems);
+
+    // Against the server's key it is rejected, and the report names the signature.
+    let v = evidence::discovery::verify(&unpacked, &server_key).expect("verify");
+    assert!(!v.is_valid());
+    assert!(!v.signature_valid);
+    assert!(
+        v.problems
+            .iter()
+            .any(|p| p.contains(evidence::discovery::MANIFEST)
+                && p.contains("signature does not verify")),
+        "{:?}",
+        v.problems
+    );
+    assert!(v.package_key_differs);
+    assert_eq!(v.key_id.as_deref(), Some(manifest.key_id.as_str()));
+    assert_eq!(v.trusted_key_id, srv.state.store.server_keys().key_id());
+
+    // The same forgery as a .tar archive.
+    let file = manifest.items[0].file.clone();
+    let forged_tar = evidence::discovery::Package {
+        manifest,
+        entries: vec![
+            (evidence::discovery::MANIFEST.to_string(), manifest_bytes),
+            (
+                evidence::discovery::SIGNATURE.to_string(),
+                std::fs::read(&sig_path).expect("sig"),
+            ),
+            (file, bytes),
+        ],
+    }
+    .to_tar()
+    .expect("tar");
+    let tar_path = dir.path().join("forged.tar");
+    std::fs::write(&tar_path, forged_tar).expect("write tar");
+    assert!(evidence::discovery::verify(&tar_path, &attacker_public)
+        .expect("verify")
+        .is_valid());
+    let v = evidence::discovery::verify(&tar_path, &server_key).expect("verify");
+    assert!(!v.signature_valid, "{:?}", v.problems);
+    assert!(v.package_key_differs);
+}
+both!(
+    dc_07_resigned_discovery_package_is_rejected,
+    crate::dc_07_resigned_discovery_package_is_rejected_body
 );

@@ -38,6 +38,8 @@ pub async fn authorizations_page(
                 "thermal_authorizations.html",
                 "/thermal",
                 context! {
+                    // Only shapes the page: the form's post is decided on the deployment it names.
+                    can_authorize => crate::decision::hint(&state, &p, "thermal.authorize"),
                     authorizations => list,
                     bases => ThermalBasis::ALL.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
                     kinds => SourceKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
