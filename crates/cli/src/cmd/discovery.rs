@@ -1,26 +1,44 @@
 //! `probity discovery export` builds a signed discovery package (DC-07) for the prosecutor;
 //! `probity discovery verify PACKAGE` checks one offline and names every altered, missing or
 //! added file (exit status non-zero when anything is wrong).
+//!
+//! The signature is checked only against a key the caller names: `--public-key B64`, the server
+//! key in `--data-dir DIR`, or the key `--server URL` publishes. The key a package carries is
+//! never trusted (anyone who alters a package can re-sign it and put their own key in it).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
-use clap::Subcommand;
+use clap::{ArgGroup, Subcommand};
 use probity_server::build_state;
-use probity_server::evidence::discovery;
+use probity_server::evidence::discovery::{self, VerifyingKey};
 
 use super::ingest::StoreArgs;
 
 #[derive(Subcommand)]
 pub enum DiscoveryCommand {
     /// Check a package (directory or .tar) offline: manifest signature, every original's hash.
+    /// Name the key to trust with exactly one of --public-key, --data-dir or --server; the key
+    /// carried inside the package is never trusted.
+    #[command(group(ArgGroup::new("trusted_key").args(["public_key", "data_dir", "server"])))]
     Verify {
         /// The package directory or .tar file.
         package: PathBuf,
-        /// The server's public key (base64, as `probity discovery key` prints it) to check the
-        /// signature against; default: the key named in the manifest.
-        #[arg(long)]
+        /// Trust this public key (base64, as `probity discovery key` prints it and
+        /// GET /api/discovery/signing-key publishes it).
+        #[arg(long, value_name = "B64")]
         public_key: Option<String>,
+        /// Trust the server key kept in this data directory (its server.ed25519).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Trust the key this server publishes (GET /api/discovery/signing-key); https, or
+        /// http to a loopback address only.
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// With --server: trust this PEM certificate for the TLS connection (e.g. the server's
+        /// self-signed tls/cert.pem).
+        #[arg(long, requires = "server")]
+        ca_file: Option<PathBuf>,
     },
     /// Export chosen items of a case as a package (a new directory, or a file ending in .tar).
     Export {
@@ -54,7 +72,13 @@ pub fn run(cmd: DiscoveryCommand) -> anyhow::Result<()> {
         DiscoveryCommand::Verify {
             package,
             public_key,
-        } => verify(package, public_key),
+            data_dir,
+            server,
+            ca_file,
+        } => {
+            let (key, source) = trusted_key(public_key, data_dir, server, ca_file)?;
+            verify(package, &key, &source)
+        }
         DiscoveryCommand::Export {
             case,
             user,
@@ -71,21 +95,116 @@ pub fn run(cmd: DiscoveryCommand) -> anyhow::Result<()> {
     }
 }
 
-fn verify(package: PathBuf, public_key: Option<String>) -> anyhow::Result<()> {
-    let v = discovery::verify(&package, public_key.as_deref())
+/// The key to trust and how the output names it.
+fn trusted_key(
+    public_key: Option<String>,
+    data_dir: Option<PathBuf>,
+    server: Option<String>,
+    ca_file: Option<PathBuf>,
+) -> anyhow::Result<(VerifyingKey, String)> {
+    if let Some(b64) = public_key {
+        let key = discovery::parse_public_key(&b64).map_err(|e| anyhow!("--public-key: {e}"))?;
+        return Ok((key, "the key given by --public-key".into()));
+    }
+    if let Some(dir) = data_dir {
+        let file = dir.join(probity_store::SERVER_KEY_FILE);
+        // Never create a key here: a new key would only make every package fail to verify.
+        if !file.is_file() {
+            bail!(
+                "{} holds no server key ({} is missing): name the data directory of the server that signed the package",
+                dir.display(),
+                file.display()
+            );
+        }
+        let keys = probity_store::ServerKeys::load_or_create(&dir)
+            .with_context(|| format!("cannot read the server key in {}", dir.display()))?;
+        return Ok((
+            keys.verifying_key(),
+            format!("the server key of data directory {}", dir.display()),
+        ));
+    }
+    if let Some(url) = server {
+        let key = fetch_published_key(&url, ca_file.as_deref())?;
+        return Ok((key, format!("the key published by {url}")));
+    }
+    bail!(
+        "name the key to trust: --public-key B64 (as `probity discovery key` prints it or \
+         GET /api/discovery/signing-key publishes it), --data-dir DIR (the data directory of the \
+         server that signed the package) or --server URL (fetches the key that server publishes). \
+         The key carried inside a package is never trusted on its own."
+    )
+}
+
+/// Fetches `GET {server}/api/discovery/signing-key` over https (or http to a loopback address).
+fn fetch_published_key(server: &str, ca_file: Option<&Path>) -> anyhow::Result<VerifyingKey> {
+    let url = reqwest::Url::parse(server).with_context(|| format!("{server} is not a URL"))?;
+    let loopback = matches!(
+        url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    );
+    if url.scheme() != "https" && !loopback {
+        bail!("the key to trust must come over an authenticated link: use an https:// server URL");
+    }
+    let mut b = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(30));
+    if let Some(ca) = ca_file {
+        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .with_context(|| format!("{} is not a PEM certificate", ca.display()))?;
+        b = b.tls_built_in_root_certs(false).add_root_certificate(cert);
+    }
+    let endpoint = format!("{}/api/discovery/signing-key", server.trim_end_matches('/'));
+    let r = b
+        .build()?
+        .get(&endpoint)
+        .send()
+        .with_context(|| format!("cannot fetch the server's key from {endpoint}"))?;
+    if !r.status().is_success() {
+        bail!("{endpoint} answered {}", r.status());
+    }
+    let published: discovery::PublishedKey = r
+        .json()
+        .with_context(|| format!("{endpoint} did not answer with a signing key"))?;
+    if published.algorithm != "Ed25519" {
+        bail!(
+            "{endpoint} publishes a {} key, not Ed25519",
+            published.algorithm
+        );
+    }
+    let key = discovery::parse_public_key(&published.public_key)
+        .map_err(|e| anyhow!("{endpoint}: {e}"))?;
+    if discovery::fingerprint(&key) != published.fingerprint {
+        bail!("{endpoint}: the fingerprint does not match the published key");
+    }
+    Ok(key)
+}
+
+fn verify(package: PathBuf, key: &VerifyingKey, source: &str) -> anyhow::Result<()> {
+    let v = discovery::verify(&package, key)
         .with_context(|| format!("cannot read the package {}", package.display()))?;
     println!(
-        "package {} for case {}: {} items checked, signature {} (key {})",
+        "package {} for case {}: {} items checked",
         package.display(),
         v.case_number.as_deref().unwrap_or("?"),
         v.items_checked,
-        if v.signature_valid {
-            "valid"
-        } else {
-            "INVALID"
-        },
-        v.key_id.as_deref().unwrap_or("?"),
     );
+    if v.signature_valid {
+        println!(
+            "signature verified with {source} (key id {})",
+            v.trusted_key_id
+        );
+    } else {
+        println!(
+            "signature INVALID: it does not verify with {source} (key id {})",
+            v.trusted_key_id
+        );
+    }
+    if v.package_key_differs {
+        println!(
+            "  the package carries another key (key id {}) than the trusted key {}: a key inside the package is never trusted",
+            v.key_id.as_deref().unwrap_or("?"),
+            v.trusted_key_id
+        );
+    }
     for p in &v.problems {
         println!("  {p}");
     }

@@ -6,6 +6,10 @@
 //! - `manifest.json`: the manifest; its exact bytes are signed.
 //! - `manifest.sig`: base64 Ed25519 signature of `manifest.json`.
 //! - `originals/<item id>-<original file name>`: the originals, bit for bit.
+//!
+//! The manifest carries the signing key's id and public key, but [`verify`] never trusts them:
+//! the caller names the key to trust (the server publishes it at `GET /api/discovery/signing-key`),
+//! so a package altered and re-signed with another key, which it then carries, does not verify.
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -13,7 +17,9 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use chrono::Utc;
-use ed25519_dalek::{Signature, VerifyingKey};
+use ed25519_dalek::Signature;
+/// The key type [`verify`] takes, re-exported for callers.
+pub use ed25519_dalek::VerifyingKey;
 use probity_policy::Action;
 use probity_store::{audit, cases, evidence};
 use serde::{Deserialize, Serialize};
@@ -250,7 +256,13 @@ impl Package {
 #[derive(Debug, Clone, Serialize)]
 pub struct Verification {
     pub case_number: Option<String>,
+    /// Key id of the trusted key the signature was checked against.
+    pub trusted_key_id: String,
+    /// Key id the manifest names. Informational only: it is never trusted.
     pub key_id: Option<String>,
+    /// The package carries a public key (or key id) other than the trusted key. Such a key is
+    /// never used; this only says so.
+    pub package_key_differs: bool,
     pub signature_valid: bool,
     pub items_checked: usize,
     /// Every problem found, each naming the file at fault.
@@ -261,6 +273,64 @@ impl Verification {
     pub fn is_valid(&self) -> bool {
         self.signature_valid && self.problems.is_empty()
     }
+}
+
+/// Parses a raw Ed25519 public key given as base64 (as `probity discovery key` prints it and
+/// `GET /api/discovery/signing-key` publishes it).
+pub fn parse_public_key(b64: &str) -> Result<VerifyingKey, String> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| format!("the public key is not base64 ({e})"))?;
+    let raw = <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| {
+        format!(
+            "the public key is {} bytes, an Ed25519 public key is 32",
+            bytes.len()
+        )
+    })?;
+    VerifyingKey::from_bytes(&raw)
+        .map_err(|e| format!("the public key is not an Ed25519 key ({e})"))
+}
+
+/// Short identifier of a public key, as the manifest's `key_id` names the server key: the first
+/// 8 bytes of the SHA-256 of the raw key, hex.
+pub fn key_id(key: &VerifyingKey) -> String {
+    fingerprint(key)[..16].to_string()
+}
+
+/// SHA-256 of the raw 32-byte public key, hex: the fingerprint to compare out of band.
+pub fn fingerprint(key: &VerifyingKey) -> String {
+    hex::encode(Sha256::digest(key.to_bytes()))
+}
+
+/// The server's discovery signing key as `GET /api/discovery/signing-key` publishes it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PublishedKey {
+    pub algorithm: String,
+    /// Raw Ed25519 public key, base64 (what `probity discovery verify --public-key` takes).
+    pub public_key: String,
+    /// The key id discovery manifests name.
+    pub key_id: String,
+    /// SHA-256 of the raw public key, hex.
+    pub fingerprint: String,
+}
+
+impl PublishedKey {
+    pub fn of(key: &VerifyingKey) -> PublishedKey {
+        PublishedKey {
+            algorithm: "Ed25519".into(),
+            public_key: base64::engine::general_purpose::STANDARD.encode(key.to_bytes()),
+            key_id: key_id(key),
+            fingerprint: fingerprint(key),
+        }
+    }
+}
+
+/// `GET /api/discovery/signing-key` (public): the key that signs discovery manifests, so that
+/// a recipient can name it to `probity discovery verify` (DC-07).
+pub async fn signing_key(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> axum::Json<PublishedKey> {
+    axum::Json(PublishedKey::of(&state.store.server_keys().verifying_key()))
 }
 
 /// Reads a package (directory or .tar) into (path, bytes) entries.
@@ -296,14 +366,16 @@ fn read_package(path: &Path) -> std::io::Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
-/// Checks a package offline: the manifest's signature (against `expected_key` when given, a
-/// base64 raw public key; otherwise against the key the manifest names), and every original's
-/// SHA-256 and size. Names every altered, missing or unexpected file.
-pub fn verify(path: &Path, expected_key: Option<&str>) -> std::io::Result<Verification> {
+/// Checks a package offline: the manifest's signature against `trusted_key` (the server's key,
+/// obtained by the caller from a source it trusts; a key carried inside the package is never
+/// used), and every original's SHA-256 and size. Names every altered, missing or unexpected file.
+pub fn verify(path: &Path, trusted_key: &VerifyingKey) -> std::io::Result<Verification> {
     let entries = read_package(path)?;
     let mut v = Verification {
         case_number: None,
+        trusted_key_id: key_id(trusted_key),
         key_id: None,
+        package_key_differs: false,
         signature_valid: false,
         items_checked: 0,
         problems: Vec::new(),
@@ -326,29 +398,24 @@ pub fn verify(path: &Path, expected_key: Option<&str>) -> std::io::Result<Verifi
     };
     v.case_number = Some(manifest.case_number.clone());
     v.key_id = Some(manifest.key_id.clone());
-    let key_text = expected_key.unwrap_or(&manifest.public_key);
+    v.package_key_differs = parse_public_key(&manifest.public_key).ok().as_ref()
+        != Some(trusted_key)
+        || manifest.key_id != v.trusted_key_id;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let key = b64
-        .decode(key_text.trim())
-        .ok()
-        .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
-        .and_then(|k| VerifyingKey::from_bytes(&k).ok());
     let sig = find(SIGNATURE)
         .and_then(|s| b64.decode(String::from_utf8_lossy(s).trim()).ok())
         .and_then(|s| Signature::from_slice(&s).ok());
-    match (key, sig) {
-        (Some(k), Some(s)) => {
-            v.signature_valid = k.verify_strict(manifest_bytes, &s).is_ok();
+    match sig {
+        Some(s) => {
+            v.signature_valid = trusted_key.verify_strict(manifest_bytes, &s).is_ok();
             if !v.signature_valid {
                 v.problems.push(format!(
-                    "{MANIFEST}: the signature does not match (the manifest was altered or signed by another key)"
+                    "{MANIFEST}: the signature does not verify with the trusted key {} (the manifest was altered or signed by another key)",
+                    v.trusted_key_id
                 ));
             }
         }
-        (None, _) => v
-            .problems
-            .push("the public key is not a base64 Ed25519 key".into()),
-        (_, None) => v.problems.push(format!(
+        None => v.problems.push(format!(
             "{SIGNATURE} is missing or not a base64 Ed25519 signature"
         )),
     }
