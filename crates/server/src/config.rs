@@ -20,10 +20,20 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Networks from which a session does not need a second factor (SEC-01). CIDR notation.
     pub local_networks: Vec<String>,
+    /// Reverse proxies (CIDR notation) whose `X-Forwarded-For` is believed: from them, the client
+    /// address is the rightmost entry that is not itself a trusted proxy, and that address decides
+    /// local or remote (SEC-01). Empty (the default): the header is ignored, the TCP peer is the
+    /// client.
+    pub trusted_proxies: Vec<String>,
     /// Largest accepted request body in bytes (uploads included).
     pub max_body_bytes: usize,
     /// Session lifetime in minutes.
     pub session_minutes: i64,
+    /// Lifetime of a half-open sign-in waiting for its second factor, in minutes (SEC-01).
+    pub second_factor_pending_minutes: i64,
+    /// Codes that may be tried against one half-open sign-in before it is ended (SEC-01). Each
+    /// wrong code also counts toward the account's lockout.
+    pub second_factor_attempts: u32,
     /// Failed sign-ins before the account is locked, and for how long (minutes).
     pub lockout_threshold: u32,
     pub lockout_minutes: i64,
@@ -63,8 +73,11 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             local_networks: vec!["127.0.0.0/8".into(), "::1/128".into(), "10.0.0.0/8".into()],
+            trusted_proxies: Vec::new(),
             max_body_bytes: 64 * 1024 * 1024,
             session_minutes: 8 * 60,
+            second_factor_pending_minutes: 5,
+            second_factor_attempts: 5,
             lockout_threshold: 5,
             lockout_minutes: 15,
             ldap: None,
@@ -132,6 +145,42 @@ impl Config {
                 message: format!("{e}"),
             })?;
         }
+        if let Err(message) = config.check() {
+            return Err(ConfigError::Parse {
+                path: file.map(Path::to_path_buf).unwrap_or_default(),
+                message,
+            });
+        }
         Ok(config)
+    }
+
+    /// Checks the sign-in settings: every network is a CIDR block, lifetimes and limits are
+    /// positive.
+    pub fn check(&self) -> Result<(), String> {
+        probity_auth::NetworkConfig::from_cidrs(&self.local_networks)
+            .map_err(|e| format!("local_networks: {e}"))?;
+        probity_auth::NetworkConfig::from_cidrs(&self.trusted_proxies)
+            .map_err(|e| format!("trusted_proxies: {e}"))?;
+        if self.session_minutes < 1 || self.second_factor_pending_minutes < 1 {
+            return Err(
+                "session_minutes and second_factor_pending_minutes must be at least 1".into(),
+            );
+        }
+        if self.second_factor_attempts < 1 {
+            return Err("second_factor_attempts must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The trusted reverse proxies. An entry that does not parse (only possible when the
+    /// configuration was built without [`Config::check`]) trusts no proxy at all: the TCP peer is
+    /// then the client, which can only make callers look remote, never local.
+    pub fn trusted_proxy_networks(&self) -> probity_auth::NetworkConfig {
+        probity_auth::NetworkConfig::from_cidrs(&self.trusted_proxies).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "trusted_proxies is invalid; trusting no proxy");
+            probity_auth::NetworkConfig {
+                local_networks: Vec::new(),
+            }
+        })
     }
 }

@@ -98,6 +98,14 @@ pub struct ContractInput {
 pub struct TokenInput {
     pub label: String,
     pub expires: Option<NaiveDate>,
+    /// Usable only from the configured local networks (default). An unbound token is a remote
+    /// credential that presents no second factor, so the policy refuses it (SEC-01).
+    #[serde(default = "bound_by_default")]
+    pub bound_to_local_networks: bool,
+}
+
+fn bound_by_default() -> bool {
+    true
 }
 
 #[derive(Debug, Serialize)]
@@ -106,6 +114,7 @@ pub struct IssuedTokenView {
     pub token: String,
     pub label: String,
     pub expires: Option<String>,
+    pub bound_to_local_networks: bool,
 }
 
 fn day_start(d: NaiveDate) -> DateTime<Utc> {
@@ -435,7 +444,7 @@ pub async fn issue_token(
         ));
     }
     let issued = IssuedToken::generate(TokenKind::Api);
-    tokens::create(
+    tokens::create_with_binding(
         &mut tx,
         &tokens::NewApiToken {
             token_hash: issued.hash().to_hex(),
@@ -443,6 +452,7 @@ pub async fn issue_token(
             label: input.label.trim().to_string(),
             expires_at: input.expires.map(day_start),
         },
+        input.bound_to_local_networks,
     )
     .await
     .map_err(crate::store_error)?;
@@ -451,7 +461,11 @@ pub async fn issue_token(
         auth,
         "user.token",
         &u.username,
-        Some(serde_json::json!({ "label": input.label, "expires": input.expires })),
+        Some(serde_json::json!({
+            "label": input.label,
+            "expires": input.expires,
+            "bound_to_local_networks": input.bound_to_local_networks,
+        })),
     )
     .await?;
     tx.commit().await.map_err(crate::store_error)?;
@@ -459,6 +473,7 @@ pub async fn issue_token(
         token: issued.secret().to_string(),
         label: input.label,
         expires: input.expires.map(|e| e.to_string()),
+        bound_to_local_networks: input.bound_to_local_networks,
     })
 }
 
