@@ -171,7 +171,10 @@ pub fn router(state: AppState) -> Router {
         .add(
             M::POST,
             "/admin/users",
-            Access::Action { action: "user.admin", resource: ResourceFrom::NewAccount },
+            Access::Action {
+                action: "user.admin",
+                resource: ResourceFrom::NewAccount,
+            },
             "Add a person (form)",
             post(pages::create_user),
         )
@@ -236,7 +239,10 @@ pub fn router(state: AppState) -> Router {
         .add(
             M::POST,
             "/api/users",
-            Access::Action { action: "user.admin", resource: ResourceFrom::NewAccount },
+            Access::Action {
+                action: "user.admin",
+                resource: ResourceFrom::NewAccount,
+            },
             "Add a person or service account",
             post(api::create_user),
         )
@@ -358,7 +364,8 @@ const FR_COMPARE_JS: &str = include_str!("../static/fr_compare.js");
 /// The Content-Security-Policy of every answer: scripts and styles only from this origin (no inline
 /// script or style anywhere in the pages), images also as data URLs (live thermal frames), never
 /// framed, forms only to this origin.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
@@ -387,7 +394,10 @@ async fn security_headers(
         HeaderValue::from_static("nosniff"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     res
 }
 

@@ -94,15 +94,8 @@ pub async fn authorize_on(
     record_type: &str,
     record_id: &str,
 ) -> Result<Authorized, ApiError> {
-    let rule = crate::decision::require(
-        state,
-        principal,
-        action,
-        resource,
-        record_type,
-        record_id,
-    )
-    .await?;
+    let rule = crate::decision::require(state, principal, action, resource, record_type, record_id)
+        .await?;
     Ok(Authorized {
         principal: principal.clone(),
         action: action.as_str(),

@@ -118,7 +118,12 @@ pub fn decide(state: &AppState, p: &Principal, action: &str, on: &PathResource) 
 }
 
 /// Asks about `resource` for the signed-in caller.
-pub fn decide_for(state: &AppState, p: &Principal, action: Action, resource: &Resource) -> Decision {
+pub fn decide_for(
+    state: &AppState,
+    p: &Principal,
+    action: Action,
+    resource: &Resource,
+) -> Decision {
     let principal = probity_policy::Principal::from_access(&p.person, &p.access);
     decide_on(state, &principal, action, resource, &p.context())
 }

@@ -90,7 +90,8 @@ pub fn csrf_token(headers: &HeaderMap) -> String {
 pub fn check_csrf(headers: &HeaderMap, presented: &str) -> Result<(), ApiError> {
     let expected = csrf_token(headers);
     // Constant time: the comparison must not tell an attacker how much of a guess was right.
-    let same: bool = subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), presented.as_bytes()).into();
+    let same: bool =
+        subtle::ConstantTimeEq::ct_eq(expected.as_bytes(), presented.as_bytes()).into();
     if expected.is_empty() || !same {
         return Err(ApiError::forbidden(
             "SEC-04.csrf",

@@ -387,7 +387,11 @@ fn handler_actions(spec: &RouteSpec, s: &Seeded, account: Option<&Resource>) -> 
     }
     // Creation routes decide on the record the body describes; an empty body describes none.
     match p {
-        "/cases" | "/api/cases" | "/api/devices" | "/devices" | "/api/thermal/authorizations"
+        "/cases"
+        | "/api/cases"
+        | "/api/devices"
+        | "/devices"
+        | "/api/thermal/authorizations"
         | "/thermal/authorizations" => Some(Expect::AnyOf(vec![], Resource::System)),
         _ => None,
     }
@@ -499,17 +503,63 @@ async fn sec_02_adversarial_route_matrix_body(backend: Backend) {
     let yesterday = Utc::now() - Duration::days(1);
     let next_year = Utc::now() + Duration::days(365);
     person(&srv, "no.roles", "member", "", "PCT-019", None, None, None).await;
-    person(&srv, "other.command", "member", "investigator", "PCT-075", None, Some(("digital_cameras", next_year)), None).await;
-    person(&srv, "assignment.ended", "member", "investigator", "PCT-019", Some(yesterday), Some(("digital_cameras", next_year)), None).await;
-    person(&srv, "training.expired", "member", "fr_investigator", "DB-FIS", None, Some(("fr_basic", yesterday)), None).await;
-    person(&srv, "vendor.expired", "vendor", "vendor", "VENDOR", None, None, Some(yesterday)).await;
+    person(
+        &srv,
+        "other.command",
+        "member",
+        "investigator",
+        "PCT-075",
+        None,
+        Some(("digital_cameras", next_year)),
+        None,
+    )
+    .await;
+    person(
+        &srv,
+        "assignment.ended",
+        "member",
+        "investigator",
+        "PCT-019",
+        Some(yesterday),
+        Some(("digital_cameras", next_year)),
+        None,
+    )
+    .await;
+    person(
+        &srv,
+        "training.expired",
+        "member",
+        "fr_investigator",
+        "DB-FIS",
+        None,
+        Some(("fr_basic", yesterday)),
+        None,
+    )
+    .await;
+    person(
+        &srv,
+        "vendor.expired",
+        "vendor",
+        "vendor",
+        "VENDOR",
+        None,
+        None,
+        Some(yesterday),
+    )
+    .await;
 
     let mut callers: Vec<(String, Option<(reqwest::Client, Principal)>)> = Vec::new();
     for u in probity_server::demo::usernames() {
         let c = srv.login(u).await;
         callers.push((u.to_string(), Some((c, principal(&srv, u).await))));
     }
-    for u in ["no.roles", "other.command", "assignment.ended", "training.expired", "vendor.expired"] {
+    for u in [
+        "no.roles",
+        "other.command",
+        "assignment.ended",
+        "training.expired",
+        "vendor.expired",
+    ] {
         let c = sign_in(&srv, u, OTHER_PASSWORD).await;
         callers.push((u.to_string(), Some((c, principal(&srv, u).await))));
     }
@@ -604,7 +654,10 @@ async fn sec_02_no_self_administration_body(backend: Backend) {
     assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
     assert_eq!(rule(&b), "SEC-02.no-self-administration", "{b}");
     for (path, body) in [
-        ("/api/users/admin/training", json!({ "course": "fr_basic", "completed": today })),
+        (
+            "/api/users/admin/training",
+            json!({ "course": "fr_basic", "completed": today }),
+        ),
         (
             "/api/users/admin/contracts",
             json!({ "contract_ref": "X", "starts": today, "ends": today }),
@@ -666,7 +719,11 @@ async fn sec_02_case_creation_decided_on_the_real_case_body(backend: Backend) {
                     "political_activity": true }),
         )
         .await;
-    assert_eq!(s, StatusCode::FORBIDDEN, "political flag outside INTEL: {b}");
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "political flag outside INTEL: {b}"
+    );
     assert_eq!(
         rule(&b),
         "FR-25.political-activity-intelligence-division-only",
@@ -708,13 +765,18 @@ both!(
 async fn sec_02_hidden_case_answers_as_missing_body(backend: Backend) {
     let srv = common::start(backend).await;
     let rivera = srv.login("det.rivera").await;
-    let (s_hidden, hidden) = srv.get(&rivera, &format!("/api/cases/{POLITICAL_CASE}")).await;
+    let (s_hidden, hidden) = srv
+        .get(&rivera, &format!("/api/cases/{POLITICAL_CASE}"))
+        .await;
     let (s_missing, missing) = srv.get(&rivera, "/api/cases/INTEL-2026-99999").await;
     assert_eq!(s_hidden, StatusCode::NOT_FOUND, "{hidden}");
     assert_eq!(s_missing, StatusCode::NOT_FOUND, "{missing}");
     assert_eq!(hidden["type"], missing["type"]);
     assert_eq!(hidden["status"], missing["status"]);
-    assert!(hidden.get("rule").is_none() || hidden["rule"].is_null(), "{hidden}");
+    assert!(
+        hidden.get("rule").is_none() || hidden["rule"].is_null(),
+        "{hidden}"
+    );
     // Still audited, with the rule that refused.
     let mut tx = srv.state.store.begin().await.expect("tx");
     let entries = probity_store::audit::for_record(&mut tx, "case", POLITICAL_CASE)

@@ -115,7 +115,9 @@ pub(crate) async fn may_view(
     action: Action,
     now: DateTime<Utc>,
 ) -> Result<String, ApiError> {
-    in_force(state, p, source, action, now).await.map(|(_, rule)| rule)
+    in_force(state, p, source, action, now)
+        .await
+        .map(|(_, rule)| rule)
 }
 
 /// The authorization in force for `source`, with the policy's answer for `action`.

@@ -10,10 +10,10 @@ use probity_domain::ThermalBasis;
 use serde::Deserialize;
 
 use crate::authz::SignedIn;
-use probity_policy::Action;
 use crate::extract::FormBody;
 use crate::state::AppState;
 use crate::web::{check_csrf, error_response, page};
+use probity_policy::Action;
 
 use super::{AuthorizeInput, SourceKind};
 
