@@ -16,6 +16,7 @@
 // ApiError carries the message, field, rule and missing parts of a refusal; it is built once per
 // failed request, so its size does not matter and boxing it would only obscure the handlers.
 #![allow(clippy::result_large_err)]
+#![forbid(unsafe_code)]
 
 pub mod account;
 pub mod api;
