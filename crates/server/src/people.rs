@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::principal;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
     pub username: String,
     pub display_name: String,
@@ -27,7 +27,7 @@ pub struct UserView {
     pub second_factor_enrolled: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccessView {
     /// Roles held now, with the command and when each ends by itself.
     pub granted: Vec<String>,
@@ -36,7 +36,7 @@ pub struct AccessView {
     pub intelligence_division: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AssignmentView {
     pub role: Option<String>,
     pub command: String,
@@ -44,14 +44,14 @@ pub struct AssignmentView {
     pub ends: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TrainingView {
     pub course: String,
     pub completed: String,
     pub expires: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserDetail {
     pub user: UserView,
     pub access: AccessView,
@@ -59,7 +59,7 @@ pub struct UserDetail {
     pub training: Vec<TrainingView>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewUserInput {
     pub username: String,
     pub display_name: String,
@@ -71,7 +71,7 @@ pub struct NewUserInput {
     pub password: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AssignmentInput {
     pub role: String,
     pub command: String,
@@ -79,14 +79,14 @@ pub struct AssignmentInput {
     pub ends: Option<NaiveDate>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TrainingInput {
     pub course: String,
     pub completed: NaiveDate,
     pub expires: Option<NaiveDate>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ContractInput {
     pub contract_ref: String,
     pub starts: NaiveDate,
@@ -94,7 +94,7 @@ pub struct ContractInput {
     pub ends: NaiveDate,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct TokenInput {
     pub label: String,
     pub expires: Option<NaiveDate>,
@@ -108,7 +108,7 @@ fn bound_by_default() -> bool {
     true
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IssuedTokenView {
     /// Shown once; only its hash is stored.
     pub token: String,

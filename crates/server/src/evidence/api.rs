@@ -193,7 +193,7 @@ pub async fn upload(
     Ok((status, Json(report)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct DiscoveryInput {
     /// Item ids; empty means every item of the case.
     #[serde(default)]

@@ -16,7 +16,7 @@ use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewDeviceInput {
     /// `camera`, `phone` or `tablet`.
     pub device_type: String,
@@ -30,20 +30,20 @@ pub struct NewDeviceInput {
     pub inspection_interval_days: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AssignInput {
     /// Username of the member; absent or empty ends the assignment.
     pub member: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct InspectInput {
     pub accounted_for: bool,
     #[serde(default)]
     pub notes: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeviceView {
     pub id: Uuid,
     pub device_type: String,
@@ -343,7 +343,7 @@ pub async fn inspect(
     Ok(v)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FlaggedIntake {
     pub intake_id: Uuid,
     pub case_number: String,
@@ -386,7 +386,7 @@ pub async fn flagged(state: &AppState, p: &Principal) -> Result<Vec<FlaggedIntak
     Ok(out)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct IntervalInput {
     /// Days between supervisor inspections (at least 1).
     pub inspection_interval_days: u32,

@@ -42,8 +42,9 @@ impl CaptureRecord {
 }
 
 /// What happened to one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = FileOutcome)]
 pub enum Outcome {
     /// Stored now as an original.
     Stored,
@@ -58,7 +59,7 @@ pub enum Outcome {
 }
 
 /// One file's line in the intake report.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FileResult {
     pub path: String,
     pub outcome: Outcome,
@@ -74,7 +75,7 @@ pub struct FileResult {
 }
 
 /// The outcome of an intake.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IntakeReport {
     pub intake_id: Uuid,
     pub case_number: String,

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
     pub id: Uuid,
     pub case_number: String,
@@ -41,7 +41,7 @@ pub struct ItemView {
     pub original_url: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CustodyView {
     pub seq: u64,
     pub at: String,

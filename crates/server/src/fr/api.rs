@@ -161,7 +161,7 @@ pub async fn measure(
     Ok(Json(wf::measure(&state, &l, n).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ImageQuery {
     #[serde(default)]
     pub edited: Option<String>,
@@ -248,7 +248,7 @@ pub async fn edit(
     view(&state, &p, &l).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NoteInput {
     #[serde(default)]
     pub note: String,
@@ -264,7 +264,7 @@ pub async fn discussion(
     view(&state, &p, &l).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ReasonInput {
     #[serde(default)]
     pub reason: String,
@@ -351,7 +351,7 @@ pub async fn proposed(
     Ok(Json(wf::proposed(&state, &p, &id).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct BackgroundInput {
     #[serde(default)]
     pub result: String,
@@ -369,7 +369,7 @@ pub async fn background_check(
     view(&state, &p, &l).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct PeerInput {
     pub concur: bool,
     #[serde(default)]
@@ -428,7 +428,7 @@ pub async fn report_pdf(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CaseEntryInput {
     /// corroborating_evidence | arrest_basis
     pub kind: String,
@@ -530,7 +530,7 @@ pub async fn case_entry(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ExternalInput {
     /// The page form's CSRF token (checked by the page handler).
     #[serde(default)]
@@ -820,7 +820,7 @@ pub async fn gallery_import(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SealInput {
     #[serde(default = "yes")]
     pub sealed: bool,

@@ -20,7 +20,7 @@ pub struct ManifestRow {
 pub const MANIFEST_COLUMNS: [&str; 5] = ["file", "subject_id", "source", "arrest_id", "photo_date"];
 
 /// A row refused, with the reason.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Refusal {
     pub line: usize,
     pub file: String,

@@ -655,7 +655,7 @@ pub async fn measure(
     Ok(serde_json::json!({ "still": n, "faces_found": faces.len(), "faces": faces }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct QualityInput {
     pub selected_probe: usize,
     pub suitable: bool,
@@ -889,7 +889,7 @@ async fn external_request(tx: &mut Tx, reference: &str) -> Result<fr::ExternalRe
         .ok_or_else(not_found)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct SearchInput {
     pub top_k: Option<usize>,
     #[serde(default)]
@@ -1012,7 +1012,7 @@ pub async fn search(
 }
 
 /// One candidate as FR staff see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CandidateView {
     pub rank: i64,
     pub candidate: String,
@@ -1140,14 +1140,14 @@ pub async fn candidate_photo(
     Ok((bytes, media))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct FeatureInput {
     pub finding: String,
     #[serde(default)]
     pub notes: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ComparisonInput {
     pub candidate: String,
     #[serde(default)]
@@ -1155,7 +1155,7 @@ pub struct ComparisonInput {
     pub judgement: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct IdentificationInput {
     pub comparisons: Vec<ComparisonInput>,
 }
@@ -1336,7 +1336,7 @@ pub async fn peer_review(
     load(state, id).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SupervisorInput {
     /// approve | send_back | reject
     pub decision: String,
