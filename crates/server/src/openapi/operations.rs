@@ -1,0 +1,732 @@
+//! What each API operation takes and answers, keyed by (method, path) of the route table.
+//!
+//! Input and output types are described by their Rust types (`utoipa::ToSchema` on the handler's
+//! body and response types); ad-hoc JSON answers by the shapes in [`super::shapes`]. A route missing
+//! here still appears in the document, marked `x-probity-undocumented`, and the test
+//! `openapi_describes_every_api_route` fails until it is added.
+
+use serde_json::{json, Value};
+
+use super::shapes;
+use super::Registry;
+use crate::{account, api, cases, evidence, fr, people, thermal};
+
+/// A request body.
+pub enum Body {
+    /// `application/json` with a schema.
+    Json {
+        schema: Value,
+        required: bool,
+        description: &'static str,
+    },
+    /// `multipart/form-data` with its parts.
+    Multipart {
+        schema: Value,
+        description: &'static str,
+    },
+    /// Raw bytes in one of the media types.
+    Raw {
+        media_types: &'static [&'static str],
+        description: &'static str,
+    },
+}
+
+/// The content of a success response.
+pub enum Content {
+    Json(Value),
+    /// Bytes in one of these media types.
+    Media(&'static [&'static str]),
+    Empty,
+}
+
+/// One success response.
+pub struct Success {
+    pub status: u16,
+    pub description: &'static str,
+    pub content: Content,
+    pub headers: Vec<(&'static str, &'static str)>,
+    /// OpenAPI links to the operations the answer names (stateful fuzzing follows them).
+    pub links: Vec<(String, Value)>,
+}
+
+/// Everything the document says about one operation besides what the route table gives.
+pub struct Operation {
+    pub body: Option<Body>,
+    /// Inline object schema of the query string: each property is a query parameter.
+    pub query: Option<Value>,
+    pub responses: Vec<Success>,
+    /// Problem statuses besides the common ones (see `common_problems`).
+    pub problems: Vec<u16>,
+}
+
+impl Operation {
+    fn new() -> Self {
+        Operation {
+            body: None,
+            query: None,
+            responses: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// A route with no entry in [`describe`]: an answer of any shape.
+    pub fn undocumented() -> Self {
+        Operation::new().ok(200, "Success (not yet described)", Content::Json(json!({})))
+    }
+
+    fn json(mut self, schema: Value, description: &'static str) -> Self {
+        self.body = Some(Body::Json {
+            schema,
+            required: true,
+            description,
+        });
+        self
+    }
+
+    fn optional_json(mut self, schema: Value, description: &'static str) -> Self {
+        self.body = Some(Body::Json {
+            schema,
+            required: false,
+            description,
+        });
+        self
+    }
+
+    fn multipart(mut self, schema: Value, description: &'static str) -> Self {
+        self.body = Some(Body::Multipart {
+            schema,
+            description,
+        });
+        self
+    }
+
+    fn raw(mut self, media_types: &'static [&'static str], description: &'static str) -> Self {
+        self.body = Some(Body::Raw {
+            media_types,
+            description,
+        });
+        self
+    }
+
+    fn query(mut self, schema: Value) -> Self {
+        self.query = Some(schema);
+        self
+    }
+
+    fn ok(mut self, status: u16, description: &'static str, content: Content) -> Self {
+        self.responses.push(Success {
+            status,
+            description,
+            content,
+            headers: Vec::new(),
+            links: Vec::new(),
+        });
+        self
+    }
+
+    /// A header on the last success response.
+    fn header(mut self, name: &'static str, description: &'static str) -> Self {
+        if let Some(last) = self.responses.last_mut() {
+            last.headers.push((name, description));
+        }
+        self
+    }
+
+    /// A link from the last success response to `operation_id`, its path parameter `param` taken
+    /// from the answer's field `pointer` (a JSON pointer).
+    fn link(mut self, name: &str, operation_id: &str, param: &str, pointer: &str) -> Self {
+        if let Some(last) = self.responses.last_mut() {
+            last.links.push((
+                name.to_string(),
+                json!({
+                    "operationId": operation_id,
+                    "parameters": { param: format!("$response.body#{pointer}") },
+                }),
+            ));
+        }
+        self
+    }
+
+    fn problems(mut self, statuses: &[u16]) -> Self {
+        self.problems.extend_from_slice(statuses);
+        self
+    }
+}
+
+fn op() -> Operation {
+    Operation::new()
+}
+
+use Content::{Empty, Json, Media};
+
+const PNG: &[&str] = &["image/png"];
+const JPEG: &[&str] = &["image/jpeg"];
+/// What a stored camera original or repository photo can be (sniffed from its content).
+const PHOTO: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/heic",
+    "image/x-nikon-nef",
+    "image/tiff",
+    "application/octet-stream",
+];
+
+/// Links from an answer naming a case (`case_number`) to the case's operations.
+fn case_links(o: Operation) -> Operation {
+    o.link("GetCase", "get_cases_case", "case", "/case_number")
+        .link("CloseCase", "post_cases_case_close", "case", "/case_number")
+        .link(
+            "ListEvidence",
+            "get_cases_case_evidence",
+            "case",
+            "/case_number",
+        )
+        .link(
+            "ListIntakes",
+            "get_cases_case_intakes",
+            "case",
+            "/case_number",
+        )
+}
+
+/// Links from an answer naming an account (`username`, or `pointer`) to its operations.
+fn user_links(o: Operation, pointer: &str) -> Operation {
+    o.link("GetUser", "get_users_username", "username", pointer)
+        .link(
+            "AddAssignment",
+            "post_users_username_assignments",
+            "username",
+            pointer,
+        )
+        .link(
+            "AddTraining",
+            "post_users_username_training",
+            "username",
+            pointer,
+        )
+        .link(
+            "AddContract",
+            "post_users_username_contracts",
+            "username",
+            pointer,
+        )
+        .link(
+            "IssueToken",
+            "post_users_username_tokens",
+            "username",
+            pointer,
+        )
+}
+
+/// Links from an answer describing a camera (`id`) to its operations.
+fn device_links(o: Operation) -> Operation {
+    o.link(
+        "AssignDevice",
+        "post_devices_device_assignment",
+        "device",
+        "/id",
+    )
+    .link(
+        "InspectDevice",
+        "post_devices_device_inspections",
+        "device",
+        "/id",
+    )
+    .link(
+        "DeviceInterval",
+        "post_devices_device_interval",
+        "device",
+        "/id",
+    )
+}
+
+/// Links from an FR request view (`id`) to the reads of the request.
+fn fr_links(o: Operation) -> Operation {
+    o.link("ReadRequest", "get_fr_requests_id", "id", "/id")
+        .link("Candidates", "get_fr_requests_id_candidates", "id", "/id")
+        .link("Proposed", "get_fr_requests_id_proposed", "id", "/id")
+        .link("Report", "get_fr_requests_id_report", "id", "/id")
+}
+
+/// The entry of (method, path), or `None` for a route this table does not know yet.
+pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation> {
+    let fr_view = |r: &mut Registry| r.named("FrRequestView", shapes::fr_request_view());
+    let o = match (method, path) {
+        // ---------------------------------------------------------------- sign-in and session
+        ("POST", "/api/session") => op()
+            .json(r.of::<api::Credentials>(), "Username and password")
+            .problems(&[401, 403])
+            .ok(
+                200,
+                "Signed in; the session cookie is set",
+                Json(r.named("SignedIn", shapes::signed_in())),
+            )
+            .header("Set-Cookie", "The session cookie")
+            .ok(
+                202,
+                "Signing in from outside the agency's networks: send the one-time code to /api/session/totp (SEC-01)",
+                Json(r.named("SecondFactorRequired", shapes::second_factor_required())),
+            ),
+        ("POST", "/api/session/totp") => op()
+            .json(
+                r.of::<api::SecondFactor>(),
+                "The pending sign-in and the one-time code",
+            )
+            .problems(&[401, 403])
+            .ok(
+                200,
+                "Signed in; the session cookie is set",
+                Json(r.named("SecondFactorAccepted", shapes::second_factor_accepted())),
+            )
+            .header("Set-Cookie", "The session cookie"),
+        ("DELETE", "/api/session") => op()
+            .ok(204, "Signed out; the session cookie is cleared", Empty)
+            .header("Set-Cookie", "Clears the session cookie"),
+        ("GET", "/api/me") => op().ok(
+            200,
+            "The signed-in person and their current access",
+            Json(shapes::me(r)),
+        ),
+        ("GET", "/api/me/second-factor") => op().ok(
+            200,
+            "Whether a second factor is enrolled, recovery codes left",
+            Json(r.of::<account::Status>()),
+        ),
+        ("POST", "/api/me/second-factor") => op().problems(&[409]).ok(
+            201,
+            "A fresh secret, kept aside until a code confirms it",
+            Json(r.of::<account::Offer>()),
+        ),
+        ("POST", "/api/me/second-factor/confirm") => op()
+            .json(
+                r.of::<account::ConfirmInput>(),
+                "A code computed from the offered secret",
+            )
+            .problems(&[409])
+            .ok(
+                200,
+                "Enrolled: the recovery codes, shown this once",
+                Json(r.of::<account::Enrolled>()),
+            ),
+        ("POST", "/api/users/{username}/second-factor/reset") => op().problems(&[409]).ok(
+            200,
+            "The second factor removed and the person's sessions ended",
+            Json(r.named("SecondFactorReset", shapes::second_factor_reset())),
+        ),
+        ("GET", "/api/openapi.json") => {
+            op().ok(200, "This document", Json(json!({"type": "object"})))
+        }
+
+        // ---------------------------------------------------------------- cases
+        ("GET", "/api/cases") => op().ok(
+            200,
+            "The cases the caller may see",
+            Json(r.list::<cases::CaseView>()),
+        ),
+        ("POST", "/api/cases") => case_links(
+            op().json(r.of::<cases::NewCaseInput>(), "The case to open")
+                .problems(&[409])
+                .ok(201, "The case, opened", Json(r.of::<cases::CaseView>())),
+        ),
+        ("GET", "/api/cases/{case}") => op().ok(
+            200,
+            "The case with its retention in words",
+            Json(shapes::case_with_retention(r)),
+        ),
+        ("POST", "/api/cases/{case}/close") => op()
+            .json(r.of::<cases::CloseInput>(), "The closure reason")
+            .problems(&[409])
+            .ok(200, "The case, closed", Json(r.of::<cases::CaseView>())),
+
+        // ---------------------------------------------------------------- people and access
+        ("GET", "/api/users") => op().ok(200, "People", Json(r.list::<people::UserView>())),
+        ("POST", "/api/users") => user_links(
+            op().json(
+                r.of::<people::NewUserInput>(),
+                "The person or service account",
+            )
+            .problems(&[409])
+            .ok(201, "The account, created", Json(r.of::<people::UserView>())),
+            "/username",
+        ),
+        ("GET", "/api/users/{username}") => op().ok(
+            200,
+            "The person with assignments, training and current access",
+            Json(r.of::<people::UserDetail>()),
+        ),
+        ("POST", "/api/users/{username}/assignments") => op()
+            .json(r.of::<people::AssignmentInput>(), "The role, command and period")
+            .problems(&[409])
+            .ok(
+                201,
+                "The assignment",
+                Json(r.of::<people::AssignmentView>()),
+            ),
+        ("POST", "/api/users/{username}/training") => op()
+            .json(r.of::<people::TrainingInput>(), "The course and its dates")
+            .problems(&[409])
+            .ok(201, "The training", Json(r.of::<people::TrainingView>())),
+        ("POST", "/api/users/{username}/contracts") => op()
+            .json(r.of::<people::ContractInput>(), "The contract and its period")
+            .problems(&[409])
+            .ok(
+                201,
+                "The contract",
+                Json(r.named("ContractView", shapes::contract())),
+            ),
+        ("POST", "/api/users/{username}/tokens") => op()
+            .json(r.of::<people::TokenInput>(), "Label and expiry")
+            .problems(&[409])
+            .ok(
+                201,
+                "The token, shown once",
+                Json(r.of::<people::IssuedTokenView>()),
+            ),
+
+        // ---------------------------------------------------------------- audit
+        ("GET", "/api/audit/verify") => {
+            let v = r.named("AuditVerification", shapes::audit_verification());
+            op().ok(200, "The chain is intact", Json(v.clone())).ok(
+                409,
+                "The chain is broken: the first bad entry and the problem",
+                Json(v),
+            )
+        }
+        ("GET", "/api/audit") => op()
+            .query(Registry::inline::<api::AuditQueryParams>())
+            .ok(
+                200,
+                "The matching entries",
+                Json(json!({"type": "array", "items": r.named("AuditEntry", shapes::audit_entry())})),
+            ),
+
+        // ---------------------------------------------------------------- facial recognition
+        ("POST", "/api/cases/{case}/fr-requests") => fr_links(
+            op().multipart(
+                shapes::fr_request_form(),
+                "The request for analysis: authorized use (or unforeseen use), stills and their sources (FR-04)",
+            )
+            .problems(&[409])
+            .ok(201, "The request, submitted", Json(fr_view(r))),
+        ),
+        ("GET", "/api/fr/authorized-uses") => op().ok(
+            200,
+            "The closed list of authorized uses (FR-05)",
+            Json(json!({"type": "array", "items": r.named("AuthorizedUse", shapes::authorized_use())})),
+        ),
+        ("GET", "/api/fr/queue") => op().ok(
+            200,
+            "Requests the caller works",
+            Json(json!({"type": "array", "items": r.named("FrQueueRow", shapes::fr_queue_row())})),
+        ),
+        ("GET", "/api/fr/requests/{id}") => {
+            op().ok(200, "The request as the caller may see it", Json(fr_view(r)))
+        }
+        ("POST", "/api/fr/requests/{id}/stills") => op()
+            .multipart(
+                shapes::fr_stills_form(),
+                "Further stills and their sources",
+            )
+            .problems(&[409])
+            .ok(200, "The request, resubmitted", Json(fr_view(r))),
+        ("POST", "/api/fr/requests/{id}/confirm-basis") => op()
+            .problems(&[409])
+            .ok(200, "The request, basis confirmed", Json(fr_view(r))),
+        ("GET", "/api/fr/requests/{id}/stills/{n}/quality") => op().ok(
+            200,
+            "Faces found in the still and their measured quality",
+            Json(r.named("StillQuality", shapes::still_quality())),
+        ),
+        ("GET", "/api/fr/requests/{id}/stills/{n}/image") => op()
+            .query(Registry::inline::<fr::api::ImageQuery>())
+            .ok(200, "The still (or the edited probe) as PNG", Media(PNG)),
+        ("POST", "/api/fr/requests/{id}/quality") => op()
+            .json(
+                r.of::<fr::workflow::QualityInput>(),
+                "The probe and the quality verdict",
+            )
+            .problems(&[409])
+            .ok(200, "The request with the measured quality", Json(fr_view(r))),
+        ("POST", "/api/fr/requests/{id}/edits") => op()
+            .json(
+                r.named("ProbeEdit", shapes::probe_edit()),
+                "One adjustment: brightness, crop or rotate (FR-07)",
+            )
+            .problems(&[409])
+            .ok(200, "The request with the edit recorded", Json(fr_view(r))),
+        ("POST", "/api/fr/requests/{id}/discussion") => op()
+            .json(r.of::<fr::api::NoteInput>(), "A note on the discussion")
+            .problems(&[409])
+            .ok(200, "The request", Json(fr_view(r))),
+        ("POST", "/api/fr/requests/{id}/outside-repository/approvals")
+        | ("POST", "/api/fr/requests/{id}/unforeseen-use/approvals") => op()
+            .json(r.of::<fr::api::ReasonInput>(), "The official's reason")
+            .problems(&[409])
+            .ok(200, "The request with the approval", Json(fr_view(r))),
+        ("POST", "/api/fr/requests/{id}/search") => op()
+            .optional_json(
+                r.of::<fr::workflow::SearchInput>(),
+                "Search options (optional)",
+            )
+            .problems(&[409])
+            .ok(
+                200,
+                "The request with the size of the stored pool",
+                Json(fr_view(r)),
+            ),
+        ("GET", "/api/fr/requests/{id}/candidates") => op().ok(
+            200,
+            "The candidate pool (FR staff only)",
+            Json(shapes::candidates(r)),
+        ),
+        ("GET", "/api/fr/requests/{id}/candidates/{candidate}/photo") => {
+            op().ok(200, "The candidate's repository photo", Media(PHOTO))
+        }
+        ("POST", "/api/fr/requests/{id}/identification") => op()
+            .json(
+                r.of::<fr::workflow::IdentificationInput>(),
+                "The comparison of each candidate (FR-09)",
+            )
+            .problems(&[409])
+            .ok(200, "The request", Json(fr_view(r))),
+        ("GET", "/api/fr/requests/{id}/proposed") => op().ok(
+            200,
+            "The proposed candidate, unapproved (FR-10)",
+            Json(r.named("ProposedCandidate", shapes::proposed())),
+        ),
+        ("POST", "/api/fr/requests/{id}/background-check") => op()
+            .json(r.of::<fr::api::BackgroundInput>(), "The background check")
+            .problems(&[409])
+            .ok(200, "The request", Json(fr_view(r))),
+        ("POST", "/api/fr/requests/{id}/peer-review") => op()
+            .json(r.of::<fr::api::PeerInput>(), "The peer review")
+            .problems(&[409])
+            .ok(200, "The request", Json(fr_view(r))),
+        ("POST", "/api/fr/requests/{id}/supervisor-review") => op()
+            .json(
+                r.of::<fr::workflow::SupervisorInput>(),
+                "The supervisor's decision",
+            )
+            .problems(&[409])
+            .ok(200, "The request", Json(fr_view(r))),
+        ("GET", "/api/fr/requests/{id}/report") => op().ok(
+            200,
+            "The report (FR-13, FR-14)",
+            Json(r.named("FrReport", shapes::fr_report())),
+        ),
+        ("GET", "/api/fr/requests/{id}/report.pdf") => op().ok(
+            200,
+            "The report as PDF",
+            Media(&["application/pdf"]),
+        ),
+        ("POST", "/api/cases/{case}/fr-entries") => op()
+            .json(
+                r.of::<fr::api::CaseEntryInput>(),
+                "Corroborating evidence, or an arrest basis",
+            )
+            .problems(&[409])
+            .ok(
+                201,
+                "The entry, recorded",
+                Json(r.named("CaseEntry", shapes::case_entry())),
+            ),
+        ("POST", "/api/fr/external-requests") => op()
+            .json(
+                r.of::<fr::api::ExternalInput>(),
+                "The outside agency's request",
+            )
+            .problems(&[409])
+            .ok(
+                201,
+                "The request, documented",
+                Json(r.named("CreatedId", shapes::created_id())),
+            ),
+        ("GET", "/api/fr/external-requests") => op().ok(
+            200,
+            "Outside agencies' requests, newest first",
+            Json(json!({"type": "array", "items": r.named("ExternalRequest", shapes::external_request())})),
+        ),
+        ("GET", "/api/fr/oversight") => op().ok(
+            200,
+            "Aggregates for oversight",
+            Json(r.named("FrOversight", shapes::fr_oversight())),
+        ),
+        ("GET", "/api/fr/gallery") => op().ok(
+            200,
+            "The photo repository in figures",
+            Json(r.named("GalleryFigures", shapes::gallery_figures())),
+        ),
+        ("POST", "/api/fr/gallery/import") => {
+            let report = shapes::gallery_import(r);
+            op().multipart(
+                shapes::gallery_import_form(),
+                "The manifest CSV and the photo files it names",
+            )
+            .problems(&[409])
+            .ok(200, "What was imported and what was refused", Json(report.clone()))
+            .ok(422, "Nothing was imported: every row was refused", Json(report))
+        }
+        ("POST", "/api/fr/gallery/arrests/{arrest}/seal") => op()
+            .json(r.of::<fr::api::SealInput>(), "Seal or unseal, with a reason")
+            .problems(&[409])
+            .ok(
+                200,
+                "The records changed",
+                Json(r.named("SealResult", shapes::seal_result())),
+            ),
+
+        // ---------------------------------------------------------------- digital camera evidence
+        ("GET", "/api/cases/{case}/evidence") => op().ok(
+            200,
+            "The case's items",
+            Json(shapes::object_with("items", r.list::<evidence::view::ItemView>())),
+        ),
+        ("POST", "/api/cases/{case}/evidence") => {
+            let report = r.of::<evidence::IntakeReport>();
+            op().multipart(
+                shapes::evidence_upload_form(),
+                "One camera original with its purpose and legal basis",
+            )
+            .problems(&[409])
+            .ok(201, "Stored", Json(report.clone()))
+            .ok(200, "Already in the case", Json(report.clone()))
+            .ok(422, "Refused: the report says why", Json(report))
+        }
+        ("GET", "/api/cases/{case}/evidence/{item}") => op().ok(
+            200,
+            "The item and its custody history",
+            Json(shapes::evidence_item(r)),
+        ),
+        ("GET", "/api/cases/{case}/evidence/{item}/original") => op()
+            .ok(200, "The original, bit for bit", Media(PHOTO))
+            .header("Content-Disposition", "attachment with the original file name"),
+        ("GET", "/api/cases/{case}/evidence/{item}/thumbnail") => op()
+            .ok(200, "The thumbnail", Media(JPEG))
+            .header("ETag", "Stable: thumbnails never change")
+            .ok(304, "Not modified (If-None-Match)", Empty),
+        ("GET", "/api/cases/{case}/intakes") => op().ok(
+            200,
+            "The case's intakes, newest first",
+            Json(shapes::object_with(
+                "intakes",
+                json!({"type": "array", "items": r.named("Intake", shapes::intake())}),
+            )),
+        ),
+        ("POST", "/api/cases/{case}/discovery") => op()
+            .json(
+                r.of::<evidence::api::DiscoveryInput>(),
+                "The items and the prosecutor",
+            )
+            .ok(
+                200,
+                "The discovery package",
+                Media(&["application/x-tar"]),
+            )
+            .header("Content-Disposition", "attachment; discovery-CASE.tar"),
+        ("GET", "/api/discovery/signing-key") => op().ok(
+            200,
+            "The key that signs discovery manifests",
+            Json(r.of::<evidence::discovery::PublishedKey>()),
+        ),
+        ("GET", "/api/devices") => op().ok(
+            200,
+            "Cameras and flagged intakes",
+            Json(shapes::devices(r)),
+        ),
+        ("POST", "/api/devices") => device_links(
+            op().json(r.of::<evidence::devices::NewDeviceInput>(), "The camera")
+                .problems(&[409])
+                .ok(
+                    201,
+                    "The camera, inventoried",
+                    Json(r.of::<evidence::devices::DeviceView>()),
+                ),
+        ),
+        ("POST", "/api/devices/{device}/assignment") => op()
+            .json(
+                r.of::<evidence::devices::AssignInput>(),
+                "The member, or none to end the assignment",
+            )
+            .problems(&[409])
+            .ok(200, "The camera", Json(r.of::<evidence::devices::DeviceView>())),
+        ("POST", "/api/devices/{device}/inspections") => op()
+            .json(r.of::<evidence::devices::InspectInput>(), "The inspection")
+            .problems(&[409])
+            .ok(201, "The camera", Json(r.of::<evidence::devices::DeviceView>())),
+        ("POST", "/api/devices/{device}/interval") => op()
+            .json(r.of::<evidence::devices::IntervalInput>(), "The interval")
+            .problems(&[409])
+            .ok(200, "The camera", Json(r.of::<evidence::devices::DeviceView>())),
+
+        // ---------------------------------------------------------------- thermal
+        ("GET", "/api/thermal/authorizations") => op().ok(
+            200,
+            "Authorizations of the caller's commands",
+            Json(r.list::<thermal::AuthorizationView>()),
+        ),
+        ("POST", "/api/thermal/authorizations") => op()
+            .json(r.of::<thermal::AuthorizeInput>(), "The deployment")
+            .problems(&[409])
+            .ok(
+                201,
+                "The authorization",
+                Json(r.of::<thermal::AuthorizationView>()),
+            ),
+        ("POST", "/api/thermal/live/{source}/frames") => op()
+            .raw(
+                &[
+                    "image/jpeg",
+                    "application/octet-stream",
+                    "application/x-thermal-raw16",
+                ],
+                "One frame: FLIR radiometric JPEG, FFF, or raw 16-bit with width and height in the query",
+            )
+            .query(Registry::inline::<thermal::live::PushQuery>())
+            .problems(&[409])
+            .ok(
+                202,
+                "Published to the monitors (never any temperature or pixel back)",
+                Json(r.of::<thermal::live::PushView>()),
+            ),
+        ("DELETE", "/api/thermal/live/{source}") => op().ok(204, "Session ended", Empty),
+        ("GET", "/api/thermal/live/{source}/view") => op()
+            .query(Registry::inline::<thermal::live::ViewQuery>())
+            .ok(
+                200,
+                "The latest frame, rendered",
+                Json(r.of::<thermal::live::FrameView>()),
+            )
+            .ok(204, "No newer frame within 10 s", Empty),
+        ("GET", "/api/thermal/robot/frames") => op().ok(
+            200,
+            "Retained robot frames",
+            Json(r.list::<thermal::robot::RobotFrameView>()),
+        ),
+        ("GET", "/api/thermal/robot/frames/{id}/image") => op()
+            .query(Registry::inline::<thermal::robot::ImageQuery>())
+            .problems(&[410])
+            .ok(200, "The frame rendered with a palette", Media(PNG)),
+        ("POST", "/api/cases/{case}/thermal/robot-frames") => op()
+            .json(r.of::<thermal::robot::AttachInput>(), "The robot frame")
+            .problems(&[409, 410])
+            .ok(
+                200,
+                "The frame, now in the case",
+                Json(r.of::<thermal::robot::RobotFrameView>()),
+            ),
+        ("POST", "/api/thermal/robot/retention") => op().problems(&[409]).ok(
+            200,
+            "Frames destroyed, with their certificates",
+            Json(r.of::<thermal::robot::RetentionReport>()),
+        ),
+        ("GET", "/api/thermal/oversight") => op()
+            .query(Registry::inline::<thermal::OversightQuery>())
+            .ok(
+                200,
+                "Deployments by basis",
+                Json(r.of::<thermal::OversightView>()),
+            ),
+        _ => return None,
+    };
+    Some(o)
+}
