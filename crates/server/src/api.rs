@@ -115,7 +115,8 @@ pub async fn second_factor(State(state): State<AppState>, req: Request) -> Respo
     match auth_flow::second_factor(&state, &f.pending, &f.code, &client).await {
         Ok(rotated) => {
             let mut body = serde_json::json!({
-                "signed_in": rotated.username,
+                "signed_in": true,
+                "username": rotated.username,
                 "remote_session": true,
                 "second_factor": true,
             });
