@@ -438,9 +438,11 @@ async fn page_begin(
         own_session(&state, &headers)?;
         let offer = begin(&state, &p).await?;
         let qr = qr_svg(&offer.otpauth_uri)?;
-        Ok::<_, ApiError>(
-            context! { offer => offer, qr_svg => minijinja::Value::from_safe_string(qr) },
-        )
+        Ok::<_, ApiError>(context! {
+            expires => offer.expires_at.format("%H:%M UTC").to_string(),
+            offer => offer,
+            qr_svg => minijinja::Value::from_safe_string(qr),
+        })
     }
     .await;
     match result {
@@ -477,6 +479,7 @@ async fn page_confirm(
                         &headers,
                         &p,
                         context! {
+                            expires => offer.expires_at.format("%H:%M UTC").to_string(),
                             offer => offer,
                             qr_svg => minijinja::Value::from_safe_string(qr),
                             error => e.detail,
