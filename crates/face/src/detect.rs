@@ -109,7 +109,7 @@ impl FaceDetector {
         let sp = model_dir.join(SHAPE_PREDICTOR.file_name);
         verify_model_file(&sp, SHAPE_PREDICTOR.sha256)?;
         Ok(Self {
-            hog: HogDetector::new(),
+            hog: HogDetector::new()?,
             cnn: None,
             shape: ShapePredictor::open(&sp)?,
             model_dir: model_dir.to_path_buf(),
@@ -205,12 +205,13 @@ impl FaceDetector {
     }
 }
 
+/// The image's pixels as a checked [`Raster`]. An `RgbImage` may own a longer buffer than its
+/// sides need (`ImageBuffer::from_raw` accepts one); only the image's own pixels are passed on.
 fn raster(image: &RgbImage) -> Result<Raster<'_>, FaceError> {
-    Raster::new(
-        image.as_raw(),
-        image.width() as usize,
-        image.height() as usize,
-    )
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let raw = image.as_raw();
+    let used = w.saturating_mul(h).saturating_mul(3).min(raw.len());
+    Raster::new(&raw[..used], w, h)
 }
 
 fn clamp_box(b: &BoundingBox, image: &RgbImage) -> BoundingBox {

@@ -55,7 +55,10 @@ pub(crate) fn open(model_dir: &Path) -> Result<Box<dyn Embedder>, FaceError> {
     let tf = tract_tensorflow::tensorflow();
     let mut model = tf
         .model_for_path(&path)
-        .map_err(|_| FaceError::ModelCorrupt { path: path.clone() })?;
+        .map_err(|e| FaceError::ModelCorrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
     // tract's TensorFlow front end has no `Square`: rewrite each as Mul(x, x) after parsing.
     let squares: Vec<usize> = model
         .nodes()

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 pub enum FaceError {
     #[error("face model file {path} is missing: run scripts/setup (or set PROBITY_MODEL_DIR to the folder holding the models)")]
     ModelMissing { path: PathBuf },
-    #[error("face model file {path} could not be loaded: it is corrupt or not the expected model; run scripts/setup to reinstall it")]
-    ModelCorrupt { path: PathBuf },
+    #[error("face model file {path} could not be loaded ({reason}): it is corrupt or not the expected model; run scripts/setup to reinstall it")]
+    ModelCorrupt { path: PathBuf, reason: String },
     #[error("face model file {path} has SHA-256 {actual}, expected {expected}: run scripts/setup to reinstall it")]
     ModelChecksum {
         path: PathBuf,

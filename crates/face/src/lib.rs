@@ -19,6 +19,11 @@
 //! - Model weights are verified by SHA-256 before use; nothing is downloaded at run time.
 
 #![recursion_limit = "1024"]
+// FFI soundness (README, "FFI soundness"): every unsafe operation sits in an `unsafe` block, even
+// inside an `unsafe fn`, and every such block and `unsafe impl` states its argument in a
+// `// SAFETY:` comment. The unsafe code lives in `dlib` (the C++ bridge) and `index` (SIMD
+// kernels, prefetch, madvise); nowhere else.
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 pub mod algorithm;
 pub mod detect;

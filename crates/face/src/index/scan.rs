@@ -105,6 +105,11 @@ fn slot_of(ids: Option<&[u32]>, row: usize) -> u32 {
 /// b·sign(a) (signed) equals a·b, and 2·127·127 < 2¹⁵. One load, two sign ops, one
 /// `vpmaddubsw` and one `vpmaddwd` per 32 codes: about a third fewer instructions per row than
 /// widening to i16 first, which made the scan compute-bound on one core.
+///
+/// Soundness: the public entry points (`dot`, `scan`) are safe `#[target_feature]` functions
+/// that check every slice length themselves before a raw load; their only requirement left to
+/// the caller is the CPU feature, which is why calling them is `unsafe` outside this module.
+/// The raw loads go through `load`, whose contract is 32 readable bytes.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::*;
@@ -115,47 +120,63 @@ mod avx2 {
     /// Largest dimension the kernels keep the query for (the registry's largest is 512).
     pub(super) const MAX_DIM: usize = 1024;
 
+    /// Unaligned load of 32 codes.
+    ///
+    /// # Safety
+    /// `p` must be valid for reads of 32 bytes, and the CPU must support AVX2.
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn load(p: *const i8) -> __m256i {
-        _mm256_loadu_si256(p as *const __m256i)
+        // SAFETY: the caller guarantees 32 readable bytes at `p`; `loadu` has no alignment
+        // requirement.
+        unsafe { _mm256_loadu_si256(p.cast::<__m256i>()) }
     }
 
     /// Pairwise a·b of 32 codes, summed into eight i32 lanes.
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn dot32(a: __m256i, b: __m256i) -> __m256i {
+    fn dot32(a: __m256i, b: __m256i) -> __m256i {
         let p = _mm256_maddubs_epi16(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
         _mm256_madd_epi16(p, _mm256_set1_epi16(1))
     }
 
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn hsum(v: __m256i) -> i32 {
+    fn hsum(v: __m256i) -> i32 {
         let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
         let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
         let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
         _mm_cvtsi128_si32(s)
     }
 
-    /// One dot product (HNSW distance evaluations).
+    /// One dot product (HNSW distance evaluations) over the first `32 · ⌊min(len) / 32⌋` codes
+    /// of `a` and `b`. Calling it requires AVX2 (hence `unsafe` outside AVX2 code).
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn dot(a: &[i8], b: &[i8]) -> i32 {
+    pub(super) fn dot(a: &[i8], b: &[i8]) -> i32 {
         let n = a.len().min(b.len()) / 32;
         let (pa, pb) = (a.as_ptr(), b.as_ptr());
         let mut acc0 = _mm256_setzero_si256();
         let mut acc1 = _mm256_setzero_si256();
         let mut c = 0;
         while c + 2 <= n {
-            acc0 = _mm256_add_epi32(acc0, dot32(load(pa.add(32 * c)), load(pb.add(32 * c))));
-            acc1 = _mm256_add_epi32(
-                acc1,
-                dot32(load(pa.add(32 * c + 32)), load(pb.add(32 * c + 32))),
-            );
+            // SAFETY: c + 2 ≤ n, so bytes 32c..32c + 64 lie inside both slices (each at least
+            // 32n long).
+            let (x0, y0, x1, y1) = unsafe {
+                (
+                    load(pa.add(32 * c)),
+                    load(pb.add(32 * c)),
+                    load(pa.add(32 * c + 32)),
+                    load(pb.add(32 * c + 32)),
+                )
+            };
+            acc0 = _mm256_add_epi32(acc0, dot32(x0, y0));
+            acc1 = _mm256_add_epi32(acc1, dot32(x1, y1));
             c += 2;
         }
         if c < n {
-            acc0 = _mm256_add_epi32(acc0, dot32(load(pa.add(32 * c)), load(pb.add(32 * c))));
+            // SAFETY: c < n, so bytes 32c..32c + 32 lie inside both slices.
+            let (x0, y0) = unsafe { (load(pa.add(32 * c)), load(pb.add(32 * c))) };
+            acc0 = _mm256_add_epi32(acc0, dot32(x0, y0));
         }
         hsum(_mm256_add_epi32(acc0, acc1))
     }
@@ -163,9 +184,14 @@ mod avx2 {
     /// Scans rows `start..end`, four at a time: four dot products reduced together, scaled,
     /// compared with the current K-th best in one vector compare; only rows above it reach the
     /// top-K (and the slot lookup and hidden-slot check).
+    ///
+    /// Returns `false` without scanning when the arguments do not cover the rows: `dim` must be
+    /// a multiple of 32 within `MAX_DIM`, `q` exactly `dim` long, and rows `start..end` inside
+    /// `codes` (`end · dim` codes) and `scales` (and `ids`, when given). `ids` and `hidden` are also read with bounds checks.
+    /// Calling it requires AVX2 (hence `unsafe` outside AVX2 code).
     #[target_feature(enable = "avx2")]
     #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn scan(
+    pub(super) fn scan(
         codes: &[i8],
         scales: &[f32],
         dim: usize,
@@ -175,16 +201,25 @@ mod avx2 {
         ids: Option<&[u32]>,
         hidden: &[u64],
         top: &mut TopK,
-    ) {
+    ) -> bool {
+        let covered = dim.is_multiple_of(32)
+            && dim <= MAX_DIM
+            && q.len() == dim
+            && end.checked_mul(dim).is_some_and(|n| n <= codes.len())
+            && end <= scales.len()
+            && ids.is_none_or(|ids| end <= ids.len());
+        if !covered {
+            return false;
+        }
         let mut qv = [_mm256_setzero_si256(); MAX_DIM / 32];
         let nq = dim / 32;
         for (c, v) in qv.iter_mut().take(nq).enumerate() {
-            *v = load(q.as_ptr().add(32 * c));
+            // SAFETY: c < nq = dim / 32 and q.len() == dim, so bytes 32c..32c + 32 are in `q`.
+            *v = unsafe { load(q.as_ptr().add(32 * c)) };
         }
         let mut slot = start;
         let mut lanes = [0f32; 4];
         while slot + 4 <= end {
-            let base = codes.as_ptr().add(slot * dim);
             let (mut a0, mut a1, mut a2, mut a3) = (
                 _mm256_setzero_si256(),
                 _mm256_setzero_si256(),
@@ -192,18 +227,33 @@ mod avx2 {
                 _mm256_setzero_si256(),
             );
             for (c, &qc) in qv.iter().take(nq).enumerate() {
-                let o = 32 * c;
-                a0 = _mm256_add_epi32(a0, dot32(load(base.add(o)), qc));
-                a1 = _mm256_add_epi32(a1, dot32(load(base.add(dim + o)), qc));
-                a2 = _mm256_add_epi32(a2, dot32(load(base.add(2 * dim + o)), qc));
-                a3 = _mm256_add_epi32(a3, dot32(load(base.add(3 * dim + o)), qc));
+                let o = slot * dim + 32 * c;
+                // SAFETY: slot + 4 ≤ end and end · dim ≤ codes.len(), so the four rows
+                // slot..slot + 4 lie inside `codes`; o + 32 ≤ (slot + 1) · dim because
+                // 32c + 32 ≤ dim, so each load reads 32 bytes inside its row.
+                let (r0, r1, r2, r3) = unsafe {
+                    let base = codes.as_ptr();
+                    (
+                        load(base.add(o)),
+                        load(base.add(dim + o)),
+                        load(base.add(2 * dim + o)),
+                        load(base.add(3 * dim + o)),
+                    )
+                };
+                a0 = _mm256_add_epi32(a0, dot32(r0, qc));
+                a1 = _mm256_add_epi32(a1, dot32(r1, qc));
+                a2 = _mm256_add_epi32(a2, dot32(r2, qc));
+                a3 = _mm256_add_epi32(a3, dot32(r3, qc));
             }
             let h = _mm256_hadd_epi32(_mm256_hadd_epi32(a0, a1), _mm256_hadd_epi32(a2, a3));
             let d = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
-            let f = _mm_mul_ps(_mm_cvtepi32_ps(d), _mm_loadu_ps(scales.as_ptr().add(slot)));
+            // SAFETY: slot + 4 ≤ end ≤ scales.len(): the four scales slot..slot + 4 exist.
+            let sc = unsafe { _mm_loadu_ps(scales.as_ptr().add(slot)) };
+            let f = _mm_mul_ps(_mm_cvtepi32_ps(d), sc);
             let mask = _mm_movemask_ps(_mm_cmpgt_ps(f, _mm_set1_ps(top.floor)));
             if mask != 0 {
-                _mm_storeu_ps(lanes.as_mut_ptr(), f);
+                // SAFETY: `lanes` holds exactly four f32, the store's width.
+                unsafe { _mm_storeu_ps(lanes.as_mut_ptr(), f) };
                 for (l, &score) in lanes.iter().enumerate() {
                     if mask & (1 << l) != 0 {
                         let id = slot_of(ids, slot + l);
@@ -218,11 +268,12 @@ mod avx2 {
         while slot < end {
             let id = slot_of(ids, slot);
             if !bit(hidden, id as usize) {
-                let row = std::slice::from_raw_parts(codes.as_ptr().add(slot * dim), dim);
+                let row = &codes[slot * dim..(slot + 1) * dim];
                 top.offer(dot(row, q) as f32 * scales[slot], id);
             }
             slot += 1;
         }
+        true
     }
 }
 
@@ -260,8 +311,9 @@ impl Dot {
         #[cfg(target_arch = "x86_64")]
         {
             if self.avx2 {
-                // SAFETY: `avx2` is set only when the CPU supports AVX2 and the dimension is a
-                // multiple of 32 within MAX_DIM; both rows have that length.
+                // SAFETY: `avx2` is set (in `for_dim`, through `use_avx2`) only when the running
+                // CPU supports AVX2, the kernel's one requirement; it reads only inside `a` and
+                // `b` (the first 32 · ⌊min(len) / 32⌋ codes of each), whatever their lengths.
                 return unsafe { avx2::dot(a, b) };
             }
         }
@@ -283,16 +335,15 @@ fn scan_rows(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        if use_avx2(dim)
-            && q.len() == dim
-            && codes.len() >= end * dim
-            && scales.len() >= end
-            && ids.is_none_or(|ids| ids.len() >= end)
-        {
-            // SAFETY: the CPU supports AVX2 (checked), `dim` is a multiple of 32 within
-            // MAX_DIM, and rows start..end lie inside `codes`, `scales` and `ids` (checked).
-            unsafe { avx2::scan(codes, scales, dim, q, start, end, ids, hidden, top) };
-            return;
+        if use_avx2(dim) {
+            // SAFETY: `use_avx2` checked that the running CPU supports AVX2, the kernel's one
+            // requirement; the kernel checks the slice lengths itself before any raw load and
+            // returns false (scanning nothing) when they do not cover rows start..end.
+            let scanned =
+                unsafe { avx2::scan(codes, scales, dim, q, start, end, ids, hidden, top) };
+            if scanned {
+                return;
+            }
         }
     }
     scan_rows_generic(codes, scales, dim, q, start, end, ids, hidden, top)
