@@ -33,6 +33,8 @@
 //! - This crate never touches the database or HTTP; the store keeps the state it computes and
 //!   the server calls it.
 
+#![forbid(unsafe_code)]
+
 pub mod cookie;
 pub mod error;
 pub mod ldap;

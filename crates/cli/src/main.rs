@@ -3,6 +3,8 @@
 //! Each concern keeps its subcommands in its own module under `cmd/`; this file
 //! only parses arguments and dispatches.
 
+#![forbid(unsafe_code)]
+
 use clap::{Parser, Subcommand};
 
 mod cmd;

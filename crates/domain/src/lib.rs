@@ -24,6 +24,8 @@
 //! - [`oversight`]: card clearing (DC-05), inspections (DC-04), breach clock (EXT-05), FOIL
 //!   deadlines (PUB-01).
 
+#![forbid(unsafe_code)]
+
 mod error;
 mod macros;
 

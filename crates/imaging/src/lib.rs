@@ -17,6 +17,9 @@
 //! [`thumbnail`], [`card`] (intake planning), [`edit`] (FR-07 probe edits), [`redact`] (PUB-01),
 //! [`format`](mod@format) (content sniffing). HEIC/HEIF goes through Debian's libheif 1.15 via
 //! libheif-rs 0.19.2 / libheif-sys 1.14.4.
+
+#![forbid(unsafe_code)]
+
 pub mod card;
 pub mod decode;
 pub mod edit;

@@ -41,6 +41,8 @@
 //! assert_eq!(d.rule, "deny-by-default: no policy permits audit.read for roles []");
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod actions;
 mod engine;
 mod error;

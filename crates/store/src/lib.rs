@@ -43,6 +43,8 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod assignments;
 pub mod audit;
 pub mod blobs;

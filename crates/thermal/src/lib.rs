@@ -44,6 +44,8 @@
 //! # let _ = (stats, png); Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod bytes;
 mod calibration;
 mod detect;
