@@ -13,7 +13,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
@@ -518,51 +518,16 @@ pub fn qr_svg(uri: &str) -> Result<String, ApiError> {
     })
 }
 
-/// Renders the page in the site's frame. The template is served from the shared environment when
-/// it is registered there, else from this module's own (same frame, minimal navigation).
+/// Renders the page in the site's frame.
 fn render(state: &AppState, headers: &HeaderMap, p: &Principal, ctx: minijinja::Value) -> Response {
-    if state.templates.get_template(TEMPLATE).is_ok() {
-        return crate::web::page(
-            state,
-            headers,
-            Some(p),
-            TEMPLATE,
-            "/account/second-factor",
-            ctx,
-        );
-    }
-    let frame = context! {
-        me => context! {
-            username => p.user.username.clone(),
-            display_name => p.user.display_name.clone(),
-            rank => crate::cases::humanize(p.person.rank.as_str()),
-            command => p.user.command.clone().unwrap_or_default(),
-        },
-        nav => vec![context! { href => "/", label => "Home", active => false }],
-        csrf => crate::web::csrf_token(headers),
-        packs => crate::web::pack_labels(state),
-    };
-    let merged = context! { ..ctx, ..frame };
-    match own_templates().and_then(|env| env.get_template(TEMPLATE)?.render(merged)) {
-        Ok(html) => axum::response::Html(html).into_response(),
-        Err(e) => ApiError::internal(format!("template {TEMPLATE}: {e}")).into_response(),
-    }
-}
-
-fn own_templates() -> Result<&'static minijinja::Environment<'static>, minijinja::Error> {
-    static ENV: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
-    if let Some(env) = ENV.get() {
-        return Ok(env);
-    }
-    let mut env = minijinja::Environment::new();
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
-    env.add_template("base.html", include_str!("../templates/base.html"))?;
-    env.add_template(
+    crate::web::page(
+        state,
+        headers,
+        Some(p),
         TEMPLATE,
-        include_str!("../templates/account_second_factor.html"),
-    )?;
-    Ok(ENV.get_or_init(|| env))
+        "/account/second-factor",
+        ctx,
+    )
 }
 
 #[cfg(test)]

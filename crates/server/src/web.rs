@@ -42,6 +42,8 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "thermal_authorizations.html",
     "thermal_live.html",
     "thermal_robot.html",
+    "holds.html",
+    "account_second_factor.html",
 );
 
 pub const STYLESHEET: &str = include_str!("../static/probity.css");
@@ -118,6 +120,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/fr/oversight", "FR oversight", "report.oversight"),
         ("/devices", "Cameras", "case.list"),
         ("/thermal", "Thermal", "thermal.authorize"),
+        ("/holds", "Legal holds", "retention.legal_hold"),
     ];
     ITEMS
         .iter()
