@@ -534,14 +534,10 @@ fn render(state: &AppState, headers: &HeaderMap, p: &Principal, ctx: minijinja::
 mod tests {
     #[test]
     fn sec_01_qr_code_is_plain_svg() {
-        let svg = super::qr_svg("otpauth://totp/Probity:jdoe?secret=ABC&issuer=Probity").unwrap();
+        let svg = super::qr_svg("otpauth://totp/Probity:jdoe?secret=ABC&issuer=Probity")
+            .expect("a QR code for a short URI");
         assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
         assert!(svg.trim_end().ends_with("</svg>"));
         assert!(!svg.contains("<script"));
-    }
-
-    #[test]
-    fn sec_01_page_template_parses() {
-        super::own_templates().unwrap();
     }
 }
