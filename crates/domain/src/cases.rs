@@ -498,6 +498,124 @@ impl LegalHold {
     pub fn is_in_force(&self, now: DateTime<Utc>) -> bool {
         self.placed_at <= now && self.released_at.is_none_or(|r| now < r)
     }
+
+    /// Checks a release (RET-11): a reason is required, and a hold is released once only.
+    pub fn check_release(&self, reason: &str) -> Result<(), DomainError> {
+        if let Some(at) = self.released_at {
+            return Err(DomainError::refused(
+                "RET-11",
+                format!(
+                    "legal hold {} was already released on {}; a release is recorded once",
+                    self.reference,
+                    at.to_rfc3339()
+                ),
+            ));
+        }
+        if reason.trim().is_empty() {
+            return Err(DomainError::Missing {
+                rule: "RET-11",
+                missing: vec!["reason"],
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What a legal hold names (RET-11): a case, a person (an account or a named person), or a
+/// single item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldSubjectKind {
+    /// A case, by case number; it covers everything the case holds.
+    Case,
+    /// A member's account, by username.
+    User,
+    /// A named person (free text, date of birth optional).
+    Person,
+    EvidenceItem,
+    RobotFrame,
+    FrRequest,
+}
+
+impl HoldSubjectKind {
+    pub const ALL: [HoldSubjectKind; 6] = [
+        HoldSubjectKind::Case,
+        HoldSubjectKind::User,
+        HoldSubjectKind::Person,
+        HoldSubjectKind::EvidenceItem,
+        HoldSubjectKind::RobotFrame,
+        HoldSubjectKind::FrRequest,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldSubjectKind::Case => "case",
+            HoldSubjectKind::User => "user",
+            HoldSubjectKind::Person => "person",
+            HoldSubjectKind::EvidenceItem => "evidence_item",
+            HoldSubjectKind::RobotFrame => "robot_frame",
+            HoldSubjectKind::FrRequest => "fr_request",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<HoldSubjectKind, DomainError> {
+        HoldSubjectKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s.trim())
+            .ok_or_else(|| DomainError::UnknownValue {
+                kind: "legal hold subject",
+                value: s.to_string(),
+                allowed: HoldSubjectKind::ALL
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+/// Checks a legal hold about to be placed (RET-11): it names its record, the matter it is held
+/// for and the reason, all at once; a date of birth applies to a named person only and is not in
+/// the future.
+pub fn check_new_hold(
+    kind: HoldSubjectKind,
+    subject: &str,
+    matter: &str,
+    reason: &str,
+    date_of_birth: Option<chrono::NaiveDate>,
+    today: chrono::NaiveDate,
+) -> Result<(), DomainError> {
+    let mut missing = Vec::new();
+    if subject.trim().is_empty() {
+        missing.push("subject");
+    }
+    if matter.trim().is_empty() {
+        missing.push("matter");
+    }
+    if reason.trim().is_empty() {
+        missing.push("reason");
+    }
+    if !missing.is_empty() {
+        return Err(DomainError::Missing {
+            rule: "RET-11",
+            missing,
+        });
+    }
+    if let Some(dob) = date_of_birth {
+        if kind != HoldSubjectKind::Person {
+            return Err(DomainError::invalid(
+                "date_of_birth",
+                "a date of birth applies only to a hold on a named person",
+            ));
+        }
+        if dob > today {
+            return Err(DomainError::invalid(
+                "date_of_birth",
+                format!("{dob} is in the future"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether a record governed by `rule` may be disposed at `now` (RET-11).
@@ -897,5 +1015,64 @@ mod tests {
         let blank = DispositionCertificate::issue(&r, &[], &[], " ", "zz", "", who, at(2027, 4, 1))
             .unwrap_err();
         assert_eq!(blank.rule(), Some("RET-11"));
+    }
+
+    #[test]
+    fn ret_11_hold_needs_matter_and_reason_and_is_released_once() {
+        let today = day(2026, 3, 15);
+        let e = check_new_hold(HoldSubjectKind::Case, "2026-000123", " ", "", None, today)
+            .expect_err("missing");
+        assert_eq!(
+            e,
+            DomainError::Missing {
+                rule: "RET-11",
+                missing: vec!["matter", "reason"]
+            }
+        );
+        assert!(check_new_hold(
+            HoldSubjectKind::Case,
+            "2026-000123",
+            "Doe v. City",
+            "litigation",
+            Some(day(1990, 1, 1)),
+            today
+        )
+        .is_err());
+        assert!(check_new_hold(
+            HoldSubjectKind::Person,
+            "John Doe",
+            "Doe v. City",
+            "litigation",
+            Some(day(1990, 1, 1)),
+            today
+        )
+        .is_ok());
+        assert_eq!(
+            HoldSubjectKind::parse("fr_request"),
+            Ok(HoldSubjectKind::FrRequest)
+        );
+        assert!(HoldSubjectKind::parse("blob").is_err());
+        let mut hold = LegalHold {
+            reference: "Doe v. City".into(),
+            reason: "litigation".into(),
+            placed_by: UserId(uuid::Uuid::nil()),
+            placed_at: at(2026, 3, 1),
+            released_at: None,
+        };
+        assert!(hold.check_release("settled").is_ok());
+        assert!(hold.check_release(" ").is_err());
+        let r = retention_for_robot_data(at(2026, 1, 1), None);
+        assert_eq!(
+            may_dispose(&r, &[hold.clone()], &[], at(2026, 3, 15))
+                .unwrap_err()
+                .rule(),
+            Some("RET-11")
+        );
+        hold.released_at = Some(at(2026, 3, 10));
+        assert!(may_dispose(&r, &[hold.clone()], &[], at(2026, 3, 15)).is_ok());
+        assert_eq!(
+            hold.check_release("again").unwrap_err().rule(),
+            Some("RET-11")
+        );
     }
 }

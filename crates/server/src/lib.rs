@@ -32,6 +32,7 @@ pub mod error;
 pub mod evidence;
 pub mod extract;
 pub mod fr;
+pub mod holds;
 pub mod limits;
 pub mod observability;
 pub mod openapi;

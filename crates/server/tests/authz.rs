@@ -161,6 +161,7 @@ struct Seeded {
     device_resource: Resource,
     source: String,
     deployment: Resource,
+    hold: String,
 }
 
 async fn seed(srv: &TestServer) -> Seeded {
@@ -279,6 +280,18 @@ async fn seed(srv: &TestServer) -> Seeded {
         command: CommandCode::parse("PCT-019").expect("command"),
         authorization_in_force: true,
     };
+    // A legal hold placed by the Legal Bureau (RET-11).
+    let legal = srv.login("apo.singh").await;
+    let (s, h) = srv
+        .post(
+            &legal,
+            "/api/holds",
+            json!({ "subject_kind": "case", "subject": CASE,
+                    "matter": "Matrix v. City", "reason": "the matrix needs a hold" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{h}");
+    let hold = h["id"].as_str().expect("hold id").to_string();
     Seeded {
         fr_request,
         fr_resource,
@@ -287,6 +300,7 @@ async fn seed(srv: &TestServer) -> Seeded {
         device_resource,
         source,
         deployment,
+        hold,
     }
 }
 
@@ -315,7 +329,8 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
         .replace("{source}", &s.source)
         .replace("{n}", "0")
         .replace("{candidate}", &uuid::Uuid::nil().to_string())
-        .replace("{arrest}", "ARR-MATRIX-1");
+        .replace("{arrest}", "ARR-MATRIX-1")
+        .replace("{hold}", &s.hold);
     path = if robot {
         // No robot frame exists in this data: a well-formed id that names none.
         path.replace("{id}", &uuid::Uuid::now_v7().to_string())

@@ -55,6 +55,7 @@ mod error;
 pub mod evidence;
 pub mod fr;
 pub mod gallery;
+pub mod holds;
 pub mod jobs;
 mod keys;
 pub mod sessions;

@@ -4,7 +4,9 @@
 //! retention run ([`run_retention`]) asks the domain ([`probity_domain::retention_for_robot_data`],
 //! [`probity_domain::may_dispose`]) whether each frame outside a case may go, and destroys those
 //! by crypto-shredding with a disposition certificate, all in one transaction with the audit
-//! entry. A frame moved into a case is left to the case's schedule.
+//! entry. A frame moved into a case is left to the case's schedule. A frame under a legal hold
+//! (on the frame, or on the case it was moved into) is never disposed (RET-11,
+//! [`crate::holds`]): the run skips it and reports it as held.
 
 use std::str::FromStr;
 
@@ -353,6 +355,18 @@ pub struct RetentionReport {
     pub certificates: Vec<CertificateView>,
     /// Frames outside cases whose 30 days have not ended.
     pub kept: u64,
+    /// Frames past their date that a legal hold in force keeps (RET-11).
+    pub held: Vec<HeldFrame>,
+}
+
+/// A frame the run did not dispose because a legal hold is in force (RET-11).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HeldFrame {
+    pub robot_frame: String,
+    /// The rule that kept it: RET-11.
+    pub rule: String,
+    /// Which hold, for which matter.
+    pub detail: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -402,6 +416,33 @@ pub async fn run_retention(
             tx.rollback().await.map_err(crate::store_error)?;
             continue;
         };
+        // RET-11: a legal hold on the frame, or on the case it is in, keeps it whatever its
+        // date. Asked inside the transaction that would destroy it.
+        let holds = crate::holds::holds_on_robot_frame(&mut tx, &current).await?;
+        if let Err(refusal) = may_dispose(&rule, &holds, &[], now) {
+            let held = HeldFrame {
+                robot_frame: current.id.to_string(),
+                rule: refusal.rule().unwrap_or("RET-11").to_string(),
+                detail: refusal.to_string(),
+            };
+            audit::append(
+                &mut tx,
+                &audit::AuditEvent {
+                    actor: executed_by.to_string(),
+                    action: "thermal.robot.dispose".into(),
+                    record_type: "thermal_deployment".into(),
+                    record_id: current.id.to_string(),
+                    reason: Some(held.detail.clone()),
+                    outcome: audit::Outcome::Denied,
+                    detail: serde_json::json!({ "rule": held.rule, "approved_by": approved_by }),
+                },
+            )
+            .await
+            .map_err(crate::store_error)?;
+            tx.commit().await.map_err(crate::store_error)?;
+            report.held.push(held);
+            continue;
+        }
         let cert = state
             .store
             .blobs()
