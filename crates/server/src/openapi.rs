@@ -156,6 +156,7 @@ fn path_parameter(name: &str) -> Value {
             "Still number, from 0",
         ),
         "candidate" => (json!({"type": "string"}), "Candidate id in the pool"),
+        "hold" => (json!({"type": "string", "format": "uuid"}), "Legal hold id"),
         "arrest" => (json!({"type": "string"}), "Arrest id of the photographs"),
         "source" => (
             json!({"type": "string"}),

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::shapes;
 use super::Registry;
-use crate::{account, api, cases, evidence, fr, people, thermal};
+use crate::{account, api, cases, evidence, fr, holds, people, thermal};
 
 /// A request body.
 pub enum Body {
@@ -399,6 +399,31 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
                 "The matching entries",
                 Json(json!({"type": "array", "items": r.named("AuditEntry", shapes::audit_entry())})),
             ),
+
+        // ---------------------------------------------------------------- legal holds (RET-11)
+        ("GET", "/api/holds") => op()
+            .query(Registry::inline::<holds::SearchQuery>())
+            .ok(
+                200,
+                "Legal holds, active and released",
+                Json(r.list::<holds::HoldView>()),
+            ),
+        ("POST", "/api/holds") => op()
+            .json(
+                r.of::<holds::PlaceInput>(),
+                "What the hold names, the matter and the reason",
+            )
+            .problems(&[409, 410])
+            .ok(201, "The hold, in force", Json(r.of::<holds::HoldView>()))
+            .link("GetHold", "get_holds_hold", "hold", "/id")
+            .link("ReleaseHold", "post_holds_hold_release", "hold", "/id"),
+        ("GET", "/api/holds/{hold}") => {
+            op().ok(200, "The hold", Json(r.of::<holds::HoldView>()))
+        }
+        ("POST", "/api/holds/{hold}/release") => op()
+            .json(r.of::<holds::ReleaseInput>(), "The reason for the release")
+            .problems(&[409])
+            .ok(200, "The hold, released", Json(r.of::<holds::HoldView>())),
 
         // ---------------------------------------------------------------- facial recognition
         ("POST", "/api/cases/{case}/fr-requests") => fr_links(

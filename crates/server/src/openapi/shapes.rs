@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use probity_domain::cases::HoldSubjectKind;
 use probity_domain::fr_request::{FacialFeature, FeatureFinding, Judgement, StillSource};
 use probity_domain::{
     ClosureReason, Course, DcPurpose, ExigencyStatute, FrAuthorizedUse, OffenceClassification,
@@ -59,6 +60,11 @@ fn closed_lists() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
             "AuthorizeInput",
             "basis",
             names(ThermalBasis::ALL, ThermalBasis::as_str),
+        ),
+        (
+            "PlaceInput",
+            "subject_kind",
+            HoldSubjectKind::ALL.iter().map(|k| k.as_str()).collect(),
         ),
         (
             "AuthorizeInput",
@@ -138,7 +144,9 @@ pub fn signed_in() -> Value {
         &["signed_in"],
         json!({
             "signed_in": {"type": "string", "description": "the username"},
-            "session": {"type": "string", "description": "the session token, when the client asked for it"}
+            "remote_session": {"type": "boolean", "description": "signed in from outside the agency's networks"},
+            "second_factor": {"type": "boolean", "description": "a second factor was presented"},
+            "session": {"type": "string", "description": "the session token, only when the client asked for it (return_token)"}
         }),
     )
 }
@@ -155,7 +163,16 @@ pub fn second_factor_required() -> Value {
 }
 
 pub fn second_factor_accepted() -> Value {
-    object(&["signed_in"], json!({ "signed_in": {"type": "boolean"} }))
+    object(
+        &["signed_in"],
+        json!({
+            "signed_in": {"type": "boolean"},
+            "username": {"type": "string"},
+            "remote_session": {"type": "boolean"},
+            "second_factor": {"type": "boolean"},
+            "session": {"type": "string", "description": "the new session token, only when the client asked for it (return_token)"}
+        }),
+    )
 }
 
 pub fn second_factor_reset() -> Value {
@@ -181,7 +198,9 @@ pub fn me(r: &mut Registry) -> Value {
                 "rank": {"type": "string"},
                 "command": nullable("string"),
                 "access": access,
-                "remote_session": {"type": "boolean"}
+                "remote_session": {"type": "boolean"},
+                "second_factor": {"type": "boolean", "description": "a second factor was presented in this session"},
+                "second_factor_enrolled": {"type": "boolean"}
             }),
         ),
     )
