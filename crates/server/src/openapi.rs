@@ -274,6 +274,9 @@ fn operation(spec: &RouteSpec, r: &mut Registry) -> Value {
         if let Some(c) = content(&ok.content) {
             resp["content"] = c;
         }
+        if ok.or_problem {
+            resp["content"]["application/problem+json"] = json!({ "schema": reference("Problem") });
+        }
         if !ok.headers.is_empty() {
             resp["headers"] = Value::Object(
                 ok.headers

@@ -47,6 +47,8 @@ pub struct Success {
     pub headers: Vec<(&'static str, &'static str)>,
     /// OpenAPI links to the operations the answer names (stateful fuzzing follows them).
     pub links: Vec<(String, Value)>,
+    /// The same status can also be a problem (a refusal before the operation's own report).
+    pub or_problem: bool,
 }
 
 /// Everything the document says about one operation besides what the route table gives.
@@ -120,7 +122,16 @@ impl Operation {
             content,
             headers: Vec::new(),
             links: Vec::new(),
+            or_problem: false,
         });
+        self
+    }
+
+    /// The last success response's status can also come as a problem.
+    fn or_problem(mut self) -> Self {
+        if let Some(last) = self.responses.last_mut() {
+            last.or_problem = true;
+        }
         self
     }
 
@@ -589,7 +600,12 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             )
             .problems(&[409])
             .ok(200, "What was imported and what was refused", Json(report.clone()))
-            .ok(422, "Nothing was imported: every row was refused", Json(report))
+            .ok(
+                422,
+                "Nothing was imported: every row was refused (or a problem)",
+                Json(report),
+            )
+            .or_problem()
         }
         ("POST", "/api/fr/gallery/arrests/{arrest}/seal") => op()
             .json(r.of::<fr::api::SealInput>(), "Seal or unseal, with a reason")
@@ -615,7 +631,12 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             .problems(&[409])
             .ok(201, "Stored", Json(report.clone()))
             .ok(200, "Already in the case", Json(report.clone()))
-            .ok(422, "Refused: the report says why", Json(report))
+            .ok(
+                422,
+                "Refused: the intake report says why per file, or a problem names what is missing (DC-01, DC-02)",
+                Json(report),
+            )
+            .or_problem()
         }
         ("GET", "/api/cases/{case}/evidence/{item}") => op().ok(
             200,
