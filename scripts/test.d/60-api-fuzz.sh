@@ -19,8 +19,9 @@ examples="${PROBITY_FUZZ_EXAMPLES:-25}"
 seed="${PROBITY_FUZZ_SEED:-20261504}"
 limit="${PROBITY_FUZZ_SECONDS:-240}"
 # Who the fuzzer is: the administrator reaches the administration routes, the investigator the
-# casework of PCT-019 (cases, evidence, devices, facial recognition requests).
-users="${PROBITY_FUZZ_USERS:-admin det.rivera}"
+# casework of PCT-019 (cases, evidence, facial recognition requests), the lieutenant supervises
+# PCT-019 (cameras, inspections, thermal deployments).
+users="${PROBITY_FUZZ_USERS:-admin det.rivera lt.moreau}"
 
 out=target/api-fuzz
 rm -rf "$out"
