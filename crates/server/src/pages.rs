@@ -46,7 +46,11 @@ fn login_csrf(state: &AppState, headers: &HeaderMap) -> (String, Option<String>)
 }
 
 /// The sign-in forms' CSRF check: the form's token equals the cookie's (constant time).
-fn check_login_csrf(state: &AppState, headers: &HeaderMap, presented: &str) -> Result<(), ApiError> {
+fn check_login_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+    presented: &str,
+) -> Result<(), ApiError> {
     let expected = crate::session::cookie(headers, login_csrf_cookie(state)).unwrap_or_default();
     if probity_auth::csrf_matches(&expected, presented) {
         Ok(())
