@@ -64,7 +64,12 @@ pub fn inspection_status(
     match last {
         None => InspectionStatus::Overdue { due: None },
         Some(l) => {
-            let due = l + interval;
+            // An interval beyond the calendar means never due again; it must not overflow.
+            let Some(due) = l.checked_add_signed(interval) else {
+                return InspectionStatus::Current {
+                    next_due: DateTime::<Utc>::MAX_UTC,
+                };
+            };
             if now < due {
                 InspectionStatus::Current { next_due: due }
             } else {

@@ -83,10 +83,10 @@ impl CameraMetadata {
     /// with a device inventory (Nikon writes e.g. "No= 00002539").
     pub fn serial_normalized(&self) -> Option<String> {
         let s = self.serial_number.as_deref()?;
-        let s = if s.len() >= 3 && s[..3].eq_ignore_ascii_case("no=") {
-            &s[3..]
-        } else {
-            s
+        // Byte-wise prefix test: a serial may start with a multi-byte character.
+        let s = match s.get(..3) {
+            Some(prefix) if prefix.eq_ignore_ascii_case("no=") => &s[3..],
+            _ => s,
         };
         let cleaned: String = s
             .chars()
@@ -669,6 +669,18 @@ fn xmp_capture_time(v: &str) -> Option<CaptureTime> {
         offset,
         source: FieldSource::Xmp,
     })
+}
+
+#[cfg(test)]
+mod serial_tests {
+    #[test]
+    fn dc_04_serial_with_multibyte_characters_normalizes_without_panic() {
+        let m = super::CameraMetadata {
+            serial_number: Some("a€x".into()),
+            ..Default::default()
+        };
+        assert_eq!(m.serial_normalized().as_deref(), Some("AX"));
+    }
 }
 
 #[cfg(test)]

@@ -316,6 +316,8 @@ pub fn router(state: AppState) -> Router {
     let tls = state.tls;
     router
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(problem_for_plain_errors))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_answer))
         .layer(axum::middleware::from_fn(move |req, next| {
             security_headers(tls, req, next)
         }))
@@ -400,6 +402,69 @@ async fn security_headers(
         HeaderValue::from_static("no-referrer"),
     );
     res
+}
+
+/// Errors answered by axum's own extractors (a malformed path, query, JSON or multipart body) are
+/// plain text; the API promises `application/problem+json` for every failure, so they are
+/// rewritten here with their message as the detail. Bodies of other content types pass unchanged.
+async fn problem_for_plain_errors(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let plain = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|ct| ct.starts_with("text/plain"));
+    if !plain {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let detail = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+        _ => parts
+            .status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_string(),
+    };
+    let code = match parts.status {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+        StatusCode::METHOD_NOT_ALLOWED => "method-not-allowed",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid-body",
+        _ => "bad-request",
+    };
+    let error = if parts.status.is_server_error() {
+        // The text stays in the log; the client gets the generic message.
+        ApiError::internal(detail)
+    } else {
+        ApiError::new(parts.status, code, detail)
+    };
+    let mut out = error.into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    out
+}
+
+/// A handler that panics answers 500 as a problem instead of dropping the connection; the panic
+/// is logged (its message may carry input, so it stays in the log).
+fn panic_answer(err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("panic");
+    tracing::error!(%message, "handler panicked");
+    ApiError::internal("the server failed while handling this request").into_response()
 }
 
 async fn script(body: &'static str) -> Response {

@@ -62,6 +62,19 @@ pub struct DeviceView {
 }
 
 pub const DEFAULT_INTERVAL_DAYS: u32 = 30;
+/// The longest inspection interval accepted: ten years (DC-04 wants regular inspections).
+pub const MAX_INTERVAL_DAYS: u32 = 3650;
+
+fn check_interval(days: u32) -> Result<u32, ApiError> {
+    if days == 0 || days > MAX_INTERVAL_DAYS {
+        return Err(ApiError::bad_field(
+            "inspection_interval_days",
+            format!("the inspection interval is between 1 and {MAX_INTERVAL_DAYS} days"),
+        )
+        .with_rule("DC-04"));
+    }
+    Ok(days)
+}
 
 fn resource(id: &str, command: &str) -> Result<Resource, ApiError> {
     Ok(Resource::Device {
@@ -244,9 +257,11 @@ pub async fn create(
             serial,
             storage_location: input.storage_location,
             command,
-            inspection_interval_days: input
-                .inspection_interval_days
-                .unwrap_or(DEFAULT_INTERVAL_DAYS),
+            inspection_interval_days: check_interval(
+                input
+                    .inspection_interval_days
+                    .unwrap_or(DEFAULT_INTERVAL_DAYS),
+            )?,
             created_by: p.actor(),
         },
     )
@@ -401,12 +416,7 @@ pub async fn set_interval(
 ) -> Result<DeviceView, ApiError> {
     let d = load(state, id).await?;
     require(state, p, Action::DeviceManage, id, &d.command).await?;
-    if input.inspection_interval_days == 0 {
-        return Err(ApiError::bad_field(
-            "inspection_interval_days",
-            "the inspection interval must be at least one day",
-        ));
-    }
+    check_interval(input.inspection_interval_days)?;
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
     let d = devices::set_interval(&mut tx, d.id, input.inspection_interval_days)
         .await
