@@ -317,7 +317,9 @@ pub fn router(state: AppState) -> Router {
     router
         .fallback(not_found)
         .layer(axum::middleware::from_fn(problem_for_plain_errors))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_answer))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_answer,
+        ))
         .layer(axum::middleware::from_fn(move |req, next| {
             security_headers(tls, req, next)
         }))
