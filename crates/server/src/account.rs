@@ -90,6 +90,13 @@ pub fn routes(table: RouteTable) -> RouteTable {
             "Reset a person's second factor (administrator; never one's own, SEC-02)",
             post(api_reset),
         )
+        .add(
+            M::POST,
+            "/admin/users/{username}/second-factor/reset",
+            Access::in_handler("user.admin"),
+            "Reset a person's second factor (form)",
+            post(reset_form),
+        )
 }
 
 /// The state of the caller's second factor.
@@ -397,6 +404,30 @@ async fn api_reset(
     Path(username): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     Ok(Json(reset(&state, &p, &username).await?))
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// The administrator's reset from the person's page; decided like the API route.
+async fn reset_form(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+    FormBody(form): FormBody<ResetForm>,
+) -> Response {
+    use axum::response::{IntoResponse, Redirect};
+    if let Err(e) = crate::web::check_csrf(&headers, &form.csrf) {
+        return crate::web::error_response(&state, true, e);
+    }
+    match reset(&state, &p, &username).await {
+        Ok(_) => Redirect::to(&format!("/admin/users/{username}")).into_response(),
+        Err(e) => crate::web::error_response(&state, true, e),
+    }
 }
 
 // ------------------------------------------------------------------ pages

@@ -806,3 +806,87 @@ both!(
     sec_02_hidden_case_answers_as_missing,
     super::sec_02_hidden_case_answers_as_missing_body
 );
+
+/// SEC-01, SEC-02: the administrator resets a person's lost authenticator from their page (CSRF
+/// checked, decided on that account), never their own.
+async fn sec_01_admin_resets_second_factor_from_the_page_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let secret = probity_auth::TotpSecret::generate();
+    {
+        let mut tx = srv.state.store.begin().await.expect("tx");
+        for name in ["det.rivera", "admin"] {
+            let u = probity_store::users::get_by_username(&mut tx, name)
+                .await
+                .expect("user")
+                .expect("exists");
+            probity_store::users::set_totp_secret(&mut tx, u.id, Some(&secret.to_base32()))
+                .await
+                .expect("secret");
+        }
+        tx.commit().await.expect("commit");
+    }
+    let admin = srv.login("admin").await;
+    let page = admin
+        .get(format!("{}/admin/users/det.rivera", srv.url))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("Reset second factor"),
+        "the page offers the reset"
+    );
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("csrf token in the page")
+        .to_string();
+    let post = |path: String, token: String| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .post(path)
+                .header("accept", "text/html")
+                .form(&[("csrf", token)])
+                .send()
+                .await
+                .expect("post")
+                .status()
+        }
+    };
+    let url = |u: &str| format!("{}/admin/users/{u}/second-factor/reset", srv.url);
+    assert_eq!(
+        post(url("det.rivera"), String::new()).await,
+        StatusCode::FORBIDDEN,
+        "no CSRF token"
+    );
+    assert_eq!(
+        post(url("admin"), csrf.clone()).await,
+        StatusCode::FORBIDDEN,
+        "not one's own"
+    );
+    assert_eq!(post(url("det.rivera"), csrf).await, StatusCode::SEE_OTHER);
+    let mut tx = srv.state.store.begin().await.expect("tx");
+    for (name, enrolled) in [("det.rivera", false), ("admin", true)] {
+        let u = probity_store::users::get_by_username(&mut tx, name)
+            .await
+            .expect("user")
+            .expect("exists");
+        assert_eq!(u.totp_secret.is_some(), enrolled, "{name}");
+    }
+    let entries = probity_store::audit::for_record(&mut tx, "user", "det.rivera")
+        .await
+        .expect("audit");
+    tx.commit().await.expect("commit");
+    assert!(entries
+        .iter()
+        .any(|e| e.action == "user.second_factor.reset"));
+}
+both!(
+    sec_01_admin_resets_second_factor_from_the_page,
+    super::sec_01_admin_resets_second_factor_from_the_page_body
+);
