@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use probity_domain::oversight::{inspection_status, InspectionStatus};
 use probity_domain::{CommandCode, Technology};
 use probity_imaging::CameraMetadata;
-use probity_policy::{Action, Context, Resource};
+use probity_policy::{Action, Resource};
 use probity_store::{audit, cases, devices, evidence, users};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -85,12 +85,7 @@ fn resource(id: &str, command: &str) -> Result<Resource, ApiError> {
 }
 
 fn allowed(state: &AppState, p: &Principal, action: Action, r: &Resource) -> bool {
-    let principal = probity_policy::Principal::from_access(&p.person, &p.access);
-    let ctx = Context {
-        remote: p.remote,
-        second_factor: p.second_factor,
-    };
-    crate::decision::decide_on(state, &principal, action, r, &ctx).allowed
+    crate::decision::decide_for(state, p, action, r).allowed
 }
 
 async fn require(
@@ -101,22 +96,9 @@ async fn require(
     command: &str,
 ) -> Result<(), ApiError> {
     let r = resource(id, command)?;
-    let principal = probity_policy::Principal::from_access(&p.person, &p.access);
-    let ctx = Context {
-        remote: p.remote,
-        second_factor: p.second_factor,
-    };
-    let d = crate::decision::decide_on(state, &principal, action, &r, &ctx);
-    if d.allowed {
-        return Ok(());
-    }
-    state
-        .audit_denial(p, action.as_str(), "device", id, &d.rule)
-        .await?;
-    Err(ApiError::forbidden(
-        d.rule.clone(),
-        format!("you may not {}: {}", action.as_str(), d.reason),
-    ))
+    crate::decision::require(state, p, action, &r, "device", id)
+        .await
+        .map(|_| ())
 }
 
 /// The serial as the inventory keeps it: the imaging crate's normalization, so EXIF serials

@@ -18,7 +18,7 @@ use probity_domain::bases::{CaptureBasis, ImagePurpose};
 use probity_domain::oversight::{check_card_clear, CardFile as DomainCardFile};
 use probity_domain::Technology;
 use probity_imaging::{CardFile, IntakeDecision, IntakeOptions};
-use probity_policy::{Action, Context, Resource};
+use probity_policy::{Action, Resource};
 use probity_store::{audit, cases, devices, evidence, Store};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -121,22 +121,9 @@ pub async fn require(
     id: &str,
 ) -> Result<(), ApiError> {
     let resource = evidence_resource(case, id)?;
-    let principal = probity_policy::Principal::from_access(&p.person, &p.access);
-    let context = Context {
-        remote: p.remote,
-        second_factor: p.second_factor,
-    };
-    let d = crate::decision::decide_on(state, &principal, action, &resource, &context);
-    if d.allowed {
-        return Ok(());
-    }
-    state
-        .audit_denial(p, action.as_str(), "evidence", id, &d.rule)
-        .await?;
-    Err(ApiError::forbidden(
-        d.rule.clone(),
-        format!("you may not {}: {}", action.as_str(), d.reason),
-    ))
+    crate::decision::require(state, p, action, &resource, "evidence", id)
+        .await
+        .map(|_| ())
 }
 
 struct Session<'a> {

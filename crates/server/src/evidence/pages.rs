@@ -45,25 +45,17 @@ async fn render_gallery(
     let intakes = view::intakes(state, &auth.principal, &case)
         .await
         .unwrap_or_default();
-    let can_ingest = {
-        let principal =
-            probity_policy::Principal::from_access(&auth.principal.person, &auth.principal.access);
-        intake::evidence_resource(&case, "new")
-            .map(|r| {
-                crate::decision::decide_on(
-                    state,
-                    &principal,
-                    probity_policy::Action::EvidenceIngest,
-                    &r,
-                    &probity_policy::Context {
-                        remote: auth.principal.remote,
-                        second_factor: auth.principal.second_factor,
-                    },
-                )
-                .allowed
-            })
-            .unwrap_or(false)
-    };
+    let can_ingest = intake::evidence_resource(&case, "new")
+        .map(|r| {
+            crate::decision::decide_for(
+                state,
+                &auth.principal,
+                probity_policy::Action::EvidenceIngest,
+                &r,
+            )
+            .allowed
+        })
+        .unwrap_or(false);
     page(
         state,
         headers,

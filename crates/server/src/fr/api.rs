@@ -73,17 +73,7 @@ pub async fn queue_rows(
             case: case_ref,
             requester: UserId(r.requester),
         };
-        let principal = probity_policy::Principal::from_access(&p.person, &p.access);
-        let d = crate::decision::decide_on(
-            state,
-            &principal,
-            Action::FrRequestRead,
-            &resource,
-            &probity_policy::Context {
-                remote: p.remote,
-                second_factor: p.second_factor,
-            },
-        );
+        let d = crate::decision::decide_for(state, p, Action::FrRequestRead, &resource);
         if !d.allowed {
             continue;
         }

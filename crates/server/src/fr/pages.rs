@@ -96,18 +96,7 @@ fn can(state: &AppState, p: &crate::principal::Principal, a: Action, l: &wf::Loa
     let Ok(resource) = l.resource() else {
         return false;
     };
-    let principal = probity_policy::Principal::from_access(&p.person, &p.access);
-    crate::decision::decide_on(
-        state,
-        &principal,
-        a,
-        &resource,
-        &probity_policy::Context {
-            remote: p.remote,
-            second_factor: p.second_factor,
-        },
-    )
-    .allowed
+    crate::decision::decide_for(state, p, a, &resource).allowed
 }
 
 pub async fn request(

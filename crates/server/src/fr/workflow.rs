@@ -58,10 +58,7 @@ pub fn actor(p: &Principal) -> Actor {
 }
 
 fn context(p: &Principal) -> Context {
-    Context {
-        remote: p.remote,
-        second_factor: p.second_factor,
-    }
+    p.context()
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
@@ -111,18 +108,7 @@ pub async fn ask_on(
     resource: &Resource,
     record_id: &str,
 ) -> Result<String, ApiError> {
-    let principal = probity_policy::Principal::from_access(&p.person, &p.access);
-    let d = crate::decision::decide_on(state, &principal, action, resource, &context(p));
-    if d.allowed {
-        return Ok(d.rule);
-    }
-    state
-        .audit_denial(p, action.as_str(), "fr_request", record_id, &d.rule)
-        .await?;
-    Err(ApiError::forbidden(
-        d.rule,
-        format!("you may not {action}: {}", d.reason),
-    ))
+    crate::decision::require(state, p, action, resource, "fr_request", record_id).await
 }
 
 /// Audits a refusal by the domain (wrong step, separation of duties) and returns it.

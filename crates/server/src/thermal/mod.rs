@@ -280,10 +280,7 @@ pub fn domain_authorization(
 }
 
 pub(crate) fn context(p: &Principal) -> Context {
-    Context {
-        remote: p.remote,
-        second_factor: p.second_factor,
-    }
+    p.context()
 }
 
 /// The policy resource for a deployment under `a` at `now`.
