@@ -307,22 +307,8 @@ pub async fn sign_in(
         return Err(refused());
     }
     if let Err(e) = first {
-        let locked_now = count_failure(state, &mut tx, &user, now).await?;
-        let note = format!(
-            "bad credentials ({}){}",
-            e.log_detail(),
-            if locked_now { "; account locked" } else { "" }
-        );
-        audit_sign_in(
-            &mut tx,
-            &user.username,
-            audit::Outcome::Denied,
-            &note,
-            client,
-        )
-        .await?;
-        tx.commit().await.map_err(crate::store_error)?;
-        return Err(refused());
+        let cause = format!("bad credentials ({})", e.log_detail());
+        return Err(refuse_sign_in(state, tx, &user, client, now, &cause).await?);
     }
     if let Some(phc) = &upgraded {
         users::set_password_hash(&mut tx, user.id, Some(phc))
@@ -358,21 +344,8 @@ pub async fn sign_in(
                 })
             }
             Err(cause) => {
-                let locked_now = count_failure(state, &mut tx, &user, now).await?;
-                let note = format!(
-                    "password accepted, second factor refused ({cause}){}",
-                    if locked_now { "; account locked" } else { "" }
-                );
-                audit_sign_in(
-                    &mut tx,
-                    &user.username,
-                    audit::Outcome::Denied,
-                    &note,
-                    client,
-                )
-                .await?;
-                tx.commit().await.map_err(crate::store_error)?;
-                Err(refused())
+                let cause = format!("password accepted, second factor refused ({cause})");
+                Err(refuse_sign_in(state, tx, &user, client, now, &cause).await?)
             }
         };
     }
@@ -740,6 +713,33 @@ fn refused() -> ApiError {
         "sign-in-refused",
         probity_auth::SIGN_IN_REFUSED,
     )
+}
+
+/// A refused sign-in factor: counted toward the lockout, audited with `cause`, committed. Returns
+/// the one refusal every failed sign-in gets.
+async fn refuse_sign_in(
+    state: &AppState,
+    mut tx: Tx,
+    user: &users::User,
+    client: &Client,
+    now: DateTime<Utc>,
+    cause: &str,
+) -> Result<ApiError, ApiError> {
+    let locked_now = count_failure(state, &mut tx, user, now).await?;
+    let note = format!(
+        "{cause}{}",
+        if locked_now { "; account locked" } else { "" }
+    );
+    audit_sign_in(
+        &mut tx,
+        &user.username,
+        audit::Outcome::Denied,
+        &note,
+        client,
+    )
+    .await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(refused())
 }
 
 async fn audit_sign_in(
