@@ -135,19 +135,6 @@ async fn sign_in(srv: &TestServer, username: &str, password: &str) -> reqwest::C
     c
 }
 
-async fn principal(srv: &TestServer, username: &str) -> Principal {
-    let mut tx = srv.state.store.begin().await.expect("tx");
-    let user = probity_store::users::get_by_username(&mut tx, username)
-        .await
-        .expect("user")
-        .expect("exists");
-    let p = probity_server::principal::load(&mut tx, user, &srv.state.commands, Utc::now())
-        .await
-        .expect("principal");
-    tx.commit().await.expect("commit");
-    p
-}
-
 fn case_ref(case: &probity_store::cases::Case) -> CaseRef {
     decision::case_ref(case).expect("case command")
 }
@@ -205,7 +192,7 @@ async fn seed(srv: &TestServer) -> Seeded {
         .await
         .expect("case")
         .expect("demo case");
-    let rivera_id = principal(srv, "det.rivera").await.person.id;
+    let rivera_id = srv.principal("det.rivera").await.person.id;
     let fr_resource = Resource::FrRequest {
         id: probity_domain::FrRequestId(uuid::Uuid::parse_str(&fr_request).expect("uuid")),
         case: case_ref(&case),
@@ -434,12 +421,7 @@ async fn instances(srv: &TestServer, s: &Seeded) -> Vec<(Instance, Expect)> {
             let account = if *username == "-" {
                 None
             } else {
-                let mut tx = srv.state.store.begin().await.expect("tx");
-                let u = probity_store::users::get_by_username(&mut tx, username)
-                    .await
-                    .expect("user")
-                    .expect("exists");
-                tx.commit().await.expect("commit");
+                let u = srv.user(username).await;
                 Some(Resource::Account { user: UserId(u.id) })
             };
             let expect = match spec.access {
@@ -452,12 +434,7 @@ async fn instances(srv: &TestServer, s: &Seeded) -> Vec<(Instance, Expect)> {
                             PathResource::NewAccount(UserId(uuid::Uuid::now_v7()))
                         }
                         ResourceFrom::Account => {
-                            let mut tx = srv.state.store.begin().await.expect("tx");
-                            let u = probity_store::users::get_by_username(&mut tx, username)
-                                .await
-                                .expect("user")
-                                .expect("exists");
-                            tx.commit().await.expect("commit");
+                            let u = srv.user(username).await;
                             PathResource::Account(u)
                         }
                     };
@@ -566,7 +543,7 @@ async fn sec_02_adversarial_route_matrix_body(backend: Backend) {
     let mut callers: Vec<(String, Option<(reqwest::Client, Principal)>)> = Vec::new();
     for u in probity_server::demo::usernames() {
         let c = srv.login(u).await;
-        callers.push((u.to_string(), Some((c, principal(&srv, u).await))));
+        callers.push((u.to_string(), Some((c, srv.principal(u).await))));
     }
     for u in [
         "no.roles",
@@ -576,7 +553,7 @@ async fn sec_02_adversarial_route_matrix_body(backend: Backend) {
         "vendor.expired",
     ] {
         let c = sign_in(&srv, u, OTHER_PASSWORD).await;
-        callers.push((u.to_string(), Some((c, principal(&srv, u).await))));
+        callers.push((u.to_string(), Some((c, srv.principal(u).await))));
     }
     callers.push(("anonymous".into(), None));
 
@@ -696,11 +673,7 @@ async fn sec_02_no_self_administration_body(backend: Backend) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     // The refusal is in the audit trail with its rule.
-    let mut tx = srv.state.store.begin().await.expect("tx");
-    let entries = probity_store::audit::for_record(&mut tx, "user", "admin")
-        .await
-        .expect("audit");
-    tx.commit().await.expect("commit");
+    let entries = srv.audit_of("user", "admin").await;
     assert!(
         entries.iter().any(|e| e.action == "user.assignment.manage"
             && e.detail.contains("SEC-02.no-self-administration")),
@@ -793,11 +766,7 @@ async fn sec_02_hidden_case_answers_as_missing_body(backend: Backend) {
         "{hidden}"
     );
     // Still audited, with the rule that refused.
-    let mut tx = srv.state.store.begin().await.expect("tx");
-    let entries = probity_store::audit::for_record(&mut tx, "case", POLITICAL_CASE)
-        .await
-        .expect("audit");
-    tx.commit().await.expect("commit");
+    let entries = srv.audit_of("case", POLITICAL_CASE).await;
     assert!(entries
         .iter()
         .any(|e| e.action == "case.read" && e.actor == "user:det.rivera"));

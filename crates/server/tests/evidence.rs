@@ -88,19 +88,6 @@ const NO_REP: &[(&str, &str)] = &[
     ("basis_kind", "no_reasonable_expectation_of_privacy"),
 ];
 
-async fn principal(srv: &TestServer, username: &str) -> probity_server::principal::Principal {
-    let mut tx = srv.state.store.begin().await.expect("tx");
-    let user = probity_store::users::get_by_username(&mut tx, username)
-        .await
-        .expect("user")
-        .expect("demo user");
-    let p = probity_server::principal::load(&mut tx, user, &srv.state.commands, chrono::Utc::now())
-        .await
-        .expect("principal");
-    tx.commit().await.expect("commit");
-    p
-}
-
 async fn case(srv: &TestServer, number: &str) -> probity_store::cases::Case {
     srv.state
         .load_case(number)
@@ -376,7 +363,7 @@ both!(
 
 async fn dc_05_card_certificate_only_when_every_file_verified_body(b: Backend) {
     let srv = common::start(b).await;
-    let rivera = principal(&srv, "det.rivera").await;
+    let rivera = srv.principal("det.rivera").await;
     let case101 = case(&srv, "2026-019-000101").await;
 
     // A card with bad files: no certificate, and the report names them.

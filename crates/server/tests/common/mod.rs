@@ -158,4 +158,45 @@ impl TestServer {
         let s = r.status();
         (s, r.json().await.unwrap_or(Value::Null))
     }
+
+    /// The stored account of `username` (which must exist).
+    pub async fn user(&self, username: &str) -> probity_store::users::User {
+        let mut tx = self.state.store.begin().await.expect("tx");
+        let u = probity_store::users::get_by_username(&mut tx, username)
+            .await
+            .expect("user")
+            .unwrap_or_else(|| panic!("no account {username}"));
+        tx.commit().await.expect("commit");
+        u
+    }
+
+    /// `username` with the access the server computes for them now.
+    pub async fn principal(&self, username: &str) -> probity_server::principal::Principal {
+        let user = self.user(username).await;
+        let mut tx = self.state.store.begin().await.expect("tx");
+        let p = probity_server::principal::load(
+            &mut tx,
+            user,
+            &self.state.commands,
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("principal");
+        tx.commit().await.expect("commit");
+        p
+    }
+
+    /// The audit trail of one record.
+    pub async fn audit_of(
+        &self,
+        record_type: &str,
+        record_id: &str,
+    ) -> Vec<probity_store::audit::AuditEntry> {
+        let mut tx = self.state.store.begin().await.expect("tx");
+        let entries = probity_store::audit::for_record(&mut tx, record_type, record_id)
+            .await
+            .expect("audit");
+        tx.commit().await.expect("commit");
+        entries
+    }
 }
