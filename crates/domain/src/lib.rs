@@ -16,13 +16,16 @@
 //! Modules:
 //! - [`people`]: roles, ranks, commands, assignments, training, contracts and
 //!   [`effective_roles`] (SEC-02, FR-21, OVR-01, EXT-06, EXT-07).
-//! - [`cases`]: case and complaint numbers, offence classification, closure (RET), retention
-//!   classification [`retention_for`] and legal holds (RET-01..RET-11).
+//! - [`cases`]: case and complaint numbers, offence classification and closure.
+//! - [`retention`]: the retention schedule as data ([`RetentionSchedule`], from the policy pack),
+//!   [`retention_for`] and the other record kinds, due dates, legal holds, four eyes on a
+//!   disposition and its certificate (RET-01..RET-11).
 //! - [`bases`]: closed lists and legal bases: FR authorized uses (FR-05), DC purposes (DC-01),
 //!   capture bases (DC-02), disclosure bases (EXT-01..EXT-04), thermal deployments (TH-05).
 //! - [`fr_request`]: the facial recognition request state machine (FR-04..FR-22).
-//! - [`oversight`]: card clearing (DC-05), inspections (DC-04), breach clock (EXT-05), FOIL
-//!   deadlines (PUB-01).
+//! - [`oversight`]: card clearing (DC-05), inspections (DC-04), breach clock (EXT-05).
+//! - [`foil`]: public records requests (PUB-01): the New York business-day calendar, FOIL
+//!   deadlines, the §87(2) exemptions, review, redaction, decision and appeal checks.
 
 #![forbid(unsafe_code)]
 
@@ -31,28 +34,32 @@ mod macros;
 
 pub mod bases;
 pub mod cases;
+pub mod foil;
 pub mod fr_request;
 pub mod ids;
 pub mod oversight;
 pub mod people;
+pub mod retention;
 
 pub use bases::{
     AgencyAgreementTerms, CaptureBasis, DcPurpose, DeploymentAuthorization, DisclosureBasis,
     DisclosurePurpose, DisclosureRequest, ExigencyFindings, ExigencyStatute, FrAuthorizedUse,
     ImagePurpose, RecipientKind, ThermalBasis, Warrant,
 };
-pub use cases::{
-    may_dispose, retention_for, retention_for_personal_file, retention_for_robot_data, Case,
-    CaseNumber, CaseStatus, Closure, ClosureReason, DispositionCertificate, LegalHold,
-    OffenceClassification, RetentionEvent, RetentionFacts, RetentionPeriod, RetentionRule,
-    RetentionRuleId,
-};
+pub use cases::{Case, CaseNumber, CaseStatus, Closure, ClosureReason, OffenceClassification};
 pub use error::DomainError;
 pub use fr_request::{
     check_arrest_basis, check_three_officials, Actor, ExternalAgencyRequest, FrOutcome, FrRequest,
     FrState, RequestRole, RequesterView, UnforeseenUse, POSSIBLE_MATCH_NOTICE,
 };
 pub use ids::{AssignmentId, CaseId, FrRequestId, UserId};
+pub use retention::{
+    check_approval, due, may_dispose, may_dispose_due, retention_for, retention_for_personal_file,
+    retention_for_robot_data, CaseRetentionRule, CertifiedItem, DispositionCertificate, Due, Keep,
+    LegalHold, PersonalFileRetention, PersonalFileSubject, RetentionAnchor, RetentionEvent,
+    RetentionFacts, RetentionPeriod, RetentionRule, RetentionRuleId, RetentionSchedule,
+    RobotDataRetention,
+};
 pub use people::{
     effective_roles, Assignment, Command, CommandCode, Contract, ContractKind, Course,
     EffectiveAccess, Person, PersonKind, Rank, Role, RoleGrant, RoleRefusal, Technology,

@@ -1,9 +1,10 @@
 //! Custody and oversight clocks: card clearing (DC-05), device inspections (DC-04), breach
-//! reporting (EXT-05) and FOIL deadlines (PUB-01).
+//! reporting (EXT-05). FOIL deadlines (PUB-01) are business days of the New York calendar: see
+//! [`crate::foil`].
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::DomainError;
@@ -126,36 +127,6 @@ pub fn breach_status(
     }
 }
 
-fn add_business_days(mut d: NaiveDate, n: u32) -> NaiveDate {
-    let mut left = n;
-    while left > 0 {
-        d = d.succ_opt().unwrap_or(d);
-        if !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) {
-            left -= 1;
-        }
-    }
-    d
-}
-
-/// Tracked FOIL deadlines (PUB-01).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FoilDeadlines {
-    /// Acknowledge within five business days of receipt.
-    pub acknowledge_by: NaiveDate,
-    /// Grant or deny within twenty business days of the acknowledgement.
-    pub respond_by: NaiveDate,
-}
-
-/// PUB-01: deadlines of a FOIL request received on `received` (weekends skipped; public
-/// holidays are not known to the domain and are the records officer's to extend for).
-pub fn foil_deadlines(received: NaiveDate) -> FoilDeadlines {
-    let acknowledge_by = add_business_days(received, 5);
-    FoilDeadlines {
-        acknowledge_by,
-        respond_by: add_business_days(acknowledge_by, 20),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,16 +204,5 @@ mod tests {
                 ..
             }
         ));
-    }
-
-    #[test]
-    fn pub_01_foil_deadlines_skip_weekends() {
-        // Friday 2026-03-06 -> five business days -> Friday 2026-03-13.
-        let d = foil_deadlines(NaiveDate::from_ymd_opt(2026, 3, 6).unwrap());
-        assert_eq!(
-            d.acknowledge_by,
-            NaiveDate::from_ymd_opt(2026, 3, 13).unwrap()
-        );
-        assert_eq!(d.respond_by, NaiveDate::from_ymd_opt(2026, 4, 10).unwrap());
     }
 }
