@@ -37,6 +37,7 @@ pub mod limits;
 pub mod observability;
 pub mod openapi;
 pub mod pages;
+pub mod pdf;
 pub mod people;
 pub mod principal;
 pub mod routes;
