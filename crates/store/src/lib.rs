@@ -53,6 +53,7 @@ mod db;
 pub mod devices;
 mod error;
 pub mod evidence;
+pub mod foil;
 pub mod fr;
 pub mod gallery;
 pub mod holds;
