@@ -505,9 +505,10 @@ fn column_widths(natural: &[f64], total: f64) -> Vec<f64> {
             .map(|(w, _)| w)
             .sum();
         let free = total - fixed_width;
+        let even_share = free / fixed.iter().filter(|f| !**f).count().max(1) as f64;
         let mut changed = false;
         for (w, f) in natural.iter().zip(fixed.iter_mut()) {
-            if !*f && *w <= free * w / flexible {
+            if !*f && *w <= even_share {
                 *f = true;
                 changed = true;
             }
@@ -886,4 +887,317 @@ fn write_file(title: &str, pages: &[String], images: &[Jpeg], created: DateTime<
             .as_bytes(),
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-04T10:00:00Z")
+            .expect("date")
+            .with_timezone(&Utc)
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    fn count(haystack: &[u8], needle: &[u8]) -> usize {
+        haystack
+            .windows(needle.len())
+            .filter(|w| *w == needle)
+            .count()
+    }
+
+    fn text(pdf: &[u8]) -> String {
+        String::from_utf8_lossy(pdf).into_owned()
+    }
+
+    /// The xref table's offsets, from startxref on.
+    fn xref(pdf: &[u8]) -> (usize, Vec<usize>) {
+        let s = text(pdf);
+        let start: usize = s
+            .rsplit("startxref\n")
+            .next()
+            .and_then(|t| t.lines().next())
+            .and_then(|n| n.trim().parse().ok())
+            .expect("startxref");
+        assert!(
+            pdf[start..].starts_with(b"xref\n"),
+            "startxref points at xref"
+        );
+        let table = String::from_utf8_lossy(&pdf[start..]).into_owned();
+        let mut lines = table.lines().skip(1);
+        let header = lines.next().expect("subsection header");
+        let size: usize = header
+            .split(' ')
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("size");
+        let entries: Vec<&str> = lines.take(size).collect();
+        assert_eq!(entries[0], "0000000000 65535 f ");
+        let offsets = entries[1..]
+            .iter()
+            .map(|e| {
+                assert_eq!(
+                    e.len(),
+                    19,
+                    "xref entry is 20 bytes with its newline: {e:?}"
+                );
+                assert!(e.ends_with(" 00000 n "), "{e:?}");
+                e[..10].parse().expect("offset")
+            })
+            .collect();
+        (size, offsets)
+    }
+
+    fn long_document() -> Document {
+        let mut d = Document::new("Annual oversight report 2026");
+        d.subtitle("Facial recognition and thermal imaging use");
+        for i in 0..60 {
+            d.heading(&format!("Section {i}"));
+            d.paragraph(
+                &"Every request was reviewed by a supervisor before any search. ".repeat(6),
+            );
+            d.field("Requests", &format!("{}", i * 7));
+        }
+        d
+    }
+
+    #[test]
+    fn pdf_xref_offsets_point_at_their_objects_and_trailer_counts_them() {
+        let pdf = long_document().render_at(at());
+        assert!(pdf.starts_with(b"%PDF-1.4\n"));
+        assert!(pdf.ends_with(b"%%EOF\n"));
+        let (size, offsets) = xref(&pdf);
+        assert_eq!(offsets.len() + 1, size);
+        for (i, off) in offsets.iter().enumerate() {
+            let want = format!("{} 0 obj\n", i + 1);
+            assert!(
+                pdf[*off..].starts_with(want.as_bytes()),
+                "xref entry {} points at {:?}",
+                i + 1,
+                String::from_utf8_lossy(&pdf[*off..(*off + 20).min(pdf.len())])
+            );
+        }
+        assert!(contains(
+            &pdf,
+            format!("trailer\n<< /Size {size} /Root 1 0 R /Info 3 0 R >>").as_bytes()
+        ));
+        // Every stream's /Length is the number of bytes up to its end-of-line and endstream.
+        let s = text(&pdf);
+        for part in s.split("<< /Length ").skip(1) {
+            let len: usize = part
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("length");
+            let data = part.split_once(">>\nstream\n").expect("stream").1;
+            assert!(data.as_bytes()[len..].starts_with(b"\nendstream"));
+        }
+    }
+
+    #[test]
+    fn pdf_long_document_breaks_pages_with_numbered_footer() {
+        let pdf = long_document().render_at(at());
+        let pages = count(&pdf, b"/Type /Page ");
+        assert!(
+            pages > 1,
+            "60 sections fill more than one page, got {pages}"
+        );
+        assert!(contains(&pdf, format!("/Count {pages} ").as_bytes()));
+        for n in 1..=pages {
+            // "title — page n of N", the em dash as WinAnsi 0x97 (octal 227).
+            let footer = format!("(Annual oversight report 2026 \\227 page {n} of {pages})");
+            assert_eq!(count(&pdf, footer.as_bytes()), 1, "footer of page {n}");
+        }
+        // No text is drawn below the footer margin's top or above the top margin.
+        for line in text(&pdf).lines().filter(|l| l.contains(" Td (")) {
+            let y: f64 = line
+                .split(" Td")
+                .next()
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|y| y.parse().ok())
+                .expect("baseline");
+            assert!(
+                (FOOTER_BASELINE - 0.01..=TOP).contains(&y),
+                "baseline {y} outside the page's text area"
+            );
+            if !line.contains(" page ") {
+                assert!(y >= MARGIN_BOTTOM - 0.01, "body text at {y} in the footer");
+            }
+        }
+    }
+
+    #[test]
+    fn pdf_literal_strings_escape_parentheses_and_backslash() {
+        assert_eq!(literal(b"a(b)c\\d"), "(a\\(b\\)c\\\\d)");
+        let mut d = Document::new("Escapes");
+        d.paragraph("Unbalanced ) paren ( and C:\\path");
+        let pdf = d.render_at(at());
+        assert!(contains(
+            &pdf,
+            b"(Unbalanced \\) paren \\( and C:\\\\path) Tj"
+        ));
+    }
+
+    #[test]
+    fn pdf_winansi_maps_typographic_characters_and_replaces_the_rest() {
+        assert_eq!(
+            encode_line("§ é – — “q” ‘q’ € … • ™ ©"),
+            vec![
+                0xA7, b' ', 0xE9, b' ', 0x96, b' ', 0x97, b' ', 0x93, b'q', 0x94, b' ', 0x91, b'q',
+                0x92, b' ', 0x80, b' ', 0x85, b' ', 0x95, b' ', 0x99, b' ', 0xA9
+            ]
+        );
+        // Outside WinAnsi: one '?' per character, never a broken string.
+        assert_eq!(encode_line("漢字 😀 ą"), b"?? ? ?".to_vec());
+        // White space and control characters do not end up in the file raw.
+        assert_eq!(encode_line("a\tb\u{7}c\u{200B}d"), b"a b?cd".to_vec());
+        assert_eq!(
+            literal(&encode_line("§ 5 — “x”")),
+            "(\\247 5 \\227 \\223x\\224)"
+        );
+        let mut d = Document::new("Résumé — § 12");
+        d.paragraph("Unicode 漢 😀 here");
+        let pdf = d.render_at(at());
+        assert!(contains(&pdf, b"(R\\351sum\\351 \\227 \\247 12) Tj"));
+        assert!(contains(&pdf, b"(Unicode ? ? here) Tj"));
+        // The file itself is 7-bit outside the binary comment and image data.
+        assert!(pdf[15..].iter().all(|b| b.is_ascii()));
+    }
+
+    #[test]
+    fn pdf_info_dictionary_has_title_producer_and_creation_date() {
+        let pdf = Document::new("Disposition certificate").render_at(at());
+        assert!(contains(
+            &pdf,
+            b"<< /Title (Disposition certificate) /Producer (Probity) /CreationDate (D:20261204100000Z) >>"
+        ));
+        // A title outside ASCII is kept whole, as UTF-16BE.
+        let pdf = Document::new("§ é").render_at(at());
+        assert!(contains(&pdf, b"/Title <FEFF00A7002000E9>"));
+    }
+
+    #[test]
+    fn pdf_output_is_deterministic_apart_from_creation_date() {
+        let a = long_document().render_at(at());
+        let b = long_document().render_at(at());
+        assert_eq!(a, b);
+        let later = long_document().render_at(at() + chrono::Duration::days(1));
+        assert_ne!(a, later);
+        assert_eq!(a.len(), later.len());
+    }
+
+    #[test]
+    fn pdf_table_header_repeats_on_every_page_it_continues_on() {
+        let rows: Vec<Vec<String>> = (0..150)
+            .map(|i| vec![format!("ITEM-{i:04}"), format!("description {i}")])
+            .collect();
+        let mut d = Document::new("Inventory");
+        d.table(&["Item number", "What it is"], &rows);
+        let pdf = d.render_at(at());
+        let pages = count(&pdf, b"/Type /Page ");
+        assert!(pages > 1);
+        assert_eq!(count(&pdf, b"(Item number) Tj"), pages);
+        for i in [0, 75, 149] {
+            let cell = format!("(ITEM-{i:04}) Tj");
+            assert_eq!(count(&pdf, cell.as_bytes()), 1, "row {i} drawn once");
+        }
+    }
+
+    #[test]
+    fn pdf_table_columns_fit_short_content_and_share_the_rest() {
+        let widths = column_widths(&[60.0, 900.0, 50.0], 480.0);
+        assert_eq!(widths[0], 60.0);
+        assert_eq!(widths[2], 50.0);
+        assert!((widths.iter().sum::<f64>() - 480.0).abs() < 0.001);
+        // A narrow table is widened to the page in proportion.
+        let widths = column_widths(&[40.0, 80.0], 480.0);
+        assert!((widths[0] - 160.0).abs() < 0.001 && (widths[1] - 320.0).abs() < 0.001);
+    }
+
+    #[test]
+    fn pdf_table_row_taller_than_a_page_is_split_not_lost() {
+        let long = (0..200)
+            .map(|i| format!("line{i}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut d = Document::new("Tall row");
+        d.table(&["Key", "Value"], &[vec!["k".to_string(), long]]);
+        let pdf = d.render_at(at());
+        let pages = count(&pdf, b"/Type /Page ");
+        assert!(pages > 1);
+        assert_eq!(count(&pdf, b"(Key) Tj"), pages);
+        for i in [0, 100, 199] {
+            assert_eq!(count(&pdf, format!("(line{i}) Tj").as_bytes()), 1);
+        }
+    }
+
+    #[test]
+    fn pdf_monospace_breaks_tokens_longer_than_a_line() {
+        let signature =
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".repeat(4);
+        let lines = wrap_text(&signature, Font::Mono, 9.0, CONTENT_WIDTH);
+        assert!(lines.len() > 1);
+        assert_eq!(lines.concat(), signature.as_bytes());
+        for l in &lines {
+            assert!(Font::Mono.width(l, 9.0) <= CONTENT_WIDTH);
+        }
+        let mut d = Document::new("Signature");
+        d.monospace(&signature);
+        let pdf = d.render_at(at());
+        assert!(contains(&pdf, b"/F3 9.0 Tf"));
+        assert!(contains(
+            &pdf,
+            b"/BaseFont /Courier /Encoding /WinAnsiEncoding"
+        ));
+    }
+
+    #[test]
+    fn pdf_wrapped_lines_stay_within_the_width_and_keep_every_word() {
+        let text = "The determination of a possible match candidate alone does not constitute \
+                    probable cause; further investigation is needed. "
+            .repeat(5);
+        let lines = wrap_text(&text, Font::Regular, 10.0, 200.0);
+        assert!(lines.len() > 5);
+        for l in &lines {
+            assert!(Font::Regular.width(l, 10.0) <= 200.0 + 0.001);
+        }
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let joined = String::from_utf8_lossy(&lines.join(&b' ')).into_owned();
+        assert_eq!(joined.split_whitespace().collect::<Vec<_>>(), words);
+        // Explicit line breaks are kept.
+        assert_eq!(wrap_text("a\nb", Font::Regular, 10.0, 200.0).len(), 2);
+    }
+
+    #[test]
+    fn pdf_image_is_embedded_as_jpeg_with_dct_decode() {
+        let img = RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8, y as u8, 90]));
+        let mut d = Document::new("Images");
+        d.image("Probe", &img).expect("image");
+        let pdf = d.render_at(at());
+        assert!(contains(
+            &pdf,
+            b"/Width 40 /Height 30 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode"
+        ));
+        assert!(contains(&pdf, b"\xFF\xD8\xFF"), "JPEG start of image");
+        assert!(contains(&pdf, b"/Im0 Do"));
+        assert!(contains(&pdf, b"(Probe) Tj"));
+        // Scaled to fit: never wider than the text column.
+        let s = text(&pdf);
+        let cm = s
+            .lines()
+            .find(|l| l.contains("/Im0 Do"))
+            .expect("image drawn");
+        let w: f64 = cm
+            .split(' ')
+            .nth(1)
+            .and_then(|w| w.parse().ok())
+            .expect("width");
+        assert!(w <= CONTENT_WIDTH + 0.01);
+        let empty = RgbImage::new(0, 0);
+        assert!(Document::new("x").image("empty", &empty).is_err());
+    }
 }
