@@ -143,6 +143,9 @@ actions! {
     BreachRead = "breach.read", System, "Read breach reports (EXT-05).";
     FoilManage = "foil.manage", System, "Log and review FOIL requests (PUB-01).";
     FoilRelease = "foil.release", System, "Release redacted FOIL material (PUB-01).";
+    FoilRead = "foil.read", System, "Read FOIL requests, their records, redactions and release log (PUB-01).";
+    FoilReview = "foil.review", System, "Review a FOIL request's records and their redactions (PUB-01).";
+    FoilAppealDecide = "foil.appeal.decide", System, "Decide an appeal of a FOIL denial (PUB-01).";
     RetentionRead = "retention.read", System, "Read retention schedules and due dispositions (RET).";
     RetentionLegalHold = "retention.legal_hold", System, "Place or release a legal hold (RET-11).";
     RetentionDispose = "retention.dispose", System, "Dispose of a record and issue the certificate (RET-11).";
