@@ -1173,6 +1173,15 @@ mod tests {
     }
 
     #[test]
+    fn pdf_footer_shortens_a_long_title_to_fit_the_page() {
+        let title = "Annual oversight report ".repeat(20);
+        let line = footer(&title, 3, 12);
+        assert!(Font::Regular.width(&line, 8.0) <= CONTENT_WIDTH);
+        assert!(line.ends_with(b"\x85 \x97 page 3 of 12"), "{line:?}");
+        assert_eq!(footer("Short", 1, 1), b"Short \x97 page 1 of 1".to_vec());
+    }
+
+    #[test]
     fn pdf_image_is_embedded_as_jpeg_with_dct_decode() {
         let img = RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8, y as u8, 90]));
         let mut d = Document::new("Images");
