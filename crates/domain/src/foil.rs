@@ -216,6 +216,23 @@ pub fn business_days_between(from: NaiveDate, to: NaiveDate) -> u32 {
 
 // ------------------------------------------------------------------ clocks
 
+/// The calendar date in New York at the instant `now` (Eastern time: UTC-5, and UTC-4 from the
+/// second Sunday of March at 2:00 to the first Sunday of November at 2:00). The statute counts
+/// New York business days, so "today" is New York's.
+pub fn new_york_date(now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+    let year = now.year();
+    let at = |d: Option<NaiveDate>, utc_hour: u32| {
+        d.and_then(|d| d.and_hms_opt(utc_hour, 0, 0))
+            .map(|t| t.and_utc())
+    };
+    // 2:00 EST = 7:00 UTC; 2:00 EDT = 6:00 UTC.
+    let dst_start = at(nth_weekday(year, 3, Weekday::Sun, 2), 7);
+    let dst_end = at(nth_weekday(year, 11, Weekday::Sun, 1), 6);
+    let summer = matches!((dst_start, dst_end), (Some(s), Some(e)) if now >= s && now < e);
+    let offset = if summer { 4 } else { 5 };
+    (now - Duration::hours(offset)).date_naive()
+}
+
 /// The acknowledgement deadline of a request received on `received` (§89(3)(a)).
 pub fn acknowledge_by(received: NaiveDate) -> NaiveDate {
     add_business_days(received, ACKNOWLEDGE_BUSINESS_DAYS)
@@ -1019,6 +1036,23 @@ mod tests {
             })
         );
         assert_eq!(clip_box(11.0, 0.0, 14.0, 3.0, 10, 10), None);
+    }
+
+    #[test]
+    fn pub_01_today_is_new_york_date() {
+        use chrono::TimeZone;
+        let utc = |y, m, d, h| {
+            chrono::Utc
+                .with_ymd_and_hms(y, m, d, h, 0, 0)
+                .single()
+                .expect("t")
+        };
+        // 03:00 UTC on March 2 is still March 1 in New York (EST).
+        assert_eq!(new_york_date(utc(2026, 3, 2, 3)), d(2026, 3, 1));
+        assert_eq!(new_york_date(utc(2026, 3, 2, 5)), d(2026, 3, 2));
+        // Summer time: 03:30 UTC July 10 is July 9, 04:00 UTC is July 10.
+        assert_eq!(new_york_date(utc(2026, 7, 10, 3)), d(2026, 7, 9));
+        assert_eq!(new_york_date(utc(2026, 7, 10, 4)), d(2026, 7, 10));
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod demo;
 pub mod error;
 pub mod evidence;
 pub mod extract;
+pub mod foil;
 pub mod fr;
 pub mod holds;
 pub mod limits;

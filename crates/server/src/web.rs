@@ -43,6 +43,9 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "thermal_live.html",
     "thermal_robot.html",
     "holds.html",
+    "foil_queue.html",
+    "foil_request.html",
+    "foil_public.html",
     "account_second_factor.html",
 );
 
@@ -121,6 +124,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/devices", "Cameras", "case.list"),
         ("/thermal", "Thermal", "thermal.authorize"),
         ("/holds", "Legal holds", "retention.legal_hold"),
+        ("/foil", "FOIL requests", "foil.read"),
     ];
     ITEMS
         .iter()

@@ -772,6 +772,109 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
                 "Deployments by basis",
                 Json(r.of::<thermal::OversightView>()),
             ),
+        // ---------------------------------------------------------------- FOIL (PUB-01)
+        ("GET", "/api/foil/requests") => op().ok(
+            200,
+            "Every request with its clock (overdue flags), and the counts",
+            Json(r.of::<crate::foil::QueueView>()),
+        ),
+        ("POST", "/api/foil/requests") => op()
+            .json(
+                r.of::<crate::foil::IntakeInput>(),
+                "Requester, contact, the records requested and the date received",
+            )
+            .problems(&[409])
+            .ok(201, "The request, logged", Json(r.of::<crate::foil::DetailView>())),
+        ("POST", "/api/foil/public-requests") => op()
+            .json(
+                r.of::<crate::foil::PublicInput>(),
+                "Requester, contact and the records requested (no account needed)",
+            )
+            .problems(&[409, 429])
+            .ok(201, "The receipt", Json(r.of::<crate::foil::ReceiptView>())),
+        ("GET", "/api/foil/exemptions") => op().ok(
+            200,
+            "The exemptions of POL §87(2) (a)-(t)",
+            Json(json!({"type": "array", "items": r.named("FoilExemption", shapes::foil_exemption())})),
+        ),
+        ("GET", "/api/foil/counts") | ("GET", "/api/foil/oversight") => op().ok(
+            200,
+            "FOIL counts",
+            Json(r.of::<crate::foil::Counts>()),
+        ),
+        ("GET", "/api/foil/releases") => op().ok(
+            200,
+            "The release log, newest first",
+            Json(r.list::<crate::foil::ReleaseView>()),
+        ),
+        ("GET", "/api/foil/releases/{release}/file") => {
+            op().ok(200, "The released (redacted) copy", Media(JPEG))
+        }
+        ("GET", "/api/foil/requests/{foil}") => op().ok(
+            200,
+            "The request, its records, boxes, releases and appeals",
+            Json(r.of::<crate::foil::DetailView>()),
+        ),
+        ("POST", "/api/foil/requests/{foil}/acknowledge") => op()
+            .json(
+                r.of::<crate::foil::AcknowledgeInput>(),
+                "The acknowledgement date and the decision date",
+            )
+            .problems(&[409])
+            .ok(200, "The request, acknowledged", Json(r.of::<crate::foil::DetailView>())),
+        ("POST", "/api/foil/requests/{foil}/extend") => op()
+            .json(
+                r.of::<crate::foil::ExtendInput>(),
+                "The new decision date and the reason",
+            )
+            .problems(&[409])
+            .ok(200, "The request, extended", Json(r.of::<crate::foil::DetailView>())),
+        ("POST", "/api/foil/requests/{foil}/records") => op()
+            .json(
+                r.of::<crate::foil::GatherInput>(),
+                "The case (and optionally one item) whose evidence is responsive",
+            )
+            .problems(&[409, 410])
+            .ok(200, "What was gathered and what was left out", Json(r.of::<crate::foil::GatherReport>())),
+        ("POST", "/api/foil/requests/{foil}/records/{record}/detect") => op()
+            .problems(&[409, 422])
+            .ok(200, "The record with a box proposed for every face", Json(r.of::<crate::foil::RecordView>())),
+        ("POST", "/api/foil/requests/{foil}/records/{record}/boxes") => op()
+            .json(
+                r.of::<crate::foil::BoxInput>(),
+                "The box (inside the image) and what it covers",
+            )
+            .problems(&[409])
+            .ok(201, "The record with the box", Json(r.of::<crate::foil::RecordView>())),
+        ("POST", "/api/foil/requests/{foil}/records/{record}/boxes/{box}/remove") => op()
+            .problems(&[409, 422])
+            .ok(200, "The record, the box marked removed", Json(r.of::<crate::foil::RecordView>())),
+        ("GET", "/api/foil/requests/{foil}/records/{record}/image") => op()
+            .query(Registry::inline::<crate::foil::api::ImageQuery>())
+            .problems(&[422])
+            .ok(200, "The image, boxes outlined or filled", Media(JPEG)),
+        ("POST", "/api/foil/requests/{foil}/review") => op()
+            .json(r.of::<crate::foil::ReviewInput>(), "Review notes")
+            .problems(&[409])
+            .ok(200, "The request, reviewed", Json(r.of::<crate::foil::DetailView>())),
+        ("POST", "/api/foil/requests/{foil}/decision") => op()
+            .json(
+                r.of::<crate::foil::DecisionInput>(),
+                "Grant or deny, with the exemptions relied on",
+            )
+            .problems(&[409])
+            .ok(200, "The request, decided (and the releases)", Json(r.of::<crate::foil::DetailView>())),
+        ("POST", "/api/foil/requests/{foil}/appeals") => op()
+            .json(r.of::<crate::foil::AppealInput>(), "The appeal's receipt date and grounds")
+            .problems(&[409])
+            .ok(201, "The request, appealed", Json(r.of::<crate::foil::DetailView>())),
+        ("POST", "/api/foil/requests/{foil}/appeals/decision") => op()
+            .json(
+                r.of::<crate::foil::AppealDecisionInput>(),
+                "Upheld or reversed, with the reason",
+            )
+            .problems(&[409])
+            .ok(200, "The request, the appeal decided", Json(r.of::<crate::foil::DetailView>())),
         _ => return None,
     };
     Some(o)

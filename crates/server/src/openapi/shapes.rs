@@ -711,3 +711,16 @@ pub fn devices(r: &mut Registry) -> Value {
         ),
     )
 }
+
+/// One exemption of Public Officers Law §87(2) (PUB-01).
+pub fn foil_exemption() -> Value {
+    json!({
+        "type": "object",
+        "required": ["letter", "citation", "wording"],
+        "properties": {
+            "letter": { "type": "string" },
+            "citation": { "type": "string" },
+            "wording": { "type": "string" },
+        },
+    })
+}
