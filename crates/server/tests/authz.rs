@@ -149,6 +149,7 @@ struct Seeded {
     source: String,
     deployment: Resource,
     hold: String,
+    foil: String,
 }
 
 async fn seed(srv: &TestServer) -> Seeded {
@@ -279,6 +280,23 @@ async fn seed(srv: &TestServer) -> Seeded {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{h}");
     let hold = h["id"].as_str().expect("hold id").to_string();
+    // A FOIL request from the public form (PUB-01), read back as the records officer.
+    let (s, f) = srv
+        .post(
+            &common::client(),
+            "/api/foil/public-requests",
+            json!({ "requester": "Matrix Resident", "contact": "matrix@example.org",
+                    "description": "the matrix needs a FOIL request" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{f}");
+    let lopez = srv.login("rec.lopez").await;
+    let (s, q) = srv.get(&lopez, "/api/foil/requests").await;
+    assert_eq!(s, StatusCode::OK, "{q}");
+    let foil = q["requests"][0]["id"]
+        .as_str()
+        .expect("foil id")
+        .to_string();
     Seeded {
         fr_request,
         fr_resource,
@@ -288,6 +306,7 @@ async fn seed(srv: &TestServer) -> Seeded {
         source,
         deployment,
         hold,
+        foil,
     }
 }
 
@@ -317,7 +336,12 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
         .replace("{n}", "0")
         .replace("{candidate}", &uuid::Uuid::nil().to_string())
         .replace("{arrest}", "ARR-MATRIX-1")
-        .replace("{hold}", &s.hold);
+        .replace("{hold}", &s.hold)
+        .replace("{foil}", &s.foil)
+        // No FOIL record, box or release exists in this data: well-formed ids that name none.
+        .replace("{record}", &uuid::Uuid::nil().to_string())
+        .replace("{box}", &uuid::Uuid::nil().to_string())
+        .replace("{release}", &uuid::Uuid::nil().to_string());
     path = if robot {
         // No robot frame exists in this data: a well-formed id that names none.
         path.replace("{id}", &uuid::Uuid::now_v7().to_string())

@@ -18,6 +18,8 @@ const NO_BODY: &[&str] = &[
     "/api/thermal/robot/retention",
     "/api/me/second-factor",
     "/api/users/{username}/second-factor/reset",
+    "/api/foil/requests/{foil}/records/{record}/detect",
+    "/api/foil/requests/{foil}/records/{record}/boxes/{box}/remove",
 ];
 
 /// Collects every `$ref` in `v`.
