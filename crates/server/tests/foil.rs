@@ -48,9 +48,12 @@ fn lfw_faces(n: usize) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Where a portrait lies in the group photograph: x, y, width, height.
+type Place = (u32, u32, u32, u32);
+
 /// A photograph of `n` people: the central part of `n` LFW portraits side by side on a grey
 /// ground. Returns the JPEG and where each portrait lies (x, y, width, height).
-fn group_photo(n: usize) -> (Vec<u8>, Vec<(u32, u32, u32, u32)>) {
+fn group_photo(n: usize) -> (Vec<u8>, Vec<Place>) {
     let (cw, ch) = (150u32, 170u32);
     let gap = 40u32;
     let mut canvas = image::RgbImage::from_pixel(
