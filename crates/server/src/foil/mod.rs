@@ -590,7 +590,8 @@ pub struct AcknowledgeInput {
     /// `YYYY-MM-DD`; today when absent.
     #[serde(default)]
     pub acknowledged_on: Option<String>,
-    /// The date by which the request will be granted or denied (`YYYY-MM-DD`).
+    /// The date by which the request will be granted or denied (`YYYY-MM-DD`); twenty business
+    /// days after the acknowledgement when absent.
     #[serde(default)]
     pub decision_by: Option<String>,
     /// Needed when the decision date is more than twenty business days away.
@@ -1115,13 +1116,9 @@ pub async fn acknowledge(
             format!("{on} is in the future"),
         ));
     }
-    let decision_by =
-        parse_date("decision_by", input.decision_by.as_deref())?.ok_or_else(|| {
-            refused(DomainError::Missing {
-                rule: rules::RULE,
-                missing: vec!["decision_by"],
-            })
-        })?;
+    // Without a date, the latest the statute allows without an extension.
+    let decision_by = parse_date("decision_by", input.decision_by.as_deref())?
+        .unwrap_or_else(|| rules::latest_decision_without_extension(on));
     let mut tx = state.store.begin().await.map_err(store_err)?;
     let r = load_raw(&mut tx, raw).await?;
     if status_of(&r)? != FoilStatus::Received {
