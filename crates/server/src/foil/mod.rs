@@ -1649,7 +1649,8 @@ pub async fn image(
     .map_err(ApiError::internal)?
 }
 
-/// The reviewer completes the review: four eyes, every image run through the face detector.
+/// The reviewer completes the review: four eyes (asked first: who may review), then every image
+/// run through the face detector.
 pub async fn review(
     state: &AppState,
     auth: &Authorized,
@@ -1665,7 +1666,6 @@ pub async fn review(
         .filter(|x| x.faces_detected_at.is_none())
         .map(|x| x.original_filename.clone())
         .collect();
-    rules::check_review_ready(status_of(&r)?, records.len(), &undetected).map_err(refused)?;
     let gatherers: Vec<String> = records
         .iter()
         .map(|x| x.gathered_by.clone())
@@ -1688,6 +1688,7 @@ pub async fn review(
             .await?;
         return Err(ApiError::forbidden(rule, e.to_string()));
     }
+    rules::check_review_ready(status_of(&r)?, records.len(), &undetected).map_err(refused)?;
     let notes = input
         .notes
         .as_deref()
