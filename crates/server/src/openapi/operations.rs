@@ -784,7 +784,12 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
                 "Requester, contact, the records requested and the date received",
             )
             .problems(&[409])
-            .ok(201, "The request, logged", Json(r.of::<crate::foil::DetailView>())),
+            .ok(201, "The request, logged", Json(r.of::<crate::foil::DetailView>()))
+            .link("GetFoil", "get_foil_requests_foil", "foil", "/request/id")
+            .link("AcknowledgeFoil", "post_foil_requests_foil_acknowledge", "foil", "/request/id")
+            .link("GatherFoil", "post_foil_requests_foil_records", "foil", "/request/id")
+            .link("ReviewFoil", "post_foil_requests_foil_review", "foil", "/request/id")
+            .link("DecideFoil", "post_foil_requests_foil_decision", "foil", "/request/id"),
         ("POST", "/api/foil/public-requests") => op()
             .json(
                 r.of::<crate::foil::PublicInput>(),
