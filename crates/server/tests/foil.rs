@@ -685,9 +685,20 @@ async fn pub_01_redaction_fills_every_face_body(backend: Backend) {
     // The original is unchanged: same bytes, same stored hash (DC-05).
     let after = original(&srv, &item).await;
     assert_eq!(sha256(&after), sha256(&before));
-    if !stored_sha.is_empty() {
-        assert_eq!(stored_sha, sha256(&after));
-    }
+    assert_eq!(stored_sha, sha256(&after));
+    let mut tx = srv.state.store.begin().await.expect("tx");
+    let stored =
+        probity_store::evidence::get_item(&mut tx, uuid::Uuid::parse_str(&item).expect("item id"))
+            .await
+            .expect("item")
+            .expect("the item exists");
+    tx.commit().await.expect("commit");
+    assert_eq!(stored.sha256, stored_sha, "the stored hash is unchanged");
+    assert_ne!(
+        release["blob_id"],
+        stored.blob_id.to_string().as_str(),
+        "the released copy is its own blob"
+    );
     // The release log names it with both hashes.
     let (s, log) = srv.get(&officer, "/api/foil/releases").await;
     assert_eq!(s, StatusCode::OK);
