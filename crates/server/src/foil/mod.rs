@@ -1236,7 +1236,9 @@ pub async fn gather(
             ApiError::bad_field("item", format!("{i:?} is not an evidence item id"))
         })?),
     };
-    let mut tx = state.store.begin().await.map_err(store_err)?;
+    // Read and decode outside any write transaction: decoding a case's images takes time, and
+    // a write transaction would hold the database's writer meanwhile.
+    let mut tx = state.store.begin_read().await.map_err(store_err)?;
     let r = load_raw(&mut tx, raw).await?;
     must_be_open(&r, "gathered")?;
     let case = s::cases::get_by_number(&mut tx, input.case.trim())
@@ -1275,7 +1277,7 @@ pub async fn gather(
         .iter()
         .map(|x| x.evidence_item_id)
         .collect();
-    let mut added = Vec::new();
+    let mut candidates = Vec::new();
     let mut skipped = Vec::new();
     for item in &items {
         let skip = |reason: String| Skipped {
@@ -1298,32 +1300,43 @@ pub async fn gather(
         let dims = tokio::task::spawn_blocking(move || redaction::dimensions(&bytes))
             .await
             .map_err(ApiError::internal)?;
-        let (width, height) = match dims {
-            Ok(d) => d,
-            Err(why) => {
-                skipped.push(skip(format!(
-                    "cannot be redacted and released as an image: {why}"
-                )));
-                continue;
-            }
+        match dims {
+            Ok((width, height)) => candidates.push((item, width, height)),
+            Err(why) => skipped.push(skip(format!(
+                "cannot be redacted and released as an image: {why}"
+            ))),
+        }
+    }
+    tx.commit().await.map_err(store_err)?;
+
+    let mut tx = state.store.begin().await.map_err(store_err)?;
+    let r = load(&mut tx, r.id).await?;
+    must_be_open(&r, "gathered")?;
+    let mut added = Vec::new();
+    for (item, width, height) in candidates {
+        let new = fstore::NewRecord {
+            request_id: r.id,
+            evidence_item_id: item.id,
+            case_number: case.case_number.clone(),
+            source_sha256: item.sha256.clone(),
+            original_filename: item.original_filename.clone(),
+            width,
+            height,
+            gathered_by: me(auth),
+            gathered_at: now,
         };
-        let rec = fstore::add_record(
-            &mut tx,
-            &fstore::NewRecord {
-                request_id: r.id,
-                evidence_item_id: item.id,
-                case_number: case.case_number.clone(),
-                source_sha256: item.sha256.clone(),
-                original_filename: item.original_filename.clone(),
-                width,
-                height,
-                gathered_by: me(auth),
-                gathered_at: now,
-            },
-        )
-        .await
-        .map_err(store_err)?;
-        added.push(record_view(&rec, &[]));
+        match fstore::add_record(&mut tx, &new).await {
+            Ok(rec) => added.push(record_view(&rec, &[])),
+            // Gathered meanwhile by a concurrent step: the whole step is refused, nothing kept.
+            Err(probity_store::StoreError::AlreadyExists { .. }) => {
+                return Err(ApiError::conflict(format!(
+                    "evidence item {} was gathered for this request meanwhile; reload and gather again",
+                    item.id
+                ))
+                .with_rule(rules::RULE));
+            }
+            Err(e) => return Err(store_err(e)),
+        }
     }
     if added.is_empty() && item_filter.is_some() {
         let why = skipped
