@@ -523,7 +523,8 @@ pub struct NewRedaction {
     pub created_at: DateTime<Utc>,
 }
 
-const BOX_COLUMNS: &str = "id, record_id, x, y, width, height, kind, source, note, created_by, \
+const BOX_COLUMNS: &str =
+    "id, record_id, box_x, box_y, width, height, kind, source, note, created_by, \
     created_at, removed_by, removed_at";
 
 fn box_from_row(r: &sqlx::any::AnyRow) -> Result<Redaction> {
@@ -532,8 +533,8 @@ fn box_from_row(r: &sqlx::any::AnyRow) -> Result<Redaction> {
     Ok(Redaction {
         id: parse_uuid(&id)?,
         record_id: parse_uuid(&record)?,
-        x: r.try_get("x")?,
-        y: r.try_get("y")?,
+        x: r.try_get("box_x")?,
+        y: r.try_get("box_y")?,
         width: r.try_get("width")?,
         height: r.try_get("height")?,
         kind: r.try_get("kind")?,
@@ -549,7 +550,7 @@ fn box_from_row(r: &sqlx::any::AnyRow) -> Result<Redaction> {
 pub async fn add_box(tx: &mut Tx, new: &NewRedaction) -> Result<Redaction> {
     let id = Uuid::now_v7();
     sqlx::query(
-        "INSERT INTO foil_redactions (id, record_id, x, y, width, height, kind, source, note, \
+        "INSERT INTO foil_redactions (id, record_id, box_x, box_y, width, height, kind, source, note, \
          created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id.to_string())

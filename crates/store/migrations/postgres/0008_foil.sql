@@ -63,8 +63,9 @@ CREATE INDEX foil_records_request ON foil_records(request_id);
 CREATE TABLE foil_redactions (
     id          TEXT PRIMARY KEY,
     record_id   TEXT NOT NULL REFERENCES foil_records(id),
-    x           BIGINT NOT NULL,
-    y           BIGINT NOT NULL,
+    -- the box in pixels of the decoded image: left, top, width, height
+    box_x       BIGINT NOT NULL,
+    box_y       BIGINT NOT NULL,
     width       BIGINT NOT NULL,
     height      BIGINT NOT NULL,
     -- face, plate, tattoo, text, other

@@ -63,8 +63,9 @@ CREATE INDEX foil_records_request ON foil_records(request_id);
 CREATE TABLE foil_redactions (
     id          TEXT PRIMARY KEY,
     record_id   TEXT NOT NULL REFERENCES foil_records(id),
-    x           INTEGER NOT NULL,
-    y           INTEGER NOT NULL,
+    -- the box in pixels of the decoded image: left, top, width, height
+    box_x       INTEGER NOT NULL,
+    box_y       INTEGER NOT NULL,
     width       INTEGER NOT NULL,
     height      INTEGER NOT NULL,
     -- face, plate, tattoo, text, other
