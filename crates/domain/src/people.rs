@@ -34,6 +34,9 @@ text_enum! {
         AgencyPrivacyOfficer = "agency_privacy_officer",
         /// Records officer: retention, legal holds, dispositions, FOIL (RET-11, PUB-01).
         RecordsOfficer = "records_officer",
+        /// Records manager: approves dispositions another person proposed (RET-11), reviews
+        /// FOIL releases (PUB-01).
+        RecordsManager = "records_manager",
         /// Manages accounts, assignments and training records; reads no case evidence.
         Administrator = "administrator",
         /// Vendor or contractor staff: least privilege, time-boxed, contract-bound (EXT-06).
@@ -188,6 +191,7 @@ impl Role {
             Role::Investigator
             | Role::AgencyPrivacyOfficer
             | Role::RecordsOfficer
+            | Role::RecordsManager
             | Role::Administrator
             | Role::IabAuditor => member("SEC-02"),
             Role::FrInvestigator => RoleRequirements {
@@ -809,7 +813,7 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), *r);
         }
-        assert_eq!(Role::ALL.len(), 14);
+        assert_eq!(Role::ALL.len(), 15);
         for r in Rank::ALL {
             assert_eq!(r.as_str().parse::<Rank>().unwrap(), *r);
         }

@@ -148,7 +148,11 @@ actions! {
     FoilAppealDecide = "foil.appeal.decide", System, "Decide an appeal of a FOIL denial (PUB-01).";
     RetentionRead = "retention.read", System, "Read retention schedules and due dispositions (RET).";
     RetentionLegalHold = "retention.legal_hold", System, "Place or release a legal hold (RET-11).";
-    RetentionDispose = "retention.dispose", System, "Dispose of a record and issue the certificate (RET-11).";
+    RetentionDispose = "retention.dispose", System, "Propose the disposition of a record that is due (RET-11).";
+    RetentionApprove = "retention.approve", System, "Approve and execute a disposition another person proposed (RET-11).";
+    RetentionFactsRecord = "retention.facts.record", Case, "Record the facts the retention schedule needs on a case (RET-01, RET-06, RET-08).";
+    PersonalFileManage = "personal_file.manage", System, "Keep personal information files on criminals, suspects and associated persons (RET-09).";
+    OperationsRead = "operations.read", System, "See the job scheduler's runs and their outcomes.";
     ReportOversight = "report.oversight", System, "Produce oversight statistics (OVR-03).";
 }
 

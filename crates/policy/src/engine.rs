@@ -9,8 +9,8 @@ use cedar_policy::{
     Request, RestrictedExpression, Schema, ValidationMode, Validator,
 };
 use probity_domain::{
-    Case, CaseId, CommandCode, Course, EffectiveAccess, FrRequestId, Person, PersonKind, Role,
-    Technology, UserId,
+    Case, CaseId, CommandCode, Course, EffectiveAccess, FrRequestId, Person, PersonKind,
+    RetentionSchedule, Role, Technology, UserId,
 };
 use serde::Serialize;
 
@@ -182,6 +182,8 @@ impl Decision {
 /// The loaded policy packs and the Cedar policies of all of them.
 pub struct PolicyEngine {
     packs: Vec<PolicyPack>,
+    /// The retention schedule the packs make together; `None` when they make no whole one.
+    schedule: Option<RetentionSchedule>,
     policies: PolicySet,
     schema: Schema,
     authorizer: Authorizer,
@@ -249,7 +251,21 @@ impl PolicyEngine {
     /// Loads the packs embedded in the binary. A broken pack is an error naming the pack and
     /// what is wrong; the server must refuse to start on it.
     pub fn load() -> Result<PolicyEngine, PolicyError> {
-        PolicyEngine::from_sources(EMBEDDED_SCHEMA, &embedded_sources())
+        let engine = PolicyEngine::from_sources(EMBEDDED_SCHEMA, &embedded_sources())?;
+        if engine.schedule.is_none() {
+            return Err(PolicyError::pack(
+                "probity-core",
+                "the packs in force make no whole retention schedule: [retention_schedule] needs \
+                 the case lines and personal files (core) and robot data (thermographic cameras)",
+            ));
+        }
+        Ok(engine)
+    }
+
+    /// The retention schedule in force (RET-01..RET-10), from the packs' data. Always present on
+    /// an engine from [`PolicyEngine::load`].
+    pub fn retention_schedule(&self) -> Option<&RetentionSchedule> {
+        self.schedule.as_ref()
     }
 
     /// Loads packs from the given texts (used by `load` and by tests of broken packs).
@@ -311,6 +327,7 @@ impl PolicyEngine {
             }
             packs.push(pack);
         }
+        let schedule = whole_schedule(&packs)?;
         let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
         if !result.validation_passed() {
             let errs: Vec<String> = result.validation_errors().map(|e| format!("{e}")).collect();
@@ -318,6 +335,7 @@ impl PolicyEngine {
         }
         Ok(PolicyEngine {
             packs,
+            schedule,
             policies,
             schema,
             authorizer: Authorizer::new(),
@@ -573,4 +591,45 @@ fn rule_id_well_formed(id: &str) -> bool {
 
 fn miette_text(e: &cedar_policy::ParseErrors) -> String {
     e.to_string()
+}
+
+/// Puts the packs' schedule parts together: each part from one pack only, and a whole schedule
+/// must pass [`RetentionSchedule::validate`].
+fn whole_schedule(packs: &[PolicyPack]) -> Result<Option<RetentionSchedule>, PolicyError> {
+    let mut cases = Vec::new();
+    let mut personal = None;
+    let mut robot = None;
+    for p in packs {
+        let s = &p.retention_schedule;
+        cases.extend(s.cases.iter().cloned());
+        if let Some(x) = s.personal_files {
+            if personal.replace(x).is_some() {
+                return Err(PolicyError::pack(
+                    &p.id,
+                    "[retention_schedule.personal_files] is given by two packs",
+                ));
+            }
+        }
+        if let Some(x) = s.robot_data {
+            if robot.replace(x).is_some() {
+                return Err(PolicyError::pack(
+                    &p.id,
+                    "[retention_schedule.robot_data] is given by two packs",
+                ));
+            }
+        }
+    }
+    let (Some(personal_files), Some(robot_data), false) = (personal, robot, cases.is_empty())
+    else {
+        return Ok(None);
+    };
+    let schedule = RetentionSchedule {
+        case_rules: cases,
+        personal_files,
+        robot_data,
+    };
+    schedule
+        .validate()
+        .map_err(|e| PolicyError::pack("retention_schedule", e))?;
+    Ok(Some(schedule))
 }

@@ -6,8 +6,9 @@ use std::str::FromStr;
 
 use chrono::NaiveDate;
 use probity_domain::{
-    CaptureBasis, Course, DcPurpose, DisclosureBasis, FrAuthorizedUse, RetentionRuleId, Role,
-    Technology, ThermalBasis,
+    CaptureBasis, CaseRetentionRule, Course, DcPurpose, DisclosureBasis, FrAuthorizedUse, Keep,
+    OffenceClassification, PersonalFileRetention, RetentionAnchor, RetentionEvent, RetentionRuleId,
+    RobotDataRetention, Role, Technology, ThermalBasis,
 };
 use serde::{Deserialize, Serialize};
 
@@ -115,6 +116,15 @@ pub struct RetentionText {
     pub text: String,
 }
 
+/// The part of the retention schedule a pack carries (RET-01..RET-10). The packs in force
+/// together make the whole [`probity_domain::RetentionSchedule`] the running system applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PackSchedule {
+    pub cases: Vec<CaseRetentionRule>,
+    pub personal_files: Option<PersonalFileRetention>,
+    pub robot_data: Option<RobotDataRetention>,
+}
+
 /// A machine-readable impact and use policy (OVR-02).
 #[derive(Debug, Clone, Serialize)]
 pub struct PolicyPack {
@@ -136,6 +146,8 @@ pub struct PolicyPack {
     pub capture_bases: Vec<Worded<String>>,
     pub deployment_bases: Vec<Worded<ThermalBasis>>,
     pub retention_rules: Vec<RetentionText>,
+    /// The periods the running system applies, as data.
+    pub retention_schedule: PackSchedule,
     pub disclosure_bases: Vec<Worded<DisclosureBasis>>,
     /// The Cedar policy text of this pack.
     pub cedar: String,
@@ -170,7 +182,116 @@ struct PackFile {
     #[serde(default)]
     deployment_bases: Vec<WordedFile>,
     retention_rules: Vec<RetentionFile>,
+    #[serde(default)]
+    retention_schedule: ScheduleFile,
     disclosure_bases: Vec<WordedFile>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ScheduleFile {
+    #[serde(default)]
+    cases: Vec<CaseLineFile>,
+    personal_files: Option<PersonalFileLine>,
+    robot_data: Option<RobotLine>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseLineFile {
+    rule: String,
+    classifications: Vec<String>,
+    /// `permanent`, `until_event` (with `event`) or `years_after` (with `years` and `from`).
+    keep: String,
+    event: Option<String>,
+    years: Option<u32>,
+    from: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonalFileLine {
+    rule: String,
+    years_after_death: u32,
+    years_after_birth: u32,
+    arrest_free_years: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RobotLine {
+    rule: String,
+    days: u32,
+}
+
+fn schedule(p: &str, f: &ScheduleFile) -> Result<PackSchedule, PolicyError> {
+    let table = "retention_schedule.cases";
+    let mut cases = Vec::new();
+    for line in &f.cases {
+        let rule_id: RetentionRuleId = parse_key(p, table, &line.rule)?;
+        let classifications = line
+            .classifications
+            .iter()
+            .map(|c| parse_key::<OffenceClassification>(p, table, c))
+            .collect::<Result<Vec<_>, _>>()?;
+        if classifications.is_empty() {
+            return Err(PolicyError::pack(
+                p,
+                format!("[[{table}]] {rule_id}: no classifications"),
+            ));
+        }
+        let keep = match (line.keep.as_str(), &line.event, line.years, &line.from) {
+            ("permanent", None, None, None) => Keep::Permanent,
+            ("until_event", Some(e), None, None) => Keep::UntilEvent {
+                event: parse_key::<RetentionEvent>(p, table, e)?,
+            },
+            ("years_after", None, Some(years), Some(from)) => Keep::YearsAfter {
+                years,
+                from: parse_key::<RetentionAnchor>(p, table, from)?,
+            },
+            (k, ..) => {
+                return Err(PolicyError::pack(
+                    p,
+                    format!(
+                        "[[{table}]] {rule_id}: keep = {k:?} takes: permanent (nothing else), \
+                         until_event (event), or years_after (years and from)"
+                    ),
+                ))
+            }
+        };
+        cases.push(CaseRetentionRule {
+            rule_id,
+            classifications,
+            keep,
+        });
+    }
+    let personal_files = f
+        .personal_files
+        .as_ref()
+        .map(|l| {
+            Ok::<_, PolicyError>(PersonalFileRetention {
+                rule_id: parse_key(p, "retention_schedule.personal_files", &l.rule)?,
+                years_after_death: l.years_after_death,
+                years_after_birth: l.years_after_birth,
+                arrest_free_years: l.arrest_free_years,
+            })
+        })
+        .transpose()?;
+    let robot_data = f
+        .robot_data
+        .as_ref()
+        .map(|l| {
+            Ok::<_, PolicyError>(RobotDataRetention {
+                rule_id: parse_key(p, "retention_schedule.robot_data", &l.rule)?,
+                days: l.days,
+            })
+        })
+        .transpose()?;
+    Ok(PackSchedule {
+        cases,
+        personal_files,
+        robot_data,
+    })
 }
 
 #[derive(Deserialize)]
@@ -481,6 +602,23 @@ pub(crate) fn parse_pack(src: &PackSource) -> Result<PolicyPack, PolicyError> {
     if retention_rules.is_empty() {
         return Err(PolicyError::pack(p, "no [[retention_rules]] (OVR-02)"));
     }
+    let retention_schedule = schedule(p, &f.retention_schedule)?;
+    // Every period applied must have its words in the same pack.
+    let worded: BTreeSet<RetentionRuleId> = retention_rules.iter().map(|r| r.rule).collect();
+    let applied = retention_schedule
+        .cases
+        .iter()
+        .map(|c| c.rule_id)
+        .chain(retention_schedule.personal_files.map(|x| x.rule_id))
+        .chain(retention_schedule.robot_data.map(|x| x.rule_id));
+    for r in applied {
+        if !worded.contains(&r) {
+            return Err(PolicyError::pack(
+                p,
+                format!("[retention_schedule] applies {r}, which has no [[retention_rules]] text"),
+            ));
+        }
+    }
 
     Ok(PolicyPack {
         id,
@@ -497,6 +635,7 @@ pub(crate) fn parse_pack(src: &PackSource) -> Result<PolicyPack, PolicyError> {
         capture_bases,
         deployment_bases,
         retention_rules,
+        retention_schedule,
         disclosure_bases,
         cedar: src.cedar.clone(),
         policy_ids: Vec::new(),

@@ -125,6 +125,8 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
         (
             Role::Investigator,
             vec![
+                "retention.facts.record",
+                "personal_file.manage",
                 "case.create",
                 "case.list",
                 "case.read",
@@ -204,6 +206,19 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "thermal.robot.read",
                 "disclosure.create",
                 "disclosure.read",
+                "retention.facts.record",
+                "personal_file.manage",
+            ],
+        ),
+        (
+            Role::RecordsManager,
+            vec![
+                "retention.read",
+                "retention.approve",
+                "operations.read",
+                "foil.read",
+                "foil.review",
+                "foil.appeal.decide",
             ],
         ),
         (
@@ -255,6 +270,9 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "retention.read",
                 "retention.legal_hold",
                 "retention.dispose",
+                "retention.facts.record",
+                "personal_file.manage",
+                "operations.read",
                 "fr.gallery.import",
                 "fr.gallery.seal",
             ],
@@ -262,6 +280,7 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
         (
             Role::Administrator,
             vec![
+                "operations.read",
                 "user.list",
                 "user.read",
                 "user.admin",
@@ -1105,4 +1124,73 @@ fn ovr_02_pack_wording_is_the_published_wording() {
 fn engine_is_shareable_across_server_threads() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<PolicyEngine>();
+}
+
+/// RET-01..RET-10: the schedule the packs in force give is the policy's, line by line, and a
+/// pack that leaves a classification out, or changes a period, is a different schedule.
+#[test]
+fn ret_schedule_in_force_is_the_policys() {
+    use probity_domain::{Keep, OffenceClassification as O, RetentionAnchor as A};
+    let e = engine();
+    let s = e
+        .retention_schedule()
+        .expect("the packs in force make a whole schedule");
+    let line = |c: O| s.case_rule(c).expect("covered").clone();
+    for c in [
+        O::Homicide,
+        O::Suicide,
+        O::Arson1,
+        O::Arson2,
+        O::Arson3,
+        O::AggravatedSexualAssault1,
+        O::CourseOfSexualConductAgainstChild1,
+        O::ActiveWarrant,
+    ] {
+        assert_eq!(line(c).keep, Keep::Permanent, "{c}");
+        assert_eq!(line(c).rule_id.as_str(), "RET-01");
+    }
+    let years = |c: O| match line(c).keep {
+        Keep::YearsAfter { years, from } => (line(c).rule_id.as_str(), years, from),
+        other => panic!("{c}: {other:?}"),
+    };
+    assert_eq!(years(O::Arson4), ("RET-02", 10, A::Closure));
+    assert_eq!(years(O::NonFatal), ("RET-02", 10, A::Closure));
+    assert_eq!(years(O::OtherFelony), ("RET-03", 25, A::Closure));
+    assert_eq!(years(O::Misdemeanor), ("RET-04", 5, A::Closure));
+    assert_eq!(
+        years(O::ViolationOrTrafficInfraction),
+        ("RET-05", 1, A::Closure)
+    );
+    assert_eq!(
+        years(O::ChildVictimsActOffence),
+        ("RET-06", 55, A::ChildDateOfBirth)
+    );
+    assert_eq!(years(O::NoOffenceByAdult), ("RET-07", 5, A::Closure));
+    assert_eq!(
+        years(O::JuvenileNoArrestOrNoOffence),
+        ("RET-08", 19, A::JuvenileDateOfBirth)
+    );
+    assert_eq!(
+        (
+            s.personal_files.years_after_death,
+            s.personal_files.years_after_birth,
+            s.personal_files.arrest_free_years
+        ),
+        (5, 90, 5)
+    );
+    assert_eq!(s.robot_data.days, 30);
+
+    // A pack whose schedule misses a classification does not load.
+    let mut sources = embedded_sources();
+    let core = sources
+        .iter_mut()
+        .find(|p| p.toml.contains("id = \"probity-core\""))
+        .expect("core pack");
+    core.toml = core.toml.replace(
+        "classifications = [\"misdemeanor\"]",
+        "classifications = []",
+    );
+    let err = PolicyEngine::from_sources(EMBEDDED_SCHEMA, &sources)
+        .expect_err("a schedule line without classifications");
+    assert!(err.to_string().contains("no classifications"), "{err}");
 }

@@ -185,7 +185,7 @@ pub async fn get_case(
 ) -> ApiResult<Json<serde_json::Value>> {
     let (stored, view) = cases::read(&state, &auth).await?;
     let mut v = serde_json::to_value(view).map_err(ApiError::internal)?;
-    v["retention"] = serde_json::json!(cases::retention_text(&stored));
+    v["retention"] = serde_json::json!(cases::retention_text(state.schedule()?, &stored));
     Ok(Json(v))
 }
 

@@ -6,9 +6,9 @@ use std::str::FromStr;
 
 use chrono::Utc;
 use probity_domain::cases::{
-    retention_for, Case as DomainCase, CaseNumber, CaseStatus, ClosureReason,
-    OffenceClassification, RetentionFacts,
+    Case as DomainCase, CaseNumber, CaseStatus, ClosureReason, OffenceClassification,
 };
+use probity_domain::{retention_for, RetentionFacts, RetentionSchedule};
 use probity_domain::{CaseId, CommandCode, UserId};
 use probity_store::{audit, cases, users, Tx};
 use serde::{Deserialize, Serialize};
@@ -115,7 +115,7 @@ pub fn domain_case(c: &cases::Case) -> Result<DomainCase, ApiError> {
 }
 
 /// The retention rule that applies to a closed case, in words.
-pub fn retention_text(c: &cases::Case) -> Option<String> {
+pub fn retention_text(schedule: &RetentionSchedule, c: &cases::Case) -> Option<String> {
     let closed_at = c.closed_at?;
     let reason = ClosureReason::from_str(c.closure_reason.as_deref()?).ok()?;
     let mut d = domain_case(c).ok()?;
@@ -126,8 +126,8 @@ pub fn retention_text(c: &cases::Case) -> Option<String> {
         closed_by: UserId(uuid::Uuid::nil()),
         final_classification: d.offence,
     });
-    let rule = retention_for(&d, &RetentionFacts::default()).ok()?;
-    use probity_domain::cases::RetentionPeriod as P;
+    let rule = retention_for(schedule, &d, &RetentionFacts::default()).ok()?;
+    use probity_domain::RetentionPeriod as P;
     Some(match rule.period {
         P::Permanent => format!("{}: kept permanently", rule.rule_id),
         P::MinUntil(d) => format!("{}: kept at least until {d}", rule.rule_id),

@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use minijinja::context;
-use probity_domain::cases::{check_new_hold, HoldSubjectKind};
+use probity_domain::retention::{check_new_hold, HoldSubjectKind};
 use probity_domain::{LegalHold, UserId};
 use probity_store::{audit, holds as hstore, Tx};
 use serde::{Deserialize, Serialize};

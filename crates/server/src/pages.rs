@@ -326,7 +326,7 @@ pub async fn case(State(state): State<AppState>, auth: Authorized, headers: Head
                     can_close => can_close,
                     closure_reasons => reasons,
                     offences => offences(),
-                    retention => cases::retention_text(&stored),
+                    retention => state.schedule().ok().and_then(|s| cases::retention_text(s, &stored)),
                 },
             )
         }

@@ -53,6 +53,13 @@ pub struct Decision {
 }
 
 impl AppState {
+    /// The retention schedule of the packs in force (RET-01..RET-10).
+    pub fn schedule(&self) -> Result<&probity_domain::RetentionSchedule, ApiError> {
+        self.policy.retention_schedule().ok_or_else(|| {
+            ApiError::internal("the policy packs in force make no whole retention schedule")
+        })
+    }
+
     pub fn new(inner: Inner) -> Self {
         AppState {
             inner: Arc::new(inner),

@@ -208,7 +208,11 @@ async fn ret_11_held_robot_frame_is_never_disposed(backend: Backend) {
         .await
         .expect("holds");
     tx.commit().await.expect("commit");
-    let rule = probity_domain::retention_for_robot_data(frame.captured_at, None);
+    let rule = probity_domain::retention_for_robot_data(
+        srv.state.schedule().expect("schedule"),
+        frame.captured_at,
+        None,
+    );
     let refusal = probity_domain::may_dispose(&rule, &holds, &[], now + Duration::days(4000))
         .expect_err("held through its case");
     assert_eq!(refusal.rule(), Some("RET-11"));

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use probity_domain::cases::HoldSubjectKind;
+use probity_domain::retention::HoldSubjectKind;
 use probity_domain::fr_request::{FacialFeature, FeatureFinding, Judgement, StillSource};
 use probity_domain::{
     ClosureReason, Course, DcPurpose, ExigencyStatute, FrAuthorizedUse, OffenceClassification,

@@ -105,6 +105,7 @@ pub struct RobotFrameView {
 }
 
 async fn frame_view(
+    schedule: &probity_domain::RetentionSchedule,
     tx: &mut probity_store::Tx,
     f: &tstore::RobotFrame,
     command: &str,
@@ -119,7 +120,7 @@ async fn frame_view(
     let retention = match &case_number {
         Some(n) => format!("moved into case {n}: follows the case's retention schedule (TH-04)"),
         None => {
-            let rule = retention_for_robot_data(f.captured_at, None);
+            let rule = retention_for_robot_data(schedule, f.captured_at, None);
             match rule.period {
                 probity_domain::RetentionPeriod::MinUntil(d) => {
                     format!("{}: kept until {d}, then destroyed", rule.rule_id)
@@ -165,7 +166,7 @@ pub async fn list(state: &AppState, p: &Principal) -> Result<Vec<RobotFrameView>
         )
         .allowed
         {
-            out.push(frame_view(&mut tx, f, &a.command).await?);
+            out.push(frame_view(state.schedule()?, &mut tx, f, &a.command).await?);
         }
     }
     append(
@@ -335,7 +336,7 @@ pub async fn attach(
     )
     .await
     .map_err(crate::store_error)?;
-    let v = frame_view(&mut tx, &frame, &a.command).await?;
+    let v = frame_view(state.schedule()?, &mut tx, &frame, &a.command).await?;
     tx.commit().await.map_err(crate::store_error)?;
     Ok(v)
 }
@@ -401,7 +402,7 @@ pub async fn run_retention(
         .map_err(crate::store_error)?;
     tx.commit().await.map_err(crate::store_error)?;
     for f in candidates {
-        let rule = retention_for_robot_data(f.captured_at, None);
+        let rule = retention_for_robot_data(state.schedule()?, f.captured_at, None);
         if may_dispose(&rule, &[], &[], now).is_err() {
             report.kept += 1;
             continue;
