@@ -819,3 +819,64 @@ both!(
     pub_01_denial_cites_exemption_and_opens_appeal,
     super::pub_01_denial_cites_exemption_and_opens_appeal_body
 );
+
+/// The public web form: no account, a pre-session CSRF token; a post without it is refused and
+/// nothing is logged; with it, a receipt page.
+async fn pub_01_public_form_without_account_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let browser = common::client();
+    let r = browser
+        .get(format!("{}/foil/request", srv.url))
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.expect("html");
+    let token = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form carries a CSRF token")
+        .to_string();
+    let fields = [
+        ("requester", "Form Resident"),
+        ("contact", "form@example.org"),
+        ("description", "Photographs of the parade"),
+    ];
+    // Without the token (or from another site): refused, nothing logged.
+    let r = common::client()
+        .post(format!("{}/foil/request", srv.url))
+        .form(&fields)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let mut with_token = fields.to_vec();
+    with_token.push(("csrf", token.as_str()));
+    let r = browser
+        .post(format!("{}/foil/request", srv.url))
+        .form(&with_token)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.expect("html");
+    assert!(page.contains("id=\"receipt-number\">FOIL-"), "{page}");
+    let officer = srv.login(OFFICER).await;
+    let (_, q) = srv.get(&officer, "/api/foil/requests").await;
+    assert_eq!(q["counts"]["received"], 1, "{q}");
+    assert_eq!(q["requests"][0]["requester"], "Form Resident");
+    // The queue page shows it to the records officer.
+    let r = officer
+        .get(format!("{}/foil", srv.url))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("queue");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.expect("html").contains("Form Resident"));
+}
+both!(
+    pub_01_public_form_without_account,
+    super::pub_01_public_form_without_account_body
+);
