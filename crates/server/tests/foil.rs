@@ -810,6 +810,19 @@ async fn pub_01_denial_cites_exemption_and_opens_appeal_body(backend: Backend) {
     assert_eq!(c["denied"], 1, "{c}");
     assert_eq!(c["appealed"], 1, "{c}");
     assert_eq!(c["overdue"], 0, "{c}");
+    // The request's page renders in every state the denial went through, for both roles.
+    for c in [&officer, &manager] {
+        let r = c
+            .get(format!("{}/foil/requests/{id}", srv.url))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .expect("page");
+        assert_eq!(r.status(), StatusCode::OK);
+        let html = r.text().await.expect("html");
+        assert!(html.contains("POL §87(2)(e)"), "{html}");
+        assert!(html.contains("the investigation remains open"));
+    }
     let trail = srv.audit_of("foil_request", &id).await;
     assert!(trail.iter().any(|e| e.action == "foil.deny"));
     assert!(trail.iter().any(|e| e.action == "foil.appeal.log"));
