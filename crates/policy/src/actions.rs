@@ -153,6 +153,7 @@ actions! {
     RetentionFactsRecord = "retention.facts.record", Case, "Record the facts the retention schedule needs on a case (RET-01, RET-06, RET-08).";
     PersonalFileManage = "personal_file.manage", System, "Keep personal information files on criminals, suspects and associated persons (RET-09).";
     OperationsRead = "operations.read", System, "See the job scheduler's runs and their outcomes.";
+    OperationsRun = "operations.run", System, "Run a scheduled job now, under its lease.";
     ReportOversight = "report.oversight", System, "Produce oversight statistics (OVR-03).";
 }
 

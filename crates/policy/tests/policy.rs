@@ -281,6 +281,7 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
             Role::Administrator,
             vec![
                 "operations.read",
+                "operations.run",
                 "user.list",
                 "user.read",
                 "user.admin",

@@ -42,6 +42,14 @@ pub struct Config {
     /// The agency's commands. Which of them is the Intelligence Division decides who may work on
     /// investigations involving political activity (FR-25).
     pub commands: Vec<CommandSection>,
+    /// Run the periodic jobs (retention runs) inside `probity serve`; no cron is needed. Safe on
+    /// many nodes: a job is claimed under a lease in the database, so it never runs twice at once.
+    pub scheduler_enabled: bool,
+    /// How often each periodic job runs, in seconds (default 86400, a day).
+    pub scheduler_interval_secs: u64,
+    /// The time of day (UTC, `HH:MM`) the jobs' slots are aligned to; unset: a job first runs
+    /// when the scheduler starts, then every interval.
+    pub scheduler_time_of_day: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -100,6 +108,9 @@ impl Default for Config {
                 CommandSection::new("MISD", "Management Information Systems Division", false),
                 CommandSection::new("VENDOR", "Contractors", false),
             ],
+            scheduler_enabled: true,
+            scheduler_interval_secs: 24 * 60 * 60,
+            scheduler_time_of_day: None,
         }
     }
 }
@@ -145,6 +156,27 @@ impl Config {
                 message: format!("{e}"),
             })?;
         }
+        if let Ok(v) = std::env::var("PROBITY_SCHEDULER_ENABLED") {
+            config.scheduler_enabled = match v.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "PROBITY_SCHEDULER_ENABLED",
+                        message: format!("{v:?} is not true or false"),
+                    })
+                }
+            };
+        }
+        if let Ok(v) = std::env::var("PROBITY_SCHEDULER_INTERVAL_SECS") {
+            config.scheduler_interval_secs = v.trim().parse().map_err(|e| ConfigError::Env {
+                name: "PROBITY_SCHEDULER_INTERVAL_SECS",
+                message: format!("{e}"),
+            })?;
+        }
+        if let Ok(v) = std::env::var("PROBITY_SCHEDULER_TIME_OF_DAY") {
+            config.scheduler_time_of_day = Some(v).filter(|v| !v.trim().is_empty());
+        }
         if let Err(message) = config.check() {
             return Err(ConfigError::Parse {
                 path: file.map(Path::to_path_buf).unwrap_or_default(),
@@ -169,7 +201,24 @@ impl Config {
         if self.second_factor_attempts < 1 {
             return Err("second_factor_attempts must be at least 1".into());
         }
+        if self.scheduler_interval_secs < 60 {
+            return Err("scheduler_interval_secs must be at least 60".into());
+        }
+        self.scheduler_time()?;
         Ok(())
+    }
+
+    /// The scheduler's time of day (UTC), if one is configured; an error names a value that is
+    /// not `HH:MM`.
+    pub fn scheduler_time(&self) -> Result<Option<chrono::NaiveTime>, String> {
+        match self.scheduler_time_of_day.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(t) => chrono::NaiveTime::parse_from_str(t, "%H:%M")
+                .map(Some)
+                .map_err(|_| {
+                    format!("scheduler_time_of_day: {t:?} is not a UTC time of day as HH:MM")
+                }),
+        }
     }
 
     /// The trusted reverse proxies. An entry that does not parse (only possible when the

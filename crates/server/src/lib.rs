@@ -42,6 +42,7 @@ pub mod pdf;
 pub mod people;
 pub mod principal;
 pub mod routes;
+pub mod scheduler;
 pub mod session;
 pub mod state;
 pub mod thermal;

@@ -47,6 +47,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "foil_request.html",
     "foil_public.html",
     "account_second_factor.html",
+    "operations.html",
 );
 
 pub const STYLESHEET: &str = include_str!("../static/probity.css");
@@ -125,6 +126,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/thermal", "Thermal", "thermal.authorize"),
         ("/holds", "Legal holds", "retention.legal_hold"),
         ("/foil", "FOIL requests", "foil.read"),
+        ("/operations", "Operations", "operations.read"),
     ];
     ITEMS
         .iter()

@@ -338,6 +338,7 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
         .replace("{arrest}", "ARR-MATRIX-1")
         .replace("{hold}", &s.hold)
         .replace("{foil}", &s.foil)
+        .replace("{job}", "retention.robot_frames")
         // No FOIL record, box or release exists in this data: well-formed ids that name none.
         .replace("{record}", &uuid::Uuid::nil().to_string())
         .replace("{box}", &uuid::Uuid::nil().to_string())

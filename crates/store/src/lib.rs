@@ -59,6 +59,7 @@ pub mod gallery;
 pub mod holds;
 pub mod jobs;
 mod keys;
+pub mod scheduler;
 pub mod sessions;
 pub mod thermal;
 pub mod tokens;

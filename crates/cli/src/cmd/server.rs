@@ -49,6 +49,7 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime()?.block_on(async move {
         probity_server::observability::init_logging();
         let state = build_state(config).await?;
+        start_scheduler(&state);
         serve(state).await
     })
 }
@@ -79,8 +80,18 @@ pub fn run_demo(args: ServeArgs) -> anyhow::Result<()> {
             println!("    {:<12} {}", l.username, l.what);
         }
         println!();
+        start_scheduler(&state);
         serve(state).await
     })
+}
+
+/// Starts the periodic jobs (retention runs) unless `scheduler_enabled` is false.
+fn start_scheduler(state: &probity_server::AppState) {
+    if state.config.scheduler_enabled {
+        drop(probity_server::scheduler::spawn(state.clone()));
+    } else {
+        eprintln!("scheduler disabled (scheduler_enabled = false): no periodic jobs run here");
+    }
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

@@ -436,6 +436,22 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             .problems(&[409])
             .ok(200, "The hold, released", Json(r.of::<holds::HoldView>())),
 
+        // ---------------------------------------------------------------- scheduler (operations)
+        ("GET", "/api/operations/runs") => op()
+            .query(Registry::inline::<crate::scheduler::RunsQuery>())
+            .ok(
+                200,
+                "Every scheduled job with its next run and lease, and the runs, newest first",
+                Json(r.of::<crate::scheduler::OperationsView>()),
+            ),
+        ("POST", "/api/operations/jobs/{job}/run") => op()
+            .problems(&[409])
+            .ok(
+                200,
+                "The run, finished: outcome, summary or error",
+                Json(r.of::<crate::scheduler::RunOutcome>()),
+            ),
+
         // ---------------------------------------------------------------- facial recognition
         ("POST", "/api/cases/{case}/fr-requests") => fr_links(
             op().multipart(
