@@ -895,7 +895,7 @@ mod tests {
             check_approval("rec.lopez", "REC.LOPEZ").unwrap_err().rule(),
             Some("RET-11")
         );
-        assert!(check_approval("rec.lopez", "rm.okafor").is_ok());
+        assert!(check_approval("rec.lopez", "rm.adeyemi").is_ok());
     }
 
     #[test]
@@ -913,8 +913,8 @@ mod tests {
             day(2027, 3, 15),
             &[],
             "rec.lopez",
-            "rm.okafor",
-            "rm.okafor",
+            "rm.adeyemi",
+            "rm.adeyemi",
             vec![item(&sha)],
             at(2027, 4, 1),
         )

@@ -48,7 +48,7 @@ const PEOPLE: &[DemoPerson] = &[
     },
     DemoPerson {
         username: "det.okafor",
-        name: "Det. Demo Okafor",
+        name: "Det. Demo Adeyemi",
         rank: "detective",
         command: "PCT-019",
         kind: "member",
@@ -135,6 +135,16 @@ const PEOPLE: &[DemoPerson] = &[
         roles: &["records_officer"],
         courses: &[],
         what: "records officer",
+    },
+    DemoPerson {
+        username: "rm.adeyemi",
+        name: "Demo Adeyemi",
+        rank: "civilian",
+        command: "RECORDS",
+        kind: "member",
+        roles: &["records_manager"],
+        courses: &[],
+        what: "records manager (approves dispositions)",
     },
     DemoPerson {
         username: "intel.park",

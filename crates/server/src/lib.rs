@@ -34,6 +34,7 @@ pub mod extract;
 pub mod foil;
 pub mod fr;
 pub mod holds;
+pub mod records;
 pub mod limits;
 pub mod observability;
 pub mod openapi;

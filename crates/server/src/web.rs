@@ -43,6 +43,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "thermal_live.html",
     "thermal_robot.html",
     "holds.html",
+    "records.html",
     "foil_queue.html",
     "foil_request.html",
     "foil_public.html",
@@ -125,6 +126,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/devices", "Cameras", "case.list"),
         ("/thermal", "Thermal", "thermal.authorize"),
         ("/holds", "Legal holds", "retention.legal_hold"),
+        ("/records", "Records due", "retention.read"),
         ("/foil", "FOIL requests", "foil.read"),
         ("/operations", "Operations", "operations.read"),
     ];

@@ -58,6 +58,7 @@ pub mod fr;
 pub mod gallery;
 pub mod holds;
 pub mod jobs;
+pub mod records;
 mod keys;
 pub mod scheduler;
 pub mod sessions;

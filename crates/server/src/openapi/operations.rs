@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::shapes;
 use super::Registry;
-use crate::{account, api, cases, evidence, fr, holds, people, thermal};
+use crate::{account, api, cases, evidence, fr, holds, people, records, thermal};
 
 /// A request body.
 pub enum Body {
@@ -435,6 +435,87 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             .json(r.of::<holds::ReleaseInput>(), "The reason for the release")
             .problems(&[409])
             .ok(200, "The hold, released", Json(r.of::<holds::HoldView>())),
+
+        // ---------------------------------------------------------------- records lifecycle (RET)
+        ("PUT", "/api/cases/{case}/retention-facts") => op()
+            .json(
+                r.of::<records::FactsInput>(),
+                "The facts to record; a field left out keeps its value, an empty string clears it",
+            )
+            .ok(
+                200,
+                "The facts as they now stand and the case's recomputed place on the schedule",
+                Json(json!({"type": "object"})),
+            ),
+        ("GET", "/api/retention/schedule") => op()
+            .query(Registry::inline::<records::DueQuery>())
+            .ok(
+                200,
+                "Every live record's rule and earliest disposition date",
+                Json(r.list::<records::ScheduleEntry>()),
+            ),
+        ("GET", "/api/retention/due") => op()
+            .query(Registry::inline::<records::DueQuery>())
+            .ok(
+                200,
+                "The records due for disposition, with hold status and open proposal",
+                Json(r.list::<records::ScheduleEntry>()),
+            ),
+        ("GET", "/api/dispositions") => op().ok(
+            200,
+            "Dispositions, newest first",
+            Json(r.list::<records::DispositionView>()),
+        ),
+        ("POST", "/api/dispositions") => op()
+            .json(
+                r.of::<records::ProposeInput>(),
+                "The record (case number or personal file id) and why it may go",
+            )
+            .problems(&[409])
+            .ok(201, "The proposal", Json(r.of::<records::DispositionView>()))
+            .link("GetDisposition", "get_dispositions_disposition", "disposition", "/id")
+            .link(
+                "ApproveDisposition",
+                "post_dispositions_disposition_approve",
+                "disposition",
+                "/id",
+            ),
+        ("GET", "/api/dispositions/{disposition}") => op().ok(
+            200,
+            "The disposition",
+            Json(r.of::<records::DispositionView>()),
+        ),
+        ("POST", "/api/dispositions/{disposition}/approve") => op()
+            .json(r.of::<records::DecideInput>(), "An optional note")
+            .problems(&[409])
+            .ok(
+                200,
+                "The disposition, executed: content destroyed, certificate issued",
+                Json(r.of::<records::DispositionView>()),
+            ),
+        ("POST", "/api/dispositions/{disposition}/reject") => op()
+            .json(r.of::<records::DecideInput>(), "Why the proposal is rejected")
+            .problems(&[409])
+            .ok(
+                200,
+                "The disposition, rejected",
+                Json(r.of::<records::DispositionView>()),
+            ),
+        ("GET", "/api/dispositions/{disposition}/certificate") => op()
+            .problems(&[409])
+            .ok(
+                200,
+                "The signed certificate",
+                Json(r.of::<records::SignedCertificate>()),
+            ),
+        ("GET", "/api/personal-files") => op().ok(
+            200,
+            "Personal information files",
+            Json(r.list::<records::PersonalFileView>()),
+        ),
+        ("POST", "/api/personal-files") => op()
+            .json(r.of::<records::PersonalFileInput>(), "The person and the dates that keep the file")
+            .ok(201, "The file", Json(r.of::<records::PersonalFileView>())),
 
         // ---------------------------------------------------------------- scheduler (operations)
         ("GET", "/api/operations/runs") => op()

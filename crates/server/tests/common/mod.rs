@@ -159,6 +159,17 @@ impl TestServer {
         (s, r.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn put(&self, c: &reqwest::Client, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = c
+            .put(format!("{}{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// The stored account of `username` (which must exist).
     pub async fn user(&self, username: &str) -> probity_store::users::User {
         let mut tx = self.state.store.begin().await.expect("tx");
