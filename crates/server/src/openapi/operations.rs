@@ -526,6 +526,10 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
                 Json(r.of::<crate::scheduler::OperationsView>()),
             ),
         ("POST", "/api/operations/jobs/{job}/run") => op()
+            .optional_json(
+                json!({"type": "object", "description": "Nothing is needed; a body is ignored"}),
+                "Nothing (the job and the caller say everything)",
+            )
             .problems(&[409])
             .ok(
                 200,
