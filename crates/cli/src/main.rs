@@ -45,6 +45,9 @@ enum Command {
     /// Discovery packages for the prosecutor: export, and verify offline (DC-07).
     #[command(subcommand)]
     Discovery(cmd::discovery::DiscoveryCommand),
+    /// Disposition certificates (RET-11): verify one offline.
+    #[command(subcommand)]
+    Disposition(cmd::disposition::DispositionCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -60,6 +63,7 @@ fn main() -> std::process::ExitCode {
         Command::Gallery(c) => cmd::gallery::run(c),
         Command::Ingest(c) => cmd::ingest::run(c),
         Command::Discovery(c) => cmd::discovery::run(c),
+        Command::Disposition(c) => cmd::disposition::run(c),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1663,3 +1663,32 @@ pub async fn reject_form(
         Err(e) => error_response(&state, true, e),
     }
 }
+
+/// Checks a signed disposition certificate (as `GET /api/dispositions/{id}/certificate` gives
+/// it) against a trusted key; returns the certificate when the signature holds. The key id the
+/// file carries is only compared, never trusted.
+pub fn verify_certificate(
+    text: &str,
+    key: &crate::evidence::discovery::VerifyingKey,
+) -> Result<serde_json::Value, String> {
+    let env: SignedCertificate = serde_json::from_str(text)
+        .map_err(|e| format!("not a signed disposition certificate: {e}"))?;
+    if env.algorithm != "ed25519" {
+        return Err(format!("unknown signature algorithm {:?}", env.algorithm));
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(env.signature.trim())
+        .map_err(|e| format!("the signature is not base64 ({e})"))?;
+    let sig = ed25519_dalek::Signature::from_slice(&raw)
+        .map_err(|e| format!("the signature is malformed ({e})"))?;
+    key.verify_strict(&canonical_bytes(&env.certificate), &sig)
+        .map_err(|_| {
+            format!(
+                "signature INVALID: the certificate was altered or signed by another key \
+                 (it names key id {}, the trusted key is {})",
+                env.key_id,
+                crate::evidence::discovery::key_id(key)
+            )
+        })?;
+    Ok(env.certificate)
+}

@@ -339,6 +339,8 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
         .replace("{hold}", &s.hold)
         .replace("{foil}", &s.foil)
         .replace("{job}", "retention.robot_frames")
+        // No disposition exists in this data: a well-formed id that names none.
+        .replace("{disposition}", &uuid::Uuid::nil().to_string())
         // No FOIL record, box or release exists in this data: well-formed ids that name none.
         .replace("{record}", &uuid::Uuid::nil().to_string())
         .replace("{box}", &uuid::Uuid::nil().to_string())

@@ -96,7 +96,7 @@ pub fn run(cmd: DiscoveryCommand) -> anyhow::Result<()> {
 }
 
 /// The key to trust and how the output names it.
-fn trusted_key(
+pub(crate) fn trusted_key(
     public_key: Option<String>,
     data_dir: Option<PathBuf>,
     server: Option<String>,

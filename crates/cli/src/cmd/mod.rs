@@ -1,6 +1,7 @@
 //! One module per concern; each defines a clap `Subcommand` enum and a `run` function.
 pub mod audit;
 pub mod discovery;
+pub mod disposition;
 pub mod eval;
 pub mod face;
 pub mod gallery;
