@@ -9,7 +9,9 @@ mod common;
 
 use chrono::{DateTime, Duration, Utc};
 use common::{Backend, TestServer};
-use probity_server::scheduler::{self, LEASE, ROBOT_FRAMES_APPROVAL, SYSTEM_ACTOR};
+use probity_server::error::ApiError;
+use probity_server::scheduler::{self, JobRun, LEASE, ROBOT_FRAMES_APPROVAL, SYSTEM_ACTOR};
+use probity_server::AppState;
 use probity_store::scheduler::{self as sstore, ClaimKind};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -357,6 +359,101 @@ async fn scheduler_two_nodes_never_run_a_job_twice(backend: Backend) {
 both!(
     scheduler_two_nodes_never_run_a_job_twice,
     super::scheduler_two_nodes_never_run_a_job_twice
+);
+
+// ------------------------------------------------------------------ failures
+
+async fn failing(_: AppState, _: JobRun) -> Result<Value, ApiError> {
+    Err(ApiError::bad_request("the archive is unreachable"))
+}
+
+async fn panicking(_: AppState, _: JobRun) -> Result<Value, ApiError> {
+    panic!("a bug in the job")
+}
+
+async fn fine(_: AppState, run: JobRun) -> Result<Value, ApiError> {
+    Ok(json!({ "as_of": run.now.to_rfc3339(), "actor": run.actor }))
+}
+
+async fn scheduler_failed_run_is_recorded_and_retried(backend: Backend) {
+    let srv = common::start(backend).await;
+    let jobs = [
+        scheduler::Job {
+            name: "test.failing",
+            description: "fails",
+            run: |s, r| Box::pin(failing(s, r)),
+        },
+        scheduler::Job {
+            name: "test.panicking",
+            description: "panics",
+            run: |s, r| Box::pin(panicking(s, r)),
+        },
+        scheduler::Job {
+            name: "test.fine",
+            description: "succeeds",
+            run: |s, r| Box::pin(fine(s, r)),
+        },
+    ];
+    let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).expect("time");
+    let runs = scheduler::tick_jobs(&srv.state, &jobs, "node-f", now)
+        .await
+        .expect("tick");
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    let by = |name: &str| runs.iter().find(|r| r.job == name).expect("run").clone();
+    let failed = by("test.failing");
+    assert_eq!(failed.outcome.as_deref(), Some("failed"));
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("archive is unreachable")),
+        "{failed:?}"
+    );
+    assert!(failed.summary.is_none());
+    let panicked = by("test.panicking");
+    assert_eq!(panicked.outcome.as_deref(), Some("failed"));
+    assert!(
+        panicked
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("panicked")),
+        "{panicked:?}"
+    );
+    let ok = by("test.fine");
+    assert_eq!(ok.outcome.as_deref(), Some("ok"));
+    assert_eq!(ok.summary.clone().expect("summary")["actor"], SYSTEM_ACTOR);
+
+    // Failures are retried after 15 minutes; a success waits for its next slot. Leases are free.
+    for name in ["test.failing", "test.panicking"] {
+        let lease = lease_of(&srv, name).await;
+        assert_eq!(lease.owner, None);
+        assert!(
+            lease.next_run_at > now
+                && lease.next_run_at <= now + scheduler::RETRY + Duration::minutes(1),
+            "{lease:?}"
+        );
+    }
+    assert_eq!(
+        lease_of(&srv, "test.fine").await.next_run_at,
+        now + Duration::days(1)
+    );
+    let trail = srv.audit_of("scheduler_job", "test.failing").await;
+    assert!(
+        trail.iter().any(|e| e.action == "scheduler.run"
+            && e.outcome == "failed"
+            && e.actor == SYSTEM_ACTOR),
+        "{trail:?}"
+    );
+    let runs = scheduler::tick_jobs(&srv.state, &jobs, "node-f", now + Duration::minutes(20))
+        .await
+        .expect("tick");
+    let mut names: Vec<_> = runs.iter().map(|r| r.job.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, vec!["test.failing", "test.panicking"]);
+}
+both!(
+    scheduler_failed_run_is_recorded_and_retried,
+    super::scheduler_failed_run_is_recorded_and_retried
 );
 
 /// With a time of day, slots fall on it whatever time the run happened.
