@@ -96,12 +96,47 @@ impl std::fmt::Debug for Job {
 /// ```
 /// where `async fn my_job(state: AppState, run: JobRun) -> Result<serde_json::Value, ApiError>`.
 pub fn jobs() -> Vec<Job> {
-    vec![Job {
-        name: "retention.robot_frames",
-        description: "Disposes autonomous security robot thermal frames kept thirty days outside \
+    vec![
+        Job {
+            name: "retention.robot_frames",
+            description:
+                "Disposes autonomous security robot thermal frames kept thirty days outside \
                       a case (TH-04, RET-10), unless a legal hold is in force (RET-11)",
-        run: |state, run| Box::pin(robot_frames(state, run)),
-    }]
+            run: |state, run| Box::pin(robot_frames(state, run)),
+        },
+        Job {
+            name: "retention.daily",
+            description:
+                "Recomputes every record's disposition date from the schedule in force and \
+                      counts the records due for disposition, held, proposed and missing a fact \
+                      (RET-01..RET-11); the due queue is at /records",
+            run: |state, run| Box::pin(retention_daily(state, run)),
+        },
+    ]
+}
+
+async fn retention_daily(state: AppState, run: JobRun) -> Result<serde_json::Value, ApiError> {
+    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
+    let all = crate::records::compute_schedule(&state, &mut tx, run.now).await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    let missing_fact = all.iter().filter(|e| e.due == "missing_fact").count();
+    let permanent = all.iter().filter(|e| e.due == "never").count();
+    let scheduled = all.len();
+    let due = crate::records::due_only(all, run.now);
+    let held = due.iter().filter(|e| e.held_by.is_some()).count();
+    let proposed = due.iter().filter(|e| e.proposal.is_some()).count();
+    Ok(serde_json::json!({
+        "records": scheduled,
+        "permanent": permanent,
+        "missing_fact": missing_fact,
+        "due": due.len(),
+        "due_held": held,
+        "due_proposed": proposed,
+        "due_waiting_for_proposal": due
+            .iter()
+            .filter(|e| e.held_by.is_none() && e.proposal.is_none())
+            .count(),
+    }))
 }
 
 /// The job of that name.

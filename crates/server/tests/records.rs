@@ -138,6 +138,20 @@ async fn ret_11_proposed_by_one_approved_by_another_content_destroyed_body(b: Ba
     assert_eq!(b["schedule"]["due_on"], today, "{b}");
     let (_, due) = srv.get(&officer, "/api/retention/due").await;
     assert!(due_ids(&due).contains(&CASE.to_string()), "{due}");
+    // The daily scheduler run counts it, with no person involved.
+    let runs = probity_server::scheduler::tick(&srv.state, "node-records", Utc::now())
+        .await
+        .expect("scheduler tick");
+    let daily = runs
+        .iter()
+        .find(|r| r.job == "retention.daily")
+        .expect("the daily retention job ran");
+    assert_eq!(daily.outcome.as_deref(), Some("ok"), "{:?}", daily.error);
+    let summary = daily.summary.clone().unwrap_or_default();
+    assert!(
+        summary["due_waiting_for_proposal"].as_u64() >= Some(1),
+        "{summary}"
+    );
 
     // An investigator cannot propose; the officer can.
     let (s, b) = srv
