@@ -311,6 +311,19 @@ pub async fn case(State(state): State<AppState>, auth: Authorized, headers: Head
                 &crate::decision::PathResource::Case(stored.clone()),
             )
             .allowed;
+            let can_record_facts = stored.closed_at.is_some()
+                && crate::decision::decide(
+                    &state,
+                    &auth.principal,
+                    "retention.facts.record",
+                    &crate::decision::PathResource::Case(stored.clone()),
+                )
+                .allowed;
+            let facts = if can_record_facts {
+                crate::records::facts_view(&state, stored.id).await.ok()
+            } else {
+                None
+            };
             let reasons: Vec<_> = ClosureReason::ALL
                 .iter()
                 .map(|r| context! { id => r.as_str(), label => humanize(r.wording()) })
@@ -324,6 +337,8 @@ pub async fn case(State(state): State<AppState>, auth: Authorized, headers: Head
                 context! {
                     case => view,
                     can_close => can_close,
+                    can_record_facts => can_record_facts,
+                    facts => facts,
                     closure_reasons => reasons,
                     offences => offences(),
                     retention => state.schedule().ok().and_then(|s| cases::retention_text(s, &stored)),

@@ -49,6 +49,13 @@ pub fn routes(t: RouteTable) -> RouteTable {
         put(facts_api),
     )
     .add(
+        M::POST,
+        "/cases/{case}/retention-facts",
+        Access::on_case("retention.facts.record"),
+        "Record retention facts (form)",
+        post(facts_form),
+    )
+    .add(
         M::GET,
         "/api/retention/schedule",
         Access::action("retention.read"),
@@ -1691,4 +1698,64 @@ pub fn verify_certificate(
             )
         })?;
     Ok(env.certificate)
+}
+
+/// The facts recorded on a case, for its page.
+pub async fn facts_view(state: &AppState, case_id: Uuid) -> Result<serde_json::Value, ApiError> {
+    let mut tx = state.store.begin_read().await.map_err(se)?;
+    let f = rstore::facts(&mut tx, case_id)
+        .await
+        .map_err(se)?
+        .unwrap_or_default();
+    tx.commit().await.map_err(se)?;
+    Ok(serde_json::json!({
+        "person_located_on": f.person_located_on,
+        "firearm_recovered_on": f.firearm_recovered_on,
+        "child_date_of_birth": f.child_date_of_birth,
+        "juvenile_date_of_birth": f.juvenile_date_of_birth,
+        "final_disposition": f.final_disposition,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct FactsForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub person_located_on: String,
+    #[serde(default)]
+    pub firearm_recovered_on: String,
+    #[serde(default)]
+    pub child_date_of_birth: String,
+    #[serde(default)]
+    pub juvenile_date_of_birth: String,
+    #[serde(default)]
+    pub final_disposition: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+pub async fn facts_form(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    Path(case): Path<String>,
+    FormBody(form): FormBody<FactsForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &form.csrf) {
+        return error_response(&state, true, e);
+    }
+    // The form sends every field: an empty one clears it, as in the API.
+    let input = FactsInput {
+        person_located_on: Some(form.person_located_on),
+        firearm_recovered_on: Some(form.firearm_recovered_on),
+        child_date_of_birth: Some(form.child_date_of_birth),
+        juvenile_date_of_birth: Some(form.juvenile_date_of_birth),
+        final_disposition: Some(form.final_disposition),
+        reason: form.reason,
+    };
+    match record_facts(&state, &auth, input, Utc::now()).await {
+        Ok(_) => Redirect::to(&format!("/cases/{}", case.trim())).into_response(),
+        Err(e) => error_response(&state, true, e),
+    }
 }
