@@ -53,15 +53,15 @@ pub use fr_request::{
     FrState, RequestRole, RequesterView, UnforeseenUse, POSSIBLE_MATCH_NOTICE,
 };
 pub use ids::{AssignmentId, CaseId, FrRequestId, UserId};
+pub use people::{
+    effective_roles, Assignment, Command, CommandCode, Contract, ContractKind, Course,
+    EffectiveAccess, Person, PersonKind, Rank, Role, RoleGrant, RoleRefusal, Technology,
+    TrainingRecord,
+};
 pub use retention::{
     check_approval, due, may_dispose, may_dispose_due, retention_for, retention_for_personal_file,
     retention_for_robot_data, CaseRetentionRule, CertifiedItem, DispositionCertificate, Due, Keep,
     LegalHold, PersonalFileRetention, PersonalFileSubject, RetentionAnchor, RetentionEvent,
     RetentionFacts, RetentionPeriod, RetentionRule, RetentionRuleId, RetentionSchedule,
     RobotDataRetention,
-};
-pub use people::{
-    effective_roles, Assignment, Command, CommandCode, Contract, ContractKind, Course,
-    EffectiveAccess, Person, PersonKind, Rank, Role, RoleGrant, RoleRefusal, Technology,
-    TrainingRecord,
 };

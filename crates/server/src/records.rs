@@ -809,6 +809,28 @@ pub async fn propose(
     input: ProposeInput,
     now: DateTime<Utc>,
 ) -> Result<DispositionView, ApiError> {
+    let decided_by = serde_json::json!(auth.rule);
+    propose_by(
+        state,
+        &auth.principal.user.username,
+        &auth.principal.actor(),
+        decided_by,
+        input,
+        now,
+    )
+    .await
+}
+
+/// [`propose`] for a proposer already authorized by `rule` (the route's decision, or a
+/// schedule's standing authority); `now` is explicit so a simulated clock can drive it.
+pub async fn propose_by(
+    state: &AppState,
+    username: &str,
+    actor: &str,
+    rule: serde_json::Value,
+    input: ProposeInput,
+    now: DateTime<Utc>,
+) -> Result<DispositionView, ApiError> {
     if input.reason.trim().is_empty() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -834,7 +856,7 @@ pub async fn propose(
             audit::append(
                 &mut tx,
                 &audit::AuditEvent {
-                    actor: auth.principal.actor(),
+                    actor: actor.to_string(),
                     action: "retention.dispose.propose".into(),
                     record_type: e.record_kind.clone(),
                     record_id: e.record_id.clone(),
@@ -857,7 +879,7 @@ pub async fn propose(
         rule: e.rule.clone(),
         due_on: due_on.to_string(),
         status: "proposed".into(),
-        proposed_by: auth.principal.user.username.clone(),
+        proposed_by: username.to_string(),
         proposed_at: now,
         proposal_reason: input.reason.trim().to_string(),
         decided_by: None,
@@ -873,14 +895,14 @@ pub async fn propose(
     audit::append(
         &mut tx,
         &audit::AuditEvent {
-            actor: auth.principal.actor(),
+            actor: actor.to_string(),
             action: "retention.dispose.propose".into(),
             record_type: "disposition".into(),
             record_id: d.id.to_string(),
             reason: Some(d.proposal_reason.clone()),
             outcome: audit::Outcome::Success,
             detail: serde_json::json!({
-                "rule": auth.rule,
+                "rule": rule,
                 "retention_rule": d.rule,
                 "record_kind": d.record_kind,
                 "record_id": d.record_id,

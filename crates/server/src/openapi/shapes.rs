@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use probity_domain::retention::HoldSubjectKind;
 use probity_domain::fr_request::{FacialFeature, FeatureFinding, Judgement, StillSource};
+use probity_domain::retention::HoldSubjectKind;
 use probity_domain::{
     ClosureReason, Course, DcPurpose, ExigencyStatute, FrAuthorizedUse, OffenceClassification,
     PersonKind, Rank, Role, ThermalBasis,
