@@ -391,6 +391,7 @@ fn facts_of(c: &ClosedCase) -> RetentionFacts {
 }
 
 /// A record's place on the schedule: its rule and [`Due`], or the fact it lacks.
+#[derive(Clone)]
 struct Computed {
     rule: String,
     due: Result<Due, String>,
@@ -568,7 +569,15 @@ async fn one_entry(
     record_kind: &str,
     record_id: &str,
     now: DateTime<Utc>,
-) -> Result<(ScheduleEntry, Vec<LegalHold>, RecordRef), ApiError> {
+) -> Result<
+    (
+        ScheduleEntry,
+        Result<Due, String>,
+        Vec<LegalHold>,
+        RecordRef,
+    ),
+    ApiError,
+> {
     let schedule = state.schedule()?;
     let holds = HoldIndex::load(tx).await?;
     match record_kind {
@@ -594,16 +603,18 @@ async fn one_entry(
                 c.offence_classification.replace('_', " "),
                 c.closed_at.date_naive()
             );
+            let computed = compute_case(schedule, &c);
+            let due = computed.due.clone();
             let e = entry(
                 "case",
                 c.case_number.clone(),
                 what,
-                compute_case(schedule, &c),
+                computed,
                 &held,
                 now,
                 None,
             );
-            Ok((e, held, RecordRef::Case(c.id)))
+            Ok((e, due, held, RecordRef::Case(c.id)))
         }
         "personal_file" => {
             let id = Uuid::from_str(record_id.trim())
@@ -621,6 +632,8 @@ async fn one_entry(
             }
             let mut held = holds.on("person", f.name.as_deref().unwrap_or_default());
             held.extend(holds.on("personal_file", &f.id.to_string()));
+            let computed = compute_personal(schedule, &f);
+            let due = computed.due.clone();
             let e = entry(
                 "personal_file",
                 f.id.to_string(),
@@ -628,12 +641,12 @@ async fn one_entry(
                     "personal file on {}",
                     f.name.as_deref().unwrap_or("(unnamed)")
                 ),
-                compute_personal(schedule, &f),
+                computed,
                 &held,
                 now,
                 None,
             );
-            Ok((e, held, RecordRef::PersonalFile(f.id)))
+            Ok((e, due, held, RecordRef::PersonalFile(f.id)))
         }
         other => Err(ApiError::bad_field(
             "record_kind",
@@ -650,33 +663,23 @@ enum RecordRef {
 /// Whether the entry may be disposed at `now`, as the domain says.
 fn check_due(
     e: &ScheduleEntry,
+    due: &Result<Due, String>,
     holds: &[LegalHold],
     now: DateTime<Utc>,
 ) -> Result<NaiveDate, ApiError> {
-    let rule = RetentionRuleId::from_str(&e.rule).unwrap_or(RetentionRuleId::Ret01);
-    let d = match (e.due.as_str(), e.due_on.as_deref()) {
-        ("on", Some(d)) => Due::On(parse_date("due_on", d)?),
-        ("never", _) => Due::Never,
-        ("awaiting_event", _) => Due::AwaitingEvent(
-            if e.note.as_deref().unwrap_or_default().contains("firearm") {
-                probity_domain::RetentionEvent::FirearmRecoveredOrDestroyed
-            } else {
-                probity_domain::RetentionEvent::PersonLocated
-            },
-        ),
-        _ => {
+    let d = match due {
+        Ok(d) => *d,
+        Err(missing) => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "missing",
-                format!(
-                    "{} has no disposition date: {}",
-                    e.what,
-                    e.note.clone().unwrap_or_default()
-                ),
+                format!("{} has no disposition date: {missing}", e.what),
             )
             .with_rule(e.rule.clone()))
         }
     };
+    let rule = RetentionRuleId::from_str(&e.rule)
+        .map_err(|err| ApiError::internal(format!("schedule rule {}: {err}", e.rule)))?;
     may_dispose_due(rule, d, holds, now).map_err(|err| {
         let rule = err.rule().unwrap_or("RET-11").to_string();
         ApiError::conflict(err.to_string()).with_rule(rule)
@@ -841,7 +844,7 @@ pub async fn propose_by(
         .with_missing(vec!["reason".into()]));
     }
     let mut tx = state.store.begin().await.map_err(se)?;
-    let (e, holds, _) = one_entry(
+    let (e, due, holds, _) = one_entry(
         state,
         &mut tx,
         input.record_kind.trim(),
@@ -849,7 +852,7 @@ pub async fn propose_by(
         now,
     )
     .await?;
-    let refused = check_due(&e, &holds, now);
+    let refused = check_due(&e, &due, &holds, now);
     let due_on = match refused {
         Ok(d) => d,
         Err(err) => {
@@ -987,9 +990,9 @@ pub async fn execute(
     let refusal = async {
         check_approval(&d.proposed_by, approved_by)
             .map_err(|e| ApiError::forbidden("RET-11".to_string(), e.to_string()))?;
-        let (e, holds, record) =
+        let (e, due, holds, record) =
             one_entry(state, &mut tx, &d.record_kind, &d.record_id, now).await?;
-        let due_on = check_due(&e, &holds, now)?;
+        let due_on = check_due(&e, &due, &holds, now)?;
         Ok::<_, ApiError>((e, holds, record, due_on))
     }
     .await;
