@@ -4,7 +4,6 @@
 
 use std::str::FromStr;
 
-use chrono::Utc;
 use probity_domain::cases::{
     Case as DomainCase, CaseNumber, CaseStatus, ClosureReason, OffenceClassification,
 };
@@ -323,7 +322,7 @@ pub async fn close(
         None => OffenceClassification::from_str(&stored.offence_classification)
             .map_err(|e| ApiError::internal(e.to_string()))?,
     };
-    let now = Utc::now();
+    let now = state.clock.now();
     let closed = domain_case(stored)?
         .close(reason, final_classification, auth.principal.person.id, now)
         .map_err(crate::domain_error)?;

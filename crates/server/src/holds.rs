@@ -490,7 +490,7 @@ pub async fn place_api(
 ) -> Result<(StatusCode, Json<HoldView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(place(&state, &auth, input, Utc::now()).await?),
+        Json(place(&state, &auth, input, state.clock.now()).await?),
     ))
 }
 
@@ -529,7 +529,9 @@ pub async fn release_api(
     Path(raw): Path<String>,
     JsonBody(input): JsonBody<ReleaseInput>,
 ) -> Result<Json<HoldView>, ApiError> {
-    Ok(Json(release(&state, &auth, &raw, input, Utc::now()).await?))
+    Ok(Json(
+        release(&state, &auth, &raw, input, state.clock.now()).await?,
+    ))
 }
 
 // ------------------------------------------------------------------ web pages
@@ -595,7 +597,7 @@ pub async fn place_form(
         matter: form.matter,
         reason: form.reason,
     };
-    match place(&state, &auth, input, Utc::now()).await {
+    match place(&state, &auth, input, state.clock.now()).await {
         Ok(_) => Redirect::to("/holds").into_response(),
         Err(e) => error_response(&state, true, e),
     }
@@ -622,7 +624,7 @@ pub async fn release_form(
     let input = ReleaseInput {
         reason: form.reason,
     };
-    match release(&state, &auth, &raw, input, Utc::now()).await {
+    match release(&state, &auth, &raw, input, state.clock.now()).await {
         Ok(_) => Redirect::to("/holds").into_response(),
         Err(e) => error_response(&state, true, e),
     }

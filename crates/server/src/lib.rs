@@ -129,6 +129,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         commands,
         routes: std::sync::OnceLock::new(),
         tls,
+        clock: state::Clock::default(),
     }))
 }
 

@@ -134,6 +134,20 @@ pub fn routes(t: RouteTable) -> RouteTable {
     )
     .add(
         M::GET,
+        "/personal-files",
+        Access::action("personal_file.manage"),
+        "Personal information files with their retention (page, RET-09)",
+        get(personal_files_page),
+    )
+    .add(
+        M::POST,
+        "/personal-files",
+        Access::action("personal_file.manage"),
+        "Open a personal information file (form)",
+        post(personal_file_form),
+    )
+    .add(
+        M::GET,
         "/records",
         Access::action("retention.read"),
         "Records due for disposition, proposals and certificates (page)",
@@ -1365,13 +1379,13 @@ pub async fn new_personal_file(
 
 // ------------------------------------------------------------------ JSON API
 
-fn on_date(q: &DueQuery) -> Result<DateTime<Utc>, ApiError> {
+fn on_date(state: &AppState, q: &DueQuery) -> Result<DateTime<Utc>, ApiError> {
     match q.on.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(Utc::now()),
+        None => Ok(state.clock.now()),
         Some(d) => Ok(parse_date("on", d)?
             .and_hms_opt(12, 0, 0)
             .map(|t| t.and_utc())
-            .unwrap_or_else(Utc::now)),
+            .unwrap_or_else(|| state.clock.now())),
     }
 }
 
@@ -1407,7 +1421,9 @@ pub async fn facts_api(
     Path(_case): Path<String>,
     JsonBody(input): JsonBody<FactsInput>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    Ok(Json(record_facts(&state, &auth, input, Utc::now()).await?))
+    Ok(Json(
+        record_facts(&state, &auth, input, state.clock.now()).await?,
+    ))
 }
 
 pub async fn schedule_api(
@@ -1415,7 +1431,7 @@ pub async fn schedule_api(
     auth: Authorized,
     Query(q): Query<DueQuery>,
 ) -> Result<Json<Vec<ScheduleEntry>>, ApiError> {
-    let now = on_date(&q)?;
+    let now = on_date(&state, &q)?;
     let st = state.clone();
     Ok(Json(
         audited_read(&state, &auth, "retention.schedule.read", move |tx| {
@@ -1430,7 +1446,7 @@ pub async fn due_api(
     auth: Authorized,
     Query(q): Query<DueQuery>,
 ) -> Result<Json<Vec<ScheduleEntry>>, ApiError> {
-    let now = on_date(&q)?;
+    let now = on_date(&state, &q)?;
     let st = state.clone();
     Ok(Json(
         audited_read(&state, &auth, "retention.due.read", move |tx| {
@@ -1466,7 +1482,7 @@ pub async fn propose_api(
 ) -> Result<(StatusCode, Json<DispositionView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(propose(&state, &auth, input, Utc::now()).await?),
+        Json(propose(&state, &auth, input, state.clock.now()).await?),
     ))
 }
 
@@ -1497,7 +1513,9 @@ pub async fn approve_api(
     body: Option<Json<DecideInput>>,
 ) -> Result<Json<DispositionView>, ApiError> {
     let input = body.map(|Json(b)| b).unwrap_or_default();
-    Ok(Json(approve(&state, &auth, &raw, input, Utc::now()).await?))
+    Ok(Json(
+        approve(&state, &auth, &raw, input, state.clock.now()).await?,
+    ))
 }
 
 pub async fn reject_api(
@@ -1506,7 +1524,9 @@ pub async fn reject_api(
     Path(raw): Path<String>,
     JsonBody(input): JsonBody<DecideInput>,
 ) -> Result<Json<DispositionView>, ApiError> {
-    Ok(Json(reject(&state, &auth, &raw, input, Utc::now()).await?))
+    Ok(Json(
+        reject(&state, &auth, &raw, input, state.clock.now()).await?,
+    ))
 }
 
 pub async fn certificate_api(
@@ -1562,7 +1582,7 @@ pub async fn new_personal_file_api(
 ) -> Result<(StatusCode, Json<PersonalFileView>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(new_personal_file(&state, &auth, input, Utc::now()).await?),
+        Json(new_personal_file(&state, &auth, input, state.clock.now()).await?),
     ))
 }
 
@@ -1573,7 +1593,7 @@ pub async fn records_page(
     auth: Authorized,
     headers: HeaderMap,
 ) -> Response {
-    let now = Utc::now();
+    let now = state.clock.now();
     let st = state.clone();
     let loaded = audited_read(&state, &auth, "retention.due.read", move |tx| {
         Box::pin(async move {
@@ -1618,6 +1638,135 @@ pub async fn records_page(
     }
 }
 
+/// A personal file as its page shows it: the stored file and its place on the schedule.
+#[derive(Serialize)]
+struct PersonalFileRow {
+    #[serde(flatten)]
+    file: PersonalFileView,
+    case_number: Option<String>,
+    rule: String,
+    due: String,
+    due_on: Option<String>,
+    note: Option<String>,
+    held_by: Option<String>,
+}
+
+pub async fn personal_files_page(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+) -> Response {
+    let now = state.clock.now();
+    let st = state.clone();
+    let loaded = audited_read(&state, &auth, "personal_file.list", move |tx| {
+        Box::pin(async move {
+            let schedule = st.schedule()?;
+            let holds = HoldIndex::load(tx).await?;
+            let files = rstore::personal_files(tx, false, 1000).await.map_err(se)?;
+            let mut rows = Vec::with_capacity(files.len());
+            for f in &files {
+                let case_number = match f.case_id {
+                    Some(id) => probity_store::cases::get(tx, id)
+                        .await
+                        .map_err(se)?
+                        .map(|c| c.case_number),
+                    None => None,
+                };
+                let (rule, due, due_on, note, held_by) = if f.subject_kind == "criminal_or_suspect"
+                {
+                    let mut held = holds.on("person", f.name.as_deref().unwrap_or_default());
+                    held.extend(holds.on("personal_file", &f.id.to_string()));
+                    let e = entry(
+                        "personal_file",
+                        f.id.to_string(),
+                        String::new(),
+                        compute_personal(schedule, f),
+                        &held,
+                        now,
+                        None,
+                    );
+                    (e.rule, e.due, e.due_on, e.note, e.held_by)
+                } else {
+                    (
+                        "RET-09".to_string(),
+                        "with_case".to_string(),
+                        None,
+                        Some("follows its case record".to_string()),
+                        None,
+                    )
+                };
+                rows.push(PersonalFileRow {
+                    file: pf_view(f),
+                    case_number,
+                    rule,
+                    due,
+                    due_on,
+                    note,
+                    held_by,
+                });
+            }
+            Ok(rows)
+        })
+    })
+    .await;
+    match loaded {
+        Ok(files) => page(
+            &state,
+            &headers,
+            Some(&auth.principal),
+            "personal_files.html",
+            "/personal-files",
+            context! { files => files, today => now.date_naive().to_string() },
+        ),
+        Err(e) => error_response(&state, true, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PersonalFileForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub subject_kind: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub date_of_birth: String,
+    #[serde(default)]
+    pub date_of_death: String,
+    #[serde(default)]
+    pub last_arrest_on: String,
+    #[serde(default)]
+    pub case_number: String,
+    #[serde(default)]
+    pub notes: String,
+}
+
+pub async fn personal_file_form(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    FormBody(form): FormBody<PersonalFileForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &form.csrf) {
+        return error_response(&state, true, e);
+    }
+    let some = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+    let input = PersonalFileInput {
+        subject_kind: form.subject_kind,
+        name: form.name,
+        date_of_birth: some(form.date_of_birth),
+        date_of_death: some(form.date_of_death),
+        last_arrest_on: some(form.last_arrest_on),
+        case_number: some(form.case_number),
+        notes: some(form.notes),
+    };
+    match new_personal_file(&state, &auth, input, state.clock.now()).await {
+        Ok(_) => Redirect::to("/personal-files").into_response(),
+        Err(e) => error_response(&state, true, e),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ProposeForm {
     #[serde(default)]
@@ -1644,7 +1793,7 @@ pub async fn propose_form(
         record_id: form.record_id,
         reason: form.reason,
     };
-    match propose(&state, &auth, input, Utc::now()).await {
+    match propose(&state, &auth, input, state.clock.now()).await {
         Ok(_) => Redirect::to("/records").into_response(),
         Err(e) => error_response(&state, true, e),
     }
@@ -1671,7 +1820,7 @@ pub async fn approve_form(
     let input = DecideInput {
         reason: form.reason,
     };
-    match approve(&state, &auth, &raw, input, Utc::now()).await {
+    match approve(&state, &auth, &raw, input, state.clock.now()).await {
         Ok(_) => Redirect::to("/records").into_response(),
         Err(e) => error_response(&state, true, e),
     }
@@ -1690,7 +1839,7 @@ pub async fn reject_form(
     let input = DecideInput {
         reason: form.reason,
     };
-    match reject(&state, &auth, &raw, input, Utc::now()).await {
+    match reject(&state, &auth, &raw, input, state.clock.now()).await {
         Ok(_) => Redirect::to("/records").into_response(),
         Err(e) => error_response(&state, true, e),
     }
@@ -1779,7 +1928,7 @@ pub async fn facts_form(
         final_disposition: Some(form.final_disposition),
         reason: form.reason,
     };
-    match record_facts(&state, &auth, input, Utc::now()).await {
+    match record_facts(&state, &auth, input, state.clock.now()).await {
         Ok(_) => Redirect::to(&format!("/cases/{}", case.trim())).into_response(),
         Err(e) => error_response(&state, true, e),
     }

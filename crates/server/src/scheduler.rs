@@ -501,7 +501,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
-            if let Err(e) = tick(&state, node, Utc::now()).await {
+            if let Err(e) = tick(&state, node, state.clock.now()).await {
                 tracing::warn!(node, error = %e.detail, cause = ?e.cause, "scheduler tick failed");
             }
         }
@@ -631,7 +631,7 @@ pub async fn run_now_api(
     auth: Authorized,
     Path(job): Path<String>,
 ) -> Result<Json<RunOutcome>, ApiError> {
-    Ok(Json(run_now(&state, &auth, &job, Utc::now()).await?))
+    Ok(Json(run_now(&state, &auth, &job, state.clock.now()).await?))
 }
 
 pub async fn operations_page(
@@ -684,7 +684,7 @@ pub async fn run_now_form(
     if let Err(e) = check_csrf(&headers, &form.csrf) {
         return error_response(&state, true, e);
     }
-    match run_now(&state, &auth, &job, Utc::now()).await {
+    match run_now(&state, &auth, &job, state.clock.now()).await {
         Ok(_) => Redirect::to("/operations").into_response(),
         Err(e) => error_response(&state, true, e),
     }

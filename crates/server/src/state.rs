@@ -33,6 +33,30 @@ pub struct Inner {
     pub routes: std::sync::OnceLock<Vec<RouteSpec>>,
     /// True when served over TLS: decides the cookie name and `Secure`.
     pub tls: bool,
+    /// The time the records lifecycle reads (retention facts, holds, dispositions, closure,
+    /// scheduler runs).
+    pub clock: Clock,
+}
+
+/// The server's clock: the system time plus an offset that only code in this process can move
+/// (no route, setting or flag reaches it). A simulated-clock test moves it forward to drive
+/// decades of retention through the running server; in service the offset is always zero.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset_ms: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        let offset = self.offset_ms.load(std::sync::atomic::Ordering::SeqCst);
+        Utc::now() + chrono::Duration::milliseconds(offset)
+    }
+
+    /// Moves the clock forward by `by` (a test's simulated day passing).
+    pub fn advance(&self, by: chrono::Duration) {
+        self.offset_ms
+            .fetch_add(by.num_milliseconds(), std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl std::ops::Deref for AppState {

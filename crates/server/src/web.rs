@@ -44,6 +44,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "thermal_robot.html",
     "holds.html",
     "records.html",
+    "personal_files.html",
     "foil_queue.html",
     "foil_request.html",
     "foil_public.html",
@@ -127,6 +128,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/thermal", "Thermal", "thermal.authorize"),
         ("/holds", "Legal holds", "retention.legal_hold"),
         ("/records", "Records due", "retention.read"),
+        ("/personal-files", "Personal files", "personal_file.manage"),
         ("/foil", "FOIL requests", "foil.read"),
         ("/operations", "Operations", "operations.read"),
     ];

@@ -549,6 +549,91 @@ async fn ret_09_personal_files_body(b: Backend) {
 }
 both!(ret_09_personal_files, super::ret_09_personal_files_body);
 
+/// RET-09 in the web UI: an investigator opens files from the personal files page; the page
+/// shows each file's rule and the date it is kept until, a file on an associated person as
+/// following its case, and a legal hold on the named person.
+async fn ret_09_personal_files_page_body(b: Backend) {
+    let srv = common::start(b).await;
+    let rivera = srv.login("det.rivera").await;
+    let page = |c: reqwest::Client| {
+        let url = format!("{}/personal-files", srv.url);
+        async move {
+            let r = c.get(url).send().await.expect("page");
+            assert_eq!(r.status(), StatusCode::OK);
+            r.text().await.unwrap_or_default()
+        }
+    };
+    let html = page(rivera.clone()).await;
+    assert!(html.contains("Open file"), "the form is offered");
+    let csrf = common::csrf_of(&html);
+    let post = |form: Vec<(&'static str, String)>| {
+        let c = rivera.clone();
+        let url = format!("{}/personal-files", srv.url);
+        async move { c.post(url).form(&form).send().await.expect("post") }
+    };
+    // Born 1950, last arrested mid-2024: ninety years after birth (2040-03-04) is later than
+    // five arrest-free years (2029-06-01), so the file is kept until 2040-03-04.
+    let r = post(vec![
+        ("csrf", csrf.clone()),
+        ("subject_kind", "criminal_or_suspect".into()),
+        ("name", "Richard Poe".into()),
+        ("date_of_birth", "1950-03-04".into()),
+        ("last_arrest_on", "2024-06-01".into()),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = post(vec![
+        ("csrf", csrf.clone()),
+        ("subject_kind", "associated_person".into()),
+        ("name", "Mary Witness".into()),
+        ("case_number", CASE.into()),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // A suspect's file with neither birth nor death: refused, saying why.
+    let r = post(vec![
+        ("csrf", csrf.clone()),
+        ("subject_kind", "criminal_or_suspect".into()),
+        ("name", "No Dates".into()),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = r.text().await.unwrap_or_default();
+    assert!(text.contains("RET-09"), "{text}");
+
+    let legal = srv.login("apo.singh").await;
+    let (s, h) = srv
+        .post(
+            &legal,
+            "/api/holds",
+            json!({ "subject_kind": "person", "subject": "Richard Poe",
+                    "matter": "Poe v. City", "reason": "civil rights claim" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{h}");
+    let html = page(rivera.clone()).await;
+    let row = |name: &str| {
+        html.split("<tr data-file=")
+            .find(|r| r.contains(name))
+            .unwrap_or_else(|| panic!("{name} listed: {html}"))
+            .to_string()
+    };
+    let poe = row("Richard Poe");
+    assert!(
+        poe.contains("RET-09") && poe.contains("2040-03-04"),
+        "{poe}"
+    );
+    assert!(poe.contains("Poe v. City"), "the hold is shown: {poe}");
+    let witness = row("Mary Witness");
+    assert!(witness.contains("follows its case record"), "{witness}");
+    assert!(witness.contains(CASE), "{witness}");
+    assert!(!html.contains("No Dates"));
+}
+both!(
+    ret_09_personal_files_page,
+    super::ret_09_personal_files_page_body
+);
+
 /// RET-11 in the web UI: the records page lists the due record with a proposal form for the
 /// officer, and the approve button for the manager (not for the proposer).
 async fn ret_11_records_page_body(b: Backend) {

@@ -510,7 +510,13 @@ pub async fn retention_api(
 ) -> Result<Json<RetentionReport>, ApiError> {
     let actor = auth.principal.actor();
     Ok(Json(
-        run_retention(&state, Utc::now(), &actor, &format!("{actor} under RET-10")).await?,
+        run_retention(
+            &state,
+            state.clock.now(),
+            &actor,
+            &format!("{actor} under RET-10"),
+        )
+        .await?,
     ))
 }
 

@@ -211,3 +211,12 @@ impl TestServer {
         entries
     }
 }
+
+/// The CSRF token a server-rendered page carries in its forms.
+pub fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("csrf token in the page")
+        .to_string()
+}
