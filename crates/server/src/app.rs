@@ -306,6 +306,7 @@ pub fn router(state: AppState) -> Router {
     // Each concern declares its own routes in its module, one line each:
     // let table = crate::<concern>::routes(table);
     let table = crate::account::routes(table);
+    let table = crate::access_changes::routes(table);
     let table = crate::fr::routes(table);
     let table = crate::evidence::routes(table);
     let table = crate::thermal::routes(table);

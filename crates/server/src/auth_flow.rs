@@ -143,6 +143,11 @@ pub async fn authenticate(
     else {
         return Ok(None);
     };
+    // A deactivated account's session or token no longer signs anyone in (SEC-02); its
+    // sessions were ended at deactivation, this also covers one opened in the same instant.
+    if user.deactivated_at.is_some_and(|d| d <= now) {
+        return Ok(None);
+    }
     let mut p = principal::load(&mut tx, user, &state.commands, now).await?;
     p.remote = remote;
     p.second_factor = second_factor;
@@ -309,6 +314,24 @@ pub async fn sign_in(
     if let Err(e) = first {
         let cause = format!("bad credentials ({})", e.log_detail());
         return Err(refuse_sign_in(state, tx, &user, client, now, &cause).await?);
+    }
+    // Told only to someone who knew the password: the account exists and is deactivated.
+    if user.deactivated_at.is_some() {
+        audit_sign_in(
+            &mut tx,
+            &user.username,
+            audit::Outcome::Denied,
+            "account deactivated",
+            client,
+        )
+        .await?;
+        tx.commit().await.map_err(crate::store_error)?;
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "account-deactivated",
+            "this account is deactivated; an administrator can reactivate it (SEC-02)",
+        )
+        .with_rule("SEC-02"));
     }
     if let Some(phc) = &upgraded {
         users::set_password_hash(&mut tx, user.id, Some(phc))

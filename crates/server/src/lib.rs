@@ -18,6 +18,7 @@
 #![allow(clippy::result_large_err)]
 #![forbid(unsafe_code)]
 
+pub mod access_changes;
 pub mod account;
 pub mod api;
 pub mod app;

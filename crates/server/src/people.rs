@@ -23,6 +23,9 @@ pub struct UserView {
     pub kind: String,
     pub roles: Vec<String>,
     pub locked: bool,
+    /// Deactivated accounts sign in to nothing (SEC-02).
+    pub deactivated: bool,
+    pub deactivation_reason: Option<String>,
     pub directory_account: bool,
     pub second_factor_enrolled: bool,
 }
@@ -38,17 +41,26 @@ pub struct AccessView {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AssignmentView {
+    pub id: String,
     pub role: Option<String>,
     pub command: String,
     pub starts: String,
     pub ends: Option<String>,
+    /// Why an administrator ended it early (SEC-02).
+    pub end_reason: Option<String>,
+    /// In force now.
+    pub current: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TrainingView {
+    pub id: String,
     pub course: String,
     pub completed: String,
     pub expires: Option<String>,
+    /// When and why an administrator revoked it (SEC-02); a revoked record proves nothing.
+    pub revoked_at: Option<String>,
+    pub revocation_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -121,6 +133,29 @@ fn day_start(d: NaiveDate) -> DateTime<Utc> {
     d.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
+pub fn assignment_view(a: &assignments::Assignment, now: DateTime<Utc>) -> AssignmentView {
+    AssignmentView {
+        id: a.id.to_string(),
+        role: a.role.clone(),
+        command: a.command.clone(),
+        starts: a.starts_at.date_naive().to_string(),
+        ends: a.ends_at.map(|e| e.date_naive().to_string()),
+        end_reason: a.end_reason.clone(),
+        current: a.starts_at <= now && a.ends_at.is_none_or(|e| e > now),
+    }
+}
+
+pub fn training_view(t: &training::TrainingRecord) -> TrainingView {
+    TrainingView {
+        id: t.id.to_string(),
+        course: t.course.clone(),
+        completed: t.completed_at.date_naive().to_string(),
+        expires: t.expires_at.map(|e| e.date_naive().to_string()),
+        revoked_at: t.revoked_at.map(|r| r.to_rfc3339()),
+        revocation_reason: t.revocation_reason.clone(),
+    }
+}
+
 pub async fn user_view(
     tx: &mut Tx,
     u: &users::User,
@@ -140,6 +175,8 @@ pub async fn user_view(
         kind: u.kind.clone(),
         roles,
         locked: u.locked_until.is_some_and(|t| t > now),
+        deactivated: u.deactivated_at.is_some(),
+        deactivation_reason: u.deactivation_reason.clone(),
         directory_account: u.password_hash.is_none(),
         second_factor_enrolled: u.totp_secret.is_some(),
     })
@@ -196,22 +233,13 @@ pub async fn detail(
         .await
         .map_err(crate::store_error)?
         .into_iter()
-        .map(|a| AssignmentView {
-            role: a.role,
-            command: a.command,
-            starts: a.starts_at.date_naive().to_string(),
-            ends: a.ends_at.map(|e| e.date_naive().to_string()),
-        })
+        .map(|a| assignment_view(&a, now))
         .collect();
     let training = training::for_user(&mut tx, u.id)
         .await
         .map_err(crate::store_error)?
         .into_iter()
-        .map(|t| TrainingView {
-            course: t.course,
-            completed: t.completed_at.date_naive().to_string(),
-            expires: t.expires_at.map(|e| e.date_naive().to_string()),
-        })
+        .map(|t| training_view(&t))
         .collect();
     let p = principal::load(&mut tx, u.clone(), &state.commands, now).await?;
     append(&mut tx, auth, "user.read", &u.username, None).await?;
@@ -329,12 +357,7 @@ pub async fn add_assignment(
     )
     .await?;
     tx.commit().await.map_err(crate::store_error)?;
-    Ok(AssignmentView {
-        role: a.role,
-        command: a.command,
-        starts: input.starts.to_string(),
-        ends: input.ends.map(|e| e.to_string()),
-    })
+    Ok(assignment_view(&a, Utc::now()))
 }
 
 pub async fn add_training(
@@ -353,7 +376,7 @@ pub async fn add_training(
     }
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
     let u = user_by_name(&mut tx, username).await?;
-    training::create(
+    let t = training::create(
         &mut tx,
         &training::NewTraining {
             user_id: u.id,
@@ -373,11 +396,7 @@ pub async fn add_training(
     )
     .await?;
     tx.commit().await.map_err(crate::store_error)?;
-    Ok(TrainingView {
-        course: course.as_str().to_string(),
-        completed: input.completed.to_string(),
-        expires: input.expires.map(|e| e.to_string()),
-    })
+    Ok(training_view(&t))
 }
 
 pub async fn add_contract(

@@ -54,7 +54,9 @@ pub async fn load(
     commands: &[Command],
     now: DateTime<Utc>,
 ) -> Result<Principal, ApiError> {
-    let person = person_of(&user)?;
+    let mut person = person_of(&user)?;
+    // A deactivated account holds no role, whatever its assignments say (SEC-02).
+    person.active = user.deactivated_at.is_none_or(|d| d > now);
     let stored_assignments = assignments::for_user(tx, user.id)
         .await
         .map_err(crate::store_error)?;
@@ -79,8 +81,10 @@ pub async fn load(
             })
         })
         .collect();
+    // A revoked training record proves nothing from its revocation on (SEC-02).
     let training: Vec<TrainingRecord> = stored_training
         .iter()
+        .filter(|t| t.revoked_at.is_none_or(|r| r > now))
         .filter_map(|t| {
             Some(TrainingRecord {
                 person: person.id,

@@ -344,7 +344,11 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
         // No FOIL record, box or release exists in this data: well-formed ids that name none.
         .replace("{record}", &uuid::Uuid::nil().to_string())
         .replace("{box}", &uuid::Uuid::nil().to_string())
-        .replace("{release}", &uuid::Uuid::nil().to_string());
+        .replace("{release}", &uuid::Uuid::nil().to_string())
+        // The decision is on the account; the assignment or training record the handler then
+        // looks for is a well-formed id that names none.
+        .replace("{assignment}", &uuid::Uuid::nil().to_string())
+        .replace("{training}", &uuid::Uuid::nil().to_string());
     path = if robot {
         // No robot frame exists in this data: a well-formed id that names none.
         path.replace("{id}", &uuid::Uuid::now_v7().to_string())

@@ -17,6 +17,8 @@ pub struct Assignment {
     pub command: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: Option<DateTime<Utc>>,
+    /// Why it was ended early, when an administrator ended it (SEC-02).
+    pub end_reason: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -29,7 +31,7 @@ pub struct NewAssignment {
     pub ends_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, user_id, role, unit, command, starts_at, ends_at";
+const COLUMNS: &str = "id, user_id, role, unit, command, starts_at, ends_at, end_reason";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<Assignment> {
     let id: String = r.try_get("id")?;
@@ -42,6 +44,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<Assignment> {
         command: r.try_get("command")?,
         starts_at: from_ms(r.try_get("starts_at")?)?,
         ends_at: opt_from_ms(r.try_get("ends_at")?)?,
+        end_reason: r.try_get("end_reason")?,
     })
 }
 
@@ -79,6 +82,7 @@ pub async fn create(tx: &mut Tx, new: &NewAssignment) -> Result<Assignment> {
         command: new.command.clone(),
         starts_at: from_ms(to_ms(new.starts_at))?,
         ends_at: opt_from_ms(new.ends_at.map(to_ms))?,
+        end_reason: None,
     })
 }
 
@@ -96,6 +100,49 @@ pub async fn end(tx: &mut Tx, id: Uuid, at: DateTime<Utc>) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Ends `user_id`'s assignment `id` at `at` with a reason, if it is in force or would run past
+/// `at`; an assignment already ended earlier is a conflict (its end is never pushed back).
+pub async fn end_early(
+    tx: &mut Tx,
+    user_id: Uuid,
+    id: Uuid,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<Assignment> {
+    let r = sqlx::query(
+        // One not yet started is cancelled: it ends when it would have started.
+        "UPDATE assignments SET ends_at = CASE WHEN starts_at > $1 THEN starts_at ELSE $1 END, \
+         end_reason = $2 WHERE id = $3 AND user_id = $4 AND (ends_at IS NULL OR ends_at > $1)",
+    )
+    .bind(to_ms(at))
+    .bind(reason)
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .execute(tx.conn())
+    .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM assignments WHERE id = $1 AND user_id = $2"
+    ))
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(row) = row else {
+        return Err(StoreError::NotFound {
+            what: "assignment",
+            id: id.to_string(),
+        });
+    };
+    let a = from_row(&row)?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::Conflict(format!(
+            "assignment {id} already ended{}",
+            a.ends_at.map(|e| format!(" at {e}")).unwrap_or_default()
+        )));
+    }
+    Ok(a)
 }
 
 /// Every assignment of a user, oldest first.

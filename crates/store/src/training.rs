@@ -14,6 +14,9 @@ pub struct TrainingRecord {
     pub course: String,
     pub completed_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Set when an administrator revoked the record (SEC-02): it then proves nothing.
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revocation_reason: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -24,7 +27,8 @@ pub struct NewTraining {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, user_id, course, completed_at, expires_at";
+const COLUMNS: &str =
+    "id, user_id, course, completed_at, expires_at, revoked_at, revocation_reason";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<TrainingRecord> {
     let id: String = r.try_get("id")?;
@@ -35,6 +39,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<TrainingRecord> {
         course: r.try_get("course")?,
         completed_at: from_ms(r.try_get("completed_at")?)?,
         expires_at: opt_from_ms(r.try_get("expires_at")?)?,
+        revoked_at: opt_from_ms(r.try_get("revoked_at")?)?,
+        revocation_reason: r.try_get("revocation_reason")?,
     })
 }
 
@@ -68,7 +74,88 @@ pub async fn create(tx: &mut Tx, new: &NewTraining) -> Result<TrainingRecord> {
         course: new.course.clone(),
         completed_at: from_ms(to_ms(new.completed_at))?,
         expires_at: opt_from_ms(new.expires_at.map(to_ms))?,
+        revoked_at: None,
+        revocation_reason: None,
     })
+}
+
+async fn one(tx: &mut Tx, user_id: Uuid, id: Uuid) -> Result<TrainingRecord> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM training_records WHERE id = $1 AND user_id = $2"
+    ))
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .fetch_optional(tx.conn())
+    .await?;
+    match row {
+        Some(r) => from_row(&r),
+        None => Err(StoreError::NotFound {
+            what: "training record",
+            id: id.to_string(),
+        }),
+    }
+}
+
+/// Revokes `user_id`'s training record `id` at `at` with a reason. A revoked record stays
+/// listed and proves nothing; revoking twice is a conflict. The caller audits.
+pub async fn revoke(
+    tx: &mut Tx,
+    user_id: Uuid,
+    id: Uuid,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<TrainingRecord> {
+    let before = one(tx, user_id, id).await?;
+    if before.revoked_at.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "training record {id} is already revoked"
+        )));
+    }
+    sqlx::query(
+        "UPDATE training_records SET revoked_at = $1, revocation_reason = $2 \
+         WHERE id = $3 AND user_id = $4 AND revoked_at IS NULL",
+    )
+    .bind(to_ms(at))
+    .bind(reason)
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .execute(tx.conn())
+    .await?;
+    one(tx, user_id, id).await
+}
+
+/// Corrects the dates of a training record (a wrong completion or expiry was entered). The
+/// caller audits the record before and after.
+pub async fn correct(
+    tx: &mut Tx,
+    user_id: Uuid,
+    id: Uuid,
+    completed_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(TrainingRecord, TrainingRecord)> {
+    if matches!(expires_at, Some(exp) if exp <= completed_at) {
+        return Err(StoreError::Invalid(
+            "training must expire after it was completed".into(),
+        ));
+    }
+    let before = one(tx, user_id, id).await?;
+    if before.revoked_at.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "training record {id} is revoked; record the training anew"
+        )));
+    }
+    sqlx::query(
+        "UPDATE training_records SET completed_at = $1, expires_at = $2 \
+         WHERE id = $3 AND user_id = $4",
+    )
+    .bind(to_ms(completed_at))
+    .bind(expires_at.map(to_ms))
+    .bind(id.to_string())
+    .bind(user_id.to_string())
+    .execute(tx.conn())
+    .await?;
+    let after = one(tx, user_id, id).await?;
+    Ok((before, after))
 }
 
 /// Every training record of a user, by course then completion.
@@ -86,7 +173,8 @@ pub async fn for_user(tx: &mut Tx, user_id: Uuid) -> Result<Vec<TrainingRecord>>
 pub async fn current(tx: &mut Tx, user_id: Uuid, at: DateTime<Utc>) -> Result<Vec<TrainingRecord>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM training_records WHERE user_id = $1 AND completed_at <= $2 \
-         AND (expires_at IS NULL OR expires_at > $2) ORDER BY course, completed_at"
+         AND (expires_at IS NULL OR expires_at > $2) AND revoked_at IS NULL \
+         ORDER BY course, completed_at"
     ))
     .bind(user_id.to_string())
     .bind(to_ms(at))

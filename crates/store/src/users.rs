@@ -28,6 +28,10 @@ pub struct User {
     /// `member`, `service`, `vendor` or `external_agency`.
     pub kind: String,
     pub created_at: DateTime<Utc>,
+    /// Set while the account is deactivated (SEC-02): it signs in to nothing and every session
+    /// and token it holds stops working.
+    pub deactivated_at: Option<DateTime<Utc>>,
+    pub deactivation_reason: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -44,7 +48,8 @@ pub struct NewUser {
 
 const COLUMNS: &str =
     "id, username, display_name, rank, command, password_hash, totp_secret, totp_last_step, \
-                       failed_logins, locked_until, kind, created_at";
+                       failed_logins, locked_until, kind, created_at, deactivated_at, \
+                       deactivation_reason";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<User> {
     let id: String = r.try_get("id")?;
@@ -64,7 +69,31 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<User> {
         locked_until: opt_from_ms(r.try_get("locked_until")?)?,
         kind: r.try_get("kind")?,
         created_at: from_ms(r.try_get("created_at")?)?,
+        deactivated_at: opt_from_ms(r.try_get("deactivated_at")?)?,
+        deactivation_reason: r.try_get("deactivation_reason")?,
     })
+}
+
+/// Deactivates an account (`Some((at, reason))`) or reactivates it (`None`). The caller audits.
+pub async fn set_deactivated(
+    tx: &mut Tx,
+    id: Uuid,
+    deactivated: Option<(DateTime<Utc>, &str)>,
+) -> Result<()> {
+    let r =
+        sqlx::query("UPDATE users SET deactivated_at = $1, deactivation_reason = $2 WHERE id = $3")
+            .bind(deactivated.map(|(at, _)| to_ms(at)))
+            .bind(deactivated.map(|(_, reason)| reason.to_string()))
+            .bind(id.to_string())
+            .execute(tx.conn())
+            .await?;
+    if r.rows_affected() == 0 {
+        return Err(StoreError::NotFound {
+            what: "user",
+            id: id.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Creates a user; a taken username gives [`StoreError::AlreadyExists`].

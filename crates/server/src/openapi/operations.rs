@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::shapes;
 use super::Registry;
-use crate::{account, api, cases, evidence, fr, holds, people, records, thermal};
+use crate::{access_changes, account, api, cases, evidence, fr, holds, people, records, thermal};
 
 /// A request body.
 pub enum Body {
@@ -377,6 +377,33 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             .json(r.of::<people::TrainingInput>(), "The course and its dates")
             .problems(&[409])
             .ok(201, "The training", Json(r.of::<people::TrainingView>())),
+        ("POST", "/api/users/{username}/assignments/{assignment}/end") => op()
+            .json(r.of::<access_changes::AccessChangeReason>(), "Why the assignment ends (audited)")
+            .problems(&[409])
+            .ok(
+                200,
+                "The assignment, ended now",
+                Json(r.of::<people::AssignmentView>()),
+            ),
+        ("POST", "/api/users/{username}/training/{training}/revoke") => op()
+            .json(r.of::<access_changes::AccessChangeReason>(), "Why the record is revoked (audited)")
+            .problems(&[409])
+            .ok(200, "The training record, revoked", Json(r.of::<people::TrainingView>())),
+        ("POST", "/api/users/{username}/training/{training}/correct") => op()
+            .json(
+                r.of::<access_changes::CorrectTrainingInput>(),
+                "The corrected dates and why (audited before and after)",
+            )
+            .problems(&[409])
+            .ok(200, "The training record, corrected", Json(r.of::<people::TrainingView>())),
+        ("POST", "/api/users/{username}/deactivate") => op()
+            .json(r.of::<access_changes::AccessChangeReason>(), "Why the account is deactivated (audited)")
+            .problems(&[409])
+            .ok(200, "The account, deactivated", Json(r.of::<people::UserView>())),
+        ("POST", "/api/users/{username}/reactivate") => op()
+            .json(r.of::<access_changes::AccessChangeReason>(), "Why the account is reactivated (audited)")
+            .problems(&[409])
+            .ok(200, "The account, active again", Json(r.of::<people::UserView>())),
         ("POST", "/api/users/{username}/contracts") => op()
             .json(r.of::<people::ContractInput>(), "The contract and its period")
             .problems(&[409])
