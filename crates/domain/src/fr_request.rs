@@ -401,6 +401,38 @@ const THREE_OFFICIALS: [Role; 3] = [
 ];
 
 impl FrRequest {
+    /// Empties what this request says about people when its case is disposed (RET-11): the
+    /// candidate pool's repository references, the facial comparisons and their notes, the
+    /// background check, peer review notes and the discussion note. What stays is the shape of
+    /// the workflow (states, who acted when, the algorithm version), which oversight counts
+    /// and the audit trail refer to. The probe images are destroyed with the case's blobs.
+    pub fn redact_for_disposal(&mut self) {
+        const GONE: &str = "(disposed)";
+        self.discussion_note = None;
+        if let Some(search) = self.search.as_mut() {
+            for c in &mut search.candidates {
+                *c = GONE.to_string();
+            }
+        }
+        for id in &mut self.identifications {
+            for c in &mut id.comparisons {
+                c.candidate = GONE.to_string();
+                for (_, note) in c.features.values_mut() {
+                    *note = GONE.to_string();
+                }
+            }
+        }
+        if let Some(b) = self.background_check.as_mut() {
+            b.result = GONE.to_string();
+        }
+        for r in &mut self.peer_reviews {
+            r.notes = GONE.to_string();
+        }
+        for p in &mut self.probes {
+            p.image_ref = GONE.to_string();
+        }
+    }
+
     /// Starts a draft on a case by its assigned investigator (FR-04).
     pub fn draft(case: &Case, actor: &Actor, now: DateTime<Utc>) -> Result<FrRequest, DomainError> {
         actor.require(

@@ -1061,6 +1061,33 @@ pub async fn execute(
             rstore::tombstone_case(&mut tx, case_id, id, now)
                 .await
                 .map_err(se)?;
+            // The FR requests of the case keep their workflow, not what they said of people.
+            for r in probity_store::fr::requests_of_case(&mut tx, case_id)
+                .await
+                .map_err(se)?
+            {
+                let mut request: probity_domain::FrRequest = serde_json::from_str(&r.data)
+                    .map_err(|e| {
+                        ApiError::internal(format!(
+                            "FR request {} of the case does not load ({e}); nothing was disposed",
+                            r.id
+                        ))
+                    })?;
+                request.redact_for_disposal();
+                let data = serde_json::to_string(&request)
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                probity_store::fr::update(
+                    &mut tx,
+                    r.id,
+                    r.version,
+                    &r.state,
+                    r.authorized_use.as_deref(),
+                    &data,
+                    &r.edits,
+                )
+                .await
+                .map_err(se)?;
+            }
         }
         RecordRef::PersonalFile(file_id) => {
             rstore::tombstone_personal_file(&mut tx, file_id, id, now)

@@ -1158,3 +1158,88 @@ both!(
     fr_19_unforeseen_use_waits_for_three_officials,
     super::fr_19_unforeseen_use_waits_for_three_officials_body
 );
+
+/// RET-11 with facial recognition: disposing a case destroys its probe images and empties what
+/// its FR requests said of people (candidate references, the discussion note), keeping only the
+/// workflow's shape; the certificate lists the probe.
+async fn ret_11_disposal_empties_fr_requests_of_the_case_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = enrol_gallery(&srv, 3).await;
+    let (id, pool) = to_search(&srv, &ids[0]).await;
+    let top = pool["candidates"][0]["candidate"]
+        .as_str()
+        .expect("a candidate")
+        .to_string();
+    let rivera = srv.login("det.rivera").await;
+    let (s, b) = srv
+        .post(
+            &rivera,
+            &format!("/api/cases/{CASE}/close"),
+            json!({ "closure_reason": "no_arrest", "final_classification": "missing_person" }),
+        )
+        .await;
+    assert!(s.is_success(), "close: {s} {b}");
+    let today = chrono::Utc::now().date_naive().to_string();
+    let (s, b) = srv
+        .put(
+            &rivera,
+            &format!("/api/cases/{CASE}/retention-facts"),
+            json!({ "person_located_on": today, "reason": "located" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let officer = srv.login("rec.lopez").await;
+    let (s, d) = srv
+        .post(
+            &officer,
+            "/api/dispositions",
+            json!({ "record_kind": "case", "record_id": CASE, "reason": "RET-01 ended" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let manager = srv.login("rm.adeyemi").await;
+    let did = d["id"].as_str().expect("id");
+    let (s, b) = srv
+        .post(
+            &manager,
+            &format!("/api/dispositions/{did}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (_, cert) = srv
+        .get(&manager, &format!("/api/dispositions/{did}/certificate"))
+        .await;
+    assert!(
+        cert["certificate"]["items"].as_array().is_some_and(|a| a
+            .iter()
+            .any(|i| i["what"].as_str().unwrap_or("").starts_with("FR probe"))),
+        "{cert}"
+    );
+
+    let mut tx = srv.state.store.begin().await.expect("tx");
+    let stored = probity_store::fr::get(&mut tx, uuid::Uuid::parse_str(&id).expect("uuid"))
+        .await
+        .expect("read")
+        .expect("the request row stays");
+    tx.commit().await.expect("commit");
+    assert!(
+        !stored.data.contains("robbery"),
+        "the discussion note survived: {}",
+        stored.data
+    );
+    assert!(
+        !stored.data.contains(&top),
+        "a candidate reference survived"
+    );
+    let request: probity_domain::FrRequest =
+        serde_json::from_str(&stored.data).expect("the request still loads");
+    assert_eq!(request.discussion_note, None);
+    let search = request.search.expect("the search stays, emptied");
+    assert!(search.candidates.iter().all(|c| c == "(disposed)"));
+    assert!(!search.algorithm_version.is_empty());
+}
+both!(
+    ret_11_disposal_empties_fr_requests_of_the_case,
+    super::ret_11_disposal_empties_fr_requests_of_the_case_body
+);

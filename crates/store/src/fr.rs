@@ -125,6 +125,17 @@ pub async fn update(
     Ok(())
 }
 
+/// Every FR request on a case, oldest first.
+pub async fn requests_of_case(tx: &mut Tx, case_id: Uuid) -> Result<Vec<Request>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM fr_requests WHERE case_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(case_id.to_string())
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 pub async fn get(tx: &mut Tx, id: Uuid) -> Result<Option<Request>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM fr_requests WHERE id = $1"))
         .bind(id.to_string())
