@@ -377,8 +377,25 @@ fn blank(s: &Option<String>) -> bool {
 }
 
 impl DisclosureRequest {
-    /// Validates a disclosure against EXT-01..EXT-04 (first the refusals, then everything missing).
+    /// Validates a disclosure ready to leave: [`Self::validate_proposal`] and, for bases (1)-(3),
+    /// the written approval of the Agency Privacy Officer (EXT-03).
     pub fn validate(&self) -> Result<(), DomainError> {
+        self.validate_proposal()?;
+        if self.identifying_information
+            && self.basis.is_some_and(DisclosureBasis::needs_apo_approval)
+            && self.apo_approval_by.is_none()
+        {
+            return Err(DomainError::Missing {
+                rule: "EXT-03",
+                missing: vec!["written approval of the Agency Privacy Officer"],
+            });
+        }
+        Ok(())
+    }
+
+    /// Validates a proposed disclosure against EXT-01..EXT-04 (first the refusals, then
+    /// everything missing), all but the approval that comes after the proposal.
+    pub fn validate_proposal(&self) -> Result<(), DomainError> {
         use DisclosurePurpose as P;
         use RecipientKind as K;
         self.purpose.check_not_immigration()?;
@@ -435,9 +452,6 @@ impl DisclosureRequest {
             });
         };
         let mut missing = Vec::new();
-        if basis.needs_apo_approval() && self.apo_approval_by.is_none() {
-            missing.push("written approval of the Agency Privacy Officer");
-        }
         match basis {
             DisclosureBasis::WrittenAuthorizationByIndividual
                 if blank(&self.individual_authorization_reference) =>

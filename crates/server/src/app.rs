@@ -312,6 +312,7 @@ pub fn router(state: AppState) -> Router {
     let table = crate::thermal::routes(table);
     let table = crate::holds::routes(table);
     let table = crate::records::routes(table);
+    let table = crate::disclosures::routes(table);
     let table = crate::foil::routes(table);
     let table = crate::scheduler::routes(table);
     let (router, specs) = table.finish();

@@ -29,6 +29,7 @@ pub mod cases;
 pub mod config;
 pub mod decision;
 pub mod demo;
+pub mod disclosures;
 pub mod error;
 pub mod evidence;
 pub mod extract;

@@ -45,6 +45,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "holds.html",
     "records.html",
     "personal_files.html",
+    "disclosures.html",
     "foil_queue.html",
     "foil_request.html",
     "foil_public.html",
@@ -130,6 +131,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/records", "Records due", "retention.read"),
         ("/personal-files", "Personal files", "personal_file.manage"),
         ("/foil", "FOIL requests", "foil.read"),
+        ("/disclosures", "Disclosures", ""),
         ("/operations", "Operations", "operations.read"),
     ];
     ITEMS

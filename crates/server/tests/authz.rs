@@ -348,7 +348,9 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
         // The decision is on the account; the assignment or training record the handler then
         // looks for is a well-formed id that names none.
         .replace("{assignment}", &uuid::Uuid::nil().to_string())
-        .replace("{training}", &uuid::Uuid::nil().to_string());
+        .replace("{training}", &uuid::Uuid::nil().to_string())
+        // No disclosure exists in this data: a well-formed id that names none.
+        .replace("{disclosure}", &uuid::Uuid::nil().to_string());
     path = if robot {
         // No robot frame exists in this data: a well-formed id that names none.
         path.replace("{id}", &uuid::Uuid::now_v7().to_string())
@@ -414,6 +416,10 @@ fn handler_actions(spec: &RouteSpec, s: &Seeded, account: Option<&Resource>) -> 
         };
         return Some(Expect::AnyOf(vec![action], s.deployment.clone()));
     }
+    if p.contains("{disclosure}") {
+        // The disclosure named does not exist: nothing may be shown or done.
+        return Some(Expect::AnyOf(vec![], Resource::System));
+    }
     if p.starts_with("/api/thermal/robot/frames/") {
         // The frame named does not exist: nothing may be shown.
         return Some(Expect::AnyOf(vec![], Resource::System));
@@ -425,7 +431,9 @@ fn handler_actions(spec: &RouteSpec, s: &Seeded, account: Option<&Resource>) -> 
         | "/api/devices"
         | "/devices"
         | "/api/thermal/authorizations"
-        | "/thermal/authorizations" => Some(Expect::AnyOf(vec![], Resource::System)),
+        | "/thermal/authorizations"
+        | "/api/cases/{case}/disclosures"
+        | "/disclosures" => Some(Expect::AnyOf(vec![], Resource::System)),
         _ => None,
     }
 }

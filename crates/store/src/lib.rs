@@ -51,6 +51,7 @@ pub mod blobs;
 pub mod cases;
 mod db;
 pub mod devices;
+pub mod disclosures;
 mod error;
 pub mod evidence;
 pub mod foil;

@@ -73,6 +73,11 @@ pub struct Manifest {
     /// Raw Ed25519 public key, base64.
     pub public_key: String,
     pub items: Vec<ManifestItem>,
+    /// For a disclosure outside the Department (EXT-01..EXT-04): the recipient, purpose, basis
+    /// with its wording, identity confirmation and approval; `prosecutor` then names the
+    /// recipient. Absent in discovery packages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disclosure: Option<serde_json::Value>,
 }
 
 /// A built package in memory: (path in package, bytes).
@@ -97,6 +102,32 @@ pub async fn build(
         ));
     }
     super::intake::require(state, p, Action::EvidenceExport, case, "*").await?;
+    package(
+        state,
+        &p.actor(),
+        case,
+        item_ids,
+        prosecutor,
+        &format!("discovery to {prosecutor}"),
+        None,
+    )
+    .await
+}
+
+/// Builds the signed package of `item_ids` (all items of the case when empty) for `recipient`,
+/// for a caller already authorized: discovery (DC-07, above) and released disclosures (EXT-01)
+/// share this format, so one verifier checks both. `disclosure` describes the disclosure in the
+/// signed manifest. Each item gets an `evidence.export` audit entry saying `export_reason`.
+pub async fn package(
+    state: &AppState,
+    actor: &str,
+    case: &cases::Case,
+    item_ids: &[Uuid],
+    recipient: &str,
+    export_reason: &str,
+    disclosure: Option<serde_json::Value>,
+) -> Result<Package, ApiError> {
+    let prosecutor = recipient;
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
     let all = evidence::items_for_case(&mut tx, case.id)
         .await
@@ -137,11 +168,11 @@ pub async fn build(
         audit::append(
             &mut tx,
             &audit::AuditEvent {
-                actor: p.actor(),
+                actor: actor.to_string(),
                 action: "evidence.export".into(),
                 record_type: "evidence".into(),
                 record_id: item.id.to_string(),
-                reason: Some(format!("discovery to {prosecutor}")),
+                reason: Some(export_reason.to_string()),
                 outcome: audit::Outcome::Success,
                 detail: serde_json::json!({ "case": case.case_number, "sha256": item.sha256 }),
             },
@@ -188,10 +219,11 @@ pub async fn build(
         case_number: case.case_number.clone(),
         prosecutor: prosecutor.to_string(),
         created_at: Utc::now().to_rfc3339(),
-        created_by: p.actor(),
+        created_by: actor.to_string(),
         key_id: keys.key_id().to_string(),
         public_key: keys.public_key_base64(),
         items,
+        disclosure,
     };
     let manifest_bytes = serde_json::to_vec_pretty(&manifest)
         .map_err(|e| ApiError::internal(format!("manifest: {e}")))?;

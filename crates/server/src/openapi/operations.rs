@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 
 use super::shapes;
 use super::Registry;
-use crate::{access_changes, account, api, cases, evidence, fr, holds, people, records, thermal};
+use crate::{
+    access_changes, account, api, cases, disclosures, evidence, fr, holds, people, records, thermal,
+};
 
 /// A request body.
 pub enum Body {
@@ -543,6 +545,49 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
         ("POST", "/api/personal-files") => op()
             .json(r.of::<records::PersonalFileInput>(), "The person and the dates that keep the file")
             .ok(201, "The file", Json(r.of::<records::PersonalFileView>())),
+
+        // ---------------------------------------------------------------- disclosures (EXT)
+        ("POST", "/api/cases/{case}/disclosures") => op()
+            .json(
+                r.of::<disclosures::DisclosureInput>(),
+                "Recipient, purpose, basis and reference, identity confirmation, items",
+            )
+            .problems(&[409])
+            .ok(201, "The proposal", Json(r.of::<disclosures::DisclosureView>())),
+        ("GET", "/api/disclosures") => op().ok(
+            200,
+            "Disclosures the caller may read",
+            Json(r.list::<disclosures::DisclosureView>()),
+        ),
+        ("GET", "/api/disclosures/{disclosure}") => op().ok(
+            200,
+            "The disclosure",
+            Json(r.of::<disclosures::DisclosureView>()),
+        ),
+        ("POST", "/api/disclosures/{disclosure}/approve") => op()
+            .json(r.of::<disclosures::DisclosureDecision>(), "A note (optional)")
+            .problems(&[409])
+            .ok(200, "Approved", Json(r.of::<disclosures::DisclosureView>())),
+        ("POST", "/api/disclosures/{disclosure}/reject") => op()
+            .json(r.of::<disclosures::DisclosureDecision>(), "Why (required)")
+            .problems(&[409])
+            .ok(200, "Rejected", Json(r.of::<disclosures::DisclosureView>())),
+        ("POST", "/api/disclosures/{disclosure}/release") => op()
+            .optional_json(
+                json!({"type": "object", "description": "Nothing is needed; a body is ignored"}),
+                "Nothing (the approval says everything)",
+            )
+            .problems(&[409])
+            .ok(
+                200,
+                "Released: the manifest hash is the release log",
+                Json(r.of::<disclosures::DisclosureView>()),
+            ),
+        ("GET", "/api/disclosures/{disclosure}/package") => op().problems(&[409]).ok(
+            200,
+            "The package (.tar): manifest.json, manifest.sig and the originals",
+            Media(&["application/x-tar"]),
+        ),
 
         // ---------------------------------------------------------------- scheduler (operations)
         ("GET", "/api/operations/runs") => op()
