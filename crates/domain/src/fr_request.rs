@@ -1363,11 +1363,21 @@ pub struct ExternalAgencyRequest {
     pub active_criminal_investigation: bool,
     pub documented_by: UserId,
     pub received_at: DateTime<Utc>,
+    /// What the agency wants the search for; required, and never civil immigration
+    /// enforcement (EXT-02), whatever else the request says.
+    #[serde(default)]
+    pub purpose: Option<crate::bases::DisclosurePurpose>,
 }
 
 impl ExternalAgencyRequest {
     pub fn validate(&self) -> Result<(), DomainError> {
+        if let Some(p) = self.purpose {
+            p.check_not_immigration()?;
+        }
         let mut missing = Vec::new();
+        if self.purpose.is_none() {
+            missing.push("purpose");
+        }
         if self.agency.trim().is_empty() {
             missing.push("agency");
         }
@@ -2100,11 +2110,18 @@ mod tests {
             active_criminal_investigation: true,
             documented_by: UserId::new(),
             received_at: t(1),
+            purpose: Some(crate::bases::DisclosurePurpose::CriminalInvestigation),
         };
         assert_eq!(
             r.validate().unwrap_err().to_string(),
             "FR-20: missing contact"
         );
+        // EXT-02 first, whatever else is missing.
+        let immigration = ExternalAgencyRequest {
+            purpose: Some(crate::bases::DisclosurePurpose::ImmigrationEnforcement),
+            ..r.clone()
+        };
+        assert_eq!(immigration.validate().unwrap_err().rule(), Some("EXT-02"));
         let r = ExternalAgencyRequest {
             contact: "Det. C, 555-0100".into(),
             active_criminal_investigation: false,

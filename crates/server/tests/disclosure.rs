@@ -361,3 +361,40 @@ both!(
     ext_03_disclosures_page_propose_and_reject,
     super::ext_03_disclosures_page_propose_and_reject_body
 );
+
+/// EXT-02 and FR-20 on the second path: an outside agency's FR request states its purpose, and
+/// one for civil immigration enforcement is refused whatever else it says, naming EXT-02.
+async fn ext_02_immigration_refused_on_outside_agency_fr_request_body(b: Backend) {
+    let srv = common::start(b).await;
+    let chen = srv.login("fri.chen").await;
+    let request = json!({
+        "agency": "Demo County Sheriff", "contact": "Det. Demo Ray, 555-0100",
+        "investigation_reference": "DCS-2026-500", "active_criminal_investigation": true,
+    });
+    let mut body = request.clone();
+    body["purpose"] = json!("immigration_enforcement");
+    let (s, e) = srv.post(&chen, "/api/fr/external-requests", body).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(rule(&e), "EXT-02", "{e}");
+    let (s, e) = srv
+        .post(&chen, "/api/fr/external-requests", request.clone())
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e.to_string().contains("purpose"), "{e}");
+    let mut body = request;
+    body["purpose"] = json!("criminal_investigation");
+    let (s, e) = srv.post(&chen, "/api/fr/external-requests", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let (_, list) = srv.get(&chen, "/api/fr/external-requests").await;
+    let rows = list.as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        rows.len(),
+        1,
+        "the refused request was not recorded: {list}"
+    );
+    assert_eq!(rows[0]["purpose"], "criminal_investigation");
+}
+both!(
+    ext_02_immigration_refused_on_outside_agency_fr_request,
+    super::ext_02_immigration_refused_on_outside_agency_fr_request_body
+);

@@ -775,7 +775,7 @@ async fn fr_13_negative_report_and_oversight_counts_body(backend: Backend) {
         .post(
             &chen,
             "/api/fr/external-requests",
-            json!({"agency": "Demo County Sheriff", "contact": "Det. Demo Ray", "investigation_reference": "DCS-2026-118", "active_criminal_investigation": true}),
+            json!({"agency": "Demo County Sheriff", "contact": "Det. Demo Ray", "investigation_reference": "DCS-2026-118", "active_criminal_investigation": true, "purpose": "criminal_investigation"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -1045,7 +1045,7 @@ async fn fr_19_unforeseen_use_waits_for_three_officials_body(backend: Backend) {
         .post(
             &chen,
             "/api/fr/external-requests",
-            json!({"agency": "Demo County Sheriff", "contact": "Det. Demo Ray", "investigation_reference": "DCS-2026-204", "active_criminal_investigation": true}),
+            json!({"agency": "Demo County Sheriff", "contact": "Det. Demo Ray", "investigation_reference": "DCS-2026-204", "active_criminal_investigation": true, "purpose": "criminal_investigation"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");

@@ -385,12 +385,14 @@ pub struct ExternalRequest {
     pub investigation_reference: String,
     pub documented_by: String,
     pub received_at: chrono::DateTime<chrono::Utc>,
+    /// What the agency wants it for (FR-20, EXT-02); none on requests documented before.
+    pub purpose: Option<String>,
 }
 
 pub async fn insert_external(tx: &mut Tx, e: &ExternalRequest) -> Result<()> {
     sqlx::query(
         "INSERT INTO fr_external_requests (id, agency, contact, investigation_reference, \
-         documented_by, received_at) VALUES ($1, $2, $3, $4, $5, $6)",
+         documented_by, received_at, purpose) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(e.id.to_string())
     .bind(&e.agency)
@@ -398,6 +400,7 @@ pub async fn insert_external(tx: &mut Tx, e: &ExternalRequest) -> Result<()> {
     .bind(&e.investigation_reference)
     .bind(&e.documented_by)
     .bind(e.received_at.timestamp_millis())
+    .bind(e.purpose.clone())
     .execute(tx.conn())
     .await
     .map_err(|err| StoreError::from_sqlx("external request", &e.id.to_string(), err))?;
@@ -407,7 +410,7 @@ pub async fn insert_external(tx: &mut Tx, e: &ExternalRequest) -> Result<()> {
 /// One documented outside agency request (FR-20).
 pub async fn external_request(tx: &mut Tx, id: Uuid) -> Result<Option<ExternalRequest>> {
     let row = sqlx::query(
-        "SELECT id, agency, contact, investigation_reference, documented_by, received_at \
+        "SELECT id, agency, contact, investigation_reference, documented_by, received_at, purpose \
          FROM fr_external_requests WHERE id = $1",
     )
     .bind(id.to_string())
@@ -425,12 +428,13 @@ fn external_from_row(r: &sqlx::any::AnyRow) -> Result<ExternalRequest> {
         investigation_reference: r.try_get("investigation_reference")?,
         documented_by: r.try_get("documented_by")?,
         received_at: from_ms(r.try_get("received_at")?)?,
+        purpose: r.try_get("purpose")?,
     })
 }
 
 pub async fn external_requests(tx: &mut Tx) -> Result<Vec<ExternalRequest>> {
     let rows = sqlx::query(
-        "SELECT id, agency, contact, investigation_reference, documented_by, received_at \
+        "SELECT id, agency, contact, investigation_reference, documented_by, received_at, purpose \
          FROM fr_external_requests ORDER BY received_at DESC LIMIT 500",
     )
     .fetch_all(tx.conn())

@@ -132,6 +132,7 @@ test('fr_19_unforeseen_use_for_an_outside_agency_decided_by_three_officials', as
     await page.fill('form#external-form input[name=contact]', 'Det. Demo Ray, 555-0100');
     await page.fill('form#external-form input[name=investigation_reference]', 'DCS-2026-311');
     await page.check('form#external-form input[name=active_criminal_investigation]');
+    await page.selectOption('form#external-form select[name=purpose]', 'criminal_investigation');
   });
   const reference = (await page.textContent('table#external-requests tbody tr:first-child code')).trim();
 

@@ -533,6 +533,10 @@ pub struct ExternalInput {
     pub investigation_reference: String,
     #[serde(default)]
     pub active_criminal_investigation: bool,
+    /// What the agency wants the search for (e.g. criminal_investigation); civil immigration
+    /// enforcement is refused (EXT-02).
+    #[serde(default)]
+    pub purpose: String,
 }
 
 /// FR-20: an outside agency's request, documented by NYPD staff (the agency has no account that
@@ -553,6 +557,13 @@ pub async fn document_external(
     input: &ExternalInput,
 ) -> Result<uuid::Uuid, ApiError> {
     let p = &auth.principal;
+    let purpose = match input.purpose.trim() {
+        "" => None,
+        raw => Some(
+            <probity_domain::DisclosurePurpose as std::str::FromStr>::from_str(raw)
+                .map_err(|e| ApiError::bad_field("purpose", e.to_string()).with_rule("FR-20"))?,
+        ),
+    };
     let doc = probity_domain::fr_request::ExternalAgencyRequest {
         agency: input.agency.trim().to_string(),
         contact: input.contact.trim().to_string(),
@@ -560,8 +571,22 @@ pub async fn document_external(
         active_criminal_investigation: input.active_criminal_investigation,
         documented_by: p.person.id,
         received_at: Utc::now(),
+        purpose,
     };
-    doc.validate().map_err(crate::domain_error)?;
+    if let Err(e) = doc.validate() {
+        if e.rule() == Some("EXT-02") {
+            state
+                .audit_denial(
+                    p,
+                    "fr.external_request.create",
+                    "fr_external_request",
+                    "*",
+                    "EXT-02",
+                )
+                .await?;
+        }
+        return Err(crate::domain_error(e));
+    }
     let e = fr::ExternalRequest {
         id: uuid::Uuid::now_v7(),
         agency: doc.agency.clone(),
@@ -569,6 +594,7 @@ pub async fn document_external(
         investigation_reference: doc.investigation_reference.clone(),
         documented_by: p.actor(),
         received_at: doc.received_at,
+        purpose: doc.purpose.map(|p| p.as_str().to_string()),
     };
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
     fr::insert_external(&mut tx, &e)
@@ -634,6 +660,7 @@ pub async fn external_rows(state: &AppState, auth: &Authorized) -> Result<Vec<Va
                 "id": e.id.to_string(), "agency": e.agency, "contact": e.contact,
                 "investigation_reference": e.investigation_reference,
                 "documented_by": e.documented_by, "received_at": e.received_at.to_rfc3339(),
+                "purpose": e.purpose,
                 "requests": linked,
             })
         })

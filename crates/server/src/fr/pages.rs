@@ -441,7 +441,14 @@ pub async fn external_requests(
             Some(&auth.principal),
             "fr_external.html",
             "/fr/external-requests",
-            context! { rows => rows, can_document => can_document },
+            context! {
+                rows => rows,
+                can_document => can_document,
+                purposes => probity_domain::DisclosurePurpose::ALL
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>(),
+            },
         ),
         Err(e) => fail(&state, e),
     }
@@ -462,6 +469,7 @@ pub async fn document_external(
             contact: get("contact"),
             investigation_reference: get("investigation_reference"),
             active_criminal_investigation: get("active_criminal_investigation") == "yes",
+            purpose: get("purpose"),
         };
         super::api::document_external(&state, &auth, &input).await
     }
