@@ -278,6 +278,9 @@ async fn seed_people(tx: &mut Tx, passwords: &probity_auth::PasswordService) -> 
                     contract_ref: "DEMO-CONTRACT-001".into(),
                     starts_at: start,
                     ends_at: Utc::now() + Duration::days(90),
+                    // The demo vendor maintains the thermal cameras only (EXT-06).
+                    technologies: vec!["thermographic_cameras".into()],
+                    agreement_terms: None,
                 },
             )
             .await?;

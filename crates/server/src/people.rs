@@ -3,6 +3,7 @@
 
 use std::str::FromStr;
 
+use axum::http::StatusCode;
 use chrono::{DateTime, NaiveDate, Utc};
 use probity_auth::{IssuedToken, TokenKind};
 use probity_domain::{CommandCode, Course, PersonKind, Rank, Role};
@@ -104,6 +105,31 @@ pub struct ContractInput {
     pub starts: NaiveDate,
     /// Last day in force (inclusive).
     pub ends: NaiveDate,
+    /// A vendor contract: the technologies in scope (facial_recognition, digital_cameras,
+    /// thermographic_cameras); it covers only those (EXT-06).
+    #[serde(default)]
+    pub technologies: Vec<String>,
+    /// An agreement with another government agency: its terms (EXT-07).
+    pub agreement: Option<AgreementInput>,
+}
+
+/// The terms an agency agreement records (EXT-07); without all of them it grants nothing.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct AgreementInput {
+    #[serde(default)]
+    pub agency: String,
+    /// The systems the agency may access, case by case.
+    #[serde(default)]
+    pub systems: Vec<String>,
+    #[serde(default)]
+    pub maintains_security_and_confidentiality: bool,
+    #[serde(default)]
+    pub no_onward_disclosure_without_approval: bool,
+    #[serde(default)]
+    pub notifies_of_subpoenas_and_legal_process: bool,
+    /// Why the agency has access; civil immigration enforcement is refused (EXT-02).
+    #[serde(default)]
+    pub purpose: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -419,6 +445,59 @@ pub async fn add_contract(
     }
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
     let u = user_by_name(&mut tx, username).await?;
+    let (technologies, agreement_terms) = if u.kind == "external_agency" {
+        let a = input.agreement.as_ref().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "missing",
+                "an agreement with another agency records its terms (EXT-07)",
+            )
+            .with_rule("EXT-07")
+            .with_missing(vec!["agreement".into()])
+        })?;
+        let purpose =
+            probity_domain::DisclosurePurpose::from_str(a.purpose.trim()).map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "missing",
+                    "an agreement states its purpose (EXT-07)",
+                )
+                .with_rule("EXT-07")
+                .with_missing(vec!["agreement.purpose".into()])
+            })?;
+        let terms = probity_domain::AgencyAgreementTerms {
+            agreement_reference: input.contract_ref.trim().to_string(),
+            agency: a.agency.trim().to_string(),
+            systems: a.systems.iter().map(|x| x.trim().to_string()).collect(),
+            maintains_security_and_confidentiality: a.maintains_security_and_confidentiality,
+            no_onward_disclosure_without_approval: a.no_onward_disclosure_without_approval,
+            notifies_of_subpoenas_and_legal_process: a.notifies_of_subpoenas_and_legal_process,
+            purpose,
+        };
+        terms.validate().map_err(crate::domain_error)?;
+        let json = serde_json::to_string(&terms).map_err(|e| ApiError::internal(e.to_string()))?;
+        (Vec::new(), Some(json))
+    } else {
+        let mut techs = Vec::new();
+        for t in &input.technologies {
+            let tech = probity_domain::Technology::from_str(t.trim()).map_err(|e| {
+                ApiError::bad_field("technologies", e.to_string()).with_rule("EXT-06")
+            })?;
+            if !techs.contains(&tech.as_str().to_string()) {
+                techs.push(tech.as_str().to_string());
+            }
+        }
+        if techs.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "missing",
+                "a vendor contract names the technologies it covers (EXT-06)",
+            )
+            .with_rule("EXT-06")
+            .with_missing(vec!["technologies".into()]));
+        }
+        (techs, None)
+    };
     vendors::create(
         &mut tx,
         &vendors::NewVendorContract {
@@ -427,6 +506,8 @@ pub async fn add_contract(
             starts_at: day_start(input.starts),
             // Stored as the first instant after the last day in force.
             ends_at: day_start(input.ends + chrono::Days::new(1)),
+            technologies: technologies.clone(),
+            agreement_terms: agreement_terms.clone(),
         },
     )
     .await
@@ -436,13 +517,15 @@ pub async fn add_contract(
         auth,
         "user.contract",
         &u.username,
-        Some(serde_json::json!({ "contract_ref": input.contract_ref, "starts": input.starts, "ends": input.ends })),
+        Some(serde_json::json!({ "contract_ref": input.contract_ref, "starts": input.starts, "ends": input.ends, "technologies": technologies, "agreement": agreement_terms })),
     )
     .await?;
     tx.commit().await.map_err(crate::store_error)?;
-    Ok(
-        serde_json::json!({ "contract_ref": input.contract_ref, "starts": input.starts, "ends": input.ends }),
-    )
+    Ok(serde_json::json!({
+        "contract_ref": input.contract_ref, "starts": input.starts, "ends": input.ends,
+        "technologies": technologies,
+        "agreement": agreement_terms.and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()),
+    }))
 }
 
 pub async fn issue_token(

@@ -6,8 +6,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use probity_domain::{
-    effective_roles, Assignment, AssignmentId, Command, CommandCode, Contract, ContractKind,
-    Course, EffectiveAccess, Person, PersonKind, Rank, Role, Technology, TrainingRecord, UserId,
+    effective_roles, AgencyAgreementTerms, Assignment, AssignmentId, Command, CommandCode,
+    Contract, ContractKind, Course, EffectiveAccess, Person, PersonKind, Rank, Role, Technology,
+    TrainingRecord, UserId,
 };
 use probity_store::{assignments, training, users, vendors, Tx};
 use std::collections::BTreeSet;
@@ -94,19 +95,42 @@ pub async fn load(
             })
         })
         .collect();
+    // A vendor contract covers only the technologies it names (EXT-06); an agency agreement
+    // without its complete terms grants nothing (EXT-07).
     let contracts: Vec<Contract> = stored_contracts
         .iter()
-        .map(|c| Contract {
-            kind: match person.kind {
+        .filter_map(|c| {
+            let kind = match person.kind {
                 PersonKind::ExternalAgency => ContractKind::AgencyAgreement,
                 _ => ContractKind::VendorContract,
-            },
-            reference: c.contract_ref.clone(),
-            organisation: c.contract_ref.clone(),
-            person: person.id,
-            start: c.starts_at.date_naive(),
-            ends: last_day(c.ends_at),
-            scope: Technology::ALL.iter().copied().collect::<BTreeSet<_>>(),
+            };
+            let (organisation, scope) = match kind {
+                ContractKind::AgencyAgreement => {
+                    let terms: AgencyAgreementTerms =
+                        serde_json::from_str(c.agreement_terms.as_deref()?).ok()?;
+                    terms.validate().ok()?;
+                    (
+                        terms.agency.clone(),
+                        Technology::ALL.iter().copied().collect::<BTreeSet<_>>(),
+                    )
+                }
+                ContractKind::VendorContract => (
+                    c.contract_ref.clone(),
+                    c.technologies
+                        .iter()
+                        .filter_map(|t| Technology::from_str(t).ok())
+                        .collect::<BTreeSet<_>>(),
+                ),
+            };
+            Some(Contract {
+                kind,
+                reference: c.contract_ref.clone(),
+                organisation,
+                person: person.id,
+                start: c.starts_at.date_naive(),
+                ends: last_day(c.ends_at),
+                scope,
+            })
         })
         .collect();
     let access = effective_roles(&person, &assignments, &training, &contracts, commands, now);

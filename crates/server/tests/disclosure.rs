@@ -398,3 +398,168 @@ both!(
     ext_02_immigration_refused_on_outside_agency_fr_request,
     super::ext_02_immigration_refused_on_outside_agency_fr_request_body
 );
+
+/// EXT-07: an outside agency's liaison has access only under an agreement in force with its
+/// terms recorded (never for immigration enforcement), and sees and documents only its own
+/// agency's requests; EXT-06: a vendor contract names the technologies it covers.
+async fn ext_07_agreement_terms_gate_liaison_access_body(b: Backend) {
+    let srv = common::start(b).await;
+    let admin = srv.login("admin").await;
+    let today = chrono::Utc::now().date_naive();
+    let next_year = (today + chrono::Days::new(365)).to_string();
+    let password = "Liaison-Passphrase-2026!";
+    let (s, u) = srv
+        .post(
+            &admin,
+            "/api/users",
+            json!({ "username": "liaison.ncpd", "display_name": "NCPD liaison", "rank": "non_member",
+                    "command": "HQ", "kind": "external_agency", "password": password }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{u}");
+    let (s, a) = srv
+        .post(
+            &admin,
+            "/api/users/liaison.ncpd/assignments",
+            json!({ "role": "external_agency_liaison", "command": "HQ", "starts": today.to_string() }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    // An agreement without its terms, or for immigration enforcement, is refused.
+    let contract = |agreement: Value| {
+        json!({ "contract_ref": "MOU-NCPD-2026", "starts": today.to_string(), "ends": next_year,
+                "agreement": agreement })
+    };
+    let (s, e) = srv
+        .post(
+            &admin,
+            "/api/users/liaison.ncpd/contracts",
+            json!({ "contract_ref": "MOU-NCPD-2026", "starts": today.to_string(), "ends": next_year }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(rule(&e), "EXT-07", "{e}");
+    let terms = json!({
+        "agency": "Nassau County Police Department", "systems": ["facial recognition requests"],
+        "maintains_security_and_confidentiality": true, "no_onward_disclosure_without_approval": true,
+        "notifies_of_subpoenas_and_legal_process": false, "purpose": "criminal_investigation",
+    });
+    let (s, e) = srv
+        .post(
+            &admin,
+            "/api/users/liaison.ncpd/contracts",
+            contract(terms.clone()),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e.to_string().contains("subpoena"), "{e}");
+    let mut immigration = terms.clone();
+    immigration["notifies_of_subpoenas_and_legal_process"] = json!(true);
+    immigration["purpose"] = json!("immigration_enforcement");
+    let (s, e) = srv
+        .post(
+            &admin,
+            "/api/users/liaison.ncpd/contracts",
+            contract(immigration),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(rule(&e), "EXT-02", "{e}");
+
+    // No agreement in force: the liaison reaches nothing.
+    let liaison = common::client();
+    let r = liaison
+        .post(format!("{}/api/session", srv.url))
+        .json(&json!({ "username": "liaison.ncpd", "password": password }))
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (s, e) = srv.get(&liaison, "/api/fr/external-requests").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+
+    let mut complete = terms;
+    complete["notifies_of_subpoenas_and_legal_process"] = json!(true);
+    let (s, c) = srv
+        .post(
+            &admin,
+            "/api/users/liaison.ncpd/contracts",
+            contract(complete),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert_eq!(
+        c["agreement"]["agency"], "Nassau County Police Department",
+        "{c}"
+    );
+
+    // Another agency's request, documented by FR staff, is not the liaison's to see.
+    let chen = srv.login("fri.chen").await;
+    let (s, e) = srv
+        .post(
+            &chen,
+            "/api/fr/external-requests",
+            json!({ "agency": "Demo County Sheriff", "contact": "Det. Demo Ray",
+                    "investigation_reference": "DCS-2026-9", "active_criminal_investigation": true,
+                    "purpose": "criminal_investigation" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let (s, list) = srv.get(&liaison, "/api/fr/external-requests").await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    assert_eq!(list.as_array().map(Vec::len), Some(0), "{list}");
+    let request = |agency: &str| {
+        json!({ "agency": agency, "contact": "Det. Lou Grant, 516-555-0100",
+                "investigation_reference": "NCPD-2026-77", "active_criminal_investigation": true,
+                "purpose": "criminal_investigation" })
+    };
+    let (s, e) = srv
+        .post(
+            &liaison,
+            "/api/fr/external-requests",
+            request("Demo County Sheriff"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{e}");
+    assert_eq!(rule(&e), "EXT-07", "{e}");
+    let (s, e) = srv
+        .post(
+            &liaison,
+            "/api/fr/external-requests",
+            request("Nassau County Police Department"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{e}");
+    let (_, list) = srv.get(&liaison, "/api/fr/external-requests").await;
+    let rows = list.as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "{list}");
+    assert_eq!(rows[0]["agency"], "Nassau County Police Department");
+    // The Department's FR staff still see both.
+    let (_, all) = srv.get(&chen, "/api/fr/external-requests").await;
+    assert_eq!(all.as_array().map(Vec::len), Some(2), "{all}");
+
+    // EXT-06: a vendor contract names its technologies.
+    let (s, e) = srv
+        .post(
+            &admin,
+            "/api/users/vendor.kim/contracts",
+            json!({ "contract_ref": "PO-2027-1", "starts": today.to_string(), "ends": next_year }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(rule(&e), "EXT-06", "{e}");
+    let (s, c) = srv
+        .post(
+            &admin,
+            "/api/users/vendor.kim/contracts",
+            json!({ "contract_ref": "PO-2027-1", "starts": today.to_string(), "ends": next_year,
+                    "technologies": ["digital_cameras"] }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{c}");
+    assert_eq!(c["technologies"], json!(["digital_cameras"]));
+}
+both!(
+    ext_07_agreement_terms_gate_liaison_access,
+    super::ext_07_agreement_terms_gate_liaison_access_body
+);

@@ -14,6 +14,10 @@ pub struct VendorContract {
     pub contract_ref: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    /// Technologies in scope of a vendor contract (EXT-06); empty covers none.
+    pub technologies: Vec<String>,
+    /// An agency agreement's terms as JSON (EXT-07); none recorded grants nothing.
+    pub agreement_terms: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -22,9 +26,20 @@ pub struct NewVendorContract {
     pub contract_ref: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
+    pub technologies: Vec<String>,
+    pub agreement_terms: Option<String>,
 }
 
-const COLUMNS: &str = "id, user_id, contract_ref, starts_at, ends_at";
+const COLUMNS: &str =
+    "id, user_id, contract_ref, starts_at, ends_at, technologies, agreement_terms";
+
+fn technologies_of(raw: Option<String>) -> Result<Vec<String>> {
+    match raw {
+        None => Ok(Vec::new()),
+        Some(t) => serde_json::from_str(&t)
+            .map_err(|e| StoreError::Invalid(format!("contract technologies: {e}"))),
+    }
+}
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<VendorContract> {
     let id: String = r.try_get("id")?;
@@ -35,6 +50,8 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<VendorContract> {
         contract_ref: r.try_get("contract_ref")?,
         starts_at: from_ms(r.try_get("starts_at")?)?,
         ends_at: from_ms(r.try_get("ends_at")?)?,
+        technologies: technologies_of(r.try_get("technologies")?)?,
+        agreement_terms: r.try_get("agreement_terms")?,
     })
 }
 
@@ -51,8 +68,8 @@ pub async fn create(tx: &mut Tx, new: &NewVendorContract) -> Result<VendorContra
     }
     let id = Uuid::now_v7();
     sqlx::query(
-        "INSERT INTO vendor_contracts (id, user_id, contract_ref, starts_at, ends_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO vendor_contracts (id, user_id, contract_ref, starts_at, ends_at, created_at, \
+         technologies, agreement_terms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id.to_string())
     .bind(new.user_id.to_string())
@@ -60,6 +77,11 @@ pub async fn create(tx: &mut Tx, new: &NewVendorContract) -> Result<VendorContra
     .bind(to_ms(new.starts_at))
     .bind(to_ms(new.ends_at))
     .bind(now_ms())
+    .bind(
+        serde_json::to_string(&new.technologies)
+            .map_err(|e| StoreError::Invalid(format!("contract technologies: {e}")))?,
+    )
+    .bind(new.agreement_terms.clone())
     .execute(tx.conn())
     .await?;
     Ok(VendorContract {
@@ -68,6 +90,8 @@ pub async fn create(tx: &mut Tx, new: &NewVendorContract) -> Result<VendorContra
         contract_ref: new.contract_ref.clone(),
         starts_at: from_ms(to_ms(new.starts_at))?,
         ends_at: from_ms(to_ms(new.ends_at))?,
+        technologies: new.technologies.clone(),
+        agreement_terms: new.agreement_terms.clone(),
     })
 }
 

@@ -289,6 +289,8 @@ async fn vendor_contracts(t: &TestStore) {
             contract_ref: "PO-2026-0042".into(),
             starts_at: now - Duration::days(1),
             ends_at: now + Duration::days(6),
+            technologies: vec!["thermographic_cameras".into()],
+            agreement_terms: None,
         },
     )
     .await
@@ -300,6 +302,8 @@ async fn vendor_contracts(t: &TestStore) {
             contract_ref: "PO-x".into(),
             starts_at: now,
             ends_at: now - Duration::days(1),
+            technologies: Vec::new(),
+            agreement_terms: None,
         },
     )
     .await;

@@ -550,6 +550,31 @@ pub async fn external_create(
     Ok((StatusCode::CREATED, Json(json!({ "id": id.to_string() }))).into_response())
 }
 
+/// The agency an outside account's agreement in force names (EXT-07), or None for a member.
+/// An outside account with no agreement in force and complete terms has no agency: the pack
+/// refuses it everything before this is asked.
+pub async fn liaison_agency(
+    state: &AppState,
+    p: &crate::principal::Principal,
+) -> Result<Option<String>, ApiError> {
+    if p.person.kind != probity_domain::people::PersonKind::ExternalAgency {
+        return Ok(None);
+    }
+    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
+    let contracts = probity_store::vendors::current(&mut tx, p.user.id, Utc::now())
+        .await
+        .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    let agency = contracts
+        .iter()
+        .filter_map(|c| c.agreement_terms.as_deref())
+        .filter_map(|t| serde_json::from_str::<probity_domain::AgencyAgreementTerms>(t).ok())
+        .find(|t| t.validate().is_ok())
+        .map(|t| t.agency);
+    // Never "all agencies" for an outside account: no agreement, no rows.
+    Ok(Some(agency.unwrap_or_default()))
+}
+
 /// Validates and records an outside agency's request with its audit entry (FR-20).
 pub async fn document_external(
     state: &AppState,
@@ -557,6 +582,30 @@ pub async fn document_external(
     input: &ExternalInput,
 ) -> Result<uuid::Uuid, ApiError> {
     let p = &auth.principal;
+    if let Some(own) = liaison_agency(state, p).await? {
+        if own.is_empty() || !own.trim().eq_ignore_ascii_case(input.agency.trim()) {
+            state
+                .audit_denial(
+                    p,
+                    "fr.external_request.create",
+                    "fr_external_request",
+                    "*",
+                    "EXT-07",
+                )
+                .await?;
+            return Err(ApiError::forbidden(
+                "EXT-07",
+                format!(
+                    "a liaison documents requests of its own agency only ({})",
+                    if own.is_empty() {
+                        "none in force"
+                    } else {
+                        own.as_str()
+                    }
+                ),
+            ));
+        }
+    }
     let purpose = match input.purpose.trim() {
         "" => None,
         raw => Some(
@@ -625,10 +674,15 @@ pub async fn external_list(State(state): State<AppState>, auth: Authorized) -> A
 /// Outside agencies' requests, newest first, each with the requests for analysis run for it
 /// (audited read, FR-20).
 pub async fn external_rows(state: &AppState, auth: &Authorized) -> Result<Vec<Value>, ApiError> {
+    let own = liaison_agency(state, &auth.principal).await?;
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-    let all = fr::external_requests(&mut tx)
+    let mut all = fr::external_requests(&mut tx)
         .await
         .map_err(crate::store_error)?;
+    // EXT-07: a liaison account sees only its own agency's requests.
+    if let Some(agency) = &own {
+        all.retain(|e| e.agency.trim().eq_ignore_ascii_case(agency.trim()));
+    }
     let requests = fr::list(&mut tx, &[]).await.map_err(crate::store_error)?;
     audit::append(
         &mut tx,
