@@ -24,6 +24,8 @@
 //!   capture bases (DC-02), disclosure bases (EXT-01..EXT-04), thermal deployments (TH-05).
 //! - [`fr_request`]: the facial recognition request state machine (FR-04..FR-22).
 //! - [`oversight`]: card clearing (DC-05), inspections (DC-04), breach clock (EXT-05).
+//! - [`breach`]: breach records, escalation stages, notification decisions and the quarterly
+//!   anonymized summary (EXT-05).
 //! - [`foil`]: public records requests (PUB-01): the New York business-day calendar, FOIL
 //!   deadlines, the §87(2) exemptions, review, redaction, decision and appeal checks.
 
@@ -33,6 +35,7 @@ mod error;
 mod macros;
 
 pub mod bases;
+pub mod breach;
 pub mod cases;
 pub mod foil;
 pub mod fr_request;

@@ -141,6 +141,7 @@ actions! {
     DisclosureRelease = "disclosure.release", Disclosure, "Release an approved disclosure (EXT-01).";
     BreachReport = "breach.report", System, "Report a disclosure breach (EXT-05).";
     BreachRead = "breach.read", System, "Read breach reports (EXT-05).";
+    BreachSuspect = "breach.suspect", System, "Report a suspected breach; anyone may (EXT-05).";
     FoilManage = "foil.manage", System, "Log and review FOIL requests (PUB-01).";
     FoilRelease = "foil.release", System, "Release redacted FOIL material (PUB-01).";
     FoilRead = "foil.read", System, "Read FOIL requests, their records, redactions and release log (PUB-01).";

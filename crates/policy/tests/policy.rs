@@ -110,7 +110,7 @@ fn resource_for(kind: ResourceKind, p: &Principal) -> Resource {
     }
 }
 
-const EVERYONE: &[&str] = &["self.read", "policy.read"];
+const EVERYONE: &[&str] = &["self.read", "policy.read", "breach.suspect"];
 const THREE_OFFICIALS: &[&str] = &[
     "fr.outside_repository.approve",
     "fr.unforeseen_use.decide",

@@ -311,6 +311,7 @@ pub fn router(state: AppState) -> Router {
     let table = crate::evidence::routes(table);
     let table = crate::thermal::routes(table);
     let table = crate::holds::routes(table);
+    let table = crate::breach::routes(table);
     let table = crate::records::routes(table);
     let table = crate::disclosures::routes(table);
     let table = crate::foil::routes(table);

@@ -50,6 +50,16 @@ pub struct Config {
     /// The time of day (UTC, `HH:MM`) the jobs' slots are aligned to; unset: a job first runs
     /// when the scheduler starts, then every interval.
     pub scheduler_time_of_day: Option<String>,
+    /// The SMTP relay the server's e-mail goes through (breach escalations, EXT-05), as `host` or
+    /// `host:port` (port 25 when none is given), plain SMTP as relays inside the network take it.
+    /// Unset (the default): nothing is sent, and each escalation is recorded "not sent: no relay
+    /// configured".
+    pub smtp_relay: Option<String>,
+    /// The sender address of that e-mail.
+    pub mail_from: String,
+    /// Where the breach clock escalates at 12 and 20 hours after discovery (EXT-05), e.g. the
+    /// Agency Privacy Officer's and the Chief Privacy Officer's liaison addresses.
+    pub breach_escalation_to: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -111,6 +121,9 @@ impl Default for Config {
             scheduler_enabled: true,
             scheduler_interval_secs: 24 * 60 * 60,
             scheduler_time_of_day: None,
+            smtp_relay: None,
+            mail_from: "probity@localhost".into(),
+            breach_escalation_to: Vec::new(),
         }
     }
 }
@@ -177,6 +190,19 @@ impl Config {
         if let Ok(v) = std::env::var("PROBITY_SCHEDULER_TIME_OF_DAY") {
             config.scheduler_time_of_day = Some(v).filter(|v| !v.trim().is_empty());
         }
+        if let Ok(v) = std::env::var("PROBITY_SMTP_RELAY") {
+            config.smtp_relay = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        if let Ok(v) = std::env::var("PROBITY_MAIL_FROM") {
+            config.mail_from = v.trim().to_string();
+        }
+        if let Ok(v) = std::env::var("PROBITY_BREACH_ESCALATION_TO") {
+            config.breach_escalation_to = v
+                .split(',')
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty())
+                .collect();
+        }
         if let Err(message) = config.check() {
             return Err(ConfigError::Parse {
                 path: file.map(Path::to_path_buf).unwrap_or_default(),
@@ -205,6 +231,11 @@ impl Config {
             return Err("scheduler_interval_secs must be at least 60".into());
         }
         self.scheduler_time()?;
+        self.smtp_relay_address()?;
+        for a in std::iter::once(&self.mail_from).chain(&self.breach_escalation_to) {
+            a.parse::<lettre::Address>()
+                .map_err(|e| format!("{a:?} is not an e-mail address: {e}"))?;
+        }
         Ok(())
     }
 
@@ -218,6 +249,27 @@ impl Config {
                 .map_err(|_| {
                     format!("scheduler_time_of_day: {t:?} is not a UTC time of day as HH:MM")
                 }),
+        }
+    }
+
+    /// The SMTP relay as (host, port), if one is configured.
+    pub fn smtp_relay_address(&self) -> Result<Option<(String, u16)>, String> {
+        let Some(relay) = self
+            .smtp_relay
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+        else {
+            return Ok(None);
+        };
+        match relay.rsplit_once(':') {
+            Some((host, port)) if !host.contains(':') || host.ends_with(']') => {
+                let port = port
+                    .parse::<u16>()
+                    .map_err(|_| format!("smtp_relay: {port:?} is not a port"))?;
+                Ok(Some((host.trim_matches(['[', ']']).to_string(), port)))
+            }
+            _ => Ok(Some((relay.to_string(), 25))),
         }
     }
 

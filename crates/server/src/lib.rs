@@ -25,6 +25,7 @@ pub mod app;
 pub mod audit_view;
 pub mod auth_flow;
 pub mod authz;
+pub mod breach;
 pub mod cases;
 pub mod config;
 pub mod decision;

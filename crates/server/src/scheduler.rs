@@ -2,7 +2,8 @@
 //! and no person, safe on many nodes.
 //!
 //! Each job of the registry ([`jobs`]) runs every `scheduler_interval_secs` (default a day),
-//! optionally aligned to `scheduler_time_of_day` (UTC `HH:MM`). [`spawn`] starts a loop that
+//! optionally aligned to `scheduler_time_of_day` (UTC `HH:MM`), unless it keeps a cadence of its
+//! own ([`own_schedule`]: the breach escalation runs every minute). [`spawn`] starts a loop that
 //! calls [`tick`] every 30 seconds; `tick` claims each due job under a lease in the database
 //! (`probity_store::scheduler::claim`, one conditional `UPDATE`), so two servers on one
 //! PostgreSQL never run the same job at once, runs it, records the run (job, node, start, finish,
@@ -112,7 +113,27 @@ pub fn jobs() -> Vec<Job> {
                       (RET-01..RET-11); the due queue is at /records",
             run: |state, run| Box::pin(retention_daily(state, run)),
         },
+        Job {
+            name: "breach.escalation",
+            description:
+                "E-mails the configured addresses when a breach is still not reported to the City \
+                      Chief Privacy Officer 12 and 20 hours after its discovery, once per stage \
+                      (EXT-05); runs every minute",
+            run: |state, run| Box::pin(crate::breach::escalation_job(state, run)),
+        },
     ]
+}
+
+/// Jobs that keep a cadence of their own rather than the configured schedule: a clock measured
+/// in hours cannot wait for a daily slot.
+pub fn own_schedule(name: &str) -> Option<Schedule> {
+    match name {
+        "breach.escalation" => Some(Schedule {
+            interval: TimeDelta::minutes(1),
+            time_of_day: None,
+        }),
+        _ => None,
+    }
 }
 
 async fn retention_daily(state: AppState, run: JobRun) -> Result<serde_json::Value, ApiError> {
@@ -274,7 +295,10 @@ async fn run_job(
     trigger: &Trigger,
 ) -> Result<Option<RunOutcome>, ApiError> {
     let se = crate::store_error;
-    let schedule = Schedule::from_config(&state.config)?;
+    let schedule = match own_schedule(job.name) {
+        Some(own) => own,
+        None => Schedule::from_config(&state.config)?,
+    };
     let triggered_by = match trigger.kind {
         ClaimKind::Due => "schedule",
         ClaimKind::Now => trigger.actor.as_str(),

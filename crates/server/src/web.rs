@@ -43,6 +43,9 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "thermal_live.html",
     "thermal_robot.html",
     "holds.html",
+    "breaches.html",
+    "breach.html",
+    "breach_suspect.html",
     "records.html",
     "personal_files.html",
     "disclosures.html",
@@ -131,6 +134,8 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/records", "Records due", "retention.read"),
         ("/personal-files", "Personal files", "personal_file.manage"),
         ("/foil", "FOIL requests", "foil.read"),
+        ("/breaches", "Breaches", "breach.read"),
+        ("/breaches/suspect", "Report a breach", "breach.suspect"),
         ("/disclosures", "Disclosures", ""),
         ("/operations", "Operations", "operations.read"),
     ];
@@ -162,6 +167,8 @@ pub fn page(
         nav => principal.map(|p| navigation(state, p, current)).unwrap_or_default(),
         csrf => csrf_token(headers),
         packs => pack_labels(state),
+        // EXT-05: the open breach clocks, on every page of the privacy staff.
+        breach_clock => principal.and_then(|p| crate::breach::banner(state, p)),
     };
     let merged = context! { ..ctx, ..frame };
     match state

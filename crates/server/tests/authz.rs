@@ -343,6 +343,8 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
         .replace("{candidate}", &uuid::Uuid::nil().to_string())
         .replace("{arrest}", "ARR-MATRIX-1")
         .replace("{hold}", &s.hold)
+        // No breach exists in this data: a well-formed id that names none.
+        .replace("{breach}", &uuid::Uuid::nil().to_string())
         .replace("{foil}", &s.foil)
         .replace("{job}", "retention.robot_frames")
         // No disposition exists in this data: a well-formed id that names none.

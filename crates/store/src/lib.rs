@@ -48,6 +48,7 @@
 pub mod assignments;
 pub mod audit;
 pub mod blobs;
+pub mod breaches;
 pub mod cases;
 mod db;
 pub mod devices;

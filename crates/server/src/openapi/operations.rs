@@ -440,6 +440,96 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
                 Json(json!({"type": "array", "items": r.named("AuditEntry", shapes::audit_entry())})),
             ),
 
+        // ---------------------------------------------------------------- breaches (EXT-05)
+        ("POST", "/api/breaches/suspected") => op()
+            .json(
+                r.of::<crate::breach::BreachSuspicionInput>(),
+                "What was seen: what may have been disclosed, to whom, when",
+            )
+            .ok(
+                201,
+                "The suspected breach, waiting for the Agency Privacy Officer",
+                Json(r.of::<crate::breach::BreachSuspicionReceipt>()),
+            ),
+        ("GET", "/api/breaches") => op().ok(
+            200,
+            "Breaches and suspected breaches, newest first, with their clocks",
+            Json(r.list::<crate::breach::BreachView>()),
+        ),
+        ("POST", "/api/breaches") => op()
+            .json(
+                r.of::<crate::breach::BreachRecordInput>(),
+                "What was disclosed, to whom, and when it was discovered",
+            )
+            .problems(&[409])
+            .ok(
+                201,
+                "The breach, recorded; its 24-hour clock runs",
+                Json(r.of::<crate::breach::BreachView>()),
+            ),
+        ("GET", "/api/breaches/summary") => op()
+            .query(Registry::inline::<crate::breach::BreachSummaryQuery>())
+            .ok(
+                200,
+                "Counts by kind and outcome; no names",
+                Json(r.of::<crate::breach::BreachSummaryView>()),
+            ),
+        ("GET", "/api/breaches/summary.csv") => op()
+            .query(Registry::inline::<crate::breach::BreachSummaryQuery>())
+            .ok(200, "The summary as CSV", Media(&["text/csv"])),
+        ("GET", "/api/breaches/summary.pdf") => op()
+            .query(Registry::inline::<crate::breach::BreachSummaryQuery>())
+            .ok(200, "The summary as PDF", Media(&["application/pdf"])),
+        ("GET", "/api/breaches/{breach}") => op().ok(
+            200,
+            "The breach, its escalations and letters",
+            Json(r.of::<crate::breach::BreachDetailView>()),
+        ),
+        ("POST", "/api/breaches/{breach}/dismiss") => op()
+            .json(
+                r.of::<crate::breach::BreachDismissInput>(),
+                "Why it is not a breach",
+            )
+            .problems(&[409])
+            .ok(
+                200,
+                "The suspicion, dismissed",
+                Json(r.of::<crate::breach::BreachView>()),
+            ),
+        ("POST", "/api/breaches/{breach}/cpo-report") => op()
+            .json(
+                r.of::<crate::breach::BreachCpoReportInput>(),
+                "When and how the report was made",
+            )
+            .problems(&[409])
+            .ok(
+                200,
+                "The breach, reported; the clock stops",
+                Json(r.of::<crate::breach::BreachView>()),
+            ),
+        ("POST", "/api/breaches/{breach}/notification") => op()
+            .json(
+                r.of::<crate::breach::BreachNotificationInput>(),
+                "The ground and the reason",
+            )
+            .problems(&[409])
+            .ok(
+                200,
+                "The breach with the decision",
+                Json(r.of::<crate::breach::BreachView>()),
+            ),
+        ("POST", "/api/breaches/{breach}/letters") => op()
+            .json(
+                r.of::<crate::breach::BreachLetterInput>(),
+                "The recipient and the date sent",
+            )
+            .problems(&[409])
+            .ok(
+                201,
+                "The letter, recorded",
+                Json(r.of::<crate::breach::BreachLetterView>()),
+            ),
+
         // ---------------------------------------------------------------- legal holds (RET-11)
         ("GET", "/api/holds") => op()
             .query(Registry::inline::<holds::SearchQuery>())
