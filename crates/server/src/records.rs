@@ -566,13 +566,19 @@ pub async fn compute_schedule(
 
 /// The records due at `now`: dated on or before today (held ones included, marked).
 pub fn due_only(entries: Vec<ScheduleEntry>, now: DateTime<Utc>) -> Vec<ScheduleEntry> {
-    let today = now.date_naive().to_string();
-    let mut due: Vec<ScheduleEntry> = entries
+    // Compared as dates, not as text: past the year 9999 the text gains a sign and sorts first.
+    let today = now.date_naive();
+    let date = |e: &ScheduleEntry| {
+        e.due_on
+            .as_deref()
+            .and_then(|d| NaiveDate::from_str(d).ok())
+    };
+    let mut due: Vec<(NaiveDate, ScheduleEntry)> = entries
         .into_iter()
-        .filter(|e| e.due_on.as_deref().is_some_and(|d| d <= today.as_str()))
+        .filter_map(|e| date(&e).filter(|d| *d <= today).map(|d| (d, e)))
         .collect();
-    due.sort_by(|a, b| a.due_on.cmp(&b.due_on).then(a.record_id.cmp(&b.record_id)));
-    due
+    due.sort_by(|(a, x), (b, y)| a.cmp(b).then(x.record_id.cmp(&y.record_id)));
+    due.into_iter().map(|(_, e)| e).collect()
 }
 
 /// One record's current place on the schedule, inside the caller's transaction (the decision

@@ -52,6 +52,11 @@ impl Clock {
         Utc::now() + chrono::Duration::milliseconds(offset)
     }
 
+    /// Back to the system time (a test starting a new simulated history).
+    pub fn reset(&self) {
+        self.offset_ms.store(0, std::sync::atomic::Ordering::SeqCst);
+    }
+
     /// Moves the clock forward by `by` (a test's simulated day passing).
     pub fn advance(&self, by: chrono::Duration) {
         self.offset_ms
