@@ -30,6 +30,11 @@ text_enum! {
         IntegrityControlOfficer = "integrity_control_officer",
         /// Internal Affairs Bureau auditor: reads the audit trail, focused audits (SEC-05).
         IabAuditor = "iab_auditor",
+        /// Commanding officer of a command: focused audits of the command's own activity (SEC-05).
+        CommandingOfficer = "commanding_officer",
+        /// Member of an investigations unit: focused audits for the misuse investigations it
+        /// carries (SEC-05, SEC-06).
+        InvestigationsUnit = "investigations_unit",
         /// Agency Privacy Officer: approves disclosures, reports breaches (EXT-03, EXT-05).
         AgencyPrivacyOfficer = "agency_privacy_officer",
         /// Records officer: retention, legal holds, dispositions, FOIL (RET-11, PUB-01).
@@ -175,6 +180,17 @@ const SUPERVISORY_RANKS: &[Rank] = &[
     Rank::ChiefOfDepartment,
 ];
 
+/// Ranks that command a precinct or another command: captain and above.
+const COMMANDING_RANKS: &[Rank] = &[
+    Rank::Captain,
+    Rank::DeputyInspector,
+    Rank::Inspector,
+    Rank::DeputyChief,
+    Rank::AssistantChief,
+    Rank::BureauChief,
+    Rank::ChiefOfDepartment,
+];
+
 impl Role {
     /// The requirements of this role. One table, used by [`effective_roles`] and shown in the UI.
     pub fn requirements(self) -> RoleRequirements {
@@ -193,7 +209,12 @@ impl Role {
             | Role::RecordsOfficer
             | Role::RecordsManager
             | Role::Administrator
-            | Role::IabAuditor => member("SEC-02"),
+            | Role::IabAuditor
+            | Role::InvestigationsUnit => member("SEC-02"),
+            Role::CommandingOfficer => RoleRequirements {
+                ranks: Some(COMMANDING_RANKS),
+                ..member("SEC-05")
+            },
             Role::FrInvestigator => RoleRequirements {
                 courses: FR,
                 ..member("FR-21")
@@ -813,7 +834,7 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), *r);
         }
-        assert_eq!(Role::ALL.len(), 15);
+        assert_eq!(Role::ALL.len(), 17);
         for r in Rank::ALL {
             assert_eq!(r.as_str().parse::<Rank>().unwrap(), *r);
         }

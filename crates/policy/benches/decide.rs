@@ -27,6 +27,11 @@ fn principal(role: Role) -> Result<Principal, Box<dyn std::error::Error>> {
         } else {
             BTreeSet::new()
         },
+        commanding_officer_commands: if role == Role::CommandingOfficer {
+            home.clone()
+        } else {
+            BTreeSet::new()
+        },
         intelligence_division: false,
         courses: Course::ALL.iter().copied().collect(),
         contract_active: true,
@@ -73,6 +78,10 @@ fn resource(kind: ResourceKind, p: &Principal) -> Result<Resource, Box<dyn std::
             created_by: UserId::new(),
         },
         ResourceKind::Technology => Resource::Technology(Technology::FacialRecognition),
+        ResourceKind::AuditScope => Resource::AuditScope {
+            commands: [case.command].into(),
+            department_wide: false,
+        },
     })
 }
 

@@ -17,6 +17,7 @@ pub enum ResourceKind {
     ThermalDeployment,
     Disclosure,
     Technology,
+    AuditScope,
 }
 
 impl ResourceKind {
@@ -32,6 +33,7 @@ impl ResourceKind {
             ResourceKind::ThermalDeployment => "ThermalDeployment",
             ResourceKind::Disclosure => "Disclosure",
             ResourceKind::Technology => "Technology",
+            ResourceKind::AuditScope => "AuditScope",
         }
     }
 }
@@ -105,7 +107,7 @@ actions! {
     DeviceCardClear = "device.card_clear", Device, "Clear a memory card after verified offload (DC-05).";
     AuditRead = "audit.read", System, "Read the audit trail.";
     AuditVerify = "audit.verify", System, "Verify the hash chain of the audit trail.";
-    AuditFocused = "audit.focused", System, "Produce a focused audit of computer activity (SEC-05).";
+    AuditFocused = "audit.focused", AuditScope, "Produce a focused audit of computer activity (SEC-05).";
     FrRequestCreate = "fr.request.create", FrRequest, "Submit a request for facial recognition analysis (FR-04).";
     FrRequestRead = "fr.request.read", FrRequest, "Read a request for analysis.";
     FrRequestAddProbe = "fr.request.add_probe", FrRequest, "Add stills to a returned request (FR-06).";

@@ -31,6 +31,8 @@ pub struct Principal {
     pub investigator_commands: BTreeSet<CommandCode>,
     /// Commands in which the supervisor role is held now.
     pub supervisor_commands: BTreeSet<CommandCode>,
+    /// Commands in which the commanding officer role is held now (SEC-05).
+    pub commanding_officer_commands: BTreeSet<CommandCode>,
     /// A role is held now in the Intelligence Division (FR-25).
     pub intelligence_division: bool,
     /// Courses valid today (OVR-01).
@@ -50,6 +52,7 @@ impl Principal {
             commands: access.commands(),
             investigator_commands: access.commands_with_role(Role::Investigator),
             supervisor_commands: access.commands_with_role(Role::Supervisor),
+            commanding_officer_commands: access.commands_with_role(Role::CommandingOfficer),
             intelligence_division: access.intelligence_division,
             courses: access.valid_courses.clone(),
             contract_active: access.contract_active,
@@ -120,6 +123,12 @@ pub enum Resource {
     },
     /// One technology as the object of maintenance (EXT-06).
     Technology(Technology),
+    /// What a focused audit covers (SEC-05): the commands of the people and cases it names, or
+    /// the whole Department when it names none.
+    AuditScope {
+        commands: BTreeSet<CommandCode>,
+        department_wide: bool,
+    },
 }
 
 impl Resource {
@@ -134,6 +143,7 @@ impl Resource {
             Resource::ThermalDeployment { .. } => ResourceKind::ThermalDeployment,
             Resource::Disclosure { .. } => ResourceKind::Disclosure,
             Resource::Technology(_) => ResourceKind::Technology,
+            Resource::AuditScope { .. } => ResourceKind::AuditScope,
         }
     }
 }
@@ -413,6 +423,15 @@ impl PolicyEngine {
             str_set(principal.supervisor_commands.iter().map(|c| c.as_str())),
         );
         pa.insert(
+            "commanding_officer_commands".into(),
+            str_set(
+                principal
+                    .commanding_officer_commands
+                    .iter()
+                    .map(|c| c.as_str()),
+            ),
+        );
+        pa.insert(
             "intelligence_division".into(),
             RestrictedExpression::new_bool(principal.intelligence_division),
         );
@@ -505,6 +524,20 @@ impl PolicyEngine {
             Resource::Technology(t) => {
                 ra.insert("name".into(), s(t.as_str()));
                 uid("Technology", t.as_str())?
+            }
+            Resource::AuditScope {
+                commands,
+                department_wide,
+            } => {
+                ra.insert(
+                    "commands".into(),
+                    str_set(commands.iter().map(|c| c.as_str())),
+                );
+                ra.insert(
+                    "department_wide".into(),
+                    RestrictedExpression::new_bool(*department_wide),
+                );
+                uid("AuditScope", "focused")?
             }
         };
         let resource_entity = Entity::new(r_uid.clone(), ra, HashSet::new())

@@ -31,6 +31,7 @@
 //!     commands: Default::default(),
 //!     investigator_commands: Default::default(),
 //!     supervisor_commands: Default::default(),
+//!     commanding_officer_commands: Default::default(),
 //!     intelligence_division: false,
 //!     courses: Default::default(),
 //!     contract_active: false,

@@ -46,6 +46,7 @@ fn principal(role: Role) -> Principal {
         commands: home.clone(),
         investigator_commands: only(Role::Investigator),
         supervisor_commands: only(Role::Supervisor),
+        commanding_officer_commands: only(Role::CommandingOfficer),
         intelligence_division: false,
         courses: Course::ALL.iter().copied().collect(),
         contract_active: outside,
@@ -107,6 +108,10 @@ fn resource_for(kind: ResourceKind, p: &Principal) -> Resource {
             created_by: UserId::new(),
         },
         ResourceKind::Technology => Resource::Technology(Technology::FacialRecognition),
+        ResourceKind::AuditScope => Resource::AuditScope {
+            commands: [cmd(HOME)].into(),
+            department_wide: false,
+        },
     }
 }
 
@@ -294,6 +299,8 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "audit.verify",
             ],
         ),
+        (Role::CommandingOfficer, vec!["audit.focused"]),
+        (Role::InvestigationsUnit, vec!["audit.focused"]),
         (Role::Vendor, vec!["system.maintain"]),
         (
             Role::ExternalAgencyLiaison,
@@ -1194,4 +1201,44 @@ fn ret_schedule_in_force_is_the_policys() {
     let err = PolicyEngine::from_sources(EMBEDDED_SCHEMA, &sources)
         .expect_err("a schedule line without classifications");
     assert!(err.to_string().contains("no classifications"), "{err}");
+}
+
+#[test]
+fn sec_05_commanding_officer_audits_own_command_only() {
+    let e = engine();
+    let co = principal(Role::CommandingOfficer);
+    let scope = |codes: &[&str], department_wide| Resource::AuditScope {
+        commands: codes.iter().map(|c| cmd(c)).collect(),
+        department_wide,
+    };
+    let own = e.decide(
+        &co,
+        Action::AuditFocused,
+        &scope(&[HOME], false),
+        &Context::default(),
+    );
+    assert!(own.allowed, "{}", own.rule);
+    assert_eq!(own.rule, "SEC-05.commanding-officer-focused-audits");
+    for refused in [
+        scope(&["PCT-020"], false),
+        scope(&[HOME, "PCT-020"], false),
+        scope(&[], true),
+    ] {
+        let d = e.decide(&co, Action::AuditFocused, &refused, &Context::default());
+        assert!(!d.allowed, "{refused:?}");
+        assert_eq!(d.rule, "SEC-05.commanding-officer-own-command-only");
+    }
+    for role in [
+        Role::IabAuditor,
+        Role::IntegrityControlOfficer,
+        Role::InvestigationsUnit,
+    ] {
+        let d = e.decide(
+            &principal(role),
+            Action::AuditFocused,
+            &scope(&["PCT-020"], true),
+            &Context::default(),
+        );
+        assert!(d.allowed, "{role}: {}", d.rule);
+    }
 }

@@ -313,6 +313,7 @@ pub fn router(state: AppState) -> Router {
     let table = crate::holds::routes(table);
     let table = crate::breach::routes(table);
     let table = crate::records::routes(table);
+    let table = crate::focused_audit::routes(table);
     let table = crate::disclosures::routes(table);
     let table = crate::foil::routes(table);
     let table = crate::scheduler::routes(table);

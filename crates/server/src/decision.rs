@@ -197,6 +197,7 @@ pub fn hint(state: &AppState, p: &Principal, action: &str) -> bool {
             command,
             authorization_in_force: true,
         },
+        (K::AuditScope, _) => crate::focused_audit::own_scope(p),
         _ => return false,
     };
     let principal = probity_policy::Principal::from_access(&p.person, &p.access);

@@ -34,6 +34,7 @@ pub mod disclosures;
 pub mod error;
 pub mod evidence;
 pub mod extract;
+pub mod focused_audit;
 pub mod foil;
 pub mod fr;
 pub mod holds;

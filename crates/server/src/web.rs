@@ -54,6 +54,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "foil_public.html",
     "account_second_factor.html",
     "operations.html",
+    "focused_audit.html",
 );
 
 pub const STYLESHEET: &str = include_str!("../static/probity.css");
@@ -120,6 +121,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/cases", "Cases", "case.list"),
         ("/admin/users", "People and access", "user.list"),
         ("/audit", "Audit trail", "audit.read"),
+        ("/audit/focused", "Focused audits", "audit.focused"),
         ("/fr", "Facial recognition", "fr.queue.read"),
         (
             "/fr/external-requests",

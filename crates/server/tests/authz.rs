@@ -432,6 +432,19 @@ fn handler_actions(spec: &RouteSpec, s: &Seeded, account: Option<&Resource>) -> 
         // The frame named does not exist: nothing may be shown.
         return Some(Expect::AnyOf(vec![], Resource::System));
     }
+    if p.starts_with("/api/audit/focused") || p == "/audit/focused" {
+        // Focused audits (SEC-05) decide on the caller's own scope before reading the query, then
+        // on the scope the query names; the 19th Precinct is the demonstration commanding
+        // officer's command.
+        let own = probity_domain::CommandCode::parse("PCT-019").expect("command");
+        return Some(Expect::AnyOf(
+            vec![A::AuditFocused],
+            Resource::AuditScope {
+                commands: [own].into(),
+                department_wide: false,
+            },
+        ));
+    }
     // Creation routes decide on the record the body describes; an empty body describes none.
     match p {
         "/cases"

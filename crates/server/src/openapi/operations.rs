@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use super::shapes;
 use super::Registry;
 use crate::{
-    access_changes, account, api, cases, disclosures, evidence, fr, holds, people, records, thermal,
+    access_changes, account, api, cases, disclosures, evidence, focused_audit, fr, holds, people,
+    records, thermal,
 };
 
 /// A request body.
@@ -529,6 +530,28 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
                 "The letter, recorded",
                 Json(r.of::<crate::breach::BreachLetterView>()),
             ),
+
+        // ---------------------------------------------------------------- focused audits (SEC-05)
+        ("GET", "/api/audit/focused") => op()
+            .query(Registry::inline::<focused_audit::FocusedAuditQuery>())
+            .problems(&[404])
+            .ok(
+                200,
+                "The report: the scope, the entries and whether the chain verified",
+                Json(r.of::<focused_audit::FocusedAuditReport>()),
+            ),
+        ("GET", "/api/audit/focused.csv") => op()
+            .query(Registry::inline::<focused_audit::FocusedAuditQuery>())
+            .problems(&[404])
+            .ok(
+                200,
+                "The report as CSV: scope and chain statement rows, then the entries",
+                Media(&["text/csv"]),
+            ),
+        ("GET", "/api/audit/focused.pdf") => op()
+            .query(Registry::inline::<focused_audit::FocusedAuditQuery>())
+            .problems(&[404])
+            .ok(200, "The report as PDF", Media(&["application/pdf"])),
 
         // ---------------------------------------------------------------- legal holds (RET-11)
         ("GET", "/api/holds") => op()
