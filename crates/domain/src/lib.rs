@@ -38,6 +38,7 @@ pub mod bases;
 pub mod breach;
 pub mod cases;
 pub mod foil;
+pub mod misuse;
 pub mod fr_request;
 pub mod ids;
 pub mod oversight;

@@ -144,6 +144,9 @@ actions! {
     BreachReport = "breach.report", System, "Report a disclosure breach (EXT-05).";
     BreachRead = "breach.read", System, "Read breach reports (EXT-05).";
     BreachSuspect = "breach.suspect", System, "Report a suspected breach; anyone may (EXT-05).";
+    MisuseReport = "misuse.report", System, "Take in an allegation of misuse (SEC-06).";
+    MisuseRead = "misuse.read", System, "Read allegations of misuse and the audit entries bearing on them (SEC-06).";
+    MisuseManage = "misuse.manage", System, "Assign an allegation of misuse and close it with its outcome (SEC-06).";
     FoilManage = "foil.manage", System, "Log and review FOIL requests (PUB-01).";
     FoilRelease = "foil.release", System, "Release redacted FOIL material (PUB-01).";
     FoilRead = "foil.read", System, "Read FOIL requests, their records, redactions and release log (PUB-01).";

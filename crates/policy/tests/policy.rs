@@ -234,6 +234,9 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "audit.focused",
                 "user.list",
                 "user.read",
+                "misuse.report",
+                "misuse.read",
+                "misuse.manage",
             ],
         ),
         (
@@ -246,6 +249,9 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "user.read",
                 "breach.read",
                 "report.oversight",
+                "misuse.report",
+                "misuse.read",
+                "misuse.manage",
             ],
         ),
         (
@@ -299,8 +305,16 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "audit.verify",
             ],
         ),
-        (Role::CommandingOfficer, vec!["audit.focused"]),
-        (Role::InvestigationsUnit, vec!["audit.focused"]),
+        (Role::CommandingOfficer, vec!["audit.focused", "misuse.report"]),
+        (
+            Role::InvestigationsUnit,
+            vec![
+                "audit.focused",
+                "misuse.report",
+                "misuse.read",
+                "misuse.manage",
+            ],
+        ),
         (Role::Vendor, vec!["system.maintain"]),
         (
             Role::ExternalAgencyLiaison,

@@ -315,6 +315,7 @@ pub fn router(state: AppState) -> Router {
     let table = crate::records::routes(table);
     let table = crate::focused_audit::routes(table);
     let table = crate::disclosures::routes(table);
+    let table = crate::misuse::routes(table);
     let table = crate::foil::routes(table);
     let table = crate::scheduler::routes(table);
     let (router, specs) = table.finish();

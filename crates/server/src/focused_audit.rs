@@ -27,6 +27,7 @@ use probity_store::{assignments, audit, cases, users};
 use serde::{Deserialize, Serialize};
 
 use crate::authz::SignedIn;
+use crate::breach::csv_field;
 use crate::error::ApiError;
 use crate::principal::Principal;
 use crate::routes::{Access, RouteTable};
@@ -567,15 +568,6 @@ async fn run(
 
 // ------------------------------------------------------------------ CSV and PDF
 
-/// One CSV field: quoted when it holds a comma, a quote, or a line break; quotes doubled.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 fn csv_row(out: &mut String, fields: &[&str]) {
     let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
     out.push_str(&row.join(","));
@@ -861,14 +853,6 @@ async fn report_page(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sec_05_csv_fields_are_quoted() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"no\""), "\"say \"\"no\"\"\"");
-        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
-    }
 
     #[test]
     fn sec_05_scope_and_range_are_required() {

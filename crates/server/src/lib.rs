@@ -39,6 +39,7 @@ pub mod foil;
 pub mod fr;
 pub mod holds;
 pub mod limits;
+pub mod misuse;
 pub mod observability;
 pub mod openapi;
 pub mod pages;

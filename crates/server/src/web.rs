@@ -49,6 +49,8 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "records.html",
     "personal_files.html",
     "disclosures.html",
+    "misuse.html",
+    "misuse_allegation.html",
     "foil_queue.html",
     "foil_request.html",
     "foil_public.html",
@@ -139,6 +141,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/breaches", "Breaches", "breach.read"),
         ("/breaches/suspect", "Report a breach", "breach.suspect"),
         ("/disclosures", "Disclosures", ""),
+        ("/misuse", "Misuse allegations", "misuse.read"),
         ("/operations", "Operations", "operations.read"),
     ];
     ITEMS

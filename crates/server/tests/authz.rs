@@ -115,11 +115,7 @@ async fn person(
                 contract_ref: format!("C-{username}"),
                 starts_at: start,
                 ends_at: ends,
-                technologies: vec![
-                    "facial_recognition".into(),
-                    "digital_cameras".into(),
-                    "thermographic_cameras".into(),
-                ],
+                technologies: vec!["facial_recognition".into(), "digital_cameras".into(), "thermographic_cameras".into()],
                 agreement_terms: None,
             },
         )
@@ -358,7 +354,9 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
         .replace("{assignment}", &uuid::Uuid::nil().to_string())
         .replace("{training}", &uuid::Uuid::nil().to_string())
         // No disclosure exists in this data: a well-formed id that names none.
-        .replace("{disclosure}", &uuid::Uuid::nil().to_string());
+        .replace("{disclosure}", &uuid::Uuid::nil().to_string())
+        // No allegation exists in this data: a well-formed id that names none.
+        .replace("{allegation}", &uuid::Uuid::nil().to_string());
     path = if robot {
         // No robot frame exists in this data: a well-formed id that names none.
         path.replace("{id}", &uuid::Uuid::now_v7().to_string())

@@ -60,6 +60,7 @@ pub mod fr;
 pub mod gallery;
 pub mod holds;
 pub mod jobs;
+pub mod misuse;
 mod keys;
 pub mod records;
 pub mod scheduler;

@@ -11,7 +11,7 @@ use super::shapes;
 use super::Registry;
 use crate::{
     access_changes, account, api, cases, disclosures, evidence, focused_audit, fr, holds, people,
-    records, thermal,
+    misuse, records, thermal,
 };
 
 /// A request body.
@@ -658,6 +658,32 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
         ("POST", "/api/personal-files") => op()
             .json(r.of::<records::PersonalFileInput>(), "The person and the dates that keep the file")
             .ok(201, "The file", Json(r.of::<records::PersonalFileView>())),
+
+        // ---------------------------------------------------------------- misuse allegations (SEC-06)
+        ("POST", "/api/misuse-allegations") => op()
+            .json(
+                r.of::<misuse::AllegationInput>(),
+                "Who, what, when (a range) and which records",
+            )
+            .ok(201, "The allegation, received", Json(r.of::<misuse::AllegationView>())),
+        ("GET", "/api/misuse-allegations") => op().ok(
+            200,
+            "Allegations, newest first",
+            Json(r.list::<misuse::AllegationView>()),
+        ),
+        ("GET", "/api/misuse-allegations/{allegation}") => op().ok(
+            200,
+            "The allegation and the audit entries that bear on it",
+            Json(r.of::<misuse::AllegationDetail>()),
+        ),
+        ("POST", "/api/misuse-allegations/{allegation}/assign") => op()
+            .json(r.of::<misuse::MisuseAssignInput>(), "command or iab, and why")
+            .problems(&[409])
+            .ok(200, "Assigned", Json(r.of::<misuse::AllegationView>())),
+        ("POST", "/api/misuse-allegations/{allegation}/close") => op()
+            .json(r.of::<misuse::MisuseCloseInput>(), "The outcome and what was found")
+            .problems(&[409])
+            .ok(200, "Closed", Json(r.of::<misuse::AllegationView>())),
 
         // ---------------------------------------------------------------- disclosures (EXT)
         ("POST", "/api/cases/{case}/disclosures") => op()
