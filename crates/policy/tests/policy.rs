@@ -305,7 +305,10 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "audit.verify",
             ],
         ),
-        (Role::CommandingOfficer, vec!["audit.focused", "misuse.report"]),
+        (
+            Role::CommandingOfficer,
+            vec!["audit.focused", "misuse.report"],
+        ),
         (
             Role::InvestigationsUnit,
             vec![

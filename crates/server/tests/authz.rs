@@ -115,7 +115,11 @@ async fn person(
                 contract_ref: format!("C-{username}"),
                 starts_at: start,
                 ends_at: ends,
-                technologies: vec!["facial_recognition".into(), "digital_cameras".into(), "thermographic_cameras".into()],
+                technologies: vec![
+                    "facial_recognition".into(),
+                    "digital_cameras".into(),
+                    "thermographic_cameras".into(),
+                ],
                 agreement_terms: None,
             },
         )

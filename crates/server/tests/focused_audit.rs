@@ -220,11 +220,7 @@ async fn sec_05_bad_requests_are_refused_clearly_body(backend: Backend) {
     let earlier = (now - Duration::hours(1)).format("%Y-%m-%dT%H:%M:%SZ");
     let cases: Vec<(String, StatusCode, &str)> = vec![
         // No scope at all.
-        (
-            range(),
-            StatusCode::BAD_REQUEST,
-            "needs a scope",
-        ),
+        (range(), StatusCode::BAD_REQUEST, "needs a scope"),
         (String::new(), StatusCode::BAD_REQUEST, "needs a scope"),
         // An inverted time range.
         (

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use super::shapes;
 use super::Registry;
 use crate::{
-    access_changes, account, api, cases, disclosures, evidence, focused_audit, fr, holds, people,
-    misuse, records, thermal,
+    access_changes, account, api, cases, disclosures, evidence, focused_audit, fr, holds, misuse,
+    people, records, thermal,
 };
 
 /// A request body.
