@@ -40,6 +40,7 @@ pub mod cases;
 pub mod foil;
 pub mod fr_request;
 pub mod ids;
+pub mod inspections;
 pub mod misuse;
 pub mod oversight;
 pub mod people;

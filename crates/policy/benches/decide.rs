@@ -79,9 +79,10 @@ fn resource(kind: ResourceKind, p: &Principal) -> Result<Resource, Box<dyn std::
         },
         ResourceKind::Technology => Resource::Technology(Technology::FacialRecognition),
         ResourceKind::AuditScope => Resource::AuditScope {
-            commands: [case.command].into(),
+            commands: [case.command.clone()].into(),
             department_wide: false,
         },
+        ResourceKind::Command => Resource::Command(case.command),
     })
 }
 

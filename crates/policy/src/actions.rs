@@ -18,6 +18,7 @@ pub enum ResourceKind {
     Disclosure,
     Technology,
     AuditScope,
+    Command,
 }
 
 impl ResourceKind {
@@ -34,6 +35,7 @@ impl ResourceKind {
             ResourceKind::Disclosure => "Disclosure",
             ResourceKind::Technology => "Technology",
             ResourceKind::AuditScope => "AuditScope",
+            ResourceKind::Command => "Command",
         }
     }
 }
@@ -147,6 +149,8 @@ actions! {
     MisuseReport = "misuse.report", System, "Take in an allegation of misuse (SEC-06).";
     MisuseRead = "misuse.read", System, "Read allegations of misuse and the audit entries bearing on them (SEC-06).";
     MisuseManage = "misuse.manage", System, "Assign an allegation of misuse and close it with its outcome (SEC-06).";
+    InspectionRecord = "inspection.record", Command, "Record the tour's inspection of an area with computer systems, or add an area (SEC-06).";
+    InspectionRead = "inspection.read", Command, "Read a command's areas, tour inspections and missed tours (SEC-06).";
     FoilManage = "foil.manage", System, "Log and review FOIL requests (PUB-01).";
     FoilRelease = "foil.release", System, "Release redacted FOIL material (PUB-01).";
     FoilRead = "foil.read", System, "Read FOIL requests, their records, redactions and release log (PUB-01).";

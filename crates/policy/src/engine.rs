@@ -129,6 +129,8 @@ pub enum Resource {
         commands: BTreeSet<CommandCode>,
         department_wide: bool,
     },
+    /// A command as a whole: its areas with computer systems and their tour inspections (SEC-06).
+    Command(CommandCode),
 }
 
 impl Resource {
@@ -144,6 +146,7 @@ impl Resource {
             Resource::Disclosure { .. } => ResourceKind::Disclosure,
             Resource::Technology(_) => ResourceKind::Technology,
             Resource::AuditScope { .. } => ResourceKind::AuditScope,
+            Resource::Command(_) => ResourceKind::Command,
         }
     }
 }
@@ -538,6 +541,10 @@ impl PolicyEngine {
                     RestrictedExpression::new_bool(*department_wide),
                 );
                 uid("AuditScope", "focused")?
+            }
+            Resource::Command(code) => {
+                ra.insert("code".into(), s(code.as_str()));
+                uid("Command", code.as_str())?
             }
         };
         let resource_entity = Entity::new(r_uid.clone(), ra, HashSet::new())

@@ -112,6 +112,7 @@ fn resource_for(kind: ResourceKind, p: &Principal) -> Resource {
             commands: [cmd(HOME)].into(),
             department_wide: false,
         },
+        ResourceKind::Command => Resource::Command(cmd(HOME)),
     }
 }
 
@@ -192,6 +193,8 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
         (
             Role::Supervisor,
             vec![
+                "inspection.record",
+                "inspection.read",
                 "case.create",
                 "case.list",
                 "case.read",
@@ -237,6 +240,7 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "misuse.report",
                 "misuse.read",
                 "misuse.manage",
+                "inspection.read",
             ],
         ),
         (
@@ -252,6 +256,7 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "misuse.report",
                 "misuse.read",
                 "misuse.manage",
+                "inspection.read",
             ],
         ),
         (
@@ -307,7 +312,7 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
         ),
         (
             Role::CommandingOfficer,
-            vec!["audit.focused", "misuse.report"],
+            vec!["audit.focused", "misuse.report", "inspection.read"],
         ),
         (
             Role::InvestigationsUnit,

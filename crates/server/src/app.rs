@@ -316,6 +316,7 @@ pub fn router(state: AppState) -> Router {
     let table = crate::focused_audit::routes(table);
     let table = crate::disclosures::routes(table);
     let table = crate::misuse::routes(table);
+    let table = crate::inspections::routes(table);
     let table = crate::foil::routes(table);
     let table = crate::scheduler::routes(table);
     let (router, specs) = table.finish();

@@ -198,6 +198,7 @@ pub fn hint(state: &AppState, p: &Principal, action: &str) -> bool {
             authorization_in_force: true,
         },
         (K::AuditScope, _) => crate::focused_audit::own_scope(p),
+        (K::Command, Some(command)) => Resource::Command(command),
         _ => return false,
     };
     let principal = probity_policy::Principal::from_access(&p.person, &p.access);

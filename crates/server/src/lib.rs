@@ -38,6 +38,7 @@ pub mod focused_audit;
 pub mod foil;
 pub mod fr;
 pub mod holds;
+pub mod inspections;
 pub mod limits;
 pub mod misuse;
 pub mod observability;

@@ -51,6 +51,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "disclosures.html",
     "misuse.html",
     "misuse_allegation.html",
+    "inspections.html",
     "foil_queue.html",
     "foil_request.html",
     "foil_public.html",
@@ -142,6 +143,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/breaches/suspect", "Report a breach", "breach.suspect"),
         ("/disclosures", "Disclosures", ""),
         ("/misuse", "Misuse allegations", "misuse.read"),
+        ("/inspections", "Tour inspections", "inspection.read"),
         ("/operations", "Operations", "operations.read"),
     ];
     ITEMS

@@ -360,7 +360,8 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
         // No disclosure exists in this data: a well-formed id that names none.
         .replace("{disclosure}", &uuid::Uuid::nil().to_string())
         // No allegation exists in this data: a well-formed id that names none.
-        .replace("{allegation}", &uuid::Uuid::nil().to_string());
+        .replace("{allegation}", &uuid::Uuid::nil().to_string())
+        .replace("{command}", "PCT-019");
     path = if robot {
         // No robot frame exists in this data: a well-formed id that names none.
         path.replace("{id}", &uuid::Uuid::now_v7().to_string())
@@ -425,6 +426,18 @@ fn handler_actions(spec: &RouteSpec, s: &Seeded, account: Option<&Resource>) -> 
             A::ThermalLiveView
         };
         return Some(Expect::AnyOf(vec![action], s.deployment.clone()));
+    }
+    if p.contains("{command}") {
+        // Tour inspections decide on the command named; a post with an empty body records
+        // nothing for anyone.
+        return Some(if get {
+            Expect::AnyOf(
+                vec![A::InspectionRead],
+                Resource::Command(probity_domain::CommandCode::parse("PCT-019").expect("code")),
+            )
+        } else {
+            Expect::AnyOf(vec![], Resource::System)
+        });
     }
     if p.contains("{disclosure}") {
         // The disclosure named does not exist: nothing may be shown or done.

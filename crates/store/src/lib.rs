@@ -59,6 +59,7 @@ pub mod foil;
 pub mod fr;
 pub mod gallery;
 pub mod holds;
+pub mod inspections;
 pub mod jobs;
 mod keys;
 pub mod misuse;

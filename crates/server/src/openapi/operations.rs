@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use super::shapes;
 use super::Registry;
 use crate::{
-    access_changes, account, api, cases, disclosures, evidence, focused_audit, fr, holds, misuse,
-    people, records, thermal,
+    access_changes, account, api, cases, disclosures, evidence, focused_audit, fr, holds,
+    inspections, misuse, people, records, thermal,
 };
 
 /// A request body.
@@ -658,6 +658,23 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
         ("POST", "/api/personal-files") => op()
             .json(r.of::<records::PersonalFileInput>(), "The person and the dates that keep the file")
             .ok(201, "The file", Json(r.of::<records::PersonalFileView>())),
+
+        // ---------------------------------------------------------------- tour inspections (SEC-06)
+        ("POST", "/api/commands/{command}/areas") => op()
+            .json(r.of::<inspections::AreaInput>(), "The area's name")
+            .problems(&[409])
+            .ok(201, "The command's board", Json(r.of::<inspections::InspectionBoard>())),
+        ("POST", "/api/commands/{command}/inspections") => op()
+            .json(r.of::<inspections::InspectionInput>(), "The area and what was found")
+            .problems(&[409])
+            .ok(201, "The command's board", Json(r.of::<inspections::InspectionBoard>())),
+        ("GET", "/api/commands/{command}/inspections") => op()
+            .query(Registry::inline::<inspections::BoardQuery>())
+            .ok(
+                200,
+                "Areas, inspections and missed tours",
+                Json(r.of::<inspections::InspectionBoard>()),
+            ),
 
         // ---------------------------------------------------------------- misuse allegations (SEC-06)
         ("POST", "/api/misuse-allegations") => op()
