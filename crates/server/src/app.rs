@@ -199,6 +199,13 @@ pub fn router(state: AppState) -> Router {
             "Record training (form)",
             post(pages::add_training),
         )
+        .add(
+            M::POST,
+            "/admin/users/{username}/contracts",
+            Access::on_account("user.contract.manage"),
+            "Record a vendor contract or an agency agreement (form, EXT-06, EXT-07)",
+            post(pages::add_contract),
+        )
         // JSON API: cases
         .add(
             M::GET,

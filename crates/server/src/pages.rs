@@ -455,6 +455,9 @@ pub async fn user(
                 context! {
                     user => d.user, access => d.access, assignments => d.assignments,
                     training => d.training, roles => roles, courses => courses, ranks => ranks,
+                    contracts => d.contracts,
+                    technologies => probity_domain::Technology::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+                    purposes => probity_domain::DisclosurePurpose::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
                 },
             )
         }
@@ -532,6 +535,81 @@ pub async fn add_training(
         expires: form.expires,
     };
     match people::add_training(&state, &auth, &username, input).await {
+        Ok(_) => Redirect::to(&format!("/admin/users/{username}")).into_response(),
+        Err(e) => fail(&state, e),
+    }
+}
+
+/// A vendor contract (technologies ticked) or an agency agreement (terms), from the person's page.
+#[derive(Deserialize)]
+pub struct ContractForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub contract_ref: String,
+    pub starts: chrono::NaiveDate,
+    pub ends: chrono::NaiveDate,
+    #[serde(default)]
+    pub tech_facial_recognition: Option<String>,
+    #[serde(default)]
+    pub tech_digital_cameras: Option<String>,
+    #[serde(default)]
+    pub tech_thermographic_cameras: Option<String>,
+    #[serde(default)]
+    pub agency: String,
+    /// Systems covered, separated by commas.
+    #[serde(default)]
+    pub systems: String,
+    #[serde(default)]
+    pub security: Option<String>,
+    #[serde(default)]
+    pub no_onward_disclosure: Option<String>,
+    #[serde(default)]
+    pub subpoena_notice: Option<String>,
+    #[serde(default)]
+    pub purpose: String,
+}
+
+pub async fn add_contract(
+    State(state): State<AppState>,
+    auth: Authorized,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+    FormBody(form): FormBody<ContractForm>,
+) -> Response {
+    if let Err(e) = check_csrf(&headers, &form.csrf) {
+        return fail(&state, e);
+    }
+    let technologies = [
+        ("facial_recognition", &form.tech_facial_recognition),
+        ("digital_cameras", &form.tech_digital_cameras),
+        ("thermographic_cameras", &form.tech_thermographic_cameras),
+    ]
+    .iter()
+    .filter(|(_, on)| on.is_some())
+    .map(|(t, _)| t.to_string())
+    .collect();
+    let agreement = (!form.agency.trim().is_empty()).then(|| people::AgreementInput {
+        agency: form.agency.clone(),
+        systems: form
+            .systems
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        maintains_security_and_confidentiality: form.security.is_some(),
+        no_onward_disclosure_without_approval: form.no_onward_disclosure.is_some(),
+        notifies_of_subpoenas_and_legal_process: form.subpoena_notice.is_some(),
+        purpose: form.purpose.clone(),
+    });
+    let input = people::ContractInput {
+        contract_ref: form.contract_ref,
+        starts: form.starts,
+        ends: form.ends,
+        technologies,
+        agreement,
+    };
+    match people::add_contract(&state, &auth, &username, input).await {
         Ok(_) => Redirect::to(&format!("/admin/users/{username}")).into_response(),
         Err(e) => fail(&state, e),
     }

@@ -70,6 +70,21 @@ pub struct UserDetail {
     pub access: AccessView,
     pub assignments: Vec<AssignmentView>,
     pub training: Vec<TrainingView>,
+    /// Vendor contracts and agency agreements (EXT-06, EXT-07).
+    pub contracts: Vec<ContractRecordView>,
+}
+
+/// A vendor contract or an agency agreement as recorded.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ContractRecordView {
+    pub contract_ref: String,
+    pub starts: String,
+    /// Last day in force.
+    pub ends: String,
+    /// Technologies a vendor contract covers (EXT-06).
+    pub technologies: Vec<String>,
+    /// The agency an agreement is with, when its terms are recorded (EXT-07).
+    pub agency: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -267,6 +282,24 @@ pub async fn detail(
         .into_iter()
         .map(|t| training_view(&t))
         .collect();
+    let contracts = vendors::for_user(&mut tx, u.id)
+        .await
+        .map_err(crate::store_error)?
+        .into_iter()
+        .map(|c| ContractRecordView {
+            contract_ref: c.contract_ref,
+            starts: c.starts_at.date_naive().to_string(),
+            ends: (c.ends_at - chrono::Duration::milliseconds(1))
+                .date_naive()
+                .to_string(),
+            technologies: c.technologies,
+            agency: c
+                .agreement_terms
+                .as_deref()
+                .and_then(|t| serde_json::from_str::<probity_domain::AgencyAgreementTerms>(t).ok())
+                .map(|t| t.agency),
+        })
+        .collect();
     let p = principal::load(&mut tx, u.clone(), &state.commands, now).await?;
     append(&mut tx, auth, "user.read", &u.username, None).await?;
     tx.commit().await.map_err(crate::store_error)?;
@@ -275,6 +308,7 @@ pub async fn detail(
         access: access_view(&p.access),
         assignments,
         training,
+        contracts,
     })
 }
 

@@ -563,3 +563,58 @@ both!(
     ext_07_agreement_terms_gate_liaison_access,
     super::ext_07_agreement_terms_gate_liaison_access_body
 );
+
+/// EXT-06 in the web UI: the vendor's page lists its contracts with what each covers and records
+/// a new one from the form; a contract with no technology ticked is refused naming EXT-06.
+async fn ext_06_contract_form_on_the_persons_page_body(b: Backend) {
+    let srv = common::start(b).await;
+    let admin = srv.login("admin").await;
+    let html = admin
+        .get(format!("{}/admin/users/vendor.kim", srv.url))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(html.contains("DEMO-CONTRACT-001"), "{html}");
+    assert!(html.contains("thermographic cameras"), "{html}");
+    let csrf = common::csrf_of(&html);
+    let today = chrono::Utc::now().date_naive();
+    let ends = (today + chrono::Days::new(180)).to_string();
+    let today = today.to_string();
+    let post = |fields: Vec<(&'static str, String)>| {
+        let c = admin.clone();
+        let url = format!("{}/admin/users/vendor.kim/contracts", srv.url);
+        async move { c.post(url).form(&fields).send().await.expect("post") }
+    };
+    let r = post(vec![
+        ("csrf", csrf.clone()),
+        ("contract_ref", "PO-2027-7".into()),
+        ("starts", today.clone()),
+        ("ends", ends.clone()),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap_or_default().contains("EXT-06"));
+    let r = post(vec![
+        ("csrf", csrf.clone()),
+        ("contract_ref", "PO-2027-7".into()),
+        ("starts", today),
+        ("ends", ends),
+        ("tech_digital_cameras", "yes".into()),
+    ])
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, d) = srv.get(&admin, "/api/users/vendor.kim").await;
+    let c = d["contracts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["contract_ref"] == "PO-2027-7"))
+        .cloned()
+        .expect("recorded");
+    assert_eq!(c["technologies"], json!(["digital_cameras"]), "{c}");
+}
+both!(
+    ext_06_contract_form_on_the_persons_page,
+    super::ext_06_contract_form_on_the_persons_page_body
+);
