@@ -151,6 +151,7 @@ actions! {
     MisuseManage = "misuse.manage", System, "Assign an allegation of misuse and close it with its outcome (SEC-06).";
     InspectionRecord = "inspection.record", Command, "Record the tour's inspection of an area with computer systems, or add an area (SEC-06).";
     InspectionRead = "inspection.read", Command, "Read a command's areas, tour inspections and missed tours (SEC-06).";
+    MediaOversightRecord = "media_oversight.record", Command, "Record oversight of a command's recorded media (SEC-06).";
     FoilManage = "foil.manage", System, "Log and review FOIL requests (PUB-01).";
     FoilRelease = "foil.release", System, "Release redacted FOIL material (PUB-01).";
     FoilRead = "foil.read", System, "Read FOIL requests, their records, redactions and release log (PUB-01).";

@@ -241,6 +241,7 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "misuse.read",
                 "misuse.manage",
                 "inspection.read",
+                "media_oversight.record",
             ],
         ),
         (

@@ -53,6 +53,20 @@ pub fn routes(t: RouteTable) -> RouteTable {
         get(board_api),
     )
     .add(
+        M::POST,
+        "/api/commands/{command}/media-oversight",
+        Access::in_handler("media_oversight.record"),
+        "Record oversight of the command's recorded media (Integrity Control Officer, SEC-06)",
+        post(media_api),
+    )
+    .add(
+        M::POST,
+        "/commands/{command}/media-oversight",
+        Access::in_handler("media_oversight.record"),
+        "Record oversight of recorded media (form)",
+        post(media_form),
+    )
+    .add(
         M::GET,
         "/inspections",
         Access::SignedIn,
@@ -99,6 +113,29 @@ pub struct InspectionInput {
     pub findings: String,
 }
 
+/// An Integrity Control Officer's oversight of recorded media.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct MediaOversightInput {
+    /// The recorded media checked (e.g. "lobby camera DVR").
+    #[serde(default)]
+    pub medium: String,
+    /// What was checked and how.
+    #[serde(default)]
+    pub checked: String,
+    /// What was found ("no irregularity" is a finding).
+    #[serde(default)]
+    pub findings: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MediaOversightView {
+    pub medium: String,
+    pub checked: String,
+    pub findings: String,
+    pub recorded_by: String,
+    pub recorded_at: String,
+}
+
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct BoardQuery {
     /// How many days back (default 7, at most 92).
@@ -131,6 +168,8 @@ pub struct InspectionBoard {
     pub days: i64,
     pub areas: Vec<AreaBoard>,
     pub missed_total: usize,
+    /// Integrity Control Officers' oversight of the command's recorded media in the period.
+    pub media_oversight: Vec<MediaOversightView>,
 }
 
 fn se(e: probity_store::StoreError) -> ApiError {
@@ -276,6 +315,9 @@ pub async fn board(
     let done = istore::since(&mut tx, command.as_str(), now - Duration::days(days + 1))
         .await
         .map_err(se)?;
+    let media = istore::media_since(&mut tx, command.as_str(), now - Duration::days(days))
+        .await
+        .map_err(se)?;
     tx.commit().await.map_err(se)?;
     let mut by_area: BTreeMap<Uuid, Vec<&istore::Inspection>> = BTreeMap::new();
     for i in &done {
@@ -322,10 +364,135 @@ pub async fn board(
         days,
         areas: out,
         missed_total,
+        media_oversight: media
+            .into_iter()
+            .map(|m| MediaOversightView {
+                medium: m.medium,
+                checked: m.checked,
+                findings: m.findings,
+                recorded_by: m.recorded_by_username,
+                recorded_at: m.recorded_at.to_rfc3339(),
+            })
+            .collect(),
     })
 }
 
+pub async fn record_media(
+    state: &AppState,
+    p: &Principal,
+    raw: &str,
+    input: MediaOversightInput,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let command = command_of(raw)?;
+    let rule = decide(state, p, Action::MediaOversightRecord, &command).await?;
+    let mut absent = Vec::new();
+    for (field, v) in [
+        ("medium", &input.medium),
+        ("checked", &input.checked),
+        ("findings", &input.findings),
+    ] {
+        if v.trim().is_empty() {
+            absent.push(field.to_string());
+        }
+    }
+    if !absent.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "missing",
+            "say which media, what was checked and what was found",
+        )
+        .with_rule("SEC-06")
+        .with_missing(absent));
+    }
+    let mut tx = state.store.begin().await.map_err(se)?;
+    let id = istore::record_media(
+        &mut tx,
+        command.as_str(),
+        input.medium.trim(),
+        input.checked.trim(),
+        input.findings.trim(),
+        p.user.id,
+        now,
+    )
+    .await
+    .map_err(se)?;
+    audit::append(
+        &mut tx,
+        &audit::AuditEvent {
+            actor: p.actor(),
+            action: "media_oversight.record".into(),
+            record_type: "command".into(),
+            record_id: command.as_str().into(),
+            reason: None,
+            outcome: audit::Outcome::Success,
+            detail: serde_json::json!({ "rule": rule, "record": id.to_string(),
+                                        "medium": input.medium.trim() }),
+        },
+    )
+    .await
+    .map_err(se)?;
+    tx.commit().await.map_err(se)
+}
+
 // ------------------------------------------------------------------ routes
+
+pub async fn media_api(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    Path(command): Path<String>,
+    JsonBody(input): JsonBody<MediaOversightInput>,
+) -> Result<(StatusCode, Json<InspectionBoard>), ApiError> {
+    let now = state.clock.now();
+    record_media(&state, &p, &command, input, now).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(board(&state, &p, &command, None, now).await?),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MediaForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub medium: String,
+    #[serde(default)]
+    pub checked: String,
+    #[serde(default)]
+    pub findings: String,
+}
+
+pub async fn media_form(
+    State(state): State<AppState>,
+    SignedIn(p): SignedIn,
+    headers: HeaderMap,
+    Path(command): Path<String>,
+    FormBody(f): FormBody<MediaForm>,
+) -> Response {
+    let done = async {
+        check_csrf(&headers, &f.csrf)?;
+        record_media(
+            &state,
+            &p,
+            &command,
+            MediaOversightInput {
+                medium: f.medium,
+                checked: f.checked,
+                findings: f.findings,
+            },
+            state.clock.now(),
+        )
+        .await
+    }
+    .await;
+    match done {
+        Ok(()) => {
+            Redirect::to(&format!("/commands/{}/inspections", command.trim())).into_response()
+        }
+        Err(e) => error_response(&state, true, e),
+    }
+}
 
 pub async fn add_area_api(
     State(state): State<AppState>,
@@ -382,17 +549,20 @@ pub async fn board_page(
 ) -> Response {
     match board(&state, &p, &command, q.days, state.clock.now()).await {
         Ok(b) => {
-            let can_record = command_of(&command).is_ok_and(|c| {
-                decision::decide_for(&state, &p, Action::InspectionRecord, &Resource::Command(c))
-                    .allowed
-            });
+            let may = |action: Action| {
+                command_of(&command).is_ok_and(|c| {
+                    decision::decide_for(&state, &p, action, &Resource::Command(c)).allowed
+                })
+            };
+            let can_record = may(Action::InspectionRecord);
+            let can_oversee_media = may(Action::MediaOversightRecord);
             page(
                 &state,
                 &headers,
                 Some(&p),
                 "inspections.html",
                 "/inspections",
-                context! { b => b, can_record => can_record },
+                context! { b => b, can_record => can_record, can_oversee_media => can_oversee_media },
             )
         }
         Err(e) => error_response(&state, true, e),

@@ -123,3 +123,61 @@ both!(
     sec_06_missed_tour_flagged_to_commanding_officer,
     super::sec_06_missed_tour_flagged_to_commanding_officer_body
 );
+
+/// SEC-06: an Integrity Control Officer records oversight of a command's recorded media (which
+/// media, what was checked, what was found); the commanding officer sees it; a supervisor
+/// cannot record it; a record missing its findings is refused naming SEC-06.
+async fn sec_06_integrity_control_officer_records_media_oversight_body(b: Backend) {
+    let srv = common::start(b).await;
+    let ico = srv.login("ico.stein").await;
+    let (s, e) = srv
+        .post(
+            &ico,
+            "/api/commands/PCT-019/media-oversight",
+            json!({ "medium": "lobby camera DVR", "checked": "retention and access log", "findings": " " }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(rule(&e), "SEC-06", "{e}");
+    let (s, board) = srv
+        .post(
+            &ico,
+            "/api/commands/PCT-019/media-oversight",
+            json!({ "medium": "lobby camera DVR", "checked": "retention and access log",
+                    "findings": "no irregularity; export log matches requests" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{board}");
+    assert_eq!(board["media_oversight"][0]["recorded_by"], "ico.stein");
+    let moreau = srv.login("lt.moreau").await;
+    let (s, _) = srv
+        .post(
+            &moreau,
+            "/api/commands/PCT-019/media-oversight",
+            json!({ "medium": "x", "checked": "y", "findings": "z" }),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "a supervisor does not record media oversight"
+    );
+    let co = srv.login("co.grant").await;
+    let html = co
+        .get(format!("{}/commands/PCT-019/inspections", srv.url))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(html.contains("lobby camera DVR"), "{html}");
+    assert!(
+        !html.contains("Record oversight"),
+        "the commanding officer only reads"
+    );
+}
+both!(
+    sec_06_integrity_control_officer_records_media_oversight,
+    super::sec_06_integrity_control_officer_records_media_oversight_body
+);

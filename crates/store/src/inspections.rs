@@ -130,3 +130,70 @@ pub async fn since(tx: &mut Tx, command: &str, since: DateTime<Utc>) -> Result<V
         })
         .collect()
 }
+
+/// An Integrity Control Officer's record of oversight of a command's recorded media (SEC-06).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaOversight {
+    pub id: Uuid,
+    pub medium: String,
+    pub checked: String,
+    pub findings: String,
+    pub recorded_by_username: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+pub async fn record_media(
+    tx: &mut Tx,
+    command: &str,
+    medium: &str,
+    checked: &str,
+    findings: &str,
+    by: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO media_oversight (id, command, medium, checked, findings, recorded_by, \
+         recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id.to_string())
+    .bind(command)
+    .bind(medium)
+    .bind(checked)
+    .bind(findings)
+    .bind(by.to_string())
+    .bind(to_ms(at))
+    .execute(tx.conn())
+    .await?;
+    Ok(id)
+}
+
+/// A command's media oversight records since `since`, newest first.
+pub async fn media_since(
+    tx: &mut Tx,
+    command: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<MediaOversight>> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.medium, m.checked, m.findings, u.username, m.recorded_at \
+         FROM media_oversight m JOIN users u ON u.id = m.recorded_by \
+         WHERE m.command = $1 AND m.recorded_at >= $2 ORDER BY m.recorded_at DESC, m.id",
+    )
+    .bind(command)
+    .bind(to_ms(since))
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            Ok(MediaOversight {
+                id: parse_uuid(&id)?,
+                medium: r.try_get("medium")?,
+                checked: r.try_get("checked")?,
+                findings: r.try_get("findings")?,
+                recorded_by_username: r.try_get("username")?,
+                recorded_at: from_ms(r.try_get("recorded_at")?)?,
+            })
+        })
+        .collect()
+}

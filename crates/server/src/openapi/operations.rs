@@ -668,6 +668,12 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             .json(r.of::<inspections::InspectionInput>(), "The area and what was found")
             .problems(&[409])
             .ok(201, "The command's board", Json(r.of::<inspections::InspectionBoard>())),
+        ("POST", "/api/commands/{command}/media-oversight") => op()
+            .json(
+                r.of::<inspections::MediaOversightInput>(),
+                "Which media, what was checked, what was found",
+            )
+            .ok(201, "The command's board", Json(r.of::<inspections::InspectionBoard>())),
         ("GET", "/api/commands/{command}/inspections") => op()
             .query(Registry::inline::<inspections::BoardQuery>())
             .ok(
