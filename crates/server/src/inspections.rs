@@ -437,6 +437,16 @@ pub async fn record_media(
 
 // ------------------------------------------------------------------ routes
 
+/// A form's answer: back to the command's board, or the error page.
+fn back_to_board(state: &AppState, command: &str, done: Result<(), ApiError>) -> Response {
+    match done {
+        Ok(()) => {
+            Redirect::to(&format!("/commands/{}/inspections", command.trim())).into_response()
+        }
+        Err(e) => error_response(state, true, e),
+    }
+}
+
 pub async fn media_api(
     State(state): State<AppState>,
     SignedIn(p): SignedIn,
@@ -486,12 +496,7 @@ pub async fn media_form(
         .await
     }
     .await;
-    match done {
-        Ok(()) => {
-            Redirect::to(&format!("/commands/{}/inspections", command.trim())).into_response()
-        }
-        Err(e) => error_response(&state, true, e),
-    }
+    back_to_board(&state, &command, done)
 }
 
 pub async fn add_area_api(
@@ -596,12 +601,7 @@ pub async fn add_area_form(
         .await
     }
     .await;
-    match done {
-        Ok(()) => {
-            Redirect::to(&format!("/commands/{}/inspections", command.trim())).into_response()
-        }
-        Err(e) => error_response(&state, true, e),
-    }
+    back_to_board(&state, &command, done)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -636,10 +636,5 @@ pub async fn record_form(
         .await
     }
     .await;
-    match done {
-        Ok(()) => {
-            Redirect::to(&format!("/commands/{}/inspections", command.trim())).into_response()
-        }
-        Err(e) => error_response(&state, true, e),
-    }
+    back_to_board(&state, &command, done)
 }
