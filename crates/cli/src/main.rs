@@ -48,6 +48,9 @@ enum Command {
     /// Disposition certificates (RET-11): verify one offline.
     #[command(subcommand)]
     Disposition(cmd::disposition::DispositionCommand),
+    /// Reports: the annual oversight report (OVR-03) for a period, as PDF and CSV.
+    #[command(subcommand)]
+    Report(cmd::report::ReportCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -64,6 +67,7 @@ fn main() -> std::process::ExitCode {
         Command::Ingest(c) => cmd::ingest::run(c),
         Command::Discovery(c) => cmd::discovery::run(c),
         Command::Disposition(c) => cmd::disposition::run(c),
+        Command::Report(c) => cmd::report::run(c),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -321,6 +321,7 @@ pub fn router(state: AppState) -> Router {
     let table = crate::breach::routes(table);
     let table = crate::records::routes(table);
     let table = crate::focused_audit::routes(table);
+    let table = crate::oversight_report::routes(table);
     let table = crate::disclosures::routes(table);
     let table = crate::misuse::routes(table);
     let table = crate::inspections::routes(table);

@@ -43,6 +43,7 @@ pub mod limits;
 pub mod misuse;
 pub mod observability;
 pub mod openapi;
+pub mod oversight_report;
 pub mod pages;
 pub mod pdf;
 pub mod people;

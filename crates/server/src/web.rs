@@ -58,6 +58,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "account_second_factor.html",
     "operations.html",
     "focused_audit.html",
+    "oversight.html",
 );
 
 pub const STYLESHEET: &str = include_str!("../static/probity.css");
@@ -133,6 +134,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ),
         ("/fr/gallery", "Photo repository", "fr.gallery.seal"),
         ("/fr/oversight", "FR oversight", "report.oversight"),
+        ("/oversight", "Oversight report", "report.oversight"),
         ("/devices", "Cameras", "case.list"),
         ("/thermal", "Thermal", "thermal.authorize"),
         ("/holds", "Legal holds", "retention.legal_hold"),

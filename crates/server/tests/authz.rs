@@ -374,6 +374,10 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
         spec.method,
         spec.path
     );
+    if path.starts_with("/api/oversight/report") || path == "/oversight" {
+        // The oversight report (OVR-03) is generated for a period: the year so far.
+        path.push_str("?from=2026-01-01&to=2027-01-01");
+    }
     path
 }
 

@@ -63,6 +63,7 @@ pub mod inspections;
 pub mod jobs;
 mod keys;
 pub mod misuse;
+pub mod oversight;
 pub mod records;
 pub mod scheduler;
 pub mod sessions;

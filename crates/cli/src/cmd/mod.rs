@@ -7,5 +7,6 @@ pub mod face;
 pub mod gallery;
 pub mod ingest;
 pub mod retention;
+pub mod report;
 pub mod server;
 pub mod thermal;

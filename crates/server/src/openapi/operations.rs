@@ -11,7 +11,7 @@ use super::shapes;
 use super::Registry;
 use crate::{
     access_changes, account, api, cases, disclosures, evidence, focused_audit, fr, holds,
-    inspections, misuse, people, records, thermal,
+    inspections, misuse, oversight_report, people, records, thermal,
 };
 
 /// A request body.
@@ -551,6 +551,25 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
         ("GET", "/api/audit/focused.pdf") => op()
             .query(Registry::inline::<focused_audit::FocusedAuditQuery>())
             .problems(&[404])
+            .ok(200, "The report as PDF", Media(&["application/pdf"])),
+
+        // ---------------------------------------------------------------- oversight report (OVR-03)
+        ("GET", "/api/oversight/report") => op()
+            .query(Registry::inline::<oversight_report::OversightReportQuery>())
+            .ok(
+                200,
+                "The report: every figure of the period by section",
+                Json(r.of::<oversight_report::OversightReport>()),
+            ),
+        ("GET", "/api/oversight/report.csv") => op()
+            .query(Registry::inline::<oversight_report::OversightReportQuery>())
+            .ok(
+                200,
+                "The report as CSV: section, figure, breakdown, value",
+                Media(&["text/csv"]),
+            ),
+        ("GET", "/api/oversight/report.pdf") => op()
+            .query(Registry::inline::<oversight_report::OversightReportQuery>())
             .ok(200, "The report as PDF", Media(&["application/pdf"])),
 
         // ---------------------------------------------------------------- legal holds (RET-11)
