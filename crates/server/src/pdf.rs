@@ -1,20 +1,35 @@
 //! The one PDF writer of Probity: every document the system hands out (the FR possible-match and
-//! negative reports, disposition certificates, the annual oversight report, FOIL release letters)
-//! is built here, so page layout, text encoding and file structure are right in one place.
+//! negative reports, disposition certificates, breach summaries, focused audits, the annual
+//! oversight report) is built here, so page layout, fonts and file structure are right in one
+//! place.
 //!
 //! A [`Document`] is a list of blocks (title, subtitles, headings, paragraphs, label/value fields,
-//! tables, monospace text, images) laid out top to bottom on A4 pages with automatic page breaks
-//! and a footer "title — page n of N". The file is PDF 1.4 written by hand: the standard Type1
-//! fonts Helvetica, Helvetica-Bold and Courier with WinAnsiEncoding (nothing embedded), images as
-//! JPEG (DCTDecode), uncompressed content streams (the text stays searchable in the raw bytes), a
-//! cross-reference table and an Info dictionary. The output depends only on the document and the
+//! tables, monospace text, JPEG images, SVG figures, a table of contents, page breaks) laid out
+//! top to bottom on A4 pages with automatic page breaks and a footer "title — page n of N".
+//! Layout happens here; the file is written by the `krilla` crate: DejaVu Sans, DejaVu Sans Bold
+//! and DejaVu Sans Mono (Debian's fonts-dejavu-core, read at build time) are embedded as subsets
+//! with a ToUnicode map, so any Unicode text the fonts cover is drawn and extractable; content
+//! streams are compressed; SVG figures (plotters' charts) stay vector graphics through
+//! `krilla-svg`; headings become the PDF outline; the title and creation date go into the
+//! document information and XMP metadata. The output depends only on the document and the
 //! creation date given to [`Document::render_at`].
 
-use std::fmt::Write as _;
 use std::io::Cursor;
+use std::sync::{Arc, LazyLock};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use image::RgbImage;
+use krilla::color::luma;
+use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
+use krilla::image::Image;
+use krilla::metadata::Metadata;
+use krilla::outline::{Outline, OutlineNode};
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::surface::Surface;
+use krilla::text::TextDirection;
+use krilla::Data;
+use krilla_svg::{SurfaceExt, SvgSettings};
 
 use crate::error::ApiError;
 
@@ -28,6 +43,7 @@ const MARGIN_TOP: f64 = 56.0;
 const MARGIN_BOTTOM: f64 = 64.0;
 const FOOTER_BASELINE: f64 = 34.0;
 const CONTENT_WIDTH: f64 = PAGE_WIDTH - MARGIN_LEFT - MARGIN_RIGHT;
+/// Coordinates below are PDF user space: y grows upwards from the bottom edge of the page.
 const TOP: f64 = PAGE_HEIGHT - MARGIN_TOP;
 
 /// Width of a field's label column, and the gap before its value.
@@ -38,6 +54,15 @@ const IMAGE_MAX_HEIGHT: f64 = 280.0;
 /// Cell padding in tables.
 const CELL_PAD_X: f64 = 4.0;
 const CELL_PAD_Y: f64 = 3.0;
+/// Width kept for the page numbers of the table of contents.
+const CONTENTS_NUMBER_WIDTH: f64 = 40.0;
+
+/// The embedded faces, from Debian's fonts-dejavu-core (scripts/setup.d/base.apt): DejaVu covers
+/// Latin, Greek, Cyrillic, Armenian, Georgian, Hebrew, Arabic and most symbols, under the
+/// permissive Bitstream Vera / Arev licence.
+static SANS: &[u8] = include_bytes!("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf");
+static SANS_BOLD: &[u8] = include_bytes!("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf");
+static MONO: &[u8] = include_bytes!("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf");
 
 /// A document to render as PDF.
 #[derive(Debug, Clone)]
@@ -45,6 +70,7 @@ pub struct Document {
     title: String,
     blocks: Vec<Block>,
     images: Vec<Jpeg>,
+    figures: Vec<Figure>,
 }
 
 #[derive(Debug, Clone)]
@@ -62,23 +88,38 @@ enum Block {
         caption: String,
         index: usize,
     },
+    Svg {
+        caption: String,
+        index: usize,
+    },
+    Contents,
+    PageBreak,
 }
 
 #[derive(Debug, Clone)]
 struct Jpeg {
     width: u32,
     height: u32,
-    data: Vec<u8>,
+    data: Arc<Vec<u8>>,
+}
+
+/// An SVG figure: its source (parsed again when drawn) and its size in SVG user units.
+#[derive(Debug, Clone)]
+struct Figure {
+    source: String,
+    width: f64,
+    height: f64,
 }
 
 impl Document {
-    /// A document whose title names it in the Info dictionary, heads its first page and appears in
+    /// A document whose title names it in the metadata, heads its first page and appears in
     /// every page's footer.
     pub fn new(title: &str) -> Document {
         Document {
             title: title.to_string(),
             blocks: Vec::new(),
             images: Vec::new(),
+            figures: Vec::new(),
         }
     }
 
@@ -88,7 +129,8 @@ impl Document {
         self
     }
 
-    /// A bold section heading, kept on the same page as the start of what follows it.
+    /// A bold section heading, kept on the same page as the start of what follows it; it is an
+    /// entry of the PDF outline (bookmarks) and of any table of contents before it.
     pub fn heading(&mut self, text: &str) -> &mut Self {
         self.blocks.push(Block::Heading(text.to_string()));
         self
@@ -118,8 +160,8 @@ impl Document {
         self
     }
 
-    /// Courier text for hashes, signatures and identifiers; tokens longer than a line are broken
-    /// across lines.
+    /// Monospaced text for hashes, signatures and identifiers; tokens longer than a line are
+    /// broken across lines.
     pub fn monospace(&mut self, text: &str) -> &mut Self {
         self.blocks.push(Block::Monospace(text.to_string()));
         self
@@ -137,10 +179,13 @@ impl Document {
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 90)
             .encode_image(img)
             .map_err(ApiError::internal)?;
+        let data = Arc::new(buf.into_inner());
+        Image::from_jpeg(Data::from(data.clone()), true)
+            .map_err(|e| ApiError::internal(format!("image \"{caption}\" for the PDF: {e}")))?;
         self.images.push(Jpeg {
             width: img.width(),
             height: img.height(),
-            data: buf.into_inner(),
+            data,
         });
         self.blocks.push(Block::Image {
             caption: caption.to_string(),
@@ -149,19 +194,87 @@ impl Document {
         Ok(self)
     }
 
+    /// An SVG figure (a chart drawn by plotters' SVGBackend, say) as vector graphics scaled to the
+    /// content width (and down to fit a page), with its caption under it. Text in the SVG is
+    /// drawn with the document's fonts and stays extractable; images the SVG links to outside
+    /// itself are not loaded (data: URLs are). An SVG that does not parse, or has no size, is
+    /// refused with the parser's reason.
+    pub fn svg(&mut self, caption: &str, svg: &str) -> Result<&mut Self, ApiError> {
+        let tree = parse_svg(svg).map_err(|e| {
+            bad_figure(format!(
+                "figure \"{caption}\" for the PDF is not a valid SVG: {e}"
+            ))
+        })?;
+        let size = tree.size();
+        let (width, height) = (f64::from(size.width()), f64::from(size.height()));
+        if !(width.is_finite() && height.is_finite() && width > 0.0 && height > 0.0) {
+            return Err(bad_figure(format!(
+                "figure \"{caption}\" for the PDF is an SVG without a size"
+            )));
+        }
+        self.figures.push(Figure {
+            source: svg.to_string(),
+            width,
+            height,
+        });
+        self.blocks.push(Block::Svg {
+            caption: caption.to_string(),
+            index: self.figures.len() - 1,
+        });
+        Ok(self)
+    }
+
+    /// A table of contents at this point: every heading added after it, with the number of the
+    /// page it is on (and a link to it).
+    pub fn contents(&mut self) -> &mut Self {
+        self.blocks.push(Block::Contents);
+        self
+    }
+
+    /// What follows starts on a new page (nothing happens at the top of an empty page).
+    pub fn page_break(&mut self) -> &mut Self {
+        self.blocks.push(Block::PageBreak);
+        self
+    }
+
     /// The PDF, created now.
     pub fn render(&self) -> Vec<u8> {
         self.render_at(Utc::now())
     }
 
     /// The PDF with the given creation date: the same document and date give the same bytes.
+    ///
+    /// Should the PDF library refuse the document (it does not with the fonts and images this
+    /// module hands it), the error is logged and a one-page PDF naming the title and the error
+    /// is returned instead, so a caller never sends an empty file.
     pub fn render_at(&self, created: DateTime<Utc>) -> Vec<u8> {
-        let pages = self.layout();
-        write_file(&self.title, &pages, &self.images, created)
+        match self.try_render_at(created) {
+            Ok(pdf) => pdf,
+            Err(e) => {
+                let cause = e.cause.as_deref().unwrap_or(&e.detail);
+                tracing::error!(title = %self.title, error = %cause, "PDF not written");
+                let mut fallback = Document::new(&self.title);
+                fallback.paragraph(&format!("This document could not be drawn: {cause}"));
+                fallback.try_render_at(created).unwrap_or_default()
+            }
+        }
     }
 
-    /// Lays the blocks out on pages; returns each page's content stream.
-    fn layout(&self) -> Vec<String> {
+    /// The PDF with the given creation date, or why the PDF library refused it.
+    pub fn try_render_at(&self, created: DateTime<Utc>) -> Result<Vec<u8>, ApiError> {
+        // Two passes: the first finds the page of every heading, the second writes those pages
+        // into the tables of contents (whose height does not depend on them).
+        let first = self.layout(&[]);
+        let laid = if self.blocks.iter().any(|b| matches!(b, Block::Contents)) {
+            self.layout(&first.headings)
+        } else {
+            first
+        };
+        self.write(&laid, created)
+    }
+
+    /// Lays the blocks out on pages; `known` are the headings' places from an earlier pass.
+    fn layout(&self, known: &[Mark]) -> Laid {
         let mut l = Layout::new();
         for line in wrap_text(&self.title, Font::Bold, 16.0, CONTENT_WIDTH) {
             l.line(Font::Bold, 16.0, 20.0, MARGIN_LEFT, 0.0, &line);
@@ -187,6 +300,12 @@ impl Document {
                     let lines = wrap_text(text, Font::Bold, 12.0, CONTENT_WIDTH);
                     // Keep the heading with at least two lines of what follows.
                     l.ensure(lines.len() as f64 * 15.0 + 26.0);
+                    l.headings.push(Mark {
+                        block: i,
+                        text: clean_line(text),
+                        page: l.done.len(),
+                        y: l.y,
+                    });
                     for line in lines {
                         l.line(Font::Bold, 12.0, 15.0, MARGIN_LEFT, 0.0, &line);
                     }
@@ -198,33 +317,7 @@ impl Document {
                     }
                     l.space(6.0);
                 }
-                Block::Field(label, value) => {
-                    let labels = wrap_text(label, Font::Bold, 10.0, LABEL_WIDTH);
-                    let values = wrap_text(
-                        value,
-                        Font::Regular,
-                        10.0,
-                        CONTENT_WIDTH - LABEL_WIDTH - LABEL_GAP,
-                    );
-                    // A short field is not split across pages.
-                    let rows = labels.len().max(values.len());
-                    if rows <= 4 {
-                        l.ensure(rows as f64 * 13.0);
-                    }
-                    for i in 0..rows {
-                        l.ensure(13.0);
-                        let baseline = l.y - 10.0;
-                        if let Some(line) = labels.get(i) {
-                            l.text(Font::Bold, 10.0, MARGIN_LEFT, baseline, 0.0, line);
-                        }
-                        if let Some(line) = values.get(i) {
-                            let x = MARGIN_LEFT + LABEL_WIDTH + LABEL_GAP;
-                            l.text(Font::Regular, 10.0, x, baseline, 0.0, line);
-                        }
-                        l.y -= 13.0;
-                    }
-                    l.space(3.0);
-                }
+                Block::Field(label, value) => l.field(label, value),
                 Block::Table { header, rows } => {
                     l.table(header, rows);
                     l.space(8.0);
@@ -240,13 +333,416 @@ impl Document {
                         l.image(caption, *index, img);
                     }
                 }
+                Block::Svg { caption, index } => {
+                    if let Some(fig) = self.figures.get(*index) {
+                        l.figure(caption, *index, fig);
+                    }
+                }
+                Block::Contents => {
+                    let entries: Vec<(String, Option<&Mark>)> = self
+                        .blocks
+                        .iter()
+                        .enumerate()
+                        .skip(i + 1)
+                        .filter_map(|(j, b)| match b {
+                            Block::Heading(text) => {
+                                Some((text.clone(), known.iter().find(|m| m.block == j)))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    l.contents(&entries);
+                }
+                Block::PageBreak => {
+                    if !l.at_top() {
+                        l.new_page();
+                    }
+                }
             }
         }
         l.finish()
     }
+
+    /// Draws the laid-out pages with krilla.
+    fn write(&self, laid: &Laid, created: DateTime<Utc>) -> Result<Vec<u8>, ApiError> {
+        let fonts = &*FONTS;
+        let mut doc = krilla::Document::new();
+        let page_count = laid.pages.len();
+        let size = PageSettings::from_wh(PAGE_WIDTH as f32, PAGE_HEIGHT as f32)
+            .ok_or_else(|| ApiError::internal("PDF page size"))?;
+        for (n, ops) in laid.pages.iter().enumerate() {
+            let mut page = doc.start_page_with(size.clone());
+            let mut links = Vec::new();
+            {
+                let mut surface = page.surface();
+                for op in ops {
+                    match op {
+                        Op::Text {
+                            font,
+                            size,
+                            x,
+                            baseline,
+                            gray,
+                            text,
+                        } => draw_text(
+                            &mut surface,
+                            fonts,
+                            *font,
+                            *size,
+                            *x,
+                            *baseline,
+                            *gray,
+                            text,
+                        ),
+                        Op::Fill { x, y, w, h, gray } => {
+                            if let Some(rect) = rect(*x, *y, *w, *h) {
+                                let mut pb = PathBuilder::new();
+                                pb.push_rect(rect);
+                                if let Some(path) = pb.finish() {
+                                    surface.set_stroke(None);
+                                    surface.set_fill(Some(fill(*gray)));
+                                    surface.draw_path(&path);
+                                }
+                            }
+                        }
+                        Op::Rule {
+                            x0,
+                            x1,
+                            y,
+                            gray,
+                            width,
+                        } => {
+                            let mut pb = PathBuilder::new();
+                            pb.move_to(*x0 as f32, flip(*y));
+                            pb.line_to(*x1 as f32, flip(*y));
+                            if let Some(path) = pb.finish() {
+                                surface.set_fill(None);
+                                surface.set_stroke(Some(Stroke {
+                                    paint: luma::Color::new(gray_level(*gray)).into(),
+                                    width: *width as f32,
+                                    ..Stroke::default()
+                                }));
+                                surface.draw_path(&path);
+                                surface.set_stroke(None);
+                            }
+                        }
+                        Op::Image { index, x, y, w, h } => {
+                            let img = self.images.get(*index).ok_or_else(|| {
+                                ApiError::internal("PDF image index out of range")
+                            })?;
+                            let image = Image::from_jpeg(Data::from(img.data.clone()), true)
+                                .map_err(|e| ApiError::internal(format!("PDF image: {e}")))?;
+                            let size = Size::from_wh(*w as f32, *h as f32)
+                                .ok_or_else(|| ApiError::internal("PDF image size"))?;
+                            surface.push_transform(&Transform::from_translate(
+                                *x as f32,
+                                flip(*y + *h),
+                            ));
+                            surface.draw_image(image, size);
+                            surface.pop();
+                        }
+                        Op::Svg { index, x, y, w, h } => {
+                            let fig = self.figures.get(*index).ok_or_else(|| {
+                                ApiError::internal("PDF figure index out of range")
+                            })?;
+                            let tree = parse_svg(&fig.source).map_err(|e| {
+                                ApiError::internal(format!("PDF figure is not a valid SVG: {e}"))
+                            })?;
+                            let size = Size::from_wh(*w as f32, *h as f32)
+                                .ok_or_else(|| ApiError::internal("PDF figure size"))?;
+                            surface.push_transform(&Transform::from_translate(
+                                *x as f32,
+                                flip(*y + *h),
+                            ));
+                            surface.draw_svg(&tree, size, SvgSettings::default());
+                            surface.pop();
+                        }
+                        Op::Link {
+                            x,
+                            y,
+                            w,
+                            h,
+                            page,
+                            top,
+                        } => links.push((*x, *y, *w, *h, *page, *top)),
+                    }
+                }
+                // The footer: "title — page n of N".
+                let line = footer(&self.title, n + 1, page_count);
+                let x = (PAGE_WIDTH - Font::Regular.width(&line, 8.0)) / 2.0;
+                draw_text(
+                    &mut surface,
+                    fonts,
+                    Font::Regular,
+                    8.0,
+                    x,
+                    FOOTER_BASELINE,
+                    0.35,
+                    &line,
+                );
+                surface.finish();
+            }
+            for (x, y, w, h, target, top) in links {
+                if target >= page_count {
+                    continue;
+                }
+                if let Some(r) = rect(x, y, w, h) {
+                    let dest = krilla::destination::XyzDestination::new(
+                        target,
+                        Point::from_xy(MARGIN_LEFT as f32, flip(top)),
+                    );
+                    page.add_annotation(krilla::annotation::Annotation::new_link(
+                        krilla::annotation::LinkAnnotation::new(
+                            r,
+                            krilla::annotation::Target::Destination(
+                                krilla::destination::Destination::Xyz(dest),
+                            ),
+                        ),
+                        None,
+                    ));
+                }
+            }
+            page.finish();
+        }
+
+        let mut outline = Outline::new();
+        for mark in &laid.headings {
+            outline.push_child(OutlineNode::new(
+                mark.text.clone(),
+                krilla::destination::XyzDestination::new(
+                    mark.page,
+                    Point::from_xy(MARGIN_LEFT as f32, flip(mark.y)),
+                ),
+            ));
+        }
+        doc.set_outline(outline);
+        doc.set_metadata(
+            Metadata::new()
+                .title(clean_line(&self.title))
+                .producer("Probity".to_string())
+                .creator("Probity".to_string())
+                .language("en".to_string())
+                .creation_date(pdf_date(created)),
+        );
+        doc.finish()
+            .map_err(|e| ApiError::internal(format!("PDF not written: {e:?}")))
+    }
 }
 
-/// The three standard fonts the documents use.
+/// A heading's place: its block, its text, its page (from 0) and the top of its first line.
+#[derive(Debug, Clone)]
+struct Mark {
+    block: usize,
+    text: String,
+    page: usize,
+    y: f64,
+}
+
+/// One drawing operation, in PDF user space (y up; `y` of a box is its bottom edge).
+#[derive(Debug, Clone)]
+enum Op {
+    Text {
+        font: Font,
+        size: f64,
+        x: f64,
+        baseline: f64,
+        gray: f64,
+        text: String,
+    },
+    Fill {
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+        gray: f64,
+    },
+    Rule {
+        x0: f64,
+        x1: f64,
+        y: f64,
+        gray: f64,
+        width: f64,
+    },
+    Image {
+        index: usize,
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+    },
+    Svg {
+        index: usize,
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+    },
+    /// A link from this box to the point `top` on page `page`.
+    Link {
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+        page: usize,
+        top: f64,
+    },
+}
+
+/// Pages laid out, and where the headings went.
+struct Laid {
+    pages: Vec<Vec<Op>>,
+    headings: Vec<Mark>,
+}
+
+/// krilla's y (down from the top edge) of a PDF user-space y.
+fn flip(y: f64) -> f32 {
+    (PAGE_HEIGHT - y) as f32
+}
+
+/// krilla's rectangle of a box whose bottom-left corner is (x, y) in PDF user space.
+fn rect(x: f64, y: f64, w: f64, h: f64) -> Option<Rect> {
+    Rect::from_xywh(x as f32, flip(y + h), w as f32, h as f32)
+}
+
+/// A gray level 0.0 (black) ..= 1.0 (white) as an 8-bit lightness.
+fn gray_level(gray: f64) -> u8 {
+    (gray.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
+fn fill(gray: f64) -> Fill {
+    Fill {
+        paint: luma::Color::new(gray_level(gray)).into(),
+        ..Fill::default()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_text(
+    surface: &mut Surface<'_>,
+    fonts: &Fonts,
+    font: Font,
+    size: f64,
+    x: f64,
+    baseline: f64,
+    gray: f64,
+    text: &str,
+) {
+    if text.is_empty() {
+        return;
+    }
+    surface.set_stroke(None);
+    surface.set_fill(Some(fill(gray)));
+    surface.draw_text(
+        Point::from_xy(x as f32, flip(baseline)),
+        fonts.get(font).clone(),
+        size as f32,
+        text,
+        false,
+        TextDirection::Auto,
+    );
+}
+
+/// The creation date for the PDF metadata, in UTC.
+fn pdf_date(t: DateTime<Utc>) -> krilla::metadata::DateTime {
+    let small = |v: u32| u8::try_from(v).unwrap_or(0);
+    krilla::metadata::DateTime::new(u16::try_from(t.year()).unwrap_or(0))
+        .month(small(t.month()))
+        .day(small(t.day()))
+        .hour(small(t.hour()))
+        .minute(small(t.minute()))
+        .second(small(t.second()))
+        .utc_offset_hour(0)
+        .utc_offset_minute(0)
+}
+
+/// The three faces, loaded once: krilla's fonts for drawing and ttf-parser's faces for the
+/// advance widths the layout measures with.
+struct Fonts {
+    regular: krilla::text::Font,
+    bold: krilla::text::Font,
+    mono: krilla::text::Font,
+}
+
+impl Fonts {
+    fn get(&self, font: Font) -> &krilla::text::Font {
+        match font {
+            Font::Regular => &self.regular,
+            Font::Bold => &self.bold,
+            Font::Mono => &self.mono,
+        }
+    }
+}
+
+fn krilla_font(data: &'static [u8], name: &str) -> krilla::text::Font {
+    // The files are compiled in from the Debian package; a face krilla cannot read means the
+    // package on the build machine is broken, not anything a user sent.
+    krilla::text::Font::new(Data::from(data), 0)
+        .unwrap_or_else(|| panic!("{name} (fonts-dejavu-core) is not a font krilla can read"))
+}
+
+static FONTS: LazyLock<Fonts> = LazyLock::new(|| Fonts {
+    regular: krilla_font(SANS, "DejaVuSans.ttf"),
+    bold: krilla_font(SANS_BOLD, "DejaVuSans-Bold.ttf"),
+    mono: krilla_font(MONO, "DejaVuSansMono.ttf"),
+});
+
+fn face(data: &'static [u8], name: &str) -> ttf_parser::Face<'static> {
+    ttf_parser::Face::parse(data, 0)
+        .unwrap_or_else(|e| panic!("{name} (fonts-dejavu-core) does not parse: {e}"))
+}
+
+struct Faces {
+    regular: ttf_parser::Face<'static>,
+    bold: ttf_parser::Face<'static>,
+    mono: ttf_parser::Face<'static>,
+}
+
+static FACES: LazyLock<Faces> = LazyLock::new(|| Faces {
+    regular: face(SANS, "DejaVuSans.ttf"),
+    bold: face(SANS_BOLD, "DejaVuSans-Bold.ttf"),
+    mono: face(MONO, "DejaVuSansMono.ttf"),
+});
+
+/// The fonts SVG figures are drawn with: the document's own, nothing from the system.
+static SVG_FONTS: LazyLock<Arc<usvg::fontdb::Database>> = LazyLock::new(|| {
+    let mut db = usvg::fontdb::Database::new();
+    for data in [SANS, SANS_BOLD, MONO] {
+        db.load_font_data(data.to_vec());
+    }
+    db.set_sans_serif_family("DejaVu Sans");
+    db.set_serif_family("DejaVu Sans");
+    db.set_monospace_family("DejaVu Sans Mono");
+    db.set_cursive_family("DejaVu Sans");
+    db.set_fantasy_family("DejaVu Sans");
+    Arc::new(db)
+});
+
+/// Parses an SVG with the document's fonts; `<image>` elements may use data: URLs only (no file
+/// is ever read from a path the SVG names).
+fn parse_svg(svg: &str) -> Result<usvg::Tree, usvg::Error> {
+    let options = usvg::Options {
+        font_family: "DejaVu Sans".to_string(),
+        fontdb: SVG_FONTS.clone(),
+        image_href_resolver: usvg::ImageHrefResolver {
+            resolve_data: usvg::ImageHrefResolver::default_data_resolver(),
+            resolve_string: Box::new(|_, _| None),
+        },
+        ..usvg::Options::default()
+    };
+    usvg::Tree::from_str(svg, &options)
+}
+
+/// A figure the server drew wrongly: a server error whose detail says which figure and why.
+fn bad_figure(detail: String) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "invalid-figure",
+        detail.clone(),
+    )
+    .with_cause(detail)
+}
+
+/// The three faces the documents use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Font {
     Regular,
@@ -255,203 +751,68 @@ enum Font {
 }
 
 impl Font {
-    const ALL: [Font; 3] = [Font::Regular, Font::Bold, Font::Mono];
-
-    fn resource(self) -> &'static str {
+    fn face(self) -> &'static ttf_parser::Face<'static> {
+        let faces = &*FACES;
         match self {
-            Font::Regular => "F1",
-            Font::Bold => "F2",
-            Font::Mono => "F3",
+            Font::Regular => &faces.regular,
+            Font::Bold => &faces.bold,
+            Font::Mono => &faces.mono,
         }
     }
 
-    fn base_font(self) -> &'static str {
-        match self {
-            Font::Regular => "Helvetica",
-            Font::Bold => "Helvetica-Bold",
-            Font::Mono => "Courier",
-        }
+    /// Advance width of `c` in font units (the .notdef glyph's for a character the face lacks).
+    fn advance(face: &ttf_parser::Face<'_>, c: char) -> u32 {
+        let glyph = face.glyph_index(c).unwrap_or(ttf_parser::GlyphId(0));
+        u32::from(face.glyph_hor_advance(glyph).unwrap_or(0))
     }
 
-    /// Advance width of one WinAnsi byte, in thousandths of the font size (Adobe's metrics).
-    fn advance(self, b: u8) -> u16 {
-        let table = match self {
-            Font::Mono => return 600,
-            Font::Regular => &HELVETICA,
-            Font::Bold => &HELVETICA_BOLD,
-        };
-        usize::from(b)
-            .checked_sub(32)
-            .and_then(|i| table.get(i))
-            .copied()
-            .unwrap_or(278)
-    }
-
-    /// Width of encoded text in points.
-    fn width(self, text: &[u8], size: f64) -> f64 {
-        let units: u32 = text.iter().map(|&b| u32::from(self.advance(b))).sum();
-        f64::from(units) * size / 1000.0
+    /// Width of a line of text in points (advance widths, no kerning: never narrower than drawn).
+    fn width(self, text: &str, size: f64) -> f64 {
+        let face = self.face();
+        let units: u32 = text.chars().map(|c| Font::advance(face, c)).sum();
+        f64::from(units) * size / f64::from(face.units_per_em().max(1))
     }
 }
 
-/// Helvetica advance widths for WinAnsi codes 0x20..=0xFF (Adobe Font Metrics, Helvetica.afm).
-#[rustfmt::skip]
-const HELVETICA: [u16; 224] = [
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, // 0x20
-    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, // 0x30
-    1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, // 0x40
-    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, // 0x50
-    333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, // 0x60
-    556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584, 350, // 0x70
-    556, 350, 222, 556, 333, 1000, 556, 556, 333, 1000, 667, 333, 1000, 350, 611, 350, // 0x80
-    350, 222, 222, 333, 333, 350, 556, 1000, 333, 1000, 500, 333, 944, 350, 500, 667, // 0x90
-    278, 333, 556, 556, 556, 556, 260, 556, 333, 737, 370, 556, 584, 333, 737, 333, // 0xA0
-    400, 584, 333, 333, 333, 556, 537, 278, 333, 333, 365, 556, 834, 834, 834, 611, // 0xB0
-    667, 667, 667, 667, 667, 667, 1000, 722, 667, 667, 667, 667, 278, 278, 278, 278, // 0xC0
-    722, 722, 778, 778, 778, 778, 778, 584, 778, 722, 722, 722, 722, 667, 667, 611, // 0xD0
-    556, 556, 556, 556, 556, 556, 889, 500, 556, 556, 556, 556, 278, 278, 278, 278, // 0xE0
-    556, 556, 556, 556, 556, 556, 556, 584, 611, 556, 556, 556, 556, 500, 556, 500, // 0xF0
-];
-
-/// Helvetica-Bold advance widths for WinAnsi codes 0x20..=0xFF (Helvetica-Bold.afm).
-#[rustfmt::skip]
-const HELVETICA_BOLD: [u16; 224] = [
-    278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278, // 0x20
-    556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 333, 333, 584, 584, 584, 611, // 0x30
-    975, 722, 722, 722, 722, 667, 611, 778, 722, 278, 556, 722, 611, 833, 722, 778, // 0x40
-    667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 333, 278, 333, 584, 556, // 0x50
-    333, 556, 611, 556, 611, 556, 333, 611, 611, 278, 278, 556, 278, 889, 611, 611, // 0x60
-    611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584, 350, // 0x70
-    556, 350, 278, 556, 500, 1000, 556, 556, 333, 1000, 667, 333, 1000, 350, 611, 350, // 0x80
-    350, 278, 278, 500, 500, 350, 556, 1000, 333, 1000, 556, 333, 944, 350, 500, 667, // 0x90
-    278, 333, 556, 556, 556, 556, 280, 556, 333, 737, 370, 556, 584, 333, 737, 333, // 0xA0
-    400, 584, 333, 333, 333, 611, 556, 278, 333, 333, 365, 556, 834, 834, 834, 611, // 0xB0
-    722, 722, 722, 722, 722, 722, 1000, 722, 667, 667, 667, 667, 278, 278, 278, 278, // 0xC0
-    722, 722, 778, 778, 778, 778, 778, 584, 778, 722, 722, 722, 722, 667, 667, 611, // 0xD0
-    556, 556, 556, 556, 556, 556, 889, 556, 556, 556, 556, 556, 278, 278, 278, 278, // 0xE0
-    611, 611, 611, 611, 611, 611, 611, 584, 611, 611, 611, 611, 611, 556, 611, 556, // 0xF0
-];
-
-/// The WinAnsiEncoding byte of `c`, where the encoding has the character: printable ASCII and
-/// Latin-1 (0xA0..=0xFF: §, é, ...) are themselves, and 0x80..=0x9F hold the typographic
-/// characters (dashes, curly quotes, euro, ...).
-fn winansi(c: char) -> Option<u8> {
-    let code = u32::from(c);
-    if (0x20..=0x7E).contains(&code) || (0xA0..=0xFF).contains(&code) {
-        return u8::try_from(code).ok();
-    }
-    Some(match c {
-        '€' => 0x80,
-        '‚' => 0x82,
-        'ƒ' => 0x83,
-        '„' => 0x84,
-        '…' => 0x85,
-        '†' => 0x86,
-        '‡' => 0x87,
-        'ˆ' => 0x88,
-        '‰' => 0x89,
-        'Š' => 0x8A,
-        '‹' => 0x8B,
-        'Œ' => 0x8C,
-        'Ž' => 0x8E,
-        '‘' => 0x91,
-        '’' => 0x92,
-        '“' => 0x93,
-        '”' => 0x94,
-        '•' => 0x95,
-        '–' => 0x96,
-        '—' => 0x97,
-        '˜' => 0x98,
-        '™' => 0x99,
-        'š' => 0x9A,
-        '›' => 0x9B,
-        'œ' => 0x9C,
-        'ž' => 0x9E,
-        'Ÿ' => 0x9F,
-        // Characters WinAnsi lacks but has an equivalent for.
-        '\u{2010}' | '\u{2011}' | '\u{2212}' => b'-',
-        '\u{2012}' => 0x96,
-        '\u{2015}' => 0x97,
-        '\u{2032}' => b'\'',
-        '\u{2033}' => b'"',
-        '\u{2219}' => 0x95,
-        _ => return None,
-    })
-}
-
-/// One line of text (no line breaks) as WinAnsi bytes: white space becomes a space, zero-width
-/// characters are dropped, and anything else the encoding lacks becomes '?'.
-fn encode_line(s: &str) -> Vec<u8> {
+/// One line of text (no line breaks) as drawn: white space becomes a space, and zero-width and
+/// other control characters are dropped.
+fn clean_line(s: &str) -> String {
     s.chars()
         .filter_map(|c| match c {
             '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' => None,
-            '\u{A0}' => Some(0xA0),
-            c if c.is_whitespace() => Some(b' '),
-            c => Some(winansi(c).unwrap_or(b'?')),
+            '\u{A0}' => Some('\u{A0}'),
+            c if c.is_whitespace() => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
         })
         .collect()
 }
 
-/// Encoded bytes as a PDF literal string: ( ) \ escaped, anything outside printable ASCII written
-/// as an octal escape so the content streams stay 7-bit.
-fn literal(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() + 2);
-    out.push('(');
-    for &b in bytes {
-        match b {
-            b'(' | b')' | b'\\' => {
-                out.push('\\');
-                out.push(char::from(b));
-            }
-            0x20..=0x7E => out.push(char::from(b)),
-            _ => {
-                let _ = write!(out, "\\{b:03o}");
-            }
-        }
-    }
-    out.push(')');
-    out
-}
-
-/// A string for the Info dictionary: a literal when it is printable ASCII, otherwise UTF-16BE with
-/// a byte-order mark (PDF text strings), so any title survives.
-fn text_string(s: &str) -> String {
-    if s.chars().all(|c| (' '..='~').contains(&c)) {
-        return literal(s.as_bytes());
-    }
-    let mut out = String::from("<FEFF");
-    for unit in s.encode_utf16() {
-        let _ = write!(out, "{unit:04X}");
-    }
-    out.push('>');
-    out
-}
-
 /// Text wrapped into lines no wider than `max` points: explicit line breaks are kept, lines break
 /// at spaces, and a word wider than a whole line is broken where it reaches the edge.
-fn wrap_text(text: &str, font: Font, size: f64, max: f64) -> Vec<Vec<u8>> {
+fn wrap_text(text: &str, font: Font, size: f64, max: f64) -> Vec<String> {
     let mut lines = Vec::new();
     for part in text.lines() {
-        lines.extend(wrap(&encode_line(part), font, size, max));
+        lines.extend(wrap(&clean_line(part), font, size, max));
     }
     if lines.is_empty() {
-        lines.push(Vec::new());
+        lines.push(String::new());
     }
     lines
 }
 
-fn wrap(text: &[u8], font: Font, size: f64, max: f64) -> Vec<Vec<u8>> {
+fn wrap(text: &str, font: Font, size: f64, max: f64) -> Vec<String> {
     // A little slack so that rounding never pushes a line that fits exactly onto the next one.
     let max = max + 0.001;
-    let space = font.width(b" ", size);
+    let space = font.width(" ", size);
     let mut lines = Vec::new();
-    let mut line: Vec<u8> = Vec::new();
+    let mut line = String::new();
     let mut line_width = 0.0;
-    for word in text.split(|&b| b == b' ').filter(|w| !w.is_empty()) {
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
         let width = font.width(word, size);
         if !line.is_empty() && line_width + space + width <= max {
-            line.push(b' ');
-            line.extend_from_slice(word);
+            line.push(' ');
+            line.push_str(word);
             line_width += space + width;
             continue;
         }
@@ -459,19 +820,20 @@ fn wrap(text: &[u8], font: Font, size: f64, max: f64) -> Vec<Vec<u8>> {
             lines.push(std::mem::take(&mut line));
         }
         if width <= max {
-            line.extend_from_slice(word);
+            line.push_str(word);
             line_width = width;
             continue;
         }
         // A token wider than a line (a hash, a signature, a URL) breaks at the edge.
         line_width = 0.0;
-        for &b in word {
-            let w = font.width(&[b], size);
+        let mut buf = [0u8; 4];
+        for c in word.chars() {
+            let w = font.width(c.encode_utf8(&mut buf), size);
             if !line.is_empty() && line_width + w > max {
                 lines.push(std::mem::take(&mut line));
                 line_width = 0.0;
             }
-            line.push(b);
+            line.push(c);
             line_width += w;
         }
     }
@@ -525,18 +887,20 @@ fn column_widths(natural: &[f64], total: f64) -> Vec<f64> {
 
 /// Pages being filled, top to bottom.
 struct Layout {
-    done: Vec<String>,
-    current: String,
+    done: Vec<Vec<Op>>,
+    current: Vec<Op>,
     /// The top of the space still free on the current page.
     y: f64,
+    headings: Vec<Mark>,
 }
 
 impl Layout {
     fn new() -> Layout {
         Layout {
             done: Vec::new(),
-            current: String::new(),
+            current: Vec::new(),
             y: TOP,
+            headings: Vec::new(),
         }
     }
 
@@ -567,20 +931,22 @@ impl Layout {
         }
     }
 
-    fn text(&mut self, font: Font, size: f64, x: f64, baseline: f64, gray: f64, line: &[u8]) {
+    fn text(&mut self, font: Font, size: f64, x: f64, baseline: f64, gray: f64, line: &str) {
         if line.is_empty() {
             return;
         }
-        let _ = writeln!(
-            self.current,
-            "BT {gray:.2} g /{} {size:.1} Tf {x:.2} {baseline:.2} Td {} Tj ET",
-            font.resource(),
-            literal(line)
-        );
+        self.current.push(Op::Text {
+            font,
+            size,
+            x,
+            baseline,
+            gray,
+            text: line.to_string(),
+        });
     }
 
     /// One line of text in the flow.
-    fn line(&mut self, font: Font, size: f64, leading: f64, x: f64, gray: f64, line: &[u8]) {
+    fn line(&mut self, font: Font, size: f64, leading: f64, x: f64, gray: f64, line: &str) {
         self.ensure(leading);
         let baseline = self.y - size;
         self.text(font, size, x, baseline, gray, line);
@@ -588,10 +954,41 @@ impl Layout {
     }
 
     fn rule(&mut self, x0: f64, x1: f64, y: f64, gray: f64, width: f64) {
-        let _ = writeln!(
-            self.current,
-            "{gray:.2} G {width:.2} w {x0:.2} {y:.2} m {x1:.2} {y:.2} l S"
+        self.current.push(Op::Rule {
+            x0,
+            x1,
+            y,
+            gray,
+            width,
+        });
+    }
+
+    fn field(&mut self, label: &str, value: &str) {
+        let labels = wrap_text(label, Font::Bold, 10.0, LABEL_WIDTH);
+        let values = wrap_text(
+            value,
+            Font::Regular,
+            10.0,
+            CONTENT_WIDTH - LABEL_WIDTH - LABEL_GAP,
         );
+        // A short field is not split across pages.
+        let rows = labels.len().max(values.len());
+        if rows <= 4 {
+            self.ensure(rows as f64 * 13.0);
+        }
+        for i in 0..rows {
+            self.ensure(13.0);
+            let baseline = self.y - 10.0;
+            if let Some(line) = labels.get(i) {
+                self.text(Font::Bold, 10.0, MARGIN_LEFT, baseline, 0.0, line);
+            }
+            if let Some(line) = values.get(i) {
+                let x = MARGIN_LEFT + LABEL_WIDTH + LABEL_GAP;
+                self.text(Font::Regular, 10.0, x, baseline, 0.0, line);
+            }
+            self.y -= 13.0;
+        }
+        self.space(3.0);
     }
 
     fn image(&mut self, caption: &str, index: usize, img: &Jpeg) {
@@ -608,11 +1005,76 @@ impl Layout {
         }
         self.y -= 4.0;
         let bottom = self.y - dh;
-        let _ = writeln!(
-            self.current,
-            "q {dw:.2} 0 0 {dh:.2} {MARGIN_LEFT:.2} {bottom:.2} cm /Im{index} Do Q"
-        );
+        self.current.push(Op::Image {
+            index,
+            x: MARGIN_LEFT,
+            y: bottom,
+            w: dw,
+            h: dh,
+        });
         self.y = bottom - 8.0;
+    }
+
+    /// An SVG figure at the content width (smaller when it would not fit a page), centred, with
+    /// its caption under it.
+    fn figure(&mut self, caption: &str, index: usize, fig: &Figure) {
+        let caption = wrap_text(caption, Font::Regular, 9.0, CONTENT_WIDTH);
+        let caption_height = caption.len() as f64 * 12.0;
+        let max_height = TOP - MARGIN_BOTTOM - caption_height - 6.0;
+        let scale = (CONTENT_WIDTH / fig.width).min(max_height / fig.height);
+        let (dw, dh) = (fig.width * scale, fig.height * scale);
+        self.space(6.0);
+        self.ensure(dh + 4.0 + caption_height);
+        let bottom = self.y - dh;
+        self.current.push(Op::Svg {
+            index,
+            x: MARGIN_LEFT + (CONTENT_WIDTH - dw) / 2.0,
+            y: bottom,
+            w: dw,
+            h: dh,
+        });
+        self.y = bottom - 4.0;
+        for line in &caption {
+            let x = MARGIN_LEFT + (CONTENT_WIDTH - Font::Regular.width(line, 9.0)).max(0.0) / 2.0;
+            self.line(Font::Regular, 9.0, 12.0, x, 0.25, line);
+        }
+        self.space(8.0);
+    }
+
+    /// A table of contents: "Contents", then one entry per heading with its page number at the
+    /// right margin (blank while the pages are not known yet) and a link to the heading.
+    fn contents(&mut self, entries: &[(String, Option<&Mark>)]) {
+        const SIZE: f64 = 10.0;
+        const LEADING: f64 = 14.0;
+        self.space(10.0);
+        self.ensure(15.0 + 26.0);
+        self.line(Font::Bold, 12.0, 15.0, MARGIN_LEFT, 0.0, "Contents");
+        self.y -= 5.0;
+        let text_width = CONTENT_WIDTH - CONTENTS_NUMBER_WIDTH;
+        for (text, mark) in entries {
+            let lines = wrap_text(text, Font::Regular, SIZE, text_width);
+            let height = lines.len() as f64 * LEADING;
+            self.ensure(height);
+            let top = self.y;
+            for line in &lines {
+                self.line(Font::Regular, SIZE, LEADING, MARGIN_LEFT, 0.0, line);
+            }
+            if let Some(mark) = mark {
+                let number = (mark.page + 1).to_string();
+                let x = MARGIN_LEFT + CONTENT_WIDTH - Font::Regular.width(&number, SIZE);
+                let last_baseline = self.y + LEADING - SIZE;
+                self.text(Font::Regular, SIZE, x, last_baseline, 0.0, &number);
+                self.current.push(Op::Link {
+                    x: MARGIN_LEFT,
+                    y: self.y,
+                    w: CONTENT_WIDTH,
+                    h: top - self.y,
+                    page: mark.page,
+                    top: mark.y,
+                });
+            }
+        }
+        self.space(8.0);
     }
 
     fn table(&mut self, header: &[String], rows: &[Vec<String>]) {
@@ -633,7 +1095,7 @@ impl Layout {
             .map(|i| {
                 let widest = |font: Font, text: &str| {
                     text.lines()
-                        .map(|l| font.width(&encode_line(l), SIZE))
+                        .map(|l| font.width(&clean_line(l), SIZE))
                         .fold(0.0, f64::max)
                 };
                 rows.iter()
@@ -644,7 +1106,7 @@ impl Layout {
             })
             .collect();
         let widths = column_widths(&natural, CONTENT_WIDTH);
-        let wrap_row = |row: &[String], font: Font| -> Vec<Vec<Vec<u8>>> {
+        let wrap_row = |row: &[String], font: Font| -> Vec<Vec<String>> {
             widths
                 .iter()
                 .enumerate()
@@ -656,7 +1118,7 @@ impl Layout {
         } else {
             Some(wrap_row(header, Font::Bold))
         };
-        let height = |cells: &[Vec<Vec<u8>>]| {
+        let height = |cells: &[Vec<String>]| {
             cells.iter().map(Vec::len).max().unwrap_or(1).max(1) as f64 * LEADING + 2.0 * CELL_PAD_Y
         };
 
@@ -713,7 +1175,7 @@ impl Layout {
     /// Draws lines `start..start + count` of a table row at the current position.
     fn table_row(
         &mut self,
-        cells: &[Vec<Vec<u8>>],
+        cells: &[Vec<String>],
         widths: &[f64],
         start: usize,
         count: usize,
@@ -732,11 +1194,13 @@ impl Layout {
         let height = lines as f64 * LEADING + 2.0 * CELL_PAD_Y;
         let top = self.y;
         if header {
-            let _ = writeln!(
-                self.current,
-                "0.90 g {MARGIN_LEFT:.2} {:.2} {CONTENT_WIDTH:.2} {height:.2} re f 0 g",
-                top - height
-            );
+            self.current.push(Op::Fill {
+                x: MARGIN_LEFT,
+                y: top - height,
+                w: CONTENT_WIDTH,
+                h: height,
+                gray: 0.90,
+            });
         }
         let mut x = MARGIN_LEFT;
         for (c, w) in cells.iter().zip(widths) {
@@ -757,136 +1221,32 @@ impl Layout {
         );
     }
 
-    fn finish(mut self) -> Vec<String> {
+    fn finish(mut self) -> Laid {
         self.done.push(std::mem::take(&mut self.current));
-        self.done
+        Laid {
+            pages: self.done,
+            headings: self.headings,
+        }
     }
 }
 
 /// The footer line of page `page` of `pages`: "title — page n of N", the title shortened with an
 /// ellipsis when the line would not fit.
-fn footer(title: &str, page: usize, pages: usize) -> Vec<u8> {
+fn footer(title: &str, page: usize, pages: usize) -> String {
     const SIZE: f64 = 8.0;
-    let tail = encode_line(&format!(" — page {page} of {pages}"));
-    let mut head = encode_line(title);
-    let fits = |head: &[u8]| {
+    let tail = format!(" — page {page} of {pages}");
+    let mut head = clean_line(title);
+    let fits = |head: &str| {
         Font::Regular.width(head, SIZE) + Font::Regular.width(&tail, SIZE) <= CONTENT_WIDTH
     };
     if !fits(&head) {
-        while !head.is_empty() && !fits(&[head.as_slice(), &[0x85]].concat()) {
+        while !head.is_empty() && !fits(&format!("{head}…")) {
             head.pop();
         }
-        head.push(0x85);
+        head.push('…');
     }
-    head.extend_from_slice(&tail);
+    head.push_str(&tail);
     head
-}
-
-/// Writes the file: objects, cross-reference table and trailer.
-fn write_file(title: &str, pages: &[String], images: &[Jpeg], created: DateTime<Utc>) -> Vec<u8> {
-    // Object numbers: 1 catalog, 2 page tree, 3 info, 4 shared resources, 5..=7 fonts, then the
-    // images, then each page followed by its content stream.
-    let first_font = 5;
-    let first_image = first_font + Font::ALL.len();
-    let first_page = first_image + images.len();
-    let page_count = pages.len();
-
-    let mut objects: Vec<Vec<u8>> = Vec::new();
-    objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
-    let kids: Vec<String> = (0..page_count)
-        .map(|i| format!("{} 0 R", first_page + 2 * i))
-        .collect();
-    objects.push(
-        format!(
-            "<< /Type /Pages /Kids [{}] /Count {page_count} >>",
-            kids.join(" ")
-        )
-        .into_bytes(),
-    );
-    objects.push(
-        format!(
-            "<< /Title {} /Producer (Probity) /CreationDate ({}) >>",
-            text_string(title),
-            created.format("D:%Y%m%d%H%M%SZ")
-        )
-        .into_bytes(),
-    );
-    let fonts: String = Font::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, f)| format!("/{} {} 0 R ", f.resource(), first_font + i))
-        .collect();
-    let xobjects: String = (0..images.len())
-        .map(|i| format!("/Im{i} {} 0 R ", first_image + i))
-        .collect();
-    objects.push(
-        format!("<< /ProcSet [/PDF /Text /ImageC] /Font << {fonts}>> /XObject << {xobjects}>> >>")
-            .into_bytes(),
-    );
-    for f in Font::ALL {
-        objects.push(
-            format!(
-                "<< /Type /Font /Subtype /Type1 /BaseFont /{} /Encoding /WinAnsiEncoding >>",
-                f.base_font()
-            )
-            .into_bytes(),
-        );
-    }
-    for img in images {
-        let mut o = format!(
-            "<< /Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /DeviceRGB \
-             /BitsPerComponent 8 /Filter /DCTDecode /Length {} >>\nstream\n",
-            img.width,
-            img.height,
-            img.data.len()
-        )
-        .into_bytes();
-        o.extend_from_slice(&img.data);
-        o.extend_from_slice(b"\nendstream");
-        objects.push(o);
-    }
-    for (i, content) in pages.iter().enumerate() {
-        let mut content = content.clone();
-        let footer_line = footer(title, i + 1, page_count);
-        let x = (PAGE_WIDTH - Font::Regular.width(&footer_line, 8.0)) / 2.0;
-        let _ = writeln!(
-            content,
-            "BT 0.35 g /F1 8.0 Tf {x:.2} {FOOTER_BASELINE:.2} Td {} Tj ET",
-            literal(&footer_line)
-        );
-        objects.push(
-            format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] \
-                 /Resources 4 0 R /Contents {} 0 R >>",
-                first_page + 2 * i + 1
-            )
-            .into_bytes(),
-        );
-        let mut stream = format!("<< /Length {} >>\nstream\n", content.len()).into_bytes();
-        stream.extend_from_slice(content.as_bytes());
-        stream.extend_from_slice(b"\nendstream");
-        objects.push(stream);
-    }
-
-    let mut out = b"%PDF-1.4\n%\xE2\xE3\xCF\xD3\n".to_vec();
-    let mut offsets = Vec::with_capacity(objects.len());
-    for (i, o) in objects.iter().enumerate() {
-        offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
-        out.extend_from_slice(o);
-        out.extend_from_slice(b"\nendobj\n");
-    }
-    let xref = out.len();
-    let size = objects.len() + 1;
-    out.extend_from_slice(format!("xref\n0 {size}\n0000000000 65535 f \n").as_bytes());
-    for off in offsets {
-        out.extend_from_slice(format!("{off:010} 00000 n \n").as_bytes());
-    }
-    out.extend_from_slice(
-        format!("trailer\n<< /Size {size} /Root 1 0 R /Info 3 0 R >>\nstartxref\n{xref}\n%%EOF\n")
-            .as_bytes(),
-    );
-    out
 }
 
 #[cfg(test)]
@@ -899,57 +1259,36 @@ mod tests {
             .with_timezone(&Utc)
     }
 
-    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-        haystack.windows(needle.len()).any(|w| w == needle)
-    }
-
-    fn count(haystack: &[u8], needle: &[u8]) -> usize {
-        haystack
-            .windows(needle.len())
-            .filter(|w| *w == needle)
-            .count()
-    }
-
-    fn text(pdf: &[u8]) -> String {
-        String::from_utf8_lossy(pdf).into_owned()
-    }
-
-    /// The xref table's offsets, from startxref on.
-    fn xref(pdf: &[u8]) -> (usize, Vec<usize>) {
-        let s = text(pdf);
-        let start: usize = s
-            .rsplit("startxref\n")
-            .next()
-            .and_then(|t| t.lines().next())
-            .and_then(|n| n.trim().parse().ok())
-            .expect("startxref");
-        assert!(
-            pdf[start..].starts_with(b"xref\n"),
-            "startxref points at xref"
-        );
-        let table = String::from_utf8_lossy(&pdf[start..]).into_owned();
-        let mut lines = table.lines().skip(1);
-        let header = lines.next().expect("subsection header");
-        let size: usize = header
-            .split(' ')
-            .nth(1)
-            .and_then(|n| n.parse().ok())
-            .expect("size");
-        let entries: Vec<&str> = lines.take(size).collect();
-        assert_eq!(entries[0], "0000000000 65535 f ");
-        let offsets = entries[1..]
-            .iter()
-            .map(|e| {
-                assert_eq!(
-                    e.len(),
-                    19,
-                    "xref entry is 20 bytes with its newline: {e:?}"
-                );
-                assert!(e.ends_with(" 00000 n "), "{e:?}");
-                e[..10].parse().expect("offset")
+    /// The text lines a laid-out page draws, in order.
+    fn texts(page: &[Op]) -> Vec<&str> {
+        page.iter()
+            .filter_map(|op| match op {
+                Op::Text { text, .. } => Some(text.as_str()),
+                _ => None,
             })
-            .collect();
-        (size, offsets)
+            .collect()
+    }
+
+    /// Text of the PDF as poppler's pdftotext (Debian package poppler-utils) extracts it.
+    fn pdftotext(pdf: &[u8]) -> String {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("doc.pdf");
+        std::fs::write(&path, pdf).expect("write pdf");
+        let out = std::process::Command::new("pdftotext")
+            .args(["-enc", "UTF-8"])
+            .arg(&path)
+            .arg("-")
+            .output()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "pdftotext could not be run ({e}): install the Debian package poppler-utils \
+                     (listed in scripts/setup.d/base.apt; run scripts/setup)"
+                )
+            });
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "pdftotext failed: {stderr}");
+        assert!(stderr.trim().is_empty(), "pdftotext complained: {stderr}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn long_document() -> Document {
@@ -966,128 +1305,59 @@ mod tests {
     }
 
     #[test]
-    fn pdf_xref_offsets_point_at_their_objects_and_trailer_counts_them() {
-        let pdf = long_document().render_at(at());
-        assert!(pdf.starts_with(b"%PDF-1.4\n"));
-        assert!(pdf.ends_with(b"%%EOF\n"));
-        let (size, offsets) = xref(&pdf);
-        assert_eq!(offsets.len() + 1, size);
-        for (i, off) in offsets.iter().enumerate() {
-            let want = format!("{} 0 obj\n", i + 1);
-            assert!(
-                pdf[*off..].starts_with(want.as_bytes()),
-                "xref entry {} points at {:?}",
-                i + 1,
-                String::from_utf8_lossy(&pdf[*off..(*off + 20).min(pdf.len())])
-            );
-        }
-        assert!(contains(
-            &pdf,
-            format!("trailer\n<< /Size {size} /Root 1 0 R /Info 3 0 R >>").as_bytes()
-        ));
-        // Every stream's /Length is the number of bytes up to its end-of-line and endstream.
-        let s = text(&pdf);
-        for part in s.split("<< /Length ").skip(1) {
-            let len: usize = part
-                .split(' ')
-                .next()
-                .and_then(|n| n.parse().ok())
-                .expect("length");
-            let data = part.split_once(">>\nstream\n").expect("stream").1;
-            assert!(data.as_bytes()[len..].starts_with(b"\nendstream"));
-        }
-    }
-
-    #[test]
-    fn pdf_long_document_breaks_pages_with_numbered_footer() {
-        let pdf = long_document().render_at(at());
-        let pages = count(&pdf, b"/Type /Page ");
-        assert!(
-            pages > 1,
-            "60 sections fill more than one page, got {pages}"
-        );
-        assert!(contains(&pdf, format!("/Count {pages} ").as_bytes()));
-        for n in 1..=pages {
-            // "title — page n of N", the em dash as WinAnsi 0x97 (octal 227).
-            let footer = format!("(Annual oversight report 2026 \\227 page {n} of {pages})");
-            assert_eq!(count(&pdf, footer.as_bytes()), 1, "footer of page {n}");
-        }
-        // No text is drawn below the footer margin's top or above the top margin.
-        for line in text(&pdf).lines().filter(|l| l.contains(" Td (")) {
-            let y: f64 = line
-                .split(" Td")
-                .next()
-                .and_then(|l| l.rsplit(' ').next())
-                .and_then(|y| y.parse().ok())
-                .expect("baseline");
-            assert!(
-                (FOOTER_BASELINE - 0.01..=TOP).contains(&y),
-                "baseline {y} outside the page's text area"
-            );
-            if !line.contains(" page ") {
-                assert!(y >= MARGIN_BOTTOM - 0.01, "body text at {y} in the footer");
+    fn pdf_long_document_breaks_pages_and_keeps_text_inside_the_margins() {
+        let laid = long_document().layout(&[]);
+        assert!(laid.pages.len() > 1, "60 sections fill more than one page");
+        for page in &laid.pages {
+            for op in page {
+                if let Op::Text { baseline, .. } = op {
+                    assert!(
+                        (MARGIN_BOTTOM - 0.01..=TOP).contains(baseline),
+                        "baseline {baseline} outside the page's text area"
+                    );
+                }
             }
         }
-    }
-
-    #[test]
-    fn pdf_literal_strings_escape_parentheses_and_backslash() {
-        assert_eq!(literal(b"a(b)c\\d"), "(a\\(b\\)c\\\\d)");
-        let mut d = Document::new("Escapes");
-        d.paragraph("Unbalanced ) paren ( and C:\\path");
-        let pdf = d.render_at(at());
-        assert!(contains(
-            &pdf,
-            b"(Unbalanced \\) paren \\( and C:\\\\path) Tj"
-        ));
-    }
-
-    #[test]
-    fn pdf_winansi_maps_typographic_characters_and_replaces_the_rest() {
-        assert_eq!(
-            encode_line("§ é – — “q” ‘q’ € … • ™ ©"),
-            vec![
-                0xA7, b' ', 0xE9, b' ', 0x96, b' ', 0x97, b' ', 0x93, b'q', 0x94, b' ', 0x91, b'q',
-                0x92, b' ', 0x80, b' ', 0x85, b' ', 0x95, b' ', 0x99, b' ', 0xA9
-            ]
-        );
-        // Outside WinAnsi: one '?' per character, never a broken string.
-        assert_eq!(encode_line("漢字 😀 ą"), b"?? ? ?".to_vec());
-        // White space and control characters do not end up in the file raw.
-        assert_eq!(encode_line("a\tb\u{7}c\u{200B}d"), b"a b?cd".to_vec());
-        assert_eq!(
-            literal(&encode_line("§ 5 — “x”")),
-            "(\\247 5 \\227 \\223x\\224)"
-        );
-        let mut d = Document::new("Résumé — § 12");
-        d.paragraph("Unicode 漢 😀 here");
-        let pdf = d.render_at(at());
-        assert!(contains(&pdf, b"(R\\351sum\\351 \\227 \\247 12) Tj"));
-        assert!(contains(&pdf, b"(Unicode ? ? here) Tj"));
-        // The file itself is 7-bit outside the binary comment and image data.
-        assert!(pdf[15..].iter().all(|b| b.is_ascii()));
-    }
-
-    #[test]
-    fn pdf_info_dictionary_has_title_producer_and_creation_date() {
-        let pdf = Document::new("Disposition certificate").render_at(at());
-        assert!(contains(
-            &pdf,
-            b"<< /Title (Disposition certificate) /Producer (Probity) /CreationDate (D:20261204100000Z) >>"
-        ));
-        // A title outside ASCII is kept whole, as UTF-16BE.
-        let pdf = Document::new("§ é").render_at(at());
-        assert!(contains(&pdf, b"/Title <FEFF00A7002000E9>"));
+        // Every heading is in the outline, on the page it was drawn on.
+        assert_eq!(laid.headings.len(), 60);
+        for mark in &laid.headings {
+            assert!(texts(&laid.pages[mark.page]).contains(&mark.text.as_str()));
+        }
+        let text = pdftotext(&long_document().render_at(at()));
+        let pages = laid.pages.len();
+        for n in 1..=pages {
+            let footer = format!("Annual oversight report 2026 — page {n} of {pages}");
+            assert_eq!(text.matches(&footer).count(), 1, "footer of page {n}");
+        }
     }
 
     #[test]
     fn pdf_output_is_deterministic_apart_from_creation_date() {
         let a = long_document().render_at(at());
         let b = long_document().render_at(at());
+        assert!(a.starts_with(b"%PDF-"));
         assert_eq!(a, b);
         let later = long_document().render_at(at() + chrono::Duration::days(1));
         assert_ne!(a, later);
-        assert_eq!(a.len(), later.len());
+    }
+
+    #[test]
+    fn pdf_text_outside_latin_1_is_drawn_and_extractable() {
+        assert_eq!(clean_line("a\tb\u{7}c\u{200B}d"), "a bcd");
+        let mut d = Document::new("Résumé — § 12");
+        d.paragraph("Ωμέγα, Привет, Zażółć gęślą jaźń, “quoted” … €5 • ✓");
+        d.monospace("sha256: ab12…ƒ");
+        let text = pdftotext(&d.render_at(at()));
+        for want in [
+            "Résumé — § 12",
+            "Ωμέγα, Привет, Zażółć gęślą jaźń, “quoted” … €5 • ✓",
+            "sha256: ab12…ƒ",
+        ] {
+            assert!(
+                text.contains(want),
+                "pdftotext finds no {want:?} in:\n{text}"
+            );
+        }
     }
 
     #[test]
@@ -1097,13 +1367,22 @@ mod tests {
             .collect();
         let mut d = Document::new("Inventory");
         d.table(&["Item number", "What it is"], &rows);
-        let pdf = d.render_at(at());
-        let pages = count(&pdf, b"/Type /Page ");
-        assert!(pages > 1);
-        assert_eq!(count(&pdf, b"(Item number) Tj"), pages);
+        let laid = d.layout(&[]);
+        assert!(laid.pages.len() > 1);
+        for page in &laid.pages {
+            assert_eq!(
+                texts(page).iter().filter(|t| **t == "Item number").count(),
+                1
+            );
+        }
+        let all: Vec<&str> = laid.pages.iter().flat_map(|p| texts(p)).collect();
         for i in [0, 75, 149] {
-            let cell = format!("(ITEM-{i:04}) Tj");
-            assert_eq!(count(&pdf, cell.as_bytes()), 1, "row {i} drawn once");
+            let cell = format!("ITEM-{i:04}");
+            assert_eq!(
+                all.iter().filter(|t| **t == cell).count(),
+                1,
+                "row {i} once"
+            );
         }
     }
 
@@ -1126,12 +1405,16 @@ mod tests {
             .join("\n");
         let mut d = Document::new("Tall row");
         d.table(&["Key", "Value"], &[vec!["k".to_string(), long]]);
-        let pdf = d.render_at(at());
-        let pages = count(&pdf, b"/Type /Page ");
-        assert!(pages > 1);
-        assert_eq!(count(&pdf, b"(Key) Tj"), pages);
+        let laid = d.layout(&[]);
+        assert!(laid.pages.len() > 1);
+        let all: Vec<&str> = laid.pages.iter().flat_map(|p| texts(p)).collect();
+        assert_eq!(
+            all.iter().filter(|t| **t == "Key").count(),
+            laid.pages.len()
+        );
         for i in [0, 100, 199] {
-            assert_eq!(count(&pdf, format!("(line{i}) Tj").as_bytes()), 1);
+            let line = format!("line{i}");
+            assert_eq!(all.iter().filter(|t| **t == line).count(), 1);
         }
     }
 
@@ -1141,18 +1424,10 @@ mod tests {
             "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".repeat(4);
         let lines = wrap_text(&signature, Font::Mono, 9.0, CONTENT_WIDTH);
         assert!(lines.len() > 1);
-        assert_eq!(lines.concat(), signature.as_bytes());
+        assert_eq!(lines.concat(), signature);
         for l in &lines {
             assert!(Font::Mono.width(l, 9.0) <= CONTENT_WIDTH);
         }
-        let mut d = Document::new("Signature");
-        d.monospace(&signature);
-        let pdf = d.render_at(at());
-        assert!(contains(&pdf, b"/F3 9.0 Tf"));
-        assert!(contains(
-            &pdf,
-            b"/BaseFont /Courier /Encoding /WinAnsiEncoding"
-        ));
     }
 
     #[test]
@@ -1166,7 +1441,7 @@ mod tests {
             assert!(Font::Regular.width(l, 10.0) <= 200.0 + 0.001);
         }
         let words: Vec<&str> = text.split_whitespace().collect();
-        let joined = String::from_utf8_lossy(&lines.join(&b' ')).into_owned();
+        let joined = lines.join(" ");
         assert_eq!(joined.split_whitespace().collect::<Vec<_>>(), words);
         // Explicit line breaks are kept.
         assert_eq!(wrap_text("a\nb", Font::Regular, 10.0, 200.0).len(), 2);
@@ -1177,36 +1452,91 @@ mod tests {
         let title = "Annual oversight report ".repeat(20);
         let line = footer(&title, 3, 12);
         assert!(Font::Regular.width(&line, 8.0) <= CONTENT_WIDTH);
-        assert!(line.ends_with(b"\x85 \x97 page 3 of 12"), "{line:?}");
-        assert_eq!(footer("Short", 1, 1), b"Short \x97 page 1 of 1".to_vec());
+        assert!(line.ends_with("… — page 3 of 12"), "{line:?}");
+        assert_eq!(footer("Short", 1, 1), "Short — page 1 of 1");
     }
 
     #[test]
-    fn pdf_image_is_embedded_as_jpeg_with_dct_decode() {
-        let img = RgbImage::from_fn(40, 30, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    fn pdf_image_is_scaled_into_the_column_and_an_empty_one_refused() {
+        let img = RgbImage::from_fn(400, 30, |x, y| image::Rgb([x as u8, y as u8, 90]));
         let mut d = Document::new("Images");
         d.image("Probe", &img).expect("image");
-        let pdf = d.render_at(at());
-        assert!(contains(
-            &pdf,
-            b"/Width 40 /Height 30 /ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode"
-        ));
-        assert!(contains(&pdf, b"\xFF\xD8\xFF"), "JPEG start of image");
-        assert!(contains(&pdf, b"/Im0 Do"));
-        assert!(contains(&pdf, b"(Probe) Tj"));
-        // Scaled to fit: never wider than the text column.
-        let s = text(&pdf);
-        let cm = s
-            .lines()
-            .find(|l| l.contains("/Im0 Do"))
+        let laid = d.layout(&[]);
+        let drawn = laid.pages[0]
+            .iter()
+            .find_map(|op| match op {
+                Op::Image { w, h, .. } => Some((*w, *h)),
+                _ => None,
+            })
             .expect("image drawn");
-        let w: f64 = cm
-            .split(' ')
-            .nth(1)
-            .and_then(|w| w.parse().ok())
-            .expect("width");
-        assert!(w <= CONTENT_WIDTH + 0.01);
+        assert!(drawn.0 <= CONTENT_WIDTH + 0.01);
+        assert!(
+            (drawn.0 / drawn.1 - 400.0 / 30.0).abs() < 0.01,
+            "aspect kept"
+        );
+        assert!(pdftotext(&d.render_at(at())).contains("Probe"));
         let empty = RgbImage::new(0, 0);
         assert!(Document::new("x").image("empty", &empty).is_err());
+    }
+
+    #[test]
+    fn pdf_svg_is_scaled_to_the_content_width_and_a_bad_one_refused() {
+        let svg = r#"<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100">
+            <rect x="10" y="10" width="80" height="60" fill="steelblue"/>
+            <text x="100" y="50" font-family="sans-serif" font-size="12">Requests 42</text>
+        </svg>"#;
+        let mut d = Document::new("Figures");
+        d.svg("Figure 1: requests", svg).expect("svg");
+        let laid = d.layout(&[]);
+        let drawn = laid.pages[0]
+            .iter()
+            .find_map(|op| match op {
+                Op::Svg { w, h, .. } => Some((*w, *h)),
+                _ => None,
+            })
+            .expect("figure drawn");
+        assert!((drawn.0 - CONTENT_WIDTH).abs() < 0.01);
+        assert!((drawn.1 - CONTENT_WIDTH / 2.0).abs() < 0.01);
+        let text = pdftotext(&d.render_at(at()));
+        assert!(text.contains("Figure 1: requests"), "{text}");
+        assert!(text.contains("Requests 42"), "SVG text stays text: {text}");
+        let err = Document::new("x")
+            .svg("broken", "<svg><rect")
+            .expect_err("refused");
+        assert!(err.detail.contains("\"broken\""), "{}", err.detail);
+        assert!(err.detail.contains("not a valid SVG"), "{}", err.detail);
+    }
+
+    #[test]
+    fn pdf_contents_lists_later_headings_with_their_pages() {
+        let mut d = Document::new("Report");
+        d.heading("Before the contents");
+        d.contents();
+        for i in 0..30 {
+            d.heading(&format!("Part {i}"));
+            d.paragraph(&"Text of the part. ".repeat(40));
+        }
+        d.page_break();
+        d.heading("Annex");
+        let first = d.layout(&[]);
+        let laid = d.layout(&first.headings);
+        assert_eq!(first.pages.len(), laid.pages.len(), "same pagination");
+        let annex = laid
+            .headings
+            .iter()
+            .find(|m| m.text == "Annex")
+            .expect("annex");
+        assert!(annex.page > 1);
+        let page0 = texts(&laid.pages[0]);
+        assert!(page0.contains(&"Contents"));
+        assert!(!page0.contains(&"Before the contents") || page0.contains(&"Part 0"));
+        // Each entry is followed by its page number (from 1).
+        let pos = page0.iter().position(|t| *t == "Annex").expect("entry");
+        assert_eq!(page0[pos + 1], (annex.page + 1).to_string());
+        let links = laid.pages[0]
+            .iter()
+            .filter(|op| matches!(op, Op::Link { .. }))
+            .count();
+        assert_eq!(links, 31, "one link per entry, none for the heading before");
     }
 }

@@ -5,6 +5,7 @@
 //! test runs on SQLite and PostgreSQL.
 
 mod common;
+mod pdftext;
 
 use chrono::{Duration, Utc};
 use common::{Backend, TestServer};
@@ -428,26 +429,18 @@ async fn sec_05_focused_audit_pdf_body(backend: Backend) {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "application/pdf");
     let bytes = r.bytes().await.expect("body");
-    assert!(bytes.starts_with(b"%PDF"), "a PDF");
-    let path = srv.dir.path().join("focused.pdf");
-    std::fs::write(&path, &bytes).expect("write pdf");
-    let out = std::process::Command::new("pdftotext")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) runs");
-    assert!(out.status.success());
-    let text = String::from_utf8_lossy(&out.stdout);
-    for says in [
-        "Focused audit",
-        "Chain verification",
-        "The audit chain verified over",
-        CASE,
-        "user:det.rivera",
-        "co.grant",
-    ] {
-        assert!(text.contains(says), "the PDF says {says:?}: {text}");
-    }
+    pdftext::assert_says(
+        "SEC-05 focused audit PDF",
+        &bytes,
+        &[
+            "Focused audit",
+            "Chain verification",
+            "The audit chain verified over",
+            CASE,
+            "user:det.rivera",
+            "co.grant",
+        ],
+    );
 }
 both!(
     sec_05_focused_audit_pdf,

@@ -4,6 +4,7 @@
 //! the candidate pool). Every refusal names its rule.
 
 mod common;
+mod pdftext;
 
 use std::path::PathBuf;
 
@@ -349,8 +350,20 @@ async fn fr_14_end_to_end_possible_match_report_body(backend: Backend) {
         .bytes()
         .await
         .expect("bytes");
-    assert!(pdf.starts_with(b"%PDF-1.4"));
-    assert!(pdf.windows(15).any(|w| w == b"probable cause "));
+    // Read back by pdftotext (the PDF's streams are compressed): the notice and the figures.
+    pdftext::assert_says(
+        "FR-14 possible match report PDF",
+        &pdf,
+        &[
+            "POSSIBLE MATCH REPORT - facial recognition (lead only)",
+            "does not constitute probable cause",
+            CASE,
+            top.as_str(),
+            "Probe",
+            "Candidate",
+            "page 1 of",
+        ],
+    );
 
     // FR-15: no arrest basis without corroborating evidence by the assigned investigator.
     let entry = format!("/api/cases/{CASE}/fr-entries");
@@ -750,6 +763,24 @@ async fn fr_13_negative_report_and_oversight_counts_body(backend: Backend) {
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["kind"], "negative");
     assert!(b["report"]["candidate"].is_null(), "{b}");
+    // FR-13: the negative report as PDF says so, read back by pdftotext.
+    let pdf = rivera
+        .get(format!("{}{base}/report.pdf", srv.url))
+        .send()
+        .await
+        .expect("pdf")
+        .bytes()
+        .await
+        .expect("bytes");
+    pdftext::assert_says(
+        "FR-13 negative report PDF",
+        &pdf,
+        &[
+            "NEGATIVE RESULT REPORT - facial recognition",
+            CASE,
+            "page 1 of",
+        ],
+    );
     // A negative request cannot be identified again.
     let (s, b) = srv
         .post(
