@@ -1015,8 +1015,8 @@ fn poppler(tool: &str, args: &[&str]) -> String {
 }
 
 /// OVR-03: the report PDF is rendered page by page to PNG by `pdftoppm`: as many images as the
-/// document has pages, every section in order, numbered pages, and the figures readable by
-/// `pdftotext`.
+/// document has pages, a title page and the contents, each section starting on a page of its own
+/// in order, numbered pages, the charts' labels and the figures readable by `pdftotext`.
 async fn ovr_03_report_pdf_renders_every_page_body(backend: Backend) {
     let srv = common::start(backend).await;
     seed(&srv).await;
@@ -1064,23 +1064,39 @@ async fn ovr_03_report_pdf_renders_every_page_body(backend: Backend) {
         .count();
     assert_eq!(rendered, pages, "pdftoppm renders every page");
 
-    // Each section is in the document, in order, on its own heading line with its rules; the
-    // pages carry their numbers.
-    let mut last_page = 1;
+    // A title page, the contents, then each section on a page of its own, in order.
+    let page_text = |p: usize| {
+        let p = p.to_string();
+        poppler(
+            "pdftotext",
+            &["-f", &p, "-l", &p, "-enc", "UTF-8", &file_s, "-"],
+        )
+    };
+    assert!(page_text(1).contains("Annual oversight report"));
+    let contents = page_text(2);
+    assert!(
+        contents.lines().any(|l| l.trim() == "Contents"),
+        "{contents}"
+    );
+    let mut last_page = 2;
     for (title, rules) in &sections {
-        let page = (last_page..=pages)
+        assert!(
+            contents.contains(title.as_str()),
+            "the contents list {title}"
+        );
+        let page = (last_page + 1..=pages)
             .find(|p| {
-                let p = p.to_string();
-                let text = poppler(
-                    "pdftotext",
-                    &["-f", &p, "-l", &p, "-enc", "UTF-8", &file_s, "-"],
-                );
+                let text = page_text(*p);
                 text.lines().any(|l| l.trim() == title) && text.contains(rules.as_str())
             })
-            .unwrap_or_else(|| panic!("section {title} not found from page {last_page} on"));
+            .unwrap_or_else(|| panic!("section {title} not found after page {last_page}"));
         last_page = page;
     }
-    assert!(pages >= 2, "{pages} pages");
+    assert!(
+        pages >= sections.len() + 2,
+        "{pages} pages for a title page, the contents and {} sections",
+        sections.len()
+    );
     let text = poppler("pdftotext", &["-enc", "UTF-8", &file_s, "-"]);
     let last_footer = format!("page {pages} of {pages}");
     for want in [
@@ -1090,6 +1106,8 @@ async fn ovr_03_report_pdf_renders_every_page_body(backend: Backend) {
         "Demo County Sheriff / criminal_investigation",
         "reported_within_24_hours",
         "exigent_emergency",
+        "FR requests by month",
+        "Time in each workflow state",
     ] {
         assert!(text.contains(want), "pdftotext finds no {want:?}");
     }

@@ -3,8 +3,8 @@
 //! (approvals, outside agencies, disclosures, breaches, FOIL, dispositions, legal holds,
 //! training and access changes, the algorithm searches ran on), generated from what the
 //! database records. One [`OversightReport`] is built and then shown as JSON, as CSV (one row
-//! per figure and breakdown) and as PDF (the period, then a section per topic with its tables),
-//! on the page `/oversight`, and by `probity report oversight`.
+//! per figure and breakdown) and as PDF (title page, contents, a section per topic with its
+//! tables and charts), on the page `/oversight`, and by `probity report oversight`.
 //!
 //! Every figure is counted over the period on one stated time column (the store's
 //! [`probity_store::oversight`] documents which); aggregates only, no names and no case
@@ -33,6 +33,8 @@ use crate::error::ApiError;
 use crate::routes::{Access, RouteTable};
 use crate::state::AppState;
 use crate::web::{error_response, page};
+
+mod charts;
 
 /// The longest period one report covers.
 const MAX_DAYS: i64 = 3660;
@@ -1185,8 +1187,50 @@ fn duration_words(secs: i64) -> String {
     }
 }
 
-/// The report as a PDF document: the period and who generated it, then a section per topic with
-/// its notes and tables.
+/// The charts of a section, drawn as SVG: (caption, SVG).
+fn charts_of(s: &OversightSection) -> Result<Vec<(String, String)>, ApiError> {
+    let mut out = Vec::new();
+    let figure = |key: &str| s.figures.iter().find(|f| f.key == key);
+    if s.key == "fr_requests" {
+        if let Some(f) = figure("requests_by_month") {
+            let values: Vec<(String, i64)> =
+                f.values.iter().map(|v| (v.key.clone(), v.value)).collect();
+            out.push((
+                "Figure: facial recognition requests by month".to_string(),
+                charts::bars_by_month("FR requests by month", "requests", &values)?,
+            ));
+        }
+    }
+    if s.key == "fr_workflow" {
+        if let Some(f) = figure("stays_by_state_and_duration") {
+            let mut rows: Vec<(String, Vec<i64>)> = Vec::new();
+            for v in &f.values {
+                let Some((state, bucket)) = v.key.split_once(" / ") else {
+                    continue;
+                };
+                let Some(b) = TIME_BUCKETS.iter().position(|x| *x == bucket) else {
+                    continue;
+                };
+                if rows.last().is_none_or(|(s, _)| s != state) {
+                    rows.push((state.to_string(), vec![0; TIME_BUCKETS.len()]));
+                }
+                if let Some((_, counts)) = rows.last_mut() {
+                    counts[b] = v.value;
+                }
+            }
+            if !rows.is_empty() {
+                out.push((
+                    "Figure: distribution of the time spent in each workflow state".to_string(),
+                    charts::stacked_by_state("Time in each workflow state", &TIME_BUCKETS, &rows)?,
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The report as a PDF document: a title page, the contents with page numbers, then a section
+/// per topic on its own page with its notes, charts (vector graphics) and tables.
 pub fn document(r: &OversightReport) -> Result<crate::pdf::Document, ApiError> {
     let mut doc = crate::pdf::Document::new("Annual oversight report");
     doc.subtitle(&format!(
@@ -1205,12 +1249,17 @@ pub fn document(r: &OversightReport) -> Result<crate::pdf::Document, ApiError> {
         "Every figure is counted from what the database records for the period, on the time \
          column each section states. Aggregates only: no names and no case numbers. The same \
          figures are available as CSV.",
-    );
+    )
+    .page_break()
+    .contents();
     for s in &r.sections {
-        doc.heading(&s.title);
+        doc.page_break().heading(&s.title);
         doc.field("Rules", &s.rules);
         for n in &s.notes {
             doc.paragraph(n);
+        }
+        for (caption, svg) in charts_of(s)? {
+            doc.svg(&caption, &svg)?;
         }
         for f in &s.figures {
             let rows: Vec<Vec<String>> = f
