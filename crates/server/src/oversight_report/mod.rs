@@ -1125,11 +1125,12 @@ fn algorithm_section(f: &Facts) -> OversightSection {
             "Searches of the requests created in the period, by the algorithm version each \
              search recorded (FR-08)."
                 .into(),
-            "No evaluation record is registered in the system for these versions, so no \
-             accuracy figures, overall or per demographic group, are stated here. The \
-             accuracy of the face algorithms is measured with `probity eval` (LFW verification \
-             protocol and 1:N identification on the development faces), which prints its \
-             figures and records none in the database."
+            "Accuracy figures are not stated in this report: it reads no evaluation record of \
+             the face algorithms. The verification accuracy, the 1:N identification figures and their breakdown by \
+             demographic group (where labels exist) are measured with `probity eval` on the \
+             development faces, which writes the evaluation record \
+             (`evaluation-<name>-<version>.json`) and the ROC curve (`roc.svg`) to its output \
+             folder (default `.probity/eval`)."
                 .into(),
         ],
         figures: vec![figure(
