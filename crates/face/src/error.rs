@@ -41,6 +41,9 @@ pub enum FaceError {
     IndexFormat { path: PathBuf, reason: String },
     #[error("evaluation data problem: {0}")]
     EvalData(String),
+    /// The re-templating job's source or sink (the repository's store) failed (FR-23).
+    #[error("re-templating: {0}")]
+    Retemplate(String),
     #[error("i/o error on {path}: {source}")]
     Io {
         path: PathBuf,

@@ -34,6 +34,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod geometry;
+pub mod governance;
 pub mod index;
 pub mod quality;
 pub mod retemplate;

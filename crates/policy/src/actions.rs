@@ -134,6 +134,8 @@ actions! {
     FrGalleryRead = "fr.gallery.read", System, "Read a photo repository record.";
     FrGallerySeal = "fr.gallery.seal", System, "Seal or unseal an arrest's photographs (FR-02).";
     FrAlgorithmManage = "fr.algorithm.manage", System, "Register, evaluate and activate algorithms (FR-23).";
+    FrAlgorithmRead = "fr.algorithm.read", System, "Read the registered algorithms, their evaluations, proposals and re-templating progress (FR-23).";
+    FrAlgorithmApprove = "fr.algorithm.approve", System, "Approve or refuse the activation of an algorithm another person proposed (FR-23).";
     ThermalAuthorize = "thermal.authorize", ThermalDeployment, "Authorize a thermal deployment (TH-05).";
     ThermalLiveView = "thermal.live.view", ThermalDeployment, "View live heat-signature video (TH-02, TH-03).";
     ThermalLivePush = "thermal.live.push", ThermalDeployment, "Push live frames from a camera (TH-01).";

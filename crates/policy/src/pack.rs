@@ -153,6 +153,29 @@ pub struct PolicyPack {
     pub cedar: String,
     /// The `@id` of every policy of this pack, in file order.
     pub policy_ids: Vec<String>,
+    /// The evaluation an algorithm must meet before it may be activated (FR-23; facial
+    /// recognition pack only).
+    pub algorithm_gate: Option<AlgorithmGate>,
+}
+
+/// The limits of the FR-23 activation gate, as fractions (0.95 = 95 %). A limit left out is
+/// not checked. The face crate's `governance::Gate` applies them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AlgorithmGate {
+    /// Lowest verification accuracy (mean over the folds).
+    pub min_verification_accuracy: Option<f64>,
+    /// Lowest true accept rate at the evaluation's fixed false accept rate.
+    pub min_tar_at_far: Option<f64>,
+    /// Lowest rank-1 identification rate.
+    pub min_rank1: Option<f64>,
+    /// Highest FNIR at the evaluation's fixed FPIR.
+    pub max_fnir_at_fpir: Option<f64>,
+    /// Largest difference of verification accuracy between demographic groups.
+    pub max_group_differential: Option<f64>,
+    /// Refuse an evaluation without per-group figures.
+    #[serde(default)]
+    pub require_groups: bool,
 }
 
 impl PolicyPack {
@@ -185,6 +208,8 @@ struct PackFile {
     #[serde(default)]
     retention_schedule: ScheduleFile,
     disclosure_bases: Vec<WordedFile>,
+    #[serde(default)]
+    algorithm_gate: Option<AlgorithmGate>,
 }
 
 #[derive(Deserialize, Default)]
@@ -603,6 +628,30 @@ pub(crate) fn parse_pack(src: &PackSource) -> Result<PolicyPack, PolicyError> {
         return Err(PolicyError::pack(p, "no [[retention_rules]] (OVR-02)"));
     }
     let retention_schedule = schedule(p, &f.retention_schedule)?;
+    if let Some(g) = &f.algorithm_gate {
+        if technology != Some(Technology::FacialRecognition) {
+            return Err(PolicyError::pack(
+                p,
+                "[algorithm_gate] belongs to the facial recognition pack (FR-23)",
+            ));
+        }
+        for (name, v) in [
+            ("min_verification_accuracy", g.min_verification_accuracy),
+            ("min_tar_at_far", g.min_tar_at_far),
+            ("min_rank1", g.min_rank1),
+            ("max_fnir_at_fpir", g.max_fnir_at_fpir),
+            ("max_group_differential", g.max_group_differential),
+        ] {
+            if let Some(x) = v {
+                if !x.is_finite() || !(0.0..=1.0).contains(&x) {
+                    return Err(PolicyError::pack(
+                        p,
+                        format!("[algorithm_gate] {name} = {x}: give a fraction between 0 and 1 (FR-23)"),
+                    ));
+                }
+            }
+        }
+    }
     // Every period applied must have its words in the same pack.
     let worded: BTreeSet<RetentionRuleId> = retention_rules.iter().map(|r| r.rule).collect();
     let applied = retention_schedule
@@ -639,5 +688,6 @@ pub(crate) fn parse_pack(src: &PackSource) -> Result<PolicyPack, PolicyError> {
         disclosure_bases,
         cedar: src.cedar.clone(),
         policy_ids: Vec::new(),
+        algorithm_gate: f.algorithm_gate,
     })
 }

@@ -125,6 +125,9 @@ const THREE_OFFICIALS: &[&str] = &[
     "report.oversight",
 ];
 
+/// FR-23: the two offices that approve an algorithm's activation.
+const ALGORITHM_APPROVERS: &[&str] = &["fr.algorithm.approve", "fr.algorithm.read"];
+
 /// The expected role x action matrix. A change of policy must change this table.
 fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
     let rows: Vec<(Role, Vec<&str>)> = vec![
@@ -187,6 +190,7 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "fr.gallery.read",
                 "fr.external_request.read",
                 "fr.algorithm.manage",
+                "fr.algorithm.read",
                 "report.oversight",
             ],
         ),
@@ -309,6 +313,8 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "system.metrics",
                 "system.maintain",
                 "audit.verify",
+                "fr.algorithm.manage",
+                "fr.algorithm.read",
             ],
         ),
         (
@@ -330,10 +336,13 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
             vec!["fr.external_request.create", "fr.external_request.read"],
         ),
         (Role::ChiefOfDepartment, THREE_OFFICIALS.to_vec()),
-        (Role::ChiefOfDetectives, THREE_OFFICIALS.to_vec()),
+        (
+            Role::ChiefOfDetectives,
+            [THREE_OFFICIALS, ALGORITHM_APPROVERS].concat(),
+        ),
         (
             Role::DeputyCommissionerIntelligence,
-            THREE_OFFICIALS.to_vec(),
+            [THREE_OFFICIALS, ALGORITHM_APPROVERS].concat(),
         ),
     ];
     rows.into_iter()

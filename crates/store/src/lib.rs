@@ -45,6 +45,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod algorithms;
 pub mod assignments;
 pub mod audit;
 pub mod blobs;
