@@ -121,6 +121,14 @@ pub fn jobs() -> Vec<Job> {
                       (EXT-05); runs every minute",
             run: |state, run| Box::pin(crate::breach::escalation_job(state, run)),
         },
+        Job {
+            name: crate::fr::algorithms::RETEMPLATE_JOB,
+            description: "Re-templates the photo repository for an approved facial recognition \
+                      algorithm version, resumable from its checkpoint, and switches searches to \
+                      it once every record has its template (FR-23); started by the approval, \
+                      checked every minute",
+            run: |state, run| Box::pin(crate::fr::algorithms::retemplate_job(state, run)),
+        },
     ]
 }
 
@@ -128,7 +136,7 @@ pub fn jobs() -> Vec<Job> {
 /// in hours cannot wait for a daily slot.
 pub fn own_schedule(name: &str) -> Option<Schedule> {
     match name {
-        "breach.escalation" => Some(Schedule {
+        "breach.escalation" | crate::fr::algorithms::RETEMPLATE_JOB => Some(Schedule {
             interval: TimeDelta::minutes(1),
             time_of_day: None,
         }),
@@ -516,6 +524,26 @@ pub async fn run_now(
         .ok_or_else(|| ApiError::conflict(format!("job {name} could not be claimed")))
 }
 
+/// Runs `job` now because a step needs it at once (an approved FR-23 activation starts its
+/// re-templating), under its lease like any run. `Ok(None)`: another node holds the lease.
+pub async fn start_now(
+    state: &AppState,
+    name: &str,
+    actor: &str,
+    rule: &str,
+) -> Result<Option<RunOutcome>, ApiError> {
+    let job = job(name).ok_or_else(|| ApiError::not_found(format!("scheduled job {name}")))?;
+    let trigger = Trigger {
+        kind: ClaimKind::Now,
+        actor: actor.to_string(),
+        rule: Some(rule.to_string()),
+    };
+    match run_job(state, job, node_name(), state.clock.now(), &trigger).await {
+        Err(e) if e.status == axum::http::StatusCode::CONFLICT => Ok(None),
+        other => other,
+    }
+}
+
 /// Starts the scheduler loop: every [`TICK`], [`tick`] with the clock and this node's name.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -577,6 +605,8 @@ pub struct JobView {
     /// The node holding the lease, while the job runs (or until a dead node's lease expires).
     pub lease_owner: Option<String>,
     pub lease_until: Option<String>,
+    /// What the job is working through now, when it says (FR-23 re-templating progress).
+    pub progress: Option<String>,
 }
 
 /// The scheduler's state: every job and the runs asked for.
@@ -608,6 +638,7 @@ pub async fn operations(
     let mut tx = state.store.begin().await.map_err(se)?;
     let leases = sstore::leases(&mut tx).await.map_err(se)?;
     let runs = sstore::runs(&mut tx, job, limit).await.map_err(se)?;
+    let retemplating = crate::fr::algorithms::progress_line(&mut tx).await?;
     audit::append(
         &mut tx,
         &audit::AuditEvent {
@@ -633,6 +664,9 @@ pub async fn operations(
                 next_run_at: lease.map(|l| l.next_run_at.to_rfc3339()),
                 lease_owner: lease.and_then(|l| l.owner.clone()),
                 lease_until: lease.and_then(|l| l.lease_until.map(|t| t.to_rfc3339())),
+                progress: (j.name == crate::fr::algorithms::RETEMPLATE_JOB)
+                    .then(|| retemplating.clone())
+                    .flatten(),
             }
         })
         .collect();

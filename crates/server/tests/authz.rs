@@ -347,6 +347,7 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
         .replace("{breach}", &uuid::Uuid::nil().to_string())
         .replace("{foil}", &s.foil)
         .replace("{job}", "retention.robot_frames")
+        .replace("{algorithm}", "facenet-512@2")
         // No disposition exists in this data: a well-formed id that names none.
         .replace("{disposition}", &uuid::Uuid::nil().to_string())
         // No FOIL record, box or release exists in this data: well-formed ids that name none.

@@ -798,7 +798,10 @@ pub async fn gallery_status(State(state): State<AppState>, _auth: Authorized) ->
 
 /// The photo repository in figures: records, sealed records, templates of the active algorithm.
 pub async fn gallery_figures(state: &AppState) -> Result<Value, ApiError> {
-    let algorithm = probity_face::default_algorithm().id().to_string();
+    let algorithm = super::engine::active_spec(&state.store)
+        .await?
+        .id()
+        .to_string();
     let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
     let (records, sealed, templates) = gallery::counts(&mut tx, &algorithm)
         .await

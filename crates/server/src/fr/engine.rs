@@ -2,6 +2,13 @@
 //! first use (server start stays fast when the models are absent), one per data directory, rebuilt
 //! from the stored templates when the database holds a different number of them (an import by the
 //! CLI). A missing model directory is a 503 naming the fix.
+//!
+//! The database says which algorithm version is active (FR-23, `probity_store::algorithms`), not a
+//! constant. The engine and its index are one [`Fr`] snapshot behind an `Arc`: a search takes one
+//! snapshot and templates its probe, searches the index and records the version from that same
+//! snapshot, so no search mixes versions. When the active version changes (a switch after
+//! re-templating, a rollback, or another node's switch seen in the database) the next [`get`]
+//! replaces the snapshot at once; searches already running finish on the one they hold.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,7 +18,7 @@ use probity_face::{
     AlgorithmSpec, FaceEngine, GalleryIndex, RecordId, RepositoryTemplate, SearchMode,
     SearchRequest,
 };
-use probity_store::{gallery, Store};
+use probity_store::{algorithms, gallery, Store};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -55,9 +62,36 @@ fn unavailable(e: impl std::fmt::Display) -> ApiError {
     )
 }
 
-/// Opens the active algorithm's engine (blocking: loads model files).
-pub fn open_engine() -> Result<FaceEngine, ApiError> {
-    let spec = probity_face::default_algorithm();
+/// The algorithm version the database records as active (FR-23).
+pub async fn active_spec(store: &Store) -> Result<&'static AlgorithmSpec, ApiError> {
+    let mut tx = store.begin_read().await.map_err(crate::store_error)?;
+    let state = algorithms::state(&mut tx)
+        .await
+        .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    spec_of(&state.active)
+}
+
+/// The registered algorithm of a stored id (`name@version`); one this release does not know is
+/// a 503 naming FR-23.
+pub fn spec_of(id: &str) -> Result<&'static AlgorithmSpec, ApiError> {
+    probity_face::REGISTRY
+        .iter()
+        .find(|s| s.id().to_string() == id)
+        .ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unknown-algorithm",
+                format!(
+                    "FR-23: the active algorithm {id} is not registered in this release; roll back or install a release that has it"
+                ),
+            )
+            .with_rule("FR-23")
+        })
+}
+
+/// Opens an algorithm's engine (blocking: loads model files).
+pub fn open_engine(spec: &'static AlgorithmSpec) -> Result<FaceEngine, ApiError> {
     let dir = probity_face::model_dir();
     if !dir.is_dir() {
         return Err(unavailable(format!("no folder {}", dir.display())));
@@ -89,21 +123,42 @@ pub async fn load_index(
     Ok(index)
 }
 
-/// The engine and index of this server, loading them on first use.
-pub async fn get(state: &AppState) -> Result<Arc<Fr>, ApiError> {
-    let key = state.config.data_dir.clone();
-    let existing = registry()
+fn held(state: &AppState) -> Result<Option<Arc<Fr>>, ApiError> {
+    Ok(registry()
         .lock()
         .map_err(|_| ApiError::internal("face engine registry poisoned"))?
-        .get(&key)
-        .cloned();
-    if let Some(fr) = existing {
+        .get(&state.config.data_dir)
+        .cloned())
+}
+
+/// One load at a time: callers that find the snapshot out of date wait here, then find the one
+/// the first of them loaded.
+fn load_lock() -> &'static tokio::sync::Mutex<()> {
+    static L: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
+    L.get_or_init(|| tokio::sync::Mutex::new(()))
+}
+
+/// The engine and index of this server's active algorithm version: the snapshot held, or a new
+/// one when there is none yet or the database's active version changed.
+pub async fn get(state: &AppState) -> Result<Arc<Fr>, ApiError> {
+    let active = active_spec(&state.store).await?;
+    if let Some(fr) = held(state)?.filter(|f| f.spec.id() == active.id()) {
         refresh(state, &fr).await?;
         return Ok(fr);
     }
-    let engine = tokio::task::spawn_blocking(open_engine)
+    let _one = load_lock().lock().await;
+    if let Some(fr) = held(state)?.filter(|f| f.spec.id() == active.id()) {
+        return Ok(fr);
+    }
+    let engine = tokio::task::spawn_blocking(move || open_engine(active))
         .await
         .map_err(ApiError::internal)??;
+    install(state, engine).await
+}
+
+/// Makes `engine` (with an index of its algorithm's stored templates) this server's snapshot,
+/// replacing the one held: searches that took the old one finish on it.
+pub async fn install(state: &AppState, engine: FaceEngine) -> Result<Arc<Fr>, ApiError> {
     let spec = engine.algorithm();
     let index = load_index(&state.store, spec).await?;
     let fr = Arc::new(Fr {
@@ -111,10 +166,12 @@ pub async fn get(state: &AppState) -> Result<Arc<Fr>, ApiError> {
         engine: Mutex::new(engine),
         index: RwLock::new(index),
     });
-    let mut reg = registry()
+    registry()
         .lock()
-        .map_err(|_| ApiError::internal("face engine registry poisoned"))?;
-    Ok(reg.entry(key).or_insert(fr).clone())
+        .map_err(|_| ApiError::internal("face engine registry poisoned"))?
+        .insert(state.config.data_dir.clone(), fr.clone());
+    tracing::info!(algorithm = %spec.id(), "face engine snapshot installed");
+    Ok(fr)
 }
 
 /// The loaded index if any (sealing updates it at once; nothing to do when not loaded yet).

@@ -24,6 +24,7 @@
 //! The photo repository is filled only by a manifest import (FR-01); probes are stored apart and
 //! can never be enrolled (FR-03).
 
+pub mod algorithms;
 pub mod api;
 pub mod engine;
 pub mod gallery;
@@ -38,6 +39,7 @@ use crate::routes::{Access, RouteTable};
 
 /// Declares every route of the concern.
 pub fn routes(t: RouteTable) -> RouteTable {
+    let t = algorithms::routes(t);
     t.add(
         M::POST,
         "/api/cases/{case}/fr-requests",
@@ -384,14 +386,18 @@ pub async fn seed_demo(store: &probity_store::Store) -> anyhow::Result<usize> {
         tracing::warn!(folder = %lfw.display(), "no development faces: the demo photo repository stays empty");
         return Ok(0);
     }
-    let algorithm = probity_face::default_algorithm().id().to_string();
+    let spec = match engine::active_spec(store).await {
+        Ok(s) => s,
+        Err(e) => anyhow::bail!("{}", e.detail),
+    };
+    let algorithm = spec.id().to_string();
     let mut tx = store.begin_read().await?;
     let (records, _, _) = probity_store::gallery::counts(&mut tx, &algorithm).await?;
     tx.commit().await?;
     if records > 0 {
         return Ok(0);
     }
-    let engine = match tokio::task::spawn_blocking(engine::open_engine).await? {
+    let engine = match tokio::task::spawn_blocking(move || engine::open_engine(spec)).await? {
         Ok(e) => std::sync::Mutex::new(e),
         Err(e) => {
             tracing::warn!(reason = %e.detail, "the demo photo repository stays empty");

@@ -130,13 +130,14 @@ pub async fn request(
             None
         };
         let gallery_empty = {
+            let active = crate::fr::engine::active_spec(&state.store)
+                .await?
+                .id()
+                .to_string();
             let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
-            let (n, _, _) = probity_store::gallery::counts(
-                &mut tx,
-                &probity_face::default_algorithm().id().to_string(),
-            )
-            .await
-            .map_err(crate::store_error)?;
+            let (n, _, _) = probity_store::gallery::counts(&mut tx, &active)
+                .await
+                .map_err(crate::store_error)?;
             tx.commit().await.map_err(crate::store_error)?;
             n == 0
         };

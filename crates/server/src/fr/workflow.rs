@@ -915,8 +915,9 @@ pub async fn search(
         }
     };
     let a = actor(p);
-    let spec = probity_face::default_algorithm();
-    // The domain decides first (step order, FR-22, FR-18) so a refused search costs nothing.
+    // The domain decides first (step order, FR-22, FR-18) so a refused search costs nothing; the
+    // version recorded is the one of the engine snapshot the search then takes (FR-23).
+    let spec = crate::fr::engine::active_spec(&state.store).await?;
     let dry = SearchRecord {
         algorithm_version: spec.id().to_string(),
         candidates: Vec::new(),
@@ -940,6 +941,8 @@ pub async fn search(
         .map(|q| q.selected_probe)
         .ok_or_else(|| ApiError::forbidden("FR-06", "no probe is selected"))?;
     let img = probe_image(state, &l, selected, true).await?;
+    // ONE snapshot: the probe's template, the index searched and the version recorded all come
+    // from it, so a switch of algorithm meanwhile never mixes versions in one search (FR-23).
     let fr_engine = crate::fr::engine::get(state).await?;
     let e2 = fr_engine.clone();
     let probe = tokio::task::spawn_blocking(move || {

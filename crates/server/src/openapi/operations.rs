@@ -970,6 +970,59 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
                 Json(r.named("SealResult", shapes::seal_result())),
             ),
 
+        // ---------------------------------------------------------------- algorithms (FR-23)
+        ("GET", "/api/fr/algorithms") => op().ok(
+            200,
+            "Registered versions with their evaluation and the gate's verdict, the active and \
+             previous version, proposals and re-templating progress",
+            Json(r.of::<fr::algorithms::AlgorithmsView>()),
+        ),
+        ("POST", "/api/fr/algorithms/{algorithm}/evaluation") => op()
+            .json(
+                r.of::<fr::algorithms::AlgorithmEvaluationInput>(),
+                "The evaluation record `probity eval` wrote (as `record`, or as the whole body), \
+                 or the figures with the data set and the command",
+            )
+            .problems(&[404])
+            .ok(
+                201,
+                "The evaluation, recorded, with the gate's verdict",
+                Json(r.of::<fr::algorithms::AlgorithmEvaluationView>()),
+            ),
+        ("POST", "/api/fr/algorithms/{algorithm}/activation") => op()
+            .json(
+                r.of::<fr::algorithms::AlgorithmProposalInput>(),
+                "Why the version should be activated",
+            )
+            .problems(&[404, 409, 422])
+            .ok(
+                201,
+                "The proposal, awaiting a second person's approval",
+                Json(r.of::<fr::algorithms::AlgorithmActivationView>()),
+            ),
+        ("POST", "/api/fr/algorithms/{algorithm}/activation/approve") => op()
+            .json(
+                r.of::<fr::algorithms::AlgorithmDecisionInput>(),
+                "Approve (default) or refuse, with the reason",
+            )
+            .problems(&[404, 409, 422])
+            .ok(
+                200,
+                "The decision; an approval starts re-templating",
+                Json(r.of::<fr::algorithms::AlgorithmActivationView>()),
+            ),
+        ("POST", "/api/fr/algorithms/rollback") => op()
+            .json(
+                r.of::<fr::algorithms::AlgorithmRollbackInput>(),
+                "Why the previous version returns",
+            )
+            .problems(&[409])
+            .ok(
+                200,
+                "The rollback: switched at once, or re-templating the missing templates first",
+                Json(r.of::<fr::algorithms::AlgorithmActivationView>()),
+            ),
+
         // ---------------------------------------------------------------- digital camera evidence
         ("GET", "/api/cases/{case}/evidence") => op().ok(
             200,
