@@ -272,8 +272,29 @@ async fn seed(srv: &TestServer) {
     )
     .await;
 
-    // Training and access changes.
+    // Training and access changes; an evaluation record of the active algorithm (FR-23).
     let admin = srv.login("admin").await;
+    let (_, algorithms) = srv.get(&admin, "/api/fr/algorithms").await;
+    let active = algorithms["active"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no active algorithm in {algorithms}"))
+        .to_string();
+    ok(
+        srv,
+        &admin,
+        &format!("/api/fr/algorithms/{active}/evaluation"),
+        json!({
+            "figures": {"verification_accuracy": 0.9863, "tar_at_far": 0.81, "far": 0.001,
+                        "rank1": 0.80, "fnir_at_fpir": 0.20, "fpir": 0.003},
+            "groups": [
+                {"group": "group A", "verification_accuracy": 0.99, "pairs": 400},
+                {"group": "group B", "verification_accuracy": 0.97, "pairs": 380}
+            ],
+            "dataset": "LFW View 2 folds 1-5 with group labels",
+            "command": "probity eval --labels groups.csv",
+        }),
+    )
+    .await;
     ok(
         srv,
         &admin,
@@ -676,6 +697,62 @@ async fn count_directly(srv: &TestServer, from: DateTime<Utc>, to: DateTime<Utc>
         }
     }
 
+    // The active algorithm and the latest evaluation record of each version (FR-23).
+    let row = sqlx::query("SELECT active FROM fr_algorithm_state")
+        .fetch_one(&mut c)
+        .await
+        .expect("active algorithm");
+    let active: String = row.get("active");
+    add(&mut out, "algorithm", "active_algorithm", &active, 1);
+    let rows = sqlx::query(
+        "SELECT algorithm, verification_accuracy, tar_at_far, rank1, fnir_at_fpir, \
+         group_differential, group_figures FROM fr_algorithm_evaluations e \
+         WHERE recorded_at = (SELECT MAX(recorded_at) FROM fr_algorithm_evaluations x \
+         WHERE x.algorithm = e.algorithm)",
+    )
+    .fetch_all(&mut c)
+    .await
+    .expect("evaluations");
+    for r in rows {
+        let a: String = r.get("algorithm");
+        for name in [
+            "verification_accuracy",
+            "tar_at_far",
+            "rank1",
+            "fnir_at_fpir",
+            "group_differential",
+        ] {
+            let v: Option<f64> = r.get(name);
+            if let Some(v) = v {
+                let key = format!("{a} / {name}");
+                add(
+                    &mut out,
+                    "algorithm",
+                    "evaluation",
+                    &key,
+                    (v * 10_000.0).round() as i64,
+                );
+            }
+        }
+        let groups: String = r.get("group_figures");
+        let groups: Value = serde_json::from_str(&groups).expect("group figures");
+        for g in groups.as_array().cloned().unwrap_or_default() {
+            let name = g["group"].as_str().expect("group");
+            let acc = g["verification_accuracy"]
+                .as_f64()
+                .or_else(|| g["accuracy"].as_f64())
+                .expect("group accuracy");
+            let key = format!("{a} / {name}");
+            add(
+                &mut out,
+                "algorithm",
+                "evaluation_by_group",
+                &key,
+                (acc * 10_000.0).round() as i64,
+            );
+        }
+    }
+
     // The FR workflow record (JSON in fr_requests.data): months, stays in each state, approvals,
     // unforeseen uses and the algorithm each search ran on.
     let rows = sqlx::query(
@@ -932,6 +1009,15 @@ async fn ovr_03_report_figures_match_database_body(backend: Backend) {
             .sum::<i64>(),
         1
     );
+
+    assert_eq!(
+        fig(&got, "algorithm", "evaluation")
+            .iter()
+            .find(|(k, _)| k.ends_with(" / verification_accuracy"))
+            .map(|(_, v)| *v),
+        Some(9863)
+    );
+    assert_eq!(fig(&got, "algorithm", "evaluation_by_group").len(), 2);
 
     // The CSV: the same figures, one row each.
     let (s, csv) = get_bytes(&srv, &iab, &format!("/api/oversight/report.csv?{query}")).await;

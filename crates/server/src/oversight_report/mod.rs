@@ -211,6 +211,10 @@ struct Facts {
     training_completed: Vec<Count>,
     training_revoked: Vec<Count>,
     access_changes: Vec<Count>,
+    /// The active face algorithm version.
+    active_algorithm: Option<String>,
+    /// The latest evaluation record of the active version and of each version searched.
+    evaluations: Vec<probity_store::algorithms::Evaluation>,
 }
 
 async fn read_facts(tx: &mut probity_store::Tx, p: &Period) -> probity_store::Result<Facts> {
@@ -234,7 +238,30 @@ async fn read_facts(tx: &mut probity_store::Tx, p: &Period) -> probity_store::Re
         training_completed: ostore::training_completed(tx, p).await?,
         training_revoked: ostore::training_revoked(tx, p).await?,
         access_changes: ostore::access_changes(tx, p).await?,
+        active_algorithm: None,
+        evaluations: Vec::new(),
     })
+}
+
+/// The active version and the latest evaluation of it and of every version searched (FR-23).
+async fn read_evaluations(tx: &mut probity_store::Tx, f: &mut Facts) -> probity_store::Result<()> {
+    use probity_store::algorithms;
+    let active = algorithms::state(tx).await?.active;
+    let mut versions: Vec<String> = vec![active.clone()];
+    for r in parsed_requests(f) {
+        if let Some(s) = r.search {
+            if !versions.contains(&s.algorithm_version) {
+                versions.push(s.algorithm_version);
+            }
+        }
+    }
+    for v in versions {
+        if let Some(e) = algorithms::latest_evaluation(tx, &v).await? {
+            f.evaluations.push(e);
+        }
+    }
+    f.active_algorithm = Some(active);
+    Ok(())
 }
 
 /// Reads the figures of `period`, builds the report and writes its generation to the audit
@@ -249,7 +276,10 @@ pub async fn generate(
     now: DateTime<Utc>,
 ) -> Result<OversightReport, ApiError> {
     let mut tx = store.begin().await.map_err(crate::store_error)?;
-    let facts = read_facts(&mut tx, &period)
+    let mut facts = read_facts(&mut tx, &period)
+        .await
+        .map_err(crate::store_error)?;
+    read_evaluations(&mut tx, &mut facts)
         .await
         .map_err(crate::store_error)?;
     let report = build(&period, &facts, actor, rule, now);
@@ -1109,6 +1139,11 @@ fn training_section(f: &Facts) -> OversightSection {
     }
 }
 
+/// A fraction (0.9863) in hundredths of a percent (9863).
+fn hundredths_of_percent(x: f64) -> i64 {
+    (x * 10_000.0).round() as i64
+}
+
 fn algorithm_section(f: &Facts) -> OversightSection {
     let reqs = parsed_requests(f);
     let by_version = counted(
@@ -1117,29 +1152,109 @@ fn algorithm_section(f: &Facts) -> OversightSection {
             .map(|s| (s.algorithm_version.clone(), 1)),
         &[],
     );
+    let mut notes = vec![
+        "Searches of the requests created in the period, by the algorithm version each \
+         search recorded (FR-08)."
+            .to_string(),
+    ];
+    let mut overall = Vec::new();
+    let mut groups = Vec::new();
+    for e in &f.evaluations {
+        let a = &e.algorithm;
+        for (name, v) in [
+            ("verification_accuracy", Some(e.verification_accuracy)),
+            ("tar_at_far", e.tar_at_far),
+            ("rank1", e.rank1),
+            ("fnir_at_fpir", e.fnir_at_fpir),
+            ("group_differential", e.group_differential),
+        ] {
+            if let Some(v) = v.filter(|v| v.is_finite()) {
+                overall.push(OversightValue {
+                    key: format!("{a} / {name}"),
+                    value: hundredths_of_percent(v),
+                });
+            }
+        }
+        for g in e.group_figures.as_array().into_iter().flatten() {
+            let name = g.get("group").and_then(|v| v.as_str());
+            let acc = g
+                .get("verification_accuracy")
+                .or_else(|| g.get("accuracy"))
+                .and_then(|v| v.as_f64());
+            if let (Some(name), Some(acc)) = (name, acc.filter(|v| v.is_finite())) {
+                groups.push(OversightValue {
+                    key: format!("{a} / {name}"),
+                    value: hundredths_of_percent(acc),
+                });
+            }
+        }
+        notes.push(format!(
+            "{a}: latest evaluation record, measured {} on {} ({}), recorded {} by {}{}.",
+            e.evaluated_at,
+            e.dataset,
+            e.command,
+            e.recorded_at.to_rfc3339(),
+            e.recorded_by,
+            match (e.far, e.fpir) {
+                (Some(far), Some(fpir)) => format!("; TAR at FAR {far}, FNIR at FPIR {fpir}"),
+                _ => String::new(),
+            }
+        ));
+    }
+    if f.evaluations.is_empty() {
+        notes.push(
+            "No evaluation record is kept for the active version or the versions searched, so \
+             no accuracy figures are stated here (FR-23: an evaluation is recorded before a \
+             version is activated)."
+                .into(),
+        );
+    }
+    notes.push(
+        "Evaluation figures are in hundredths of a percent (9863 = 98.63 %), from the latest \
+         evaluation record of each version, whenever it was recorded. The ROC curve of an \
+         evaluation is the `roc.svg` that `probity eval` writes beside its record."
+            .into(),
+    );
+    let active = f
+        .active_algorithm
+        .iter()
+        .map(|a| value(a.clone(), 1))
+        .collect();
     OversightSection {
         key: "algorithm".into(),
         title: "Accuracy of the face algorithm".into(),
         rules: "FR-23, FR-24, OVR-03".into(),
-        notes: vec![
-            "Searches of the requests created in the period, by the algorithm version each \
-             search recorded (FR-08)."
-                .into(),
-            "Accuracy figures are not stated in this report: it reads no evaluation record of \
-             the face algorithms. The verification accuracy, the 1:N identification figures and their breakdown by \
-             demographic group (where labels exist) are measured with `probity eval` on the \
-             development faces, which writes the evaluation record \
-             (`evaluation-<name>-<version>.json`) and the ROC curve (`roc.svg`) to its output \
-             folder (default `.probity/eval`)."
-                .into(),
+        notes,
+        figures: vec![
+            figure(
+                "active_algorithm",
+                "Active algorithm version",
+                "algorithm version",
+                "active",
+                active,
+            ),
+            figure(
+                "searches_by_algorithm_version",
+                "Searches by algorithm version",
+                "algorithm version",
+                "searches",
+                by_version,
+            ),
+            figure(
+                "evaluation",
+                "Evaluation figures, overall",
+                "algorithm version / figure",
+                "hundredths of a percent",
+                overall,
+            ),
+            figure(
+                "evaluation_by_group",
+                "Verification accuracy by demographic group",
+                "algorithm version / group",
+                "hundredths of a percent",
+                groups,
+            ),
         ],
-        figures: vec![figure(
-            "searches_by_algorithm_version",
-            "Searches by algorithm version",
-            "algorithm version",
-            "searches",
-            by_version,
-        )],
     }
 }
 
