@@ -8,10 +8,10 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use probity_auth::testkit::{Slapd, JDOE_PASSWORD};
+use probity_auth::testkit::{Slapd, JDOE_PASSWORD, SERVICE_DN, SERVICE_PASSWORD};
 use probity_auth::{
-    Directory, DirectoryConfig, GroupLookup, IssuedToken, PasswordService, TokenKind, TotpSecret,
-    UserLookup,
+    Directory, DirectoryConfig, GroupLookup, IssuedToken, PasswordService, SecretString,
+    StatusCheck, TokenKind, TotpSecret, UserLookup,
 };
 
 const HASHES: u32 = 30;
@@ -125,6 +125,11 @@ fn main() {
                 },
                 role_map: Vec::new(),
                 timeout_seconds: 5,
+                status: StatusCheck {
+                    reader_dn: Some(SERVICE_DN.into()),
+                    reader_password: SecretString(SERVICE_PASSWORD.into()),
+                    ..StatusCheck::default()
+                },
             });
             let Ok(dir) = dir else {
                 println!("directory config refused");

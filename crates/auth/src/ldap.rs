@@ -19,11 +19,16 @@
 //! empty password is an *unauthenticated* bind that many servers, Active Directory included,
 //! answer with success); usernames with control characters or over 256 characters are refused;
 //! every username is escaped for the place it goes (DN or filter).
+//!
+//! Account state (SEC-02): a session outlives the bind that opened it, so
+//! [`Directory::account_status`] asks the directory again whether the entry still exists and is not
+//! disabled ([`StatusCheck::disabled_filter`]); the server does so before each request it
+//! authorizes, reusing an answer for at most [`StatusCheck::cache_seconds`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ldap3::{
     dn_escape, ldap_escape, Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry,
@@ -129,6 +134,69 @@ pub struct DirectoryConfig {
     /// Limit for connecting and for each operation, in seconds.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// How an open session's account is checked against the directory (SEC-02).
+    #[serde(default)]
+    pub status: StatusCheck,
+}
+
+/// The per-request check that a directory account still exists and is not disabled (SEC-02).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCheck {
+    /// An entry matching this filter is disabled. The default matches OpenLDAP's password-policy
+    /// administrative lock (`pwdAccountLockedTime=000001010000Z`) and Active Directory's
+    /// ACCOUNTDISABLE bit of `userAccountControl`; a server that knows neither attribute simply
+    /// never matches it.
+    #[serde(default = "default_disabled_filter")]
+    pub disabled_filter: String,
+    /// Account that reads user entries for the check in template mode (search mode uses its
+    /// service account). Template mode needs it: users cannot read their own entry without
+    /// their password, which is never kept.
+    #[serde(default)]
+    pub reader_dn: Option<String>,
+    /// Password of `reader_dn`.
+    #[serde(default)]
+    pub reader_password: SecretString,
+    /// An answer is reused for this many seconds; 0 (the default) asks the directory before
+    /// every request, so a disabled account loses access at its very next request.
+    #[serde(default)]
+    pub cache_seconds: u64,
+}
+
+impl Default for StatusCheck {
+    fn default() -> Self {
+        StatusCheck {
+            disabled_filter: default_disabled_filter(),
+            reader_dn: None,
+            reader_password: SecretString::default(),
+            cache_seconds: 0,
+        }
+    }
+}
+
+fn default_disabled_filter() -> String {
+    "(|(pwdAccountLockedTime=000001010000Z)(userAccountControl:1.2.840.113556.1.4.803:=2))".into()
+}
+
+/// What the directory says of an account now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountStatus {
+    /// The entry exists and does not match the disabled filter.
+    Enabled,
+    /// No entry (or more than one) for the username: the account was removed.
+    Missing,
+    /// The entry matches [`StatusCheck::disabled_filter`].
+    Disabled,
+}
+
+impl AccountStatus {
+    /// Words for refusals and the audit trail.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            AccountStatus::Enabled => "enabled in the directory",
+            AccountStatus::Missing => "no longer in the directory",
+            AccountStatus::Disabled => "disabled in the directory",
+        }
+    }
 }
 
 fn default_display_attribute() -> String {
@@ -159,6 +227,8 @@ pub struct DirectoryIdentity {
 pub struct Directory {
     config: DirectoryConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
+    /// Recent answers of [`Directory::account_status`], by username.
+    status_cache: Arc<Mutex<HashMap<String, (Instant, AccountStatus)>>>,
 }
 
 fn normalize_dn(dn: &str) -> String {
@@ -252,6 +322,28 @@ impl Directory {
                 ));
             }
         }
+        if matches!(config.lookup, UserLookup::Template { .. }) {
+            match (
+                &config.status.reader_dn,
+                config.status.reader_password.0.is_empty(),
+            ) {
+                (Some(dn), false) if !dn.is_empty() => {}
+                _ => {
+                    return Err(AuthError::misconfigured(
+                        "directory status.reader_dn and status.reader_password are needed in \
+                         template mode: every request checks that the account is still enabled \
+                         in the directory (SEC-02)",
+                    ))
+                }
+            }
+        }
+        let disabled = config.status.disabled_filter.trim();
+        if !(disabled.starts_with('(') && disabled.ends_with(')')) {
+            return Err(AuthError::misconfigured(format!(
+                "directory status.disabled_filter {:?} must be an LDAP filter in parentheses",
+                config.status.disabled_filter
+            )));
+        }
         if config.timeout_seconds == 0 {
             return Err(AuthError::misconfigured(
                 "directory timeout_seconds must be at least 1",
@@ -262,7 +354,11 @@ impl Directory {
         } else {
             None
         };
-        Ok(Directory { config, tls })
+        Ok(Directory {
+            config,
+            tls,
+            status_cache: Arc::new(Mutex::new(HashMap::new())),
+        })
     }
 
     /// The configuration in use.
@@ -505,6 +601,115 @@ impl Directory {
         Ok(groups)
     }
 
+    /// Whether `username`'s entry still exists and is not disabled (SEC-02). Reads with the
+    /// service account (search mode) or the status reader (template mode); an unreachable or
+    /// failing directory is [`AuthError::DirectoryUnavailable`], never "enabled".
+    pub async fn account_status(&self, username: &str) -> Result<AccountStatus, AuthError> {
+        check_username(username)?;
+        let ttl = Duration::from_secs(self.config.status.cache_seconds);
+        if !ttl.is_zero() {
+            if let Some((at, status)) = self.cached_status(username) {
+                if at.elapsed() < ttl {
+                    return Ok(status);
+                }
+            }
+        }
+        let overall = self.timeout() * 4;
+        let status = match tokio::time::timeout(overall, self.account_status_inner(username)).await
+        {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(AuthError::DirectoryUnavailable {
+                    cause: format!("no answer from {} within {overall:?}", self.config.url),
+                })
+            }
+        };
+        if !ttl.is_zero() {
+            if let Ok(mut cache) = self.status_cache.lock() {
+                cache.insert(username.to_string(), (Instant::now(), status.clone()));
+            }
+        }
+        Ok(status)
+    }
+
+    fn cached_status(&self, username: &str) -> Option<(Instant, AccountStatus)> {
+        self.status_cache.lock().ok()?.get(username).cloned()
+    }
+
+    async fn account_status_inner(&self, username: &str) -> Result<AccountStatus, AuthError> {
+        let mut ldap = self.connect().await?;
+        let result = self.account_status_on(&mut ldap, username).await;
+        let _ = ldap.unbind().await;
+        result
+    }
+
+    async fn account_status_on(
+        &self,
+        ldap: &mut Ldap,
+        username: &str,
+    ) -> Result<AccountStatus, AuthError> {
+        let reader_refused = |e: AuthError| match e {
+            AuthError::Refused { cause } => AuthError::misconfigured(format!(
+                "the directory refused the account that checks account state: {cause}"
+            )),
+            other => other,
+        };
+        let found = match &self.config.lookup {
+            UserLookup::Template { dn_template } => {
+                let (Some(reader), password) = (
+                    self.config.status.reader_dn.as_deref(),
+                    &self.config.status.reader_password.0,
+                ) else {
+                    return Err(AuthError::misconfigured(
+                        "directory status.reader_dn is not set (SEC-02)",
+                    ));
+                };
+                self.bind(ldap, reader, password)
+                    .await
+                    .map_err(reader_refused)?;
+                let dn = dn_template.replace("{username}", &dn_escape(username));
+                self.search(
+                    ldap,
+                    &dn,
+                    Scope::Base,
+                    "(objectClass=*)",
+                    vec!["1.1".into()],
+                )
+                .await?
+            }
+            UserLookup::Search {
+                service_dn,
+                service_password,
+                base_dn,
+                filter,
+            } => {
+                self.bind(ldap, service_dn, &service_password.0)
+                    .await
+                    .map_err(reader_refused)?;
+                let filter = filter.replace("{username}", &ldap_escape(username));
+                self.search(ldap, base_dn, Scope::Subtree, &filter, vec!["1.1".into()])
+                    .await?
+            }
+        };
+        let [entry] = found.as_slice() else {
+            return Ok(AccountStatus::Missing);
+        };
+        let disabled = self
+            .search(
+                ldap,
+                &entry.dn,
+                Scope::Base,
+                &self.config.status.disabled_filter,
+                vec!["1.1".into()],
+            )
+            .await?;
+        Ok(if disabled.is_empty() {
+            AccountStatus::Enabled
+        } else {
+            AccountStatus::Disabled
+        })
+    }
+
     /// Probity roles granted by the given group DNs under [`DirectoryConfig::role_map`].
     pub fn roles_for(&self, groups: &[String]) -> Vec<String> {
         let member_of: BTreeSet<String> = groups.iter().map(|g| normalize_dn(g)).collect();
@@ -569,6 +774,11 @@ mod tests {
                 role: "fr_investigator".into(),
             }],
             timeout_seconds: 2,
+            status: StatusCheck {
+                reader_dn: Some("cn=probity-svc,ou=services,dc=probity,dc=test".into()),
+                reader_password: SecretString("pw".into()),
+                ..StatusCheck::default()
+            },
         }
     }
 
@@ -596,6 +806,21 @@ mod tests {
             filter: "(uid={username})".into(),
         };
         assert!(Directory::new(c).is_err());
+    }
+
+    #[test]
+    fn sec_02_template_mode_needs_a_status_reader() {
+        let mut c = template();
+        c.status.reader_dn = None;
+        let e = Directory::new(c).unwrap_err().to_string();
+        assert!(
+            e.contains("status.reader_dn") && e.contains("SEC-02"),
+            "{e}"
+        );
+        let mut c = template();
+        c.status.disabled_filter = "pwdAccountLockedTime=*".into();
+        let e = Directory::new(c).unwrap_err().to_string();
+        assert!(e.contains("disabled_filter"), "{e}");
     }
 
     #[test]

@@ -54,7 +54,8 @@ pub use cookie::{
 };
 pub use error::{AuthError, AuthErrorKind, SIGN_IN_REFUSED};
 pub use ldap::{
-    Directory, DirectoryConfig, DirectoryIdentity, GroupLookup, GroupRole, SecretString, UserLookup,
+    AccountStatus, Directory, DirectoryConfig, DirectoryIdentity, GroupLookup, GroupRole,
+    SecretString, StatusCheck, UserLookup,
 };
 pub use lockout::{AttemptOutcome, LockoutDecision, LockoutPolicy, LockoutState};
 pub use network::{client_address, requires_second_factor, NetworkConfig};

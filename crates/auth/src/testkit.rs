@@ -154,6 +154,7 @@ pidfile {d}/slapd.pid
 modulepath /usr/lib/ldap
 moduleload back_mdb
 moduleload memberof
+moduleload ppolicy
 allow bind_anon_dn
 {tls_conf}access to attrs=userPassword by self write by anonymous auth by * none
 access to * by self read by users read by anonymous auth
@@ -168,6 +169,7 @@ memberof-group-oc groupOfNames
 memberof-member-ad member
 memberof-memberof-ad memberOf
 memberof-refint TRUE
+overlay ppolicy
 "
         );
         let conf_path = dir.path().join("slapd.conf");
@@ -309,6 +311,56 @@ member: uid=jdoe,ou=people,{BASE_DN}
             )));
         }
         Ok(())
+    }
+
+    /// Applies changes (LDIF with `changetype`) as the directory administrator.
+    pub fn modify_ldif(&self, ldif: &str) -> Result<(), SlapdError> {
+        let path = self.dir.path().join("modify.ldif");
+        std::fs::write(&path, ldif).map_err(|e| SlapdError::Failed(e.to_string()))?;
+        let out = Command::new(tool("ldapmodify")?)
+            .args([
+                "-x",
+                "-H",
+                &self.url(),
+                "-D",
+                ADMIN_DN,
+                "-w",
+                ADMIN_PASSWORD,
+                "-f",
+            ])
+            .arg(&path)
+            .output()
+            .map_err(|e| SlapdError::Failed(format!("ldapmodify: {e}")))?;
+        if !out.status.success() {
+            return Err(SlapdError::Failed(format!(
+                "ldapmodify: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Disables `uid=<uid>` as an administrator does with the password-policy overlay: the
+    /// permanent lock `pwdAccountLockedTime: 000001010000Z`.
+    pub fn disable_person(&self, uid: &str) -> Result<(), SlapdError> {
+        self.modify_ldif(&format!(
+            "dn: uid={uid},ou=people,{BASE_DN}\nchangetype: modify\nadd: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n"
+        ))
+    }
+
+    /// Lifts the lock [`Slapd::disable_person`] set.
+    pub fn enable_person(&self, uid: &str) -> Result<(), SlapdError> {
+        self.modify_ldif(&format!(
+            "dn: uid={uid},ou=people,{BASE_DN}\nchangetype: modify\ndelete: pwdAccountLockedTime\n"
+        ))
+    }
+
+    /// Removes `uid=<uid>` from the directory.
+    pub fn delete_person(&self, uid: &str) -> Result<(), SlapdError> {
+        self.modify_ldif(&format!(
+            "dn: uid={uid},ou=people,{BASE_DN}\nchangetype: delete\n"
+        ))
     }
 
     /// Adds entries (LDIF text) as the directory administrator.

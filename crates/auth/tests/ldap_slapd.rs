@@ -6,8 +6,8 @@ use probity_auth::testkit::{
     Slapd, BASE_DN, FR_GROUP_DN, JDOE_PASSWORD, RROE_PASSWORD, SERVICE_DN, SERVICE_PASSWORD,
 };
 use probity_auth::{
-    AuthError, Directory, DirectoryConfig, GroupLookup, GroupRole, SecretString, UserLookup,
-    SIGN_IN_REFUSED,
+    AccountStatus, AuthError, Directory, DirectoryConfig, GroupLookup, GroupRole, SecretString,
+    StatusCheck, UserLookup, SIGN_IN_REFUSED,
 };
 
 fn start() -> Slapd {
@@ -38,6 +38,11 @@ fn template_config(url: String) -> DirectoryConfig {
         },
         role_map: role_map(),
         timeout_seconds: 5,
+        status: StatusCheck {
+            reader_dn: Some(SERVICE_DN.into()),
+            reader_password: SecretString(SERVICE_PASSWORD.into()),
+            ..StatusCheck::default()
+        },
     }
 }
 
@@ -232,4 +237,77 @@ async fn sec_01_directory_decides_not_a_stored_hash() {
     );
     let id = dir.authenticate("jdoe", JDOE_PASSWORD).await.unwrap();
     assert_eq!(id.roles, vec!["fr_investigator".to_string()]);
+}
+
+/// SEC-02: the directory's word on an account is asked again after sign-in; a disabled or
+/// removed entry is reported as such in both lookup modes, and a lifted lock as enabled.
+#[tokio::test]
+async fn sec_02_account_status_follows_the_directory() {
+    let slapd = start();
+    for config in [template_config(slapd.url()), search_config(slapd.url())] {
+        let dir = Directory::new(config).unwrap();
+        assert_eq!(
+            dir.account_status("jdoe").await.unwrap(),
+            AccountStatus::Enabled
+        );
+        assert_eq!(
+            dir.account_status("nobody").await.unwrap(),
+            AccountStatus::Missing
+        );
+        slapd.disable_person("jdoe").unwrap();
+        assert_eq!(
+            dir.account_status("jdoe").await.unwrap(),
+            AccountStatus::Disabled
+        );
+        // rroe is untouched by jdoe's lock.
+        assert_eq!(
+            dir.account_status("rroe").await.unwrap(),
+            AccountStatus::Enabled
+        );
+        slapd.enable_person("jdoe").unwrap();
+        assert_eq!(
+            dir.account_status("jdoe").await.unwrap(),
+            AccountStatus::Enabled
+        );
+    }
+    let dir = Directory::new(search_config(slapd.url())).unwrap();
+    slapd.delete_person("rroe").unwrap();
+    assert_eq!(
+        dir.account_status("rroe").await.unwrap(),
+        AccountStatus::Missing
+    );
+}
+
+/// SEC-02: with `cache_seconds` set, an answer is reused until it expires (the operator's
+/// trade between directory load and how soon a disabled account stops); with 0 it never is.
+#[tokio::test]
+async fn sec_02_account_status_cache_is_bounded() {
+    let slapd = start();
+    let mut config = search_config(slapd.url());
+    config.status.cache_seconds = 3600;
+    let cached = Directory::new(config).unwrap();
+    let fresh = Directory::new(search_config(slapd.url())).unwrap();
+    assert_eq!(
+        cached.account_status("jdoe").await.unwrap(),
+        AccountStatus::Enabled
+    );
+    slapd.disable_person("jdoe").unwrap();
+    assert_eq!(
+        cached.account_status("jdoe").await.unwrap(),
+        AccountStatus::Enabled
+    );
+    assert_eq!(
+        fresh.account_status("jdoe").await.unwrap(),
+        AccountStatus::Disabled
+    );
+}
+
+/// SEC-02: a directory that cannot be reached never answers "enabled".
+#[tokio::test]
+async fn sec_02_account_status_unreachable_directory_is_not_enabled() {
+    let dir = Directory::new(search_config("ldap://127.0.0.1:1".into())).unwrap();
+    match dir.account_status("jdoe").await {
+        Err(AuthError::DirectoryUnavailable { .. }) => {}
+        other => panic!("expected DirectoryUnavailable, got {other:?}"),
+    }
 }

@@ -148,11 +148,80 @@ pub async fn authenticate(
     if user.deactivated_at.is_some_and(|d| d <= now) {
         return Ok(None);
     }
+    let directory_account = state.directory.is_some() && user.kind != "service";
+    let (user_id, username) = (user.id, user.username.clone());
     let mut p = principal::load(&mut tx, user, &state.commands, now).await?;
     p.remote = remote;
     p.second_factor = second_factor;
     tx.commit().await.map_err(crate::store_error)?;
+    if directory_account {
+        check_directory_account(state, user_id, &username, &client).await?;
+    }
     Ok(Some(p))
+}
+
+/// SEC-02: an account disabled or removed in the directory loses access at its next request,
+/// whatever session or token it holds. Asked outside any transaction (a directory round trip
+/// must not hold the database); a directory that cannot answer refuses the request (503) rather
+/// than let an account through unchecked. On a refusal the account's sessions end, so the
+/// person must sign in again (and the directory will refuse the bind) once re-enabled.
+async fn check_directory_account(
+    state: &AppState,
+    user_id: uuid::Uuid,
+    username: &str,
+    client: &Client,
+) -> Result<(), ApiError> {
+    let Some(dir) = &state.directory else {
+        return Ok(());
+    };
+    let status = match dir.account_status(username).await {
+        Ok(status) => status,
+        Err(e) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "directory-unavailable",
+                "the directory cannot confirm this account is still enabled; try again shortly (SEC-02)",
+            )
+            .with_rule("SEC-02")
+            .with_cause(e.log_detail()))
+        }
+    };
+    if status == probity_auth::AccountStatus::Enabled {
+        return Ok(());
+    }
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let ended = sessions::delete_for_user(&mut tx, user_id)
+        .await
+        .map_err(crate::store_error)?;
+    audit::append(
+        &mut tx,
+        &audit::AuditEvent {
+            actor: format!("user:{username}"),
+            action: "session.directory_check".into(),
+            record_type: "user".into(),
+            record_id: username.to_string(),
+            reason: None,
+            outcome: audit::Outcome::Denied,
+            detail: serde_json::json!({
+                "rule": "SEC-02",
+                "note": format!("the account is {}", status.describe()),
+                "sessions_ended": ended,
+                "client": client.describe(),
+            }),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "account-disabled-in-directory",
+        format!(
+            "this account is {}; access ended (SEC-02)",
+            status.describe()
+        ),
+    )
+    .with_rule("SEC-02"))
 }
 
 /// A token bound to the local networks presented from outside them: audited, then 401.
@@ -287,6 +356,39 @@ pub async fn sign_in(
             e.to_string(),
         )
         .with_cause(e.log_detail()));
+    }
+    // The bind alone does not say the account is enabled (a directory without a password
+    // policy accepts the bind of a locked entry): ask as every later request will (SEC-02).
+    if let (Ok(()), Some(dir)) = (&first, &state.directory) {
+        match dir.account_status(&user.username).await {
+            Ok(probity_auth::AccountStatus::Enabled) => {}
+            Ok(status) => {
+                let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+                audit_sign_in(
+                    &mut tx,
+                    &user.username,
+                    audit::Outcome::Denied,
+                    &format!("account {}", status.describe()),
+                    client,
+                )
+                .await?;
+                tx.commit().await.map_err(crate::store_error)?;
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "account-disabled-in-directory",
+                    format!("this account is {} (SEC-02)", status.describe()),
+                )
+                .with_rule("SEC-02"));
+            }
+            Err(e) => {
+                return Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "directory-unavailable",
+                    e.to_string(),
+                )
+                .with_cause(e.log_detail()))
+            }
+        }
     }
     let upgraded = match (&first, &state.directory, user.password_hash.as_deref()) {
         (Ok(()), None, Some(phc)) => state.passwords.upgraded_hash(phc, attempt.password),
