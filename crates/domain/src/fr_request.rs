@@ -624,6 +624,7 @@ impl FrRequest {
         }
         Ok(FrRequest {
             unforeseen_use: Some(UnforeseenUse {
+                addendum: None,
                 description: description.trim().to_string(),
                 case_id: self.case_id,
                 approvals: Vec::new(),
@@ -663,14 +664,21 @@ impl FrRequest {
             return Some(u.wording().to_string());
         }
         self.unforeseen_use.as_ref().map(|u| {
-            let approved = if u.check().is_ok() {
+            let approved = if u.check_officials().is_ok() {
                 "approved by the Chief of Department, the Chief of Detectives and the Deputy \
                  Commissioner of Intelligence and Counterterrorism"
             } else {
                 "awaiting the decision of the three officials"
             };
+            let addendum = match &u.addendum {
+                Some(a) => format!(
+                    ", recorded by addendum {} of the {} policy (OVR-04)",
+                    a.version, a.pack
+                ),
+                None => String::new(),
+            };
             format!(
-                "Use not foreseen by policy (FR-19), {approved}: {}",
+                "Use not foreseen by policy (FR-19), {approved}{addendum}: {}",
                 u.description
             )
         })
@@ -1339,10 +1347,24 @@ pub struct UnforeseenUse {
     pub description: String,
     pub case_id: CaseId,
     pub approvals: Vec<OfficialApproval>,
+    /// The addendum to the facial recognition policy that records this use (OVR-04), once one
+    /// is in force.
+    #[serde(default)]
+    pub addendum: Option<PolicyAddendum>,
+}
+
+/// A policy-pack addendum in force that records a new use (OVR-04).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyAddendum {
+    /// The pack revision's id.
+    pub revision: String,
+    pub pack: String,
+    pub version: String,
 }
 
 impl UnforeseenUse {
-    pub fn check(&self) -> Result<(), DomainError> {
+    /// FR-19: the use is described and the three officials approved it.
+    pub fn check_officials(&self) -> Result<(), DomainError> {
         if self.description.trim().is_empty() {
             return Err(DomainError::Missing {
                 rule: "FR-19",
@@ -1350,6 +1372,21 @@ impl UnforeseenUse {
             });
         }
         check_three_officials("FR-19", &self.approvals)
+    }
+
+    /// FR-19 and OVR-04: approved by the three officials, and recorded as an addendum to the
+    /// policy before it proceeds.
+    pub fn check(&self) -> Result<(), DomainError> {
+        self.check_officials()?;
+        if self.addendum.is_none() {
+            return Err(DomainError::refused(
+                "OVR-04",
+                "the three officials approved this use, but it is not foreseen by the policy: \
+                 it proceeds only once an addendum recording it is in force (the Agency Privacy \
+                 Officer records it; the policy owner approves it)",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -1984,6 +2021,7 @@ mod tests {
             at: t(1),
         };
         let mut u = UnforeseenUse {
+            addendum: None,
             description: "compare against a hostage-taker's posted video still".into(),
             case_id: case,
             approvals: vec![
@@ -2004,6 +2042,14 @@ mod tests {
             .to_string()
             .contains("three distinct people"));
         u.approvals[2].by = UserId::new();
+        assert!(u.check_officials().is_ok());
+        // OVR-04: approved, but not yet recorded as an addendum to the policy.
+        assert_eq!(u.check().unwrap_err().rule(), Some("OVR-04"));
+        u.addendum = Some(PolicyAddendum {
+            revision: "rev-1".into(),
+            pack: "facial-recognition".into(),
+            version: "2026.12.05".into(),
+        });
         assert!(u.check().is_ok());
     }
 
@@ -2085,6 +2131,19 @@ mod tests {
                 t(4),
             )
             .unwrap();
+        // OVR-04: the three officials decided, but the use proceeds only with its addendum.
+        assert_eq!(
+            r.confirm_basis(&w.fri, t(5)).unwrap_err().rule(),
+            Some("OVR-04")
+        );
+        let mut r = r;
+        if let Some(u) = r.unforeseen_use.as_mut() {
+            u.addendum = Some(PolicyAddendum {
+                revision: "rev-1".into(),
+                pack: "facial-recognition".into(),
+                version: "2026.12.05".into(),
+            });
+        }
         let confirmed = r.confirm_basis(&w.fri, t(5)).unwrap();
         assert_eq!(confirmed.state, FrState::BasisConfirmed);
         assert!(confirmed

@@ -55,7 +55,7 @@ pub use cases::{Case, CaseNumber, CaseStatus, Closure, ClosureReason, OffenceCla
 pub use error::DomainError;
 pub use fr_request::{
     check_arrest_basis, check_three_officials, Actor, ExternalAgencyRequest, FrOutcome, FrRequest,
-    FrState, RequestRole, RequesterView, UnforeseenUse, POSSIBLE_MATCH_NOTICE,
+    FrState, PolicyAddendum, RequestRole, RequesterView, UnforeseenUse, POSSIBLE_MATCH_NOTICE,
 };
 pub use ids::{AssignmentId, CaseId, FrRequestId, UserId};
 pub use people::{

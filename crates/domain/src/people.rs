@@ -37,6 +37,9 @@ text_enum! {
         InvestigationsUnit = "investigations_unit",
         /// Agency Privacy Officer: approves disclosures, reports breaches (EXT-03, EXT-05).
         AgencyPrivacyOfficer = "agency_privacy_officer",
+        /// Owner of the impact and use policies: approves the pack revisions and addenda another
+        /// person proposed, and sets when they take effect (OVR-02, OVR-04).
+        PolicyOwner = "policy_owner",
         /// Records officer: retention, legal holds, dispositions, FOIL (RET-11, PUB-01).
         RecordsOfficer = "records_officer",
         /// Records manager: approves dispositions another person proposed (RET-11), reviews
@@ -206,6 +209,7 @@ impl Role {
         match self {
             Role::Investigator
             | Role::AgencyPrivacyOfficer
+            | Role::PolicyOwner
             | Role::RecordsOfficer
             | Role::RecordsManager
             | Role::Administrator
@@ -834,7 +838,7 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), *r);
         }
-        assert_eq!(Role::ALL.len(), 17);
+        assert_eq!(Role::ALL.len(), 18);
         for r in Rank::ALL {
             assert_eq!(r.as_str().parse::<Rank>().unwrap(), *r);
         }

@@ -84,6 +84,8 @@ actions! {
     SelfRead = "self.read", System, "Read one's own account, roles and the reasons for roles not held.";
     PolicyRead = "policy.read", System, "Read the published policy packs.";
     PolicyAddendumRecord = "policy.addendum.record", System, "Record a policy-pack addendum for a new use (OVR-04).";
+    PolicyRevisionPropose = "policy.revision.propose", System, "Propose a revision of a policy pack (OVR-02).";
+    PolicyRevisionApprove = "policy.revision.approve", System, "Approve or reject a pack revision or addendum another person proposed, and set when it takes effect (OVR-02, OVR-04).";
     SystemConfigure = "system.configure", System, "Change system configuration.";
     SystemMetrics = "system.metrics", System, "Read the service's operational metrics (counts and latencies, no records).";
     SystemMaintain = "system.maintain", Technology, "Maintain or repair the software of one technology (EXT-06).";

@@ -14,7 +14,9 @@ use probity_domain::{
 };
 use serde::Serialize;
 
-use crate::pack::{embedded_sources, parse_pack, PackSource, PolicyPack, EMBEDDED_SCHEMA};
+use crate::pack::{
+    embedded_sources, parse_pack, PackSource, PolicyPack, RuleText, EMBEDDED_SCHEMA,
+};
 use crate::{Action, PolicyError, ResourceKind};
 
 const NS: &str = "Probity";
@@ -264,7 +266,13 @@ impl PolicyEngine {
     /// Loads the packs embedded in the binary. A broken pack is an error naming the pack and
     /// what is wrong; the server must refuse to start on it.
     pub fn load() -> Result<PolicyEngine, PolicyError> {
-        let engine = PolicyEngine::from_sources(EMBEDDED_SCHEMA, &embedded_sources())?;
+        PolicyEngine::from_packs(&embedded_sources())
+    }
+
+    /// Loads the given pack texts (a revision in force, or one proposed) against the schema of
+    /// this binary, with the same checks as [`PolicyEngine::load`].
+    pub fn from_packs(sources: &[PackSource]) -> Result<PolicyEngine, PolicyError> {
+        let engine = PolicyEngine::from_sources(EMBEDDED_SCHEMA, sources)?;
         if engine.schedule.is_none() {
             return Err(PolicyError::pack(
                 "probity-core",
@@ -298,7 +306,14 @@ impl PolicyEngine {
             }
             let parsed = PolicySet::from_str(&src.cedar).map_err(|e| PolicyError::CedarParse {
                 pack: pack.id.clone(),
-                message: format!("{:?}", miette_text(&e)),
+                message: match first_unparsable_line(&src.cedar) {
+                    Some(line) => format!(
+                        "in the policy starting at line {line} of {}.cedar: {}",
+                        src.name,
+                        miette_text(&e)
+                    ),
+                    None => miette_text(&e),
+                },
             })?;
             if parsed.templates().next().is_some() {
                 return Err(PolicyError::pack(
@@ -340,10 +355,48 @@ impl PolicyEngine {
             }
             packs.push(pack);
         }
+        // Every policy enforces a published rule: its @id must cite a rule whose plain-language
+        // text one of the packs carries (OVR-02).
+        let published: BTreeSet<&str> = packs
+            .iter()
+            .flat_map(|p| p.rules.iter().map(|r| r.id.as_str()))
+            .collect();
+        for pack in &packs {
+            if let Some(id) = pack
+                .policy_ids
+                .iter()
+                .find(|id| !published.contains(RuleText::cited_by(id)))
+            {
+                return Err(PolicyError::pack(
+                    &pack.id,
+                    format!(
+                        "@id(\"{id}\") cites {}, which no pack publishes in [[rules]] (OVR-02)",
+                        RuleText::cited_by(id)
+                    ),
+                ));
+            }
+        }
         let schedule = whole_schedule(&packs)?;
         let result = Validator::new(schema.clone()).validate(&policies, ValidationMode::Strict);
         if !result.validation_passed() {
-            let errs: Vec<String> = result.validation_errors().map(|e| format!("{e}")).collect();
+            // Say where: the pack and line of the policy each error is about.
+            let place = |id: &str| {
+                sources.iter().find_map(|s| {
+                    let at = s.cedar.find(&format!("@id(\"{id}\")"))?;
+                    let line = s.cedar[..at].bytes().filter(|b| *b == b'\n').count() + 1;
+                    Some(format!("{}.cedar line {line}", s.name))
+                })
+            };
+            let errs: Vec<String> = result
+                .validation_errors()
+                .map(|e| {
+                    let id = e.policy_id().to_string();
+                    match place(&id) {
+                        Some(at) => format!("{at} ({id}): {e}"),
+                        None => format!("{id}: {e}"),
+                    }
+                })
+                .collect();
             return Err(PolicyError::Validation(errs.join("; ")));
         }
         Ok(PolicyEngine {
@@ -633,6 +686,30 @@ fn miette_text(e: &cedar_policy::ParseErrors) -> String {
     e.to_string()
 }
 
+/// The first line of the first policy of `cedar` that does not parse on its own. Every policy of
+/// a pack starts with its `@id` annotation, so the text is cut at each line that starts with one.
+fn first_unparsable_line(cedar: &str) -> Option<usize> {
+    let lines: Vec<&str> = cedar.lines().collect();
+    let mut starts: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("@id("))
+        .map(|(i, _)| i)
+        .collect();
+    if starts.first() != Some(&0) {
+        // What comes before the first @id (comments, or a policy without one) is a chunk too.
+        starts.insert(0, 0);
+    }
+    starts.push(lines.len());
+    for w in starts.windows(2) {
+        let chunk = lines[w[0]..w[1]].join("\n");
+        if PolicySet::from_str(&chunk).is_err() {
+            return Some(w[0] + 1);
+        }
+    }
+    None
+}
+
 /// Puts the packs' schedule parts together: each part from one pack only, and a whole schedule
 /// must pass [`RetentionSchedule::validate`].
 fn whole_schedule(packs: &[PolicyPack]) -> Result<Option<RetentionSchedule>, PolicyError> {
@@ -672,4 +749,18 @@ fn whole_schedule(packs: &[PolicyPack]) -> Result<Option<RetentionSchedule>, Pol
         .validate()
         .map_err(|e| PolicyError::pack("retention_schedule", e))?;
     Ok(Some(schedule))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ovr_02_unparsable_policy_is_located_by_its_first_line() {
+        for src in embedded_sources() {
+            assert_eq!(first_unparsable_line(&src.cedar), None, "{}", src.name);
+        }
+        let cedar = "// a comment\n@id(\"SEC-02.a\")\npermit (principal, action, resource);\n\n@id(\"SEC-02.b\")\npermit (principal, action, resource)\nwhen { principal.x == };\n";
+        assert_eq!(first_unparsable_line(cedar), Some(5));
+    }
 }

@@ -54,5 +54,5 @@ pub use engine::{CaseRef, Context, Decision, PolicyEngine, Principal, Resource};
 pub use error::PolicyError;
 pub use pack::{
     embedded_sources, PackRole, PackSource, PolicyPack, RetentionText, Revision, RevisionKind,
-    Worded, EMBEDDED_SCHEMA,
+    RuleText, Worded, EMBEDDED_SCHEMA,
 };

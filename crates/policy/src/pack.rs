@@ -93,6 +93,23 @@ pub struct Revision {
     pub description: String,
 }
 
+/// One published rule in plain language (`FR-05`, `SEC-02`, ...), as the pack words it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleText {
+    pub id: String,
+    pub title: Option<String>,
+    pub text: String,
+}
+
+impl RuleText {
+    /// The rule a Cedar `@id` cites: `FR-05.fr-investigator-confirms` → `FR-05`.
+    pub fn cited_by(policy_id: &str) -> &str {
+        policy_id
+            .split_once('.')
+            .map_or(policy_id, |(rule, _)| rule)
+    }
+}
+
 /// A role as the policy describes it, with the training its holders need for the technology.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PackRole {
@@ -153,6 +170,10 @@ pub struct PolicyPack {
     pub cedar: String,
     /// The `@id` of every policy of this pack, in file order.
     pub policy_ids: Vec<String>,
+    /// The published rules in plain language, each beside the Cedar that cites it (OVR-02).
+    pub rules: Vec<RuleText>,
+    /// The TOML text this pack was read from (shown and compared between revisions).
+    pub toml: String,
     /// The evaluation an algorithm must meet before it may be activated (FR-23; facial
     /// recognition pack only).
     pub algorithm_gate: Option<AlgorithmGate>,
@@ -210,6 +231,15 @@ struct PackFile {
     disclosure_bases: Vec<WordedFile>,
     #[serde(default)]
     algorithm_gate: Option<AlgorithmGate>,
+    rules: Vec<RuleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    title: Option<String>,
+    text: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -669,6 +699,43 @@ pub(crate) fn parse_pack(src: &PackSource) -> Result<PolicyPack, PolicyError> {
         }
     }
 
+    let mut rules = Vec::new();
+    let mut rule_ids = BTreeSet::new();
+    for r in f.rules {
+        let well_formed = r.id.split_once('-').is_some_and(|(letters, digits)| {
+            (2..=3).contains(&letters.len())
+                && letters.bytes().all(|b| b.is_ascii_uppercase())
+                && digits.len() == 2
+                && digits.bytes().all(|b| b.is_ascii_digit())
+        });
+        if !well_formed {
+            return Err(PolicyError::pack(
+                p,
+                format!(
+                    "[[rules]] id {:?} must be a rule ID such as FR-05 (OVR-02)",
+                    r.id
+                ),
+            ));
+        }
+        if !rule_ids.insert(r.id.clone()) {
+            return Err(PolicyError::pack(
+                p,
+                format!("[[rules]] {} is listed twice", r.id),
+            ));
+        }
+        if r.text.trim().is_empty() {
+            return Err(PolicyError::pack(
+                p,
+                format!("[[rules]] {} has no text (OVR-02)", r.id),
+            ));
+        }
+        rules.push(RuleText {
+            id: r.id,
+            title: r.title.filter(|t| !t.trim().is_empty()),
+            text: r.text,
+        });
+    }
+
     Ok(PolicyPack {
         id,
         title: f.pack.title,
@@ -689,5 +756,7 @@ pub(crate) fn parse_pack(src: &PackSource) -> Result<PolicyPack, PolicyError> {
         cedar: src.cedar.clone(),
         policy_ids: Vec::new(),
         algorithm_gate: f.algorithm_gate,
+        rules,
+        toml: src.toml.clone(),
     })
 }

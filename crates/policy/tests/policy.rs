@@ -275,6 +275,7 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "retention.legal_hold",
                 "report.oversight",
                 "policy.addendum.record",
+                "policy.revision.propose",
             ],
         ),
         (
@@ -329,6 +330,10 @@ fn expected() -> BTreeMap<Role, BTreeSet<&'static str>> {
                 "misuse.read",
                 "misuse.manage",
             ],
+        ),
+        (
+            Role::PolicyOwner,
+            vec!["policy.revision.propose", "policy.revision.approve"],
         ),
         (Role::Vendor, vec!["system.maintain"]),
         (

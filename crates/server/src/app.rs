@@ -324,6 +324,7 @@ pub fn router(state: AppState) -> Router {
     let table = crate::oversight_report::routes(table);
     let table = crate::disclosures::routes(table);
     let table = crate::misuse::routes(table);
+    let table = crate::policy_packs::routes(table);
     let table = crate::inspections::routes(table);
     let table = crate::foil::routes(table);
     let table = crate::scheduler::routes(table);

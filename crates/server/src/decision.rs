@@ -136,7 +136,7 @@ pub fn decide_on(
     resource: &Resource,
     context: &Context,
 ) -> Decision {
-    let d = state.policy.decide(principal, action, resource, context);
+    let d = state.engine().decide(principal, action, resource, context);
     let decision = Decision {
         allowed: d.allowed,
         reason: d.message(),
@@ -204,7 +204,7 @@ pub fn hint(state: &AppState, p: &Principal, action: &str) -> bool {
     let principal = probity_policy::Principal::from_access(&p.person, &p.access);
     // Not recorded in the trace: a hint is not a decision.
     state
-        .policy
+        .engine()
         .decide(&principal, action, &resource, &p.context())
         .allowed
 }

@@ -147,6 +147,16 @@ const PEOPLE: &[DemoPerson] = &[
         what: "Agency Privacy Officer",
     },
     DemoPerson {
+        username: "po.okafor",
+        name: "Demo Okafor",
+        rank: "civilian",
+        command: "LEGAL",
+        kind: "member",
+        roles: &["policy_owner"],
+        courses: &[],
+        what: "policy owner (approves policy revisions and addenda)",
+    },
+    DemoPerson {
         username: "rec.lopez",
         name: "Demo Lopez",
         rank: "civilian",

@@ -204,7 +204,7 @@ fn se(e: probity_store::StoreError) -> ApiError {
 
 fn basis_wording(state: &AppState, basis: DisclosureBasis) -> Option<(Option<u8>, String)> {
     state
-        .policy
+        .engine()
         .packs()
         .iter()
         .flat_map(|p| p.disclosure_bases.iter())

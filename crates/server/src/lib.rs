@@ -47,6 +47,8 @@ pub mod oversight_report;
 pub mod pages;
 pub mod pdf;
 pub mod people;
+pub mod policy_in_force;
+pub mod policy_packs;
 pub mod principal;
 pub mod records;
 pub mod routes;
@@ -101,7 +103,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         probity_store::StoreConfig::new(config.data_dir.clone(), config.database_url.clone());
     store_config.acquire_timeout = std::time::Duration::from_secs(5);
     let store = probity_store::Store::open(store_config).await?;
-    let policy = probity_policy::PolicyEngine::load()?;
+    let policy = policy_in_force::PolicyInForce::embedded()?;
+    policy_in_force::record_release(&store, chrono::Utc::now()).await?;
+    policy.reload(&store, chrono::Utc::now()).await?;
     let templates = web::environment()?;
     let networks = probity_auth::NetworkConfig::from_cidrs(&config.local_networks)?;
     let lockout = probity_auth::LockoutPolicy {

@@ -1121,7 +1121,7 @@ pub async fn execute(
     body["disposition_id"] = serde_json::json!(id.to_string());
     body["proposal_reason"] = serde_json::json!(d.proposal_reason);
     body["policy_packs"] = serde_json::json!(state
-        .policy
+        .engine()
         .packs()
         .iter()
         .map(|p| format!("{} {}", p.id, p.version))

@@ -21,7 +21,9 @@ pub struct AppState {
 pub struct Inner {
     pub config: Config,
     pub store: Store,
-    pub policy: PolicyEngine,
+    /// The policy packs in force, from the store's revisions (OVR-02); read through
+    /// [`AppState::engine`].
+    pub policy: crate::policy_in_force::PolicyInForce,
     pub templates: minijinja::Environment<'static>,
     pub passwords: PasswordService,
     pub lockout: LockoutPolicy,
@@ -83,10 +85,15 @@ pub struct Decision {
 
 impl AppState {
     /// The retention schedule of the packs in force (RET-01..RET-10).
-    pub fn schedule(&self) -> Result<&probity_domain::RetentionSchedule, ApiError> {
-        self.policy.retention_schedule().ok_or_else(|| {
+    pub fn schedule(&self) -> Result<&'static probity_domain::RetentionSchedule, ApiError> {
+        self.engine().retention_schedule().ok_or_else(|| {
             ApiError::internal("the policy packs in force make no whole retention schedule")
         })
+    }
+
+    /// The policy engine in force now (the revision approved last that has taken effect).
+    pub fn engine(&self) -> &'static PolicyEngine {
+        self.policy.at(self.clock.now()).engine
     }
 
     pub fn new(inner: Inner) -> Self {

@@ -60,6 +60,9 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "operations.html",
     "focused_audit.html",
     "oversight.html",
+    "policy_packs.html",
+    "policy_pack.html",
+    "policy_diff.html",
 );
 
 pub const STYLESHEET: &str = include_str!("../static/probity.css");
@@ -78,7 +81,7 @@ pub fn environment() -> Result<Environment<'static>, minijinja::Error> {
 /// "title version" of each policy pack in force, for the page footer.
 pub fn pack_labels(state: &AppState) -> Vec<String> {
     state
-        .policy
+        .engine()
         .packs()
         .iter()
         .map(|p| format!("{} {}", p.title, p.version))
@@ -149,6 +152,7 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         ("/misuse", "Misuse allegations", "misuse.read"),
         ("/inspections", "Tour inspections", "inspection.read"),
         ("/operations", "Operations", "operations.read"),
+        ("/policy", "Published policy", "policy.read"),
     ];
     ITEMS
         .iter()

@@ -362,7 +362,10 @@ fn fill(spec: &RouteSpec, s: &Seeded, username: &str) -> String {
         .replace("{disclosure}", &uuid::Uuid::nil().to_string())
         // No allegation exists in this data: a well-formed id that names none.
         .replace("{allegation}", &uuid::Uuid::nil().to_string())
-        .replace("{command}", "PCT-019");
+        .replace("{command}", "PCT-019")
+        .replace("{pack}", "facial-recognition")
+        // No policy revision exists in this data: a well-formed id that names none.
+        .replace("{revision}", &uuid::Uuid::nil().to_string());
     path = if robot {
         // No robot frame exists in this data: a well-formed id that names none.
         path.replace("{id}", &uuid::Uuid::now_v7().to_string())
@@ -474,7 +477,9 @@ fn handler_actions(spec: &RouteSpec, s: &Seeded, account: Option<&Resource>) -> 
         | "/api/thermal/authorizations"
         | "/thermal/authorizations"
         | "/api/cases/{case}/disclosures"
-        | "/disclosures" => Some(Expect::AnyOf(vec![], Resource::System)),
+        | "/disclosures"
+        | "/api/policy/packs/{pack}/revisions"
+        | "/policy/{pack}/revisions" => Some(Expect::AnyOf(vec![], Resource::System)),
         _ => None,
     }
 }

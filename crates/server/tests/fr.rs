@@ -1049,7 +1049,9 @@ both!(
 /// Detectives and the Deputy Commissioner of Intelligence and Counterterrorism, three distinct
 /// people with reasons, before the basis can be confirmed. FR-20: the analysis run for an outside
 /// agency cites its documented request, and the oversight counts show both.
-async fn fr_19_unforeseen_use_waits_for_three_officials_body(backend: Backend) {
+async fn fr_19_ovr_04_unforeseen_use_waits_for_three_officials_and_an_addendum_body(
+    backend: Backend,
+) {
     let srv = common::start(backend).await;
     let ids = enrol_gallery(&srv, 2).await;
     let chen = srv.login("fri.chen").await;
@@ -1145,6 +1147,66 @@ async fn fr_19_unforeseen_use_waits_for_three_officials_body(backend: Backend) {
         .post(&nolan, &approve, json!({"reason": "no other lead"}))
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
+    // OVR-04: the three officials decided, but a use the policy does not foresee proceeds only
+    // once an addendum recording it is in force.
+    let (s, b) = srv
+        .post(&chen, &format!("{base}/confirm-basis"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "OVR-04", "{b}");
+    let apo = srv.login("apo.singh").await;
+    let addendum = json!({
+        "pack": "facial-recognition",
+        "covers": format!("fr_request:{id}"),
+        "text": "Comparing a still a hostage taker posted online, to identify them while the hostage taking is in progress.",
+        "reason": "approved by the three officials under FR-19",
+    });
+    // Not by FR staff, and not for a request with a listed use.
+    let (s, _) = srv
+        .post(&chen, "/api/policy/addenda", addendum.clone())
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, b) = srv
+        .post(&apo, "/api/policy/addenda", addendum.clone())
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["status"], "proposed", "{b}");
+    assert_eq!(b["kind"], "addendum", "{b}");
+    let revision = b["id"].as_str().expect("revision id").to_string();
+    // Recorded but not approved: still refused.
+    let (s, b) = srv
+        .post(&chen, &format!("{base}/confirm-basis"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(rule_of(&b), "OVR-04", "{b}");
+    // The policy owner approves it; the privacy officer who recorded it may not.
+    let decision = format!("/api/policy/revisions/{revision}/approve");
+    let (s, _) = srv.post(&apo, &decision, json!({"reason": "mine"})).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let owner = srv.login("po.okafor").await;
+    let (s, b) = srv
+        .post(
+            &owner,
+            &decision,
+            json!({"reason": "a use the three officials approved"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["status"], "in_force", "{b}");
+    // The pack in force now carries the addendum in its history.
+    let (s, pack) = srv.get(&chen, "/api/policy/packs/facial-recognition").await;
+    assert_eq!(s, StatusCode::OK, "{pack}");
+    assert_eq!(pack["revision"], revision.as_str(), "{pack}");
+    assert!(
+        pack["published_history"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|r| r["kind"] == "addendum"
+                && r["description"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("hostage taker"))),
+        "{pack}"
+    );
     let (s, b) = srv
         .post(&chen, &format!("{base}/confirm-basis"), json!({}))
         .await;
@@ -1186,8 +1248,8 @@ async fn fr_19_unforeseen_use_waits_for_three_officials_body(backend: Backend) {
     assert_eq!(text.matches(&id).count(), 6, "{b}");
 }
 both!(
-    fr_19_unforeseen_use_waits_for_three_officials,
-    super::fr_19_unforeseen_use_waits_for_three_officials_body
+    fr_19_ovr_04_unforeseen_use_waits_for_three_officials_and_an_addendum,
+    super::fr_19_ovr_04_unforeseen_use_waits_for_three_officials_and_an_addendum_body
 );
 
 /// RET-11 with facial recognition: disposing a case destroys its probe images and empties what

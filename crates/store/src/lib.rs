@@ -65,6 +65,7 @@ pub mod jobs;
 mod keys;
 pub mod misuse;
 pub mod oversight;
+pub mod policy_revisions;
 pub mod records;
 pub mod scheduler;
 pub mod sessions;

@@ -272,7 +272,7 @@ fn activation_view(a: &astore::Activation) -> AlgorithmActivationView {
 
 /// The gate of the facial recognition pack in force.
 pub fn gate(state: &AppState) -> Option<Gate> {
-    let pack = state.policy.pack_for(Technology::FacialRecognition)?;
+    let pack = state.engine().pack_for(Technology::FacialRecognition)?;
     let g = pack.algorithm_gate?;
     Some(Gate {
         min_verification_accuracy: g.min_verification_accuracy,

@@ -166,7 +166,7 @@ pub async fn request(
                 }).collect::<Vec<_>>(),
                 gallery_empty => gallery_empty,
                 can_confirm => l.req.state == FrState::Submitted
-                    && l.req.unforeseen_use.as_ref().is_none_or(|u| u.check().is_ok())
+                    && l.req.unforeseen_use.as_ref().is_none_or(|u| u.check_officials().is_ok())
                     && can(&state, &p, Action::FrBasisConfirm, &l),
                 can_quality => l.req.state == FrState::BasisConfirmed && can(&state, &p, Action::FrQualityAssess, &l),
                 can_edit => matches!(l.req.state, FrState::QualityChecked | FrState::SupervisorDiscussionAcknowledged) && can(&state, &p, Action::FrProbeEdit, &l),
@@ -179,12 +179,13 @@ pub async fn request(
                 can_add_stills => l.req.state == FrState::ReturnedUnsuitable && l.req.requester == me,
                 unforeseen => l.req.unforeseen_use.as_ref().map(|u| context! {
                     description => u.description.clone(),
-                    approved => u.check().is_ok(),
+                    approved => u.check_officials().is_ok(),
+                    addendum => u.addendum.as_ref().map(|a| a.version.clone()),
                     approvals => approvals_view(&u.approvals),
                 }),
                 outside_approvals => approvals_view(&l.req.outside_repository_approvals),
                 can_decide_unforeseen => l.req.state == FrState::Submitted
-                    && l.req.unforeseen_use.as_ref().is_some_and(|u| u.check().is_err())
+                    && l.req.unforeseen_use.as_ref().is_some_and(|u| u.check_officials().is_err())
                     && can(&state, &p, Action::FrUnforeseenUseDecide, &l),
                 can_approve_outside => !l.req.state.is_final()
                     && !l.req.outside_repository_approved()

@@ -553,8 +553,16 @@ pub async fn add_stills(
 // FR investigator steps
 
 pub async fn confirm_basis(state: &AppState, p: &Principal, id: &str) -> Result<Loaded, ApiError> {
-    let l = load(state, id).await?;
+    let mut l = load(state, id).await?;
     let rule = ask(state, p, Action::FrBasisConfirm, &l).await?;
+    // OVR-04: a use not foreseen by policy proceeds only under an addendum in force.
+    if let Some(u) = l.req.unforeseen_use.as_mut() {
+        if u.addendum.is_none() {
+            u.addendum =
+                crate::policy_packs::addendum_for(state, &format!("fr_request:{}", l.stored.id))
+                    .await?;
+        }
+    }
     let next = match l.req.confirm_basis(&actor(p), Utc::now()) {
         Ok(n) => n,
         Err(e) => return Err(refused(state, p, Action::FrBasisConfirm, id, e).await),

@@ -701,6 +701,55 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
                 Json(r.of::<inspections::InspectionBoard>()),
             ),
 
+        // ---------------------------------------------------------------- published policy (OVR-02, OVR-04)
+        ("GET", "/api/policy/packs") => op().ok(
+            200,
+            "The packs in force with the revision of each",
+            Json(r.list::<crate::policy_packs::PackSummary>()),
+        ),
+        ("GET", "/api/policy/packs/{pack}") => op().ok(
+            200,
+            "The pack: rules beside their Cedar, data, history",
+            Json(r.of::<crate::policy_packs::PackDetail>()),
+        ),
+        ("GET", "/api/policy/packs/{pack}/diff") => op()
+            .query(Registry::inline::<crate::policy_packs::DiffQuery>())
+            .ok(
+                200,
+                "Line diff of the TOML and Cedar texts",
+                Json(r.of::<crate::policy_packs::PackDiff>()),
+            ),
+        ("POST", "/api/policy/packs/{pack}/revisions") => op()
+            .json(
+                r.of::<crate::policy_packs::ProposalInput>(),
+                "The pack's whole new TOML and Cedar text, and why",
+            )
+            .problems(&[409])
+            .ok(201, "The proposal", Json(r.of::<crate::policy_packs::RevisionSummary>())),
+        ("POST", "/api/policy/addenda") => op()
+            .json(
+                r.of::<crate::policy_packs::AddendumInput>(),
+                "The pack, the use it records, its text, and why",
+            )
+            .problems(&[409])
+            .ok(201, "The addendum, proposed", Json(r.of::<crate::policy_packs::RevisionSummary>())),
+        ("GET", "/api/policy/revisions/{revision}") => op().ok(
+            200,
+            "The revision with its full text",
+            Json(r.of::<crate::policy_packs::RevisionDetail>()),
+        ),
+        ("POST", "/api/policy/revisions/{revision}/approve") => op()
+            .json(
+                r.of::<crate::policy_packs::RevisionDecisionInput>(),
+                "Why, and when it takes effect",
+            )
+            .problems(&[409])
+            .ok(200, "Approved", Json(r.of::<crate::policy_packs::RevisionSummary>())),
+        ("POST", "/api/policy/revisions/{revision}/reject") => op()
+            .json(r.of::<crate::policy_packs::RevisionDecisionInput>(), "Why")
+            .problems(&[409])
+            .ok(200, "Rejected", Json(r.of::<crate::policy_packs::RevisionSummary>())),
+
         // ---------------------------------------------------------------- misuse allegations (SEC-06)
         ("POST", "/api/misuse-allegations") => op()
             .json(
