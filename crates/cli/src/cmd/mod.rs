@@ -6,7 +6,7 @@ pub mod eval;
 pub mod face;
 pub mod gallery;
 pub mod ingest;
-pub mod retention;
 pub mod report;
+pub mod retention;
 pub mod server;
 pub mod thermal;
