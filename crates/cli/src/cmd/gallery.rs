@@ -78,8 +78,19 @@ async fn open(args: &StoreArgs) -> Result<Store> {
     .with_context(|| format!("opening the store in {}", args.data_dir.display()))
 }
 
-fn open_engine() -> Result<probity_face::FaceEngine> {
-    engine::open_engine().map_err(|e| anyhow::anyhow!("{}", e.detail))
+/// The algorithm version the database says is active (FR-23), and its engine: photos imported
+/// here get the templates searches use, and a search here ranks as the server would.
+async fn open_engine(
+    store: &Store,
+) -> Result<(
+    &'static probity_face::AlgorithmSpec,
+    probity_face::FaceEngine,
+)> {
+    let spec = engine::active_spec(store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let face = engine::open_engine(spec).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    Ok((spec, face))
 }
 
 async fn import(dir: PathBuf, manifest: PathBuf, args: StoreArgs) -> Result<()> {
@@ -87,7 +98,8 @@ async fn import(dir: PathBuf, manifest: PathBuf, args: StoreArgs) -> Result<()> 
         .with_context(|| format!("reading the manifest {}", manifest.display()))?;
     let (rows, mut refused) = gallery::parse_manifest(&text).map_err(anyhow::Error::msg)?;
     let store = open(&args).await?;
-    let face = Mutex::new(open_engine()?);
+    let (_, face) = open_engine(&store).await?;
+    let face = Mutex::new(face);
     let bar = ProgressBar::new(rows.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} photos, {per_sec}, eta {eta} {msg}")
@@ -130,9 +142,9 @@ async fn search(image: PathBuf, top: usize, args: StoreArgs) -> Result<()> {
     }
     let bytes = std::fs::read(&image).with_context(|| format!("reading {}", image.display()))?;
     let store = open(&args).await?;
-    let face = Mutex::new(open_engine()?);
+    let (spec, face) = open_engine(&store).await?;
+    let face = Mutex::new(face);
     let probe = gallery::probe_template(&face, &bytes).map_err(anyhow::Error::msg)?;
-    let spec = probity_face::default_algorithm();
     let index = engine::load_index(&store, spec)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
