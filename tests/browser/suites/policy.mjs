@@ -41,7 +41,7 @@ test('ovr_02_pack_history_and_diff_in_the_browser', async ({ page, url, context 
   await apo.page.fill('#revision-form input[name=reason]', 'annual review');
   await submit(apo.page, '#revision-form button[type=submit]');
   const row = '#revisions tr[data-version="2026.12.31"]';
-  assert.match(await apo.page.textContent(`${row} .status`), /proposed/);
+  assert.match(await apo.page.textContent(`${row} td.status`), /proposed/);
   assert.equal(await apo.page.$(`${row} form.decision`), null, 'the proposer has no decision form');
   await apo.ctx.close();
 
@@ -50,7 +50,7 @@ test('ovr_02_pack_history_and_diff_in_the_browser', async ({ page, url, context 
   await owner.page.goto(`${url}/policy/thermographic-cameras`);
   await owner.page.fill(`${row} form.decision input[name=reason]`, 'reviewed');
   await submit(owner.page, `${row} form.decision button[value=approve]`);
-  assert.match(await owner.page.textContent(`${row} .status`), /in_force/);
+  assert.match(await owner.page.textContent(`${row} td.status`), /in_force/);
   await owner.ctx.close();
 
   // 4. The investigator sees the new version, the history and the diff of the change.

@@ -78,6 +78,15 @@ pub async fn start(backend: Backend) -> TestServer {
 }
 
 pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
+    // The server's own log (warnings and errors, with their causes) goes to the test's captured
+    // output, so a failure shows why the server answered as it did.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PROBITY_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = match backend {
         Backend::Sqlite => None,
