@@ -148,8 +148,10 @@ pub struct PackSummary {
     pub effective: String,
     /// The recorded revision in force (absent only before the store recorded the release).
     pub revision: Option<String>,
-    pub rules: usize,
-    pub policies: usize,
+    /// How many rules the pack publishes.
+    pub rule_count: usize,
+    /// How many Cedar policies the pack holds.
+    pub policy_count: usize,
 }
 
 /// One Cedar policy, as enforced.
@@ -353,8 +355,8 @@ fn pack_summary(p: &PolicyPack, revision: Option<&Uuid>) -> PackSummary {
         version: p.version.clone(),
         effective: p.effective.to_string(),
         revision: revision.map(Uuid::to_string),
-        rules: p.rules.len(),
-        policies: p.policy_ids.len(),
+        rule_count: p.rules.len(),
+        policy_count: p.policy_ids.len(),
     }
 }
 

@@ -41,7 +41,7 @@ async fn ovr_02_every_pack_readable_with_rules_beside_cedar_body(backend: Backen
     for p in packs.as_array().expect("packs") {
         let id = p["id"].as_str().expect("id");
         assert!(p["revision"].is_string(), "the release is recorded: {p}");
-        policies += p["policies"].as_u64().expect("count");
+        policies += p["policy_count"].as_u64().expect("count");
         let (s, detail) = srv.get(&det, &format!("/api/policy/packs/{id}")).await;
         assert_eq!(s, StatusCode::OK, "{detail}");
         for r in detail["rules"].as_array().expect("rules") {
