@@ -20,8 +20,9 @@ seed="${PROBITY_FUZZ_SEED:-20261504}"
 limit="${PROBITY_FUZZ_SECONDS:-240}"
 # Who the fuzzer is: the administrator reaches the administration routes, the investigator the
 # casework of PCT-019 (cases, evidence, facial recognition requests), the lieutenant supervises
-# PCT-019 (cameras, inspections, thermal deployments).
-users="${PROBITY_FUZZ_USERS:-admin det.rivera lt.moreau}"
+# PCT-019 (cameras, inspections, thermal deployments). The administrator goes last: its fuzzing
+# may deactivate any account it finds (SEC-02), and a deactivated user could not sign in to fuzz.
+users="${PROBITY_FUZZ_USERS:-det.rivera lt.moreau admin}"
 
 out=target/api-fuzz
 rm -rf "$out"
