@@ -1255,6 +1255,14 @@ pub async fn diff_page(
     }
 }
 
+/// The answer to a policy form: back to the pack's history, or the error page.
+fn to_history(state: &AppState, result: Result<String, ApiError>) -> Response {
+    match result {
+        Ok(pack) => Redirect::to(&format!("/policy/{pack}#history")).into_response(),
+        Err(e) => error_response(state, true, e),
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct ProposalForm {
     #[serde(default)]
@@ -1291,10 +1299,7 @@ pub async fn propose_form(
         .await
     }
     .await;
-    match result {
-        Ok(_) => Redirect::to(&format!("/policy/{id}#history")).into_response(),
-        Err(e) => error_response(&state, true, e),
-    }
+    to_history(&state, result.map(|_| id))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1335,10 +1340,7 @@ pub async fn addendum_form(
         .await
     }
     .await;
-    match result {
-        Ok(_) => Redirect::to(&format!("/policy/{pack}#history")).into_response(),
-        Err(e) => error_response(&state, true, e),
-    }
+    to_history(&state, result.map(|_| pack))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -1387,10 +1389,7 @@ pub async fn decision_form(
         .await
     }
     .await;
-    match result {
-        Ok(r) => Redirect::to(&format!("/policy/{}#history", r.pack)).into_response(),
-        Err(e) => error_response(&state, true, e),
-    }
+    to_history(&state, result.map(|r| r.pack))
 }
 
 #[cfg(test)]
