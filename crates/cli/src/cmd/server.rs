@@ -60,6 +60,8 @@ pub fn run_demo(args: ServeArgs) -> anyhow::Result<()> {
         probity_server::observability::init_logging();
         let state = build_state(config).await?;
         let logins = demo::seed(&state.store, &state.passwords).await?;
+        // Work in progress for every role, through the same operations as the web pages.
+        let activity = demo::seed_activity(&state).await?;
         let scheme = if state.config.tls { "https" } else { "http" };
         println!();
         println!("Probity demonstration (pseudonymous demo data, not real records)");
@@ -79,10 +81,34 @@ pub fn run_demo(args: ServeArgs) -> anyhow::Result<()> {
         for l in &logins {
             println!("    {:<12} {}", l.username, l.what);
         }
+        print_activity(&activity);
+        match demo::live::spawn(state.clone()) {
+            Ok(what) => println!("  Live thermal view: {what}"),
+            Err(why) => println!("  WARNING: no live thermal view: {why}"),
+        }
         println!();
         start_scheduler(&state);
         serve(state).await
     })
+}
+
+/// Says what demonstration work was written, what was already there and, loudly, what was not.
+fn print_activity(a: &demo::ActivityReport) {
+    println!(
+        "  Demonstration work in progress ({} written, {} already there, in {:.1} s):",
+        a.seeded.len(),
+        a.present.len(),
+        a.elapsed.as_secs_f64()
+    );
+    for s in &a.seeded {
+        println!("    + {s}");
+    }
+    for s in &a.present {
+        println!("    = {s}");
+    }
+    for s in &a.skipped {
+        println!("    WARNING: not seeded: {s}");
+    }
 }
 
 /// Starts the periodic jobs (retention runs) unless `scheduler_enabled` is false.

@@ -1,5 +1,14 @@
 //! Demonstration data: clearly labelled, pseudonymous people and cases, so the system can be explored
 //! right after installation. Every record is written with its audit entry, like any other change.
+//!
+//! [`seed`] writes the people, cases and cameras every server test starts from; `probity demo`
+//! then adds work in progress ([`activity::seed_activity`]) and a live thermal source
+//! ([`live::spawn`]).
+
+pub mod activity;
+pub mod live;
+
+pub use activity::{seed_activity, ActivityReport};
 
 use chrono::{Duration, NaiveDate, Utc};
 use probity_store::{assignments, audit, cases, training, users, vendors, Store, Tx};
