@@ -247,7 +247,11 @@ fn view(state: &AppState, d: &dstore::Disclosure, confirmed_by: &str) -> Disclos
 
 /// The engine's resource for a disclosure: its case (command, investigator, political flag)
 /// and its proposer.
-fn resource(case: &cases::Case, id: Uuid, proposed_by: Uuid) -> Result<Resource, ApiError> {
+pub(crate) fn resource(
+    case: &cases::Case,
+    id: Uuid,
+    proposed_by: Uuid,
+) -> Result<Resource, ApiError> {
     let case_ref = decision::case_ref(case).ok_or_else(|| {
         ApiError::internal(format!("case {} has no valid command", case.case_number))
     })?;

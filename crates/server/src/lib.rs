@@ -57,6 +57,7 @@ pub mod session;
 pub mod state;
 pub mod thermal;
 pub mod web;
+pub mod worklist;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -228,13 +228,18 @@ pub async fn home(
     headers: HeaderMap,
 ) -> Response {
     let access = people::access_view(&p.access);
+    // The worklist first: it also refreshes the navigation's counts this page shows.
+    let worklist = match crate::worklist::for_person(&state, &p).await {
+        Ok(w) => crate::worklist::home_view(&w, state.clock.now()),
+        Err(e) => return fail(&state, e),
+    };
     page(
         &state,
         &headers,
         Some(&p),
         "home.html",
         "/",
-        context! { access => access },
+        context! { access => access, worklist => worklist },
     )
 }
 

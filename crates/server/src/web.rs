@@ -123,7 +123,14 @@ pub fn check_csrf(headers: &HeaderMap, presented: &str) -> Result<(), ApiError> 
 }
 
 /// Navigation entries the principal may use: each is shown only if the policy allows its action.
-fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
+/// `counts` (the person's worklist snapshot) puts the number of items waiting beside Home and
+/// beside each workflow's page.
+fn navigation(
+    state: &AppState,
+    p: &Principal,
+    current: &str,
+    counts: Option<&crate::worklist::Counts>,
+) -> Vec<Value> {
     const ITEMS: &[(&str, &str, &str)] = &[
         ("/", "Home", ""),
         ("/cases", "Cases", "case.list"),
@@ -158,7 +165,16 @@ fn navigation(state: &AppState, p: &Principal, current: &str) -> Vec<Value> {
         .iter()
         .filter(|(_, _, action)| action.is_empty() || crate::decision::hint(state, p, action))
         .map(|(href, label, _)| {
-            context! { href => href, label => label, active => *href == current }
+            let count = counts
+                .map(|c| {
+                    if *href == "/" {
+                        c.total
+                    } else {
+                        c.by_link.get(*href).copied().unwrap_or(0)
+                    }
+                })
+                .unwrap_or(0);
+            context! { href => href, label => label, active => *href == current, count => count }
         })
         .collect()
 }
@@ -179,7 +195,12 @@ pub fn page(
             rank => crate::cases::humanize(p.person.rank.as_str()),
             command => p.user.command.clone().unwrap_or_default(),
         }),
-        nav => principal.map(|p| navigation(state, p, current)).unwrap_or_default(),
+        nav => principal
+            .map(|p| {
+                let counts = crate::worklist::nav_counts(state, p);
+                navigation(state, p, current, counts.as_ref())
+            })
+            .unwrap_or_default(),
         csrf => csrf_token(headers),
         packs => pack_labels(state),
         // EXT-05: the open breach clocks, on every page of the privacy staff.

@@ -74,6 +74,7 @@ pub mod tokens;
 pub mod training;
 pub mod users;
 pub mod vendors;
+pub mod worklist;
 
 pub use blobs::{
     BlobMeta, BlobStore, Disposition, DispositionCertificate, StagedBlob, SweepReport,

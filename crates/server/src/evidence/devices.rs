@@ -76,7 +76,7 @@ fn check_interval(days: u32) -> Result<u32, ApiError> {
     Ok(days)
 }
 
-fn resource(id: &str, command: &str) -> Result<Resource, ApiError> {
+pub(crate) fn resource(id: &str, command: &str) -> Result<Resource, ApiError> {
     Ok(Resource::Device {
         id: id.to_string(),
         command: CommandCode::parse(command).map_err(crate::domain_error)?,

@@ -1336,6 +1336,11 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             )
             .problems(&[409])
             .ok(200, "The request, the appeal decided", Json(r.of::<crate::foil::DetailView>())),
+        ("GET", "/api/me/worklist") => op().ok(
+            200,
+            "What waits for the caller, by urgency, each item decided on its own record",
+            Json(r.of::<crate::worklist::Worklist>()),
+        ),
         _ => return None,
     };
     Some(o)
