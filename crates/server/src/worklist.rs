@@ -636,15 +636,17 @@ async fn foil(
                     push("foil.decide", "grant or deny", Action::FoilRelease);
                 }
             }
-            Some(FoilStatus::Appealed) if appeal => {
-                if permits(rules::check_appeal_decision(
-                    FoilStatus::Appealed,
-                    &me,
-                    r.decided_by.as_ref(),
-                    "-",
-                )) {
-                    push("foil.appeal", "decide the appeal", Action::FoilAppealDecide);
-                }
+            // Never the person who decided the request (the domain's rule).
+            Some(FoilStatus::Appealed)
+                if appeal
+                    && permits(rules::check_appeal_decision(
+                        FoilStatus::Appealed,
+                        &me,
+                        r.decided_by.as_ref(),
+                        "-",
+                    )) =>
+            {
+                push("foil.appeal", "decide the appeal", Action::FoilAppealDecide)
             }
             _ => {}
         }
