@@ -170,6 +170,12 @@ async fn demo_seeds_every_fr_state_evidence_and_thermal_visible_to_who_acts() {
         devices.iter().any(|d| d["overdue"] == true),
         "a camera overdue for inspection: {b}"
     );
+    assert!(
+        b["flagged_intakes"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty()),
+        "the card's camera serial matches no inventoried camera: {b}"
+    );
     let (s, b) = srv.get(&moreau, "/api/thermal/authorizations").await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let auths = b.as_array().cloned().unwrap_or_default();
@@ -262,7 +268,7 @@ async fn demo_without_repository_seeds_what_it_can_and_names_what_it_skipped() {
             report
                 .skipped
                 .iter()
-                .any(|s| s.contains(&format!("FR request {state} "))
+                .any(|s| s.contains(&format!("FR request {state}"))
                     && s.contains("PROBITY_DEMO_GALLERY")),
             "{state} skipped with its reason: {skipped}"
         );
