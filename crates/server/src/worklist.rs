@@ -1105,7 +1105,7 @@ pub fn home_view(w: &Worklist, now: DateTime<Utc>) -> minijinja::Value {
                         record_id => i.record_id.clone(),
                         overdue => i.overdue,
                         waiting => i.since.as_deref().and_then(|s| ago(s, now)),
-                        deadline => i.deadline.clone(),
+                        deadline => i.deadline.as_deref().map(readable),
                         due => i.deadline.as_deref().and_then(|d| until(d, now)),
                     }
                 })
@@ -1148,6 +1148,17 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
                 .ok()
                 .and_then(end_of)
         })
+}
+
+/// A deadline for people: minutes in UTC for instants, the day for business-day deadlines.
+fn readable(deadline: &str) -> String {
+    DateTime::parse_from_rfc3339(deadline)
+        .map(|t| {
+            t.with_timezone(&Utc)
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        })
+        .unwrap_or_else(|_| deadline.to_string())
 }
 
 fn ago(since: &str, now: DateTime<Utc>) -> Option<String> {
