@@ -568,3 +568,84 @@ async fn worklist_needs_sign_in() {
     let (s, _) = srv.get(&common::client(), "/api/me/worklist").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+// ------------------------------------------------------------------ cameras and thermal (DC-04, TH-05)
+
+/// A camera never inspected waits, overdue, for the supervisors of its command until inspected;
+/// a thermal deployment authorization expiring within the day waits for them with its expiry.
+/// An investigator of the command is not waited on for either.
+async fn dc_04_th_05_cameras_and_thermal_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let lt = srv.login("lt.moreau").await;
+    let rivera = srv.login("det.rivera").await;
+    let dev = ok(
+        &srv,
+        &lt,
+        "/api/devices",
+        json!({ "device_type": "phone", "make": "Apple", "model": "iPhone 8",
+                "serial": "F2LW9876WXYZ", "storage_location": "PCT-019 locker 1",
+                "inspection_interval_days": 14 }),
+    )
+    .await;
+    let device = dev["id"].as_str().expect("id").to_string();
+    let admin = srv.login("admin").await;
+    ok(
+        &srv,
+        &admin,
+        "/api/users",
+        json!({ "username": "thermal.home", "display_name": "Thermal source home",
+                "rank": "civilian", "command": "PCT-019", "kind": "service" }),
+    )
+    .await;
+    let a = ok(
+        &srv,
+        &lt,
+        "/api/thermal/authorizations",
+        json!({
+            "source": "thermal.home", "source_kind": "handheld", "basis": "exigent_emergency",
+            "risks_to_personnel": "dark warehouse", "risks_to_civilians": "none expected",
+            "risks_to_suspects": "armed suspect", "legitimate_purpose": "locate the suspect",
+            "duration_minutes": 120,
+        }),
+    )
+    .await;
+    let authorization = a["id"].as_str().expect("id").to_string();
+
+    let w = worklist(&srv, &lt).await;
+    let it = item(&w, "device.inspect", &device).unwrap_or_else(|| panic!("{w}"));
+    assert_eq!(it["overdue"], true, "never inspected: {it}");
+    assert_eq!(it["rule"], "DC-04");
+    assert_eq!(it["link"], "/devices");
+    let it = item(&w, "thermal.expiring", &authorization).unwrap_or_else(|| panic!("{w}"));
+    assert_eq!(it["rule"], "TH-05");
+    assert_eq!(it["overdue"], false);
+    let expires = chrono::DateTime::parse_from_rfc3339(it["deadline"].as_str().expect("deadline"))
+        .expect("rfc 3339");
+    let left = expires.with_timezone(&Utc) - srv.state.clock.now();
+    assert!(
+        left > Duration::minutes(100) && left <= Duration::minutes(120),
+        "{it}"
+    );
+    let w = worklist(&srv, &rivera).await;
+    assert!(
+        on(&w, &device).is_empty() && on(&w, &authorization).is_empty(),
+        "{w}"
+    );
+
+    ok(
+        &srv,
+        &lt,
+        &format!("/api/devices/{device}/inspections"),
+        json!({ "accounted_for": true, "notes": "in locker" }),
+    )
+    .await;
+    let w = worklist(&srv, &lt).await;
+    assert!(
+        item(&w, "device.inspect", &device).is_none(),
+        "inspected: {w}"
+    );
+}
+both!(
+    dc_04_th_05_cameras_and_thermal,
+    super::dc_04_th_05_cameras_and_thermal_body
+);
