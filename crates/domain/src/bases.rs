@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::fr_request::PolicyAddendum;
 use crate::ids::UserId;
 use crate::macros::text_enum;
 use crate::DomainError;
@@ -84,16 +85,146 @@ text_enum! {
     }
 }
 
-/// A recorded purpose: `OtherOfficialBusiness` needs a description.
+/// A use a policy does not list: its code (for example `drone_mapping`), and the addendum that
+/// records it once one is in force (OVR-04).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUse {
+    pub code: String,
+    pub addendum: Option<PolicyAddendum>,
+}
+
+impl NewUse {
+    /// A new use's code: 3 to 64 lowercase letters, digits and underscores, starting with a letter.
+    pub fn parse_code(field: &'static str, text: &str) -> Result<String, DomainError> {
+        let t = text.trim();
+        let ok = (3..=64).contains(&t.len())
+            && t.starts_with(|c: char| c.is_ascii_lowercase())
+            && t.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if ok {
+            Ok(t.to_string())
+        } else {
+            Err(DomainError::invalid(
+                field,
+                format!(
+                    "'{t}' is neither a use the policy lists nor a new use's code (3 to 64 \
+                     lowercase letters, digits and underscores)"
+                ),
+            ))
+        }
+    }
+
+    /// OVR-04: a new use proceeds only once an addendum recording it is in force.
+    pub fn check(&self, what: &str, pack: &str) -> Result<(), DomainError> {
+        if self.addendum.is_none() {
+            return Err(DomainError::refused(
+                "OVR-04",
+                format!(
+                    "{what} '{}' is not one the {pack} policy lists: a new use of the technology \
+                     proceeds only once an addendum recording it is in force (recorded by the \
+                     Agency Privacy Officer, approved by the policy owner)",
+                    self.code
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A use of a technology: one its policy lists, or a new one recorded by an addendum (OVR-04).
+/// Serialised as the listed use's name, or as the new use's object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum UseOf<T> {
+    Listed(T),
+    New(NewUse),
+}
+
+impl<T: Copy + std::str::FromStr + Into<&'static str>> UseOf<T> {
+    /// A listed use by name, or else a new use's code (its addendum still to be found).
+    pub fn parse(field: &'static str, text: &str) -> Result<UseOf<T>, DomainError> {
+        match T::from_str(text.trim()) {
+            Ok(t) => Ok(UseOf::Listed(t)),
+            Err(_) => Ok(UseOf::New(NewUse {
+                code: NewUse::parse_code(field, text)?,
+                addendum: None,
+            })),
+        }
+    }
+
+    /// The name or code, as stored.
+    pub fn as_str(&self) -> &str {
+        match self {
+            UseOf::Listed(t) => (*t).into(),
+            UseOf::New(n) => &n.code,
+        }
+    }
+
+    /// The listed use, if it is one.
+    pub fn listed(&self) -> Option<T> {
+        match self {
+            UseOf::Listed(t) => Some(*t),
+            UseOf::New(_) => None,
+        }
+    }
+}
+
+/// A recorded purpose: `OtherOfficialBusiness` needs a description; a new purpose needs its
+/// addendum (OVR-04).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "PurposeRecord", into = "PurposeRecord")]
 pub struct ImagePurpose {
-    pub purpose: DcPurpose,
+    pub purpose: UseOf<DcPurpose>,
     pub description: Option<String>,
+}
+
+/// How an [`ImagePurpose`] is stored: the purpose's name or code, and a new use's addendum.
+#[derive(Serialize, Deserialize)]
+struct PurposeRecord {
+    purpose: String,
+    description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    addendum: Option<PolicyAddendum>,
+}
+
+impl TryFrom<PurposeRecord> for ImagePurpose {
+    type Error = DomainError;
+    fn try_from(r: PurposeRecord) -> Result<Self, DomainError> {
+        let purpose = match UseOf::<DcPurpose>::parse("purpose", &r.purpose)? {
+            UseOf::New(n) => UseOf::New(NewUse {
+                addendum: r.addendum,
+                ..n
+            }),
+            listed => listed,
+        };
+        Ok(ImagePurpose {
+            purpose,
+            description: r.description,
+        })
+    }
+}
+
+impl From<ImagePurpose> for PurposeRecord {
+    fn from(p: ImagePurpose) -> Self {
+        let purpose = p.purpose.as_str().to_string();
+        let addendum = match p.purpose {
+            UseOf::New(n) => n.addendum,
+            UseOf::Listed(_) => None,
+        };
+        PurposeRecord {
+            purpose,
+            description: p.description,
+            addendum,
+        }
+    }
 }
 
 impl ImagePurpose {
     pub fn validate(&self) -> Result<(), DomainError> {
-        if self.purpose == DcPurpose::OtherOfficialBusiness
+        if let UseOf::New(n) = &self.purpose {
+            n.check("the purpose", "digital cameras")?;
+        }
+        if self.purpose == UseOf::Listed(DcPurpose::OtherOfficialBusiness)
             && self
                 .description
                 .as_deref()
@@ -545,7 +676,8 @@ text_enum! {
 pub struct DeploymentAuthorization {
     pub authorized_by: UserId,
     pub authorized_at: DateTime<Utc>,
-    pub basis: ThermalBasis,
+    /// A basis TH-05 lists, or a new one recorded by an addendum (OVR-04).
+    pub basis: UseOf<ThermalBasis>,
     pub risks_to_personnel: String,
     pub risks_to_civilians: String,
     pub risks_to_suspects: String,
@@ -576,6 +708,9 @@ impl DeploymentAuthorization {
                 rule: "TH-05",
                 missing,
             });
+        }
+        if let UseOf::New(n) = &self.basis {
+            n.check("the deployment basis", "thermographic cameras")?;
         }
         if self.authorized_at > self.starts_at {
             return Err(DomainError::refused(
@@ -637,12 +772,12 @@ mod tests {
     fn dc_01_purpose_other_needs_description() {
         assert_eq!(DcPurpose::ALL.len(), 10);
         let p = ImagePurpose {
-            purpose: DcPurpose::OtherOfficialBusiness,
+            purpose: UseOf::Listed(DcPurpose::OtherOfficialBusiness),
             description: Some("  ".into()),
         };
         assert_eq!(p.validate().unwrap_err().rule(), Some("DC-01"));
         let p = ImagePurpose {
-            purpose: DcPurpose::CrimeScene,
+            purpose: UseOf::Listed(DcPurpose::CrimeScene),
             description: None,
         };
         assert!(p.validate().is_ok());
@@ -813,7 +948,7 @@ mod tests {
         DeploymentAuthorization {
             authorized_by: UserId::new(),
             authorized_at: at(9),
-            basis: ThermalBasis::PublicObservation,
+            basis: UseOf::Listed(ThermalBasis::PublicObservation),
             risks_to_personnel: "low".into(),
             risks_to_civilians: "crowd nearby".into(),
             risks_to_suspects: "none identified".into(),
@@ -846,5 +981,68 @@ mod tests {
             Some("TH-05")
         );
         assert_eq!(ThermalBasis::ALL.len(), 2);
+    }
+
+    fn addendum() -> PolicyAddendum {
+        PolicyAddendum {
+            revision: "r".into(),
+            pack: "thermographic-cameras".into(),
+            version: "2".into(),
+        }
+    }
+
+    #[test]
+    fn ovr_04_new_basis_needs_its_addendum() {
+        let basis = UseOf::<ThermalBasis>::parse("basis", "search_and_rescue").unwrap();
+        assert_eq!(basis.as_str(), "search_and_rescue");
+        let d = DeploymentAuthorization {
+            basis: basis.clone(),
+            ..deployment()
+        };
+        assert_eq!(d.validate().unwrap_err().rule(), Some("OVR-04"));
+        let UseOf::New(n) = basis else {
+            panic!("a new use")
+        };
+        let d = DeploymentAuthorization {
+            basis: UseOf::New(NewUse {
+                addendum: Some(addendum()),
+                ..n
+            }),
+            ..deployment()
+        };
+        assert!(d.validate().is_ok());
+        assert_eq!(
+            UseOf::<ThermalBasis>::parse("basis", " public_observation ").unwrap(),
+            UseOf::Listed(ThermalBasis::PublicObservation)
+        );
+        assert!(UseOf::<ThermalBasis>::parse("basis", "Not A Code").is_err());
+    }
+
+    #[test]
+    fn ovr_04_new_purpose_stored_with_its_addendum() {
+        let p = ImagePurpose {
+            purpose: UseOf::New(NewUse {
+                code: "drone_mapping".into(),
+                addendum: None,
+            }),
+            description: None,
+        };
+        assert_eq!(p.validate().unwrap_err().rule(), Some("OVR-04"));
+        let p = ImagePurpose {
+            purpose: UseOf::New(NewUse {
+                code: "drone_mapping".into(),
+                addendum: Some(addendum()),
+            }),
+            description: None,
+        };
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(json["purpose"], "drone_mapping");
+        assert_eq!(json["addendum"]["version"], "2");
+        let back: ImagePurpose = serde_json::from_value(json).unwrap();
+        assert_eq!(back, p);
+        // A listed purpose is stored as before.
+        let listed: ImagePurpose =
+            serde_json::from_str(r#"{"purpose":"crime_scene","description":null}"#).unwrap();
+        assert_eq!(listed.purpose, UseOf::Listed(DcPurpose::CrimeScene));
     }
 }

@@ -49,7 +49,7 @@ pub mod retention;
 pub use bases::{
     AgencyAgreementTerms, CaptureBasis, DcPurpose, DeploymentAuthorization, DisclosureBasis,
     DisclosurePurpose, DisclosureRequest, ExigencyFindings, ExigencyStatute, FrAuthorizedUse,
-    ImagePurpose, RecipientKind, ThermalBasis, Warrant,
+    ImagePurpose, NewUse, RecipientKind, ThermalBasis, UseOf, Warrant,
 };
 pub use cases::{Case, CaseNumber, CaseStatus, Closure, ClosureReason, OffenceClassification};
 pub use error::DomainError;

@@ -417,6 +417,15 @@ impl PolicyEngine {
         self.packs.iter().find(|p| p.id == id)
     }
 
+    /// The pack whose Cedar holds the policy `rule` (an `@id`); a decision no policy made
+    /// (deny by default) belongs to the core pack, whose rule SEC-02 it applies.
+    pub fn pack_of_rule(&self, rule: &str) -> Option<&PolicyPack> {
+        self.packs
+            .iter()
+            .find(|p| p.policy_ids.iter().any(|id| id == rule))
+            .or_else(|| self.packs.first())
+    }
+
     /// The pack governing a technology.
     pub fn pack_for(&self, technology: Technology) -> Option<&PolicyPack> {
         self.packs.iter().find(|p| p.technology == Some(technology))

@@ -8,6 +8,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn entry_json(e: &audit::AuditEntry) -> serde_json::Value {
+    let detail =
+        serde_json::from_str::<serde_json::Value>(&e.detail).unwrap_or(serde_json::Value::Null);
     serde_json::json!({
         "seq": e.seq,
         "at": e.at.to_rfc3339(),
@@ -17,7 +19,11 @@ pub fn entry_json(e: &audit::AuditEntry) -> serde_json::Value {
         "record_id": e.record_id,
         "reason": e.reason,
         "outcome": e.outcome,
-        "detail": serde_json::from_str::<serde_json::Value>(&e.detail).unwrap_or(serde_json::Value::Null),
+        // The rule that decided and the pack revision it belongs to (OVR-02), when the entry
+        // follows a policy decision.
+        "rule": detail.get("rule").cloned().unwrap_or(serde_json::Value::Null),
+        "policy": detail.get("policy").cloned().unwrap_or(serde_json::Value::Null),
+        "detail": detail,
         "hash": e.hash,
     })
 }

@@ -177,6 +177,24 @@ pub async fn authorize(
         Err(e) => return crate::web::error_response(&state, wants_html, e),
     };
     req.extensions_mut().insert(SignedIn(principal.clone()));
+    let in_force = state.policy_now();
+    crate::policy_in_force::request_scope(
+        in_force,
+        decide_and_run(state, spec, params, req, next, principal, wants_html),
+    )
+    .await
+}
+
+/// The rest of [`authorize`] for a signed-in caller, inside the request's policy scope.
+async fn decide_and_run(
+    state: AppState,
+    spec: Arc<RouteSpec>,
+    params: RawPathParams,
+    mut req: Request,
+    next: Next,
+    principal: Arc<crate::principal::Principal>,
+    wants_html: bool,
+) -> Response {
     match spec.access {
         Access::Public | Access::SignedIn | Access::Rows { .. } => next.run(req).await,
         Access::Handler { .. } => {

@@ -136,7 +136,15 @@ pub fn decide_on(
     resource: &Resource,
     context: &Context,
 ) -> Decision {
-    let d = state.engine().decide(principal, action, resource, context);
+    let in_force = state.policy_now();
+    let d = in_force.engine.decide(principal, action, resource, context);
+    if let Some(pack) = in_force.engine.pack_of_rule(&d.rule) {
+        probity_store::audit::note_decision(serde_json::json!({
+            "pack": pack.id,
+            "version": pack.version,
+            "revision": in_force.revisions.get(&pack.id),
+        }));
+    }
     let decision = Decision {
         allowed: d.allowed,
         reason: d.message(),

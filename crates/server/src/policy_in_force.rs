@@ -29,6 +29,25 @@ pub struct Engine {
     pub revisions: &'static BTreeMap<String, Uuid>,
 }
 
+tokio::task_local! {
+    /// The engine in force when the request being served began.
+    static REQUEST: Engine;
+}
+
+/// Runs one request with the engine in force when it began, so that all its decisions come from
+/// one set of pack texts even if a revision takes effect meanwhile, and every audit entry it
+/// writes after a decision names the revision that made it (OVR-02).
+pub async fn request_scope<F: std::future::Future>(engine: Engine, f: F) -> F::Output {
+    REQUEST
+        .scope(engine, probity_store::audit::decisions_scope(f))
+        .await
+}
+
+/// The engine of the request being served, when inside [`request_scope`].
+pub fn request_engine() -> Option<Engine> {
+    REQUEST.try_with(|e| *e).ok()
+}
+
 /// The engine in force and those approved to take effect later.
 #[derive(Debug)]
 pub struct PolicyInForce {

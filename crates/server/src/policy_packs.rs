@@ -880,13 +880,74 @@ fn next_version(current: &str, date: NaiveDate, taken: &[String]) -> String {
         .unwrap_or(base)
 }
 
+/// New uses other than an FR request's: the `covers` prefix, the pack that records them, what
+/// they are, and the uses the policy lists already.
+type ListedUses = fn() -> Vec<&'static str>;
+const NEW_USES: &[(&str, &str, &str, ListedUses)] = &[
+    (
+        THERMAL_BASIS,
+        "thermographic-cameras",
+        "thermal deployment basis",
+        || {
+            probity_domain::ThermalBasis::ALL
+                .iter()
+                .map(|b| b.as_str())
+                .collect()
+        },
+    ),
+    (
+        CAMERA_PURPOSE,
+        "digital-cameras",
+        "purpose of camera images",
+        || {
+            probity_domain::DcPurpose::ALL
+                .iter()
+                .map(|p| p.as_str())
+                .collect()
+        },
+    ),
+];
+
+/// `covers` of an addendum recording a new thermal deployment basis.
+pub const THERMAL_BASIS: &str = "thermal_basis:";
+/// `covers` of an addendum recording a new purpose of camera images.
+pub const CAMERA_PURPOSE: &str = "camera_purpose:";
+
 /// What an addendum's `covers` names, checked: a use not foreseen by the facial recognition
-/// policy that the three officials approved (FR-19).
+/// policy that the three officials approved (FR-19), or a new thermal deployment basis or
+/// camera purpose.
 async fn check_covers(state: &AppState, pack_id: &str, covers: &str) -> Result<String, ApiError> {
-    let Some(raw) = covers.trim().strip_prefix("fr_request:") else {
+    let covers = covers.trim();
+    for (prefix, pack, what, listed) in NEW_USES {
+        let Some(code) = covers.strip_prefix(prefix) else {
+            continue;
+        };
+        if pack_id != *pack {
+            return Err(ApiError::bad_field(
+                "pack",
+                format!("a new {what} is recorded in the {pack} pack"),
+            )
+            .with_rule("OVR-04"));
+        }
+        let code =
+            probity_domain::NewUse::parse_code("covers", code).map_err(crate::domain_error)?;
+        if listed().contains(&code.as_str()) {
+            return Err(ApiError::bad_field(
+                "covers",
+                format!(
+                    "{code} is a {what} the policy already lists: there is no new use to record"
+                ),
+            )
+            .with_rule("OVR-04"));
+        }
+        return Ok(format!("{prefix}{code}"));
+    }
+    let Some(raw) = covers.strip_prefix("fr_request:") else {
         return Err(ApiError::bad_field(
             "covers",
-            "name the use the addendum records: fr_request:<id> (a use not foreseen by the facial recognition policy, FR-19)",
+            "name the use the addendum records: fr_request:<id> (a use not foreseen by the facial \
+             recognition policy, FR-19), thermal_basis:<code> (a new deployment basis) or \
+             camera_purpose:<code> (a new purpose of camera images)",
         )
         .with_rule("OVR-04"));
     };
@@ -1101,6 +1162,51 @@ pub async fn addendum_for(
             pack: a.pack_id,
             version: a.version,
         }))
+}
+
+/// The new uses under `prefix` ([`THERMAL_BASIS`], [`CAMERA_PURPOSE`]) whose addendum is in
+/// force now, by code: what a form offers beside the listed uses.
+pub async fn new_uses_in_force(
+    state: &AppState,
+    prefix: &str,
+) -> Result<Vec<(String, PolicyAddendum)>, ApiError> {
+    let now = state.clock.now();
+    let mut tx = state.store.begin_read().await.map_err(se)?;
+    let rows = store::addenda_in_force(&mut tx, prefix).await.map_err(se)?;
+    tx.commit().await.map_err(se)?;
+    Ok(rows
+        .into_iter()
+        .filter(|a| a.effective_at.is_some_and(|t| t <= now))
+        .filter_map(|a| {
+            let code = a.covers.as_deref()?.strip_prefix(prefix)?.to_string();
+            Some((
+                code,
+                PolicyAddendum {
+                    revision: a.id.to_string(),
+                    pack: a.pack_id,
+                    version: a.version,
+                },
+            ))
+        })
+        .collect())
+}
+
+/// A listed use, or a new one with the addendum in force that records it (none yet: the domain
+/// then refuses it naming OVR-04).
+pub async fn resolve_use<T: Copy + std::str::FromStr + Into<&'static str>>(
+    state: &AppState,
+    field: &'static str,
+    prefix: &str,
+    text: &str,
+) -> Result<probity_domain::UseOf<T>, ApiError> {
+    use probity_domain::UseOf;
+    match UseOf::<T>::parse(field, text).map_err(crate::domain_error)? {
+        UseOf::New(mut n) => {
+            n.addendum = addendum_for(state, &format!("{prefix}{}", n.code)).await?;
+            Ok(UseOf::New(n))
+        }
+        listed => Ok(listed),
+    }
 }
 
 // ------------------------------------------------------------------ JSON routes

@@ -93,7 +93,13 @@ impl AppState {
 
     /// The policy engine in force now (the revision approved last that has taken effect).
     pub fn engine(&self) -> &'static PolicyEngine {
-        self.policy.at(self.clock.now()).engine
+        self.policy_now().engine
+    }
+
+    /// The engine in force with the revision of each pack: the request's own while one is
+    /// being served ([`crate::policy_in_force::request_scope`]), otherwise the one in force now.
+    pub fn policy_now(&self) -> crate::policy_in_force::Engine {
+        crate::policy_in_force::request_engine().unwrap_or_else(|| self.policy.at(self.clock.now()))
     }
 
     pub fn new(inner: Inner) -> Self {

@@ -285,7 +285,8 @@ async fn seed(srv: &TestServer) {
         &format!("/api/fr/algorithms/{active}/evaluation"),
         json!({
             "figures": {"verification_accuracy": 0.9863, "tar_at_far": 0.81, "far": 0.001,
-                        "rank1": 0.80, "fnir_at_fpir": 0.20, "fpir": 0.003},
+                        "rank1": 0.80, "fnir_at_fpir": 0.20, "fpir": 0.003,
+                        "roc": [[0.0001, 0.62], [0.001, 0.81], [0.01, 0.93], [0.1, 0.985], [1.0, 1.0]]},
             "groups": [
                 {"group": "group A", "verification_accuracy": 0.99, "pairs": 400},
                 {"group": "group B", "verification_accuracy": 0.97, "pairs": 380}
@@ -706,7 +707,7 @@ async fn count_directly(srv: &TestServer, from: DateTime<Utc>, to: DateTime<Utc>
     add(&mut out, "algorithm", "active_algorithm", &active, 1);
     let rows = sqlx::query(
         "SELECT algorithm, verification_accuracy, tar_at_far, rank1, fnir_at_fpir, \
-         group_differential, group_figures FROM fr_algorithm_evaluations e \
+         group_differential, group_figures, figures FROM fr_algorithm_evaluations e \
          WHERE recorded_at = (SELECT MAX(recorded_at) FROM fr_algorithm_evaluations x \
          WHERE x.algorithm = e.algorithm)",
     )
@@ -733,6 +734,19 @@ async fn count_directly(srv: &TestServer, from: DateTime<Utc>, to: DateTime<Utc>
                     (v * 10_000.0).round() as i64,
                 );
             }
+        }
+        let figures: String = r.get("figures");
+        let figures: Value = serde_json::from_str(&figures).expect("figures");
+        for point in figures["roc"].as_array().cloned().unwrap_or_default() {
+            let far = point[0].as_f64().expect("far");
+            let tar = point[1].as_f64().expect("tar");
+            add(
+                &mut out,
+                "algorithm",
+                "roc",
+                &format!("{a} / {far:.6}"),
+                (tar * 10_000.0).round() as i64,
+            );
         }
         let groups: String = r.get("group_figures");
         let groups: Value = serde_json::from_str(&groups).expect("group figures");
@@ -1194,6 +1208,8 @@ async fn ovr_03_report_pdf_renders_every_page_body(backend: Backend) {
         "exigent_emergency",
         "FR requests by month",
         "Time in each workflow state",
+        "ROC curve (verification)",
+        "false accept rate",
     ] {
         assert!(text.contains(want), "pdftotext finds no {want:?}");
     }

@@ -261,6 +261,48 @@ async fn ovr_02_revision_approved_by_owner_takes_effect_at_recorded_time_body(ba
         .iter()
         .all(|l| l["op"] != "-"));
 
+    // The audit trail names the revision that decided each request: the refusals before the
+    // revision by the release's core pack (deny by default), the read after it by revision 5.
+    let auditor = srv.login("iab.walsh").await;
+    let (s, entries) = srv
+        .get(&auditor, "/api/audit?actor=user:rm.adeyemi&limit=5000")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{entries}");
+    let oversight: Vec<&Value> = entries
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["policy"]["pack"] == "probity-core" && e["rule"].is_string())
+        .collect();
+    assert!(
+        oversight.iter().any(|e| e["outcome"] == "denied"
+            && e["policy"]["revision"] == before["revision"]
+            && e["policy"]["version"] == before["version"]),
+        "{entries}"
+    );
+    assert!(
+        oversight.iter().any(|e| e["outcome"] == "success"
+            && e["rule"] == "OVR-03.records-manager-reads-oversight"
+            && e["policy"]["revision"] == id.as_str()
+            && e["policy"]["version"] == "5"),
+        "{entries}"
+    );
+    // The audit page shows it, linking to the revision in the pack's history.
+    let page = auditor
+        .get(format!("{}/audit?actor=user:rm.adeyemi", srv.url))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("audit page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains(&format!("/policy/probity-core#rev-{id}"))
+            && page.contains("probity-core version 5"),
+        "the audit page links each entry to the revision that decided it"
+    );
+
     // Every step is in the audit trail.
     let trail = srv.audit_of("policy_revision", &id).await;
     let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();

@@ -223,11 +223,22 @@ async fn th_05_live_use_only_under_authorization_by_supervisor(backend: Backend)
         .post(
             &sup,
             "/api/thermal/authorizations",
-            authorization("relay.one", "handheld", "crowd_monitoring"),
+            authorization("relay.one", "handheld", "Crowd monitoring!"),
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
     assert_eq!(b["field"], "basis");
+    // A basis TH-05 does not list is a new use: refused until an addendum records it (OVR-04,
+    // proved in addenda.rs).
+    let (s, b) = srv
+        .post(
+            &sup,
+            "/api/thermal/authorizations",
+            authorization("relay.one", "handheld", "crowd_monitoring"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    assert_eq!(b["rule"], "OVR-04");
     let mut no_expiry = authorization("relay.one", "handheld", "exigent_emergency");
     no_expiry["duration_minutes"] = Value::Null;
     let (s, b) = srv

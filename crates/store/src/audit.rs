@@ -45,6 +45,37 @@ impl Outcome {
     }
 }
 
+tokio::task_local! {
+    /// The policy revision that made the last decision of the request being served (OVR-02).
+    static DECIDED_BY: std::cell::RefCell<Option<serde_json::Value>>;
+}
+
+/// Runs `f` (one request) so that every entry it appends after a policy decision records the
+/// revision that made it ([`note_decision`]): the trail then says which published text decided.
+pub async fn decisions_scope<F: std::future::Future>(f: F) -> F::Output {
+    DECIDED_BY.scope(std::cell::RefCell::new(None), f).await
+}
+
+/// Records the policy revision of a decision just made in this request (a JSON object such as
+/// `{"pack": .., "version": .., "revision": ..}`); outside [`decisions_scope`] it does nothing.
+pub fn note_decision(revision: serde_json::Value) {
+    let _ = DECIDED_BY.try_with(|d| *d.borrow_mut() = Some(revision));
+}
+
+/// The detail as stored: the caller's, with the deciding policy revision under `policy` unless
+/// the caller recorded one itself.
+fn with_policy(detail: &serde_json::Value) -> serde_json::Value {
+    let decided = DECIDED_BY.try_with(|d| d.borrow().clone()).ok().flatten();
+    match (detail, decided) {
+        (serde_json::Value::Object(m), Some(p)) if !m.contains_key("policy") => {
+            let mut m = m.clone();
+            m.insert("policy".into(), p);
+            serde_json::Value::Object(m)
+        }
+        _ => detail.clone(),
+    }
+}
+
 /// What the caller records: who did what to which record, why, and how it ended.
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
@@ -138,7 +169,7 @@ pub async fn append(tx: &mut Tx, event: &AuditEvent) -> Result<AuditEntry> {
         .await?;
     let seq: i64 = head.try_get("seq")?;
     let prev_hash: String = head.try_get("hash")?;
-    let detail = serde_json::to_string(&event.detail)
+    let detail = serde_json::to_string(&with_policy(&event.detail))
         .map_err(|e| StoreError::Invalid(format!("audit detail is not serialisable: {e}")))?;
     let mut entry = AuditEntry {
         seq: seq as u64,

@@ -179,6 +179,19 @@ pub async fn addendum_for(tx: &mut Tx, covers: &str) -> Result<Option<PolicyRevi
     row.as_ref().map(from_row).transpose()
 }
 
+/// The addenda approved (in force or scheduled) whose `covers` starts with `prefix`, e.g. every
+/// new thermal deployment basis (OVR-04).
+pub async fn addenda_in_force(tx: &mut Tx, prefix: &str) -> Result<Vec<PolicyRevision>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM policy_revisions WHERE kind = 'addendum' AND status = 'in_force' \
+         AND substr(covers, 1, length($1)) = $1 ORDER BY covers, effective_at, id"
+    ))
+    .bind(prefix)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Approves (`in_force` from `effective_at`) or rejects a proposal.
 pub async fn decide(
     tx: &mut Tx,

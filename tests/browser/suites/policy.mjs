@@ -63,3 +63,22 @@ test('ovr_02_pack_history_and_diff_in_the_browser', async ({ page, url, context 
   assert.ok(added.some((t) => t.includes('Clarifies the robot pilot reporting line.')), added.join('\n'));
   assert.ok(added.some((t) => t.includes('version = "2026.12.31"')), added.join('\n'));
 });
+
+test('ovr_02_audit_trail_names_the_revision_that_decided', async ({ page, url, context }) => {
+  // An investigator reads a case of theirs: an audited read, decided by a rule of a pack.
+  await login(page, url, 'det.rivera');
+  await page.goto(`${url}/cases/2026-019-000101`);
+  // The auditor's trail shows the rule and the pack revision beside the entry...
+  const auditor = await as(context, url, 'iab.walsh');
+  await auditor.page.goto(`${url}/audit?actor=user:det.rivera&action=case.read`);
+  const cell = auditor.page.locator('td.decided-by').filter({ has: auditor.page.locator('a.policy-revision') }).first();
+  assert.match(await cell.textContent(), /version/);
+  const link = cell.locator('a.policy-revision');
+  const href = await link.getAttribute('href');
+  assert.match(href, /^\/policy\/[a-z-]+#rev-[0-9a-f-]{36}$/, href);
+  // ...and the link opens that revision in the pack's history.
+  await Promise.all([auditor.page.waitForNavigation(), link.click()]);
+  const id = href.split('#rev-')[1];
+  assert.ok(await auditor.page.$(`#revisions tr#rev-${id}`), `revision ${id} is in the history`);
+  await auditor.ctx.close();
+});

@@ -35,6 +35,19 @@ pub struct CaptureRecord {
 }
 
 impl CaptureRecord {
+    /// Looks up the addendum in force that records a new purpose (OVR-04), so that validation
+    /// sees it; a listed purpose is unchanged.
+    pub async fn with_addendum(mut self, state: &AppState) -> Result<CaptureRecord, ApiError> {
+        if let probity_domain::UseOf::New(n) = &mut self.purpose.purpose {
+            n.addendum = crate::policy_packs::addendum_for(
+                state,
+                &format!("{}{}", crate::policy_packs::CAMERA_PURPOSE, n.code),
+            )
+            .await?;
+        }
+        Ok(self)
+    }
+
     pub fn validate(&self) -> Result<(), ApiError> {
         self.purpose.validate().map_err(crate::domain_error)?;
         self.basis.validate().map_err(crate::domain_error)
@@ -151,6 +164,7 @@ impl<'a> Session<'a> {
         source_kind: &str,
         source_label: &str,
     ) -> Result<Session<'a>, ApiError> {
+        let record = record.with_addendum(state).await?;
         record.validate()?;
         require(state, principal, Action::EvidenceIngest, case, "new").await?;
         let purpose = serde_json::to_value(&record.purpose)
@@ -712,7 +726,10 @@ pub fn capture_record_from_fields(
         .with_rule("DC-01"));
     }
     let purpose = ImagePurpose {
-        purpose: DcPurpose::from_str(&purpose_text).map_err(crate::domain_error)?,
+        // A listed purpose, or a new one (checked against its addendum, OVR-04, by
+        // `with_addendum` before the intake is recorded).
+        purpose: probity_domain::UseOf::parse("purpose", &purpose_text)
+            .map_err(crate::domain_error)?,
         description: Some(text("purpose_description")).filter(|d| !d.is_empty()),
     };
     let basis = if let Some(json) = fields.get("basis").filter(|b| !b.trim().is_empty()) {
@@ -759,6 +776,11 @@ pub fn capture_record_from_fields(
         }
     };
     let record = CaptureRecord { purpose, basis };
-    record.validate()?;
+    // A new purpose is checked once its addendum has been looked up (`Session::open`).
+    if record.purpose.purpose.listed().is_some() {
+        record.validate()?;
+    } else {
+        record.basis.validate().map_err(crate::domain_error)?;
+    }
     Ok(record)
 }

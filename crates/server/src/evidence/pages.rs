@@ -20,9 +20,17 @@ fn fail(state: &AppState, e: ApiError) -> Response {
     error_response(state, true, e)
 }
 
-fn choices() -> minijinja::Value {
+/// The form's lists: the purposes DC-01 lists, then those addenda in force have added (OVR-04).
+fn choices(added: &[(String, probity_domain::PolicyAddendum)]) -> minijinja::Value {
+    let mut purposes: Vec<_> = DcPurpose::ALL
+        .iter()
+        .map(|p| context! { id => p.as_str(), label => humanize(p.as_str()) })
+        .collect();
+    purposes.extend(added.iter().map(|(code, a)| {
+        context! { id => code, label => format!("{} (addendum {}, OVR-04)", humanize(code), a.version) }
+    }));
     context! {
-        purposes => DcPurpose::ALL.iter().map(|p| context! { id => p.as_str(), label => humanize(p.as_str()) }).collect::<Vec<_>>(),
+        purposes => purposes,
         bases => CaptureBasis::KINDS.iter().map(|k| context! { id => *k, label => humanize(k) }).collect::<Vec<_>>(),
         statutes => ExigencyStatute::ALL.iter().map(|s| context! { id => s.as_str(), label => s.as_str().replace('_', " ").to_uppercase() }).collect::<Vec<_>>(),
     }
@@ -45,6 +53,13 @@ async fn render_gallery(
     let intakes = view::intakes(state, &auth.principal, &case)
         .await
         .unwrap_or_default();
+    let added =
+        match crate::policy_packs::new_uses_in_force(state, crate::policy_packs::CAMERA_PURPOSE)
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => return fail(state, e),
+        };
     let can_ingest = intake::evidence_resource(&case, "new")
         .map(|r| {
             crate::decision::decide_for(
@@ -69,7 +84,7 @@ async fn render_gallery(
             intakes => intakes,
             can_ingest => can_ingest,
             report => report,
-            choices => choices(),
+            choices => choices(&added),
         },
     )
 }

@@ -85,6 +85,14 @@ pub fn purpose_label(purpose: &serde_json::Value) -> String {
     let mut label = DcPurpose::from_str(p)
         .map(|p| crate::cases::humanize(p.as_str()))
         .unwrap_or_else(|_| p.to_string());
+    if let Some(a) = purpose.get("addendum").filter(|a| a.is_object()) {
+        label = format!(
+            "{} (a new use, recorded by addendum {} of the {} policy, OVR-04)",
+            crate::cases::humanize(p),
+            a.get("version").and_then(|v| v.as_str()).unwrap_or("?"),
+            a.get("pack").and_then(|v| v.as_str()).unwrap_or("?"),
+        );
+    }
     if let Some(d) = purpose.get("description").and_then(|v| v.as_str()) {
         if !d.is_empty() {
             label = format!("{label}: {d}");

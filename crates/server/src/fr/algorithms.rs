@@ -588,6 +588,7 @@ fn parse_evaluation(
             "probes": r.identification.probes,
             "images": r.images,
             "detection": r.detection,
+            "roc": sample_roc(&r.roc),
         });
         return Ok(Parsed {
             evaluation: Evaluation::from_record(&r),
@@ -612,6 +613,25 @@ fn parse_evaluation(
     })?;
     let figures: Figures = serde_json::from_value(figures_value.clone())
         .map_err(|e| ApiError::bad_field("figures", format!("{e}")).with_rule(RULE))?;
+    if let Some(roc) = figures_value.get("roc") {
+        let points: Vec<(f64, f64)> = serde_json::from_value(roc.clone()).map_err(|e| {
+            ApiError::bad_field(
+                "figures.roc",
+                format!("the ROC curve is a list of [false accept rate, true accept rate]: {e}"),
+            )
+            .with_rule(RULE)
+        })?;
+        if let Some((far, tar)) = points
+            .iter()
+            .find(|(f, t)| !(0.0..=1.0).contains(f) || !(0.0..=1.0).contains(t))
+        {
+            return Err(ApiError::bad_field(
+                "figures.roc",
+                format!("rates are fractions from 0 to 1: [{far}, {tar}]"),
+            )
+            .with_rule(RULE));
+        }
+    }
     let groups: Vec<GroupFigures> = match input.groups {
         None | Some(Value::Null) => Vec::new(),
         Some(g) => serde_json::from_value(g)
@@ -631,6 +651,25 @@ fn parse_evaluation(
         evaluated_at: text(&input.evaluated_at).unwrap_or_else(|| now.to_rfc3339()),
         figures: figures_value,
     })
+}
+
+/// The ROC curve kept with an evaluation: TAR at 41 false accept rates evenly spaced on a log
+/// scale from 10⁻⁴ to 1 (the best TAR among the measured points at or below each rate), enough
+/// to draw the curve in the oversight report (OVR-03) without keeping every threshold.
+pub fn sample_roc(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for i in 0..=40 {
+        let far = 10f64.powf(-4.0 + 4.0 * f64::from(i) / 40.0);
+        let tar = points
+            .iter()
+            .filter(|(f, t)| f.is_finite() && t.is_finite() && *f <= far * (1.0 + 1e-9))
+            .map(|(_, t)| *t)
+            .fold(None, |m: Option<f64>, t| Some(m.map_or(t, |m| m.max(t))));
+        if let Some(tar) = tar {
+            out.push((far, tar.clamp(0.0, 1.0)));
+        }
+    }
+    out
 }
 
 /// Records an evaluation of a registered version, audited. Returns it with the gate's verdict.

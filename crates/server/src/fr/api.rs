@@ -723,8 +723,26 @@ pub async fn external_rows(state: &AppState, auth: &Authorized) -> Result<Vec<Va
 
 /// Oversight counts: requests by authorized use and outcome, mean time per step, outside-repository
 /// approvals, outside agencies' requests. Aggregates only.
-pub async fn oversight(State(state): State<AppState>, _auth: Authorized) -> ApiResult {
-    Ok(Json(oversight_counts(&state).await?).into_response())
+pub async fn oversight(State(state): State<AppState>, auth: Authorized) -> ApiResult {
+    let counts = oversight_counts(&state).await?;
+    // Aggregates only, but who read them, and by which rule, is kept like any read (SEC-04).
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    audit::append(
+        &mut tx,
+        &audit::AuditEvent {
+            actor: auth.principal.actor(),
+            action: auth.action.into(),
+            record_type: "fr_oversight".into(),
+            record_id: "*".into(),
+            reason: None,
+            outcome: audit::Outcome::Success,
+            detail: json!({ "rule": auth.rule }),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(Json(counts).into_response())
 }
 
 /// The oversight figures, for the API and the page (aggregates only: no names, no cases).

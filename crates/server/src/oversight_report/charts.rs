@@ -1,6 +1,6 @@
 //! The charts of the oversight report, drawn with `plotters` to SVG strings that the PDF embeds
-//! as vector graphics: requests by month (bars) and the distribution of time in each workflow
-//! state (stacked bars by duration).
+//! as vector graphics: requests by month (bars), the distribution of time in each workflow
+//! state (stacked bars by duration) and the ROC curves of the evaluated algorithm versions.
 
 use plotters::prelude::*;
 
@@ -132,6 +132,64 @@ pub fn stacked_by_state(
                 .label(*name)
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// ROC curves on a logarithmic false-accept axis: `curves` are (algorithm version, points of
+/// (FAR, TAR) with FAR > 0), each drawn as a line in its own colour with a legend.
+pub fn roc_curves(title: &str, curves: &[(String, Vec<(f64, f64)>)]) -> Result<String, ApiError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, 380)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let min_far = curves
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|(f, _)| *f))
+            .filter(|f| *f > 0.0)
+            .fold(1e-4f64, f64::min);
+        let min_tar = curves
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|(_, t)| *t))
+            .fold(1.0f64, f64::min);
+        // Start the TAR axis at the nearest tenth below the lowest point.
+        let bottom = ((min_tar * 10.0).floor() / 10.0).clamp(0.0, 0.9);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(52)
+            .build_cartesian_2d((min_far..1.0f64).log_scale(), bottom..1.0f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("false accept rate")
+            .y_desc("true accept rate")
+            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .y_label_formatter(&|v| format!("{:.0} %", v * 100.0))
+            .draw()
+            .map_err(err)?;
+        for (i, (name, points)) in curves.iter().enumerate() {
+            let colour = BUCKET_COLOURS[(i + 1) % BUCKET_COLOURS.len()];
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().map(|(f, t)| (*f, t.max(bottom))),
+                    colour.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
                 });
         }
         chart

@@ -1159,6 +1159,7 @@ fn algorithm_section(f: &Facts) -> OversightSection {
     ];
     let mut overall = Vec::new();
     let mut groups = Vec::new();
+    let mut roc = Vec::new();
     for e in &f.evaluations {
         let a = &e.algorithm;
         for (name, v) in [
@@ -1173,6 +1174,25 @@ fn algorithm_section(f: &Facts) -> OversightSection {
                     key: format!("{a} / {name}"),
                     value: hundredths_of_percent(v),
                 });
+            }
+        }
+        // The ROC curve kept with the evaluation: TAR (hundredths of a percent) by FAR.
+        for point in e
+            .figures
+            .get("roc")
+            .and_then(|r| r.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let far = point.get(0).and_then(|v| v.as_f64());
+            let tar = point.get(1).and_then(|v| v.as_f64());
+            if let (Some(far), Some(tar)) = (far, tar) {
+                if far.is_finite() && far > 0.0 && tar.is_finite() {
+                    roc.push(OversightValue {
+                        key: format!("{a} / {far:.6}"),
+                        value: hundredths_of_percent(tar),
+                    });
+                }
             }
         }
         for g in e.group_figures.as_array().into_iter().flatten() {
@@ -1211,8 +1231,9 @@ fn algorithm_section(f: &Facts) -> OversightSection {
     }
     notes.push(
         "Evaluation figures are in hundredths of a percent (9863 = 98.63 %), from the latest \
-         evaluation record of each version, whenever it was recorded. The ROC curve of an \
-         evaluation is the `roc.svg` that `probity eval` writes beside its record."
+         evaluation record of each version, whenever it was recorded. The ROC curve is the \
+         one kept with that record (true accept rate at false accept rates from 0.0001 to 1); \
+         a record given as figures only has none."
             .into(),
     );
     let active = f
@@ -1253,6 +1274,13 @@ fn algorithm_section(f: &Facts) -> OversightSection {
                 "algorithm version / group",
                 "hundredths of a percent",
                 groups,
+            ),
+            figure(
+                "roc",
+                "ROC curve: true accept rate by false accept rate",
+                "algorithm version / false accept rate",
+                "hundredths of a percent",
+                roc,
             ),
         ],
     }
@@ -1338,6 +1366,31 @@ fn charts_of(s: &OversightSection) -> Result<Vec<(String, String)>, ApiError> {
                 out.push((
                     "Figure: distribution of the time spent in each workflow state".to_string(),
                     charts::stacked_by_state("Time in each workflow state", &TIME_BUCKETS, &rows)?,
+                ));
+            }
+        }
+    }
+    if s.key == "algorithm" {
+        if let Some(f) = figure("roc") {
+            let mut curves: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+            for v in &f.values {
+                let Some((algorithm, far)) = v.key.rsplit_once(" / ") else {
+                    continue;
+                };
+                let Ok(far) = far.parse::<f64>() else {
+                    continue;
+                };
+                if curves.last().is_none_or(|(a, _)| a != algorithm) {
+                    curves.push((algorithm.to_string(), Vec::new()));
+                }
+                if let Some((_, points)) = curves.last_mut() {
+                    points.push((far, v.value as f64 / 10_000.0));
+                }
+            }
+            if !curves.is_empty() {
+                out.push((
+                    "Figure: ROC curve of each evaluated algorithm version".to_string(),
+                    charts::roc_curves("ROC curve (verification)", &curves)?,
                 ));
             }
         }

@@ -24,14 +24,12 @@ pub mod live;
 pub mod pages;
 pub mod robot;
 
-use std::str::FromStr;
-
 use axum::extract::{Query, State};
 use axum::http::Method;
 use axum::routing::{delete, get, post};
 use axum::Json;
 use chrono::{DateTime, Duration, Utc};
-use probity_domain::{CommandCode, DeploymentAuthorization, ThermalBasis, UserId};
+use probity_domain::{CommandCode, DeploymentAuthorization, ThermalBasis, UseOf, UserId};
 use probity_policy::{Action, Context, Resource};
 use probity_store::{audit, thermal as tstore, Tx};
 use serde::{Deserialize, Serialize};
@@ -268,7 +266,9 @@ pub fn domain_authorization(
     Ok(DeploymentAuthorization {
         authorized_by: UserId(a.authorized_by),
         authorized_at: a.authorized_at,
-        basis: ThermalBasis::from_str(&a.basis)
+        // A new basis was checked against its addendum when authorized (OVR-04); a stored
+        // authorization is read here for its times only.
+        basis: UseOf::parse("basis", &a.basis)
             .map_err(|e| ApiError::internal(format!("stored authorization {}: {e}", a.id)))?,
         risks_to_personnel: a.risks_to_personnel.clone(),
         risks_to_civilians: a.risks_to_civilians.clone(),
@@ -399,12 +399,25 @@ pub async fn authorize(
         ));
     }
     let kind = SourceKind::parse(&input.source_kind)?;
-    let basis = ThermalBasis::from_str(input.basis.trim()).map_err(|e| {
+    // A listed basis, or a new one that an addendum in force records (OVR-04).
+    let basis = crate::policy_packs::resolve_use::<ThermalBasis>(
+        state,
+        "basis",
+        crate::policy_packs::THERMAL_BASIS,
+        &input.basis,
+    )
+    .await
+    .map_err(|e| {
+        if e.status.is_server_error() {
+            return e;
+        }
         ApiError::bad_field(
             "basis",
             format!(
-                "{e}; a thermal deployment rests on exigent_emergency (an emergency with exigent \
-                 circumstances) or public_observation (a place exposed to public observation)"
+                "{}; a thermal deployment rests on exigent_emergency (an emergency with exigent \
+                 circumstances), public_observation (a place exposed to public observation), or \
+                 a new basis an addendum to the policy records (OVR-04)",
+                e.detail
             ),
         )
         .with_rule("TH-05")
@@ -477,7 +490,7 @@ pub async fn authorize(
             command: command.as_str().to_string(),
             source: source.to_string(),
             source_kind: kind.as_str().to_string(),
-            basis: basis.as_str().to_string(),
+            basis: d.basis.as_str().to_string(),
             risks_to_personnel: d.risks_to_personnel,
             risks_to_civilians: d.risks_to_civilians,
             risks_to_suspects: d.risks_to_suspects,
@@ -500,6 +513,11 @@ pub async fn authorize(
             "source": stored.source,
             "source_kind": stored.source_kind,
             "basis": stored.basis,
+            // A new basis names the addendum that allows it (OVR-04).
+            "addendum": match &d.basis {
+                UseOf::New(n) => serde_json::to_value(&n.addendum).unwrap_or_default(),
+                UseOf::Listed(_) => serde_json::Value::Null,
+            },
             "command": stored.command,
             "starts_at": stored.starts_at.to_rfc3339(),
             "expires_at": stored.expires_at.to_rfc3339(),

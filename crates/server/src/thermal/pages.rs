@@ -22,6 +22,15 @@ pub async fn authorizations_page(
     SignedIn(p): SignedIn,
     headers: HeaderMap,
 ) -> Response {
+    // The bases TH-05 lists, then those addenda in force have added (OVR-04).
+    let mut bases: Vec<String> = ThermalBasis::ALL
+        .iter()
+        .map(|b| b.as_str().to_string())
+        .collect();
+    match crate::policy_packs::new_uses_in_force(&state, crate::policy_packs::THERMAL_BASIS).await {
+        Ok(added) => bases.extend(added.into_iter().map(|(code, _)| code)),
+        Err(e) => return error_response(&state, true, e),
+    }
     match super::list_authorizations(&state, &p, Utc::now()).await {
         Ok(list) => {
             let list: Vec<_> = list
@@ -41,7 +50,7 @@ pub async fn authorizations_page(
                     // Only shapes the page: the form's post is decided on the deployment it names.
                     can_authorize => crate::decision::hint(&state, &p, "thermal.authorize"),
                     authorizations => list,
-                    bases => ThermalBasis::ALL.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+                    bases => bases,
                     kinds => SourceKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
                 },
             )
