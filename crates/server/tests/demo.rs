@@ -231,6 +231,30 @@ async fn demo_seeds_every_fr_state_evidence_and_thermal_visible_to_who_acts() {
     assert_ne!(first["image"], next["image"], "the picture moves");
     assert!(next["max"]["celsius"].as_f64().is_some(), "{next}");
 
+    // The records officer: requests to acknowledge, one already overdue.
+    let lopez = srv.login("rec.lopez").await;
+    let (s, b) = srv.get(&lopez, "/api/foil/requests").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let requests = b["requests"].as_array().cloned().unwrap_or_default();
+    let by = |who: &str| {
+        requests
+            .iter()
+            .find(|r| r["requester"] == who)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        by("Demo Requester A. Levin")["clock"]["next"],
+        "acknowledge",
+        "{b}"
+    );
+    assert_eq!(
+        by("Demo Requester A. Levin")["clock"]["overdue"],
+        false,
+        "{b}"
+    );
+    assert_eq!(by("Demo Press Desk")["clock"]["overdue"], true, "{b}");
+
     // Every write was audited under the demonstration's people.
     let iab = srv.login("iab.walsh").await;
     let (s, b) = srv

@@ -126,6 +126,7 @@ pub async fn seed_activity(state: &AppState) -> anyhow::Result<ActivityReport> {
     seed_fr(state, &data, &mut report).await?;
     seed_evidence(state, &data, &mut report).await?;
     seed_thermal(state, &data, &mut report).await?;
+    seed_foil(state, &mut report).await?;
     report.elapsed = started.elapsed();
     Ok(report)
 }
@@ -743,5 +744,65 @@ async fn robot_frame(
     crate::thermal::robot::retain(state, robot, &a, bytes, "image/jpeg", &q, at)
         .await
         .map_err(api)?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------------
+// Public records (PUB-01)
+
+/// Two requests logged by the records officer from the mail: one received today, one whose
+/// acknowledgement is overdue.
+async fn seed_foil(state: &AppState, report: &mut ActivityReport) -> anyhow::Result<()> {
+    let label = "FOIL requests for the records officer (one acknowledgement overdue)".to_string();
+    if marker(state, "foil:requests").await?.is_some() {
+        report.present.push(label);
+        return Ok(());
+    }
+    let lopez = std::sync::Arc::new(principal(state, "rec.lopez").await?);
+    // The route's own decision: foil.manage on the system.
+    let auth = crate::authz::authorize_on(
+        state,
+        &lopez,
+        probity_policy::Action::FoilManage,
+        &probity_policy::Resource::System,
+        "foil_request",
+        "new",
+    )
+    .await
+    .map_err(api)?;
+    let now = Utc::now();
+    let today = crate::foil::today(now);
+    let mut logged = Vec::new();
+    for (requester, contact, description, received) in [
+        (
+            "Demo Requester A. Levin",
+            "demo.levin@example.org",
+            "Photographs taken by officers at the street fair on Lexington Avenue (demonstration)",
+            today,
+        ),
+        (
+            "Demo Press Desk",
+            "Demo Press, 1 Example Plaza, New York NY",
+            "Thermal deployment authorizations of the 19th Precinct this year (demonstration)",
+            today - chrono::Days::new(14),
+        ),
+    ] {
+        let d = crate::foil::intake(
+            state,
+            &auth,
+            crate::foil::IntakeInput {
+                requester: requester.into(),
+                contact: contact.into(),
+                description: description.into(),
+                received_on: Some(received.to_string()),
+            },
+            now,
+        )
+        .await
+        .map_err(api)?;
+        logged.push(d.request.receipt);
+    }
+    mark(state, "foil:requests", &logged.join(", ")).await?;
+    report.seeded.push(label);
     Ok(())
 }
