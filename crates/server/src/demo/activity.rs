@@ -1,8 +1,9 @@
 //! Demonstration work in progress: facial recognition requests in every state of the workflow,
 //! camera evidence with its card certificate, thermal deployment authorizations (one in force,
-//! one expired) and robot frames of different ages. Every step goes through the same operations
-//! the HTTP handlers call (the policy decides, the domain checks, the store writes with the audit
-//! entry), performed as the demonstration person who would do it.
+//! one expired), robot frames of different ages and FOIL requests for the records officer. Every
+//! step goes through the same operations the HTTP handlers call (the policy decides, the domain
+//! checks, the store writes with the audit entry), performed as the demonstration person who
+//! would do it.
 //!
 //! Idempotent: each item is remembered by a `demo.seed` audit entry on `("demo_seed", key)`; a
 //! re-run skips what is done and takes an FR request that stopped half-way on to its state.
