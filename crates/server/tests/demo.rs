@@ -25,11 +25,15 @@ fn use_test_data() {
     );
 }
 
+/// The demo's switches are the process's environment: the tests of this file take turns.
+static ENV: std::sync::LazyLock<tokio::sync::Mutex<()>> =
+    std::sync::LazyLock::new(Default::default);
+
 /// The server with the demonstration photo repository (as `scripts/demo` asks for it).
-async fn start_with_repository() -> TestServer {
+async fn start_with_repository(backend: Backend) -> TestServer {
     use_test_data();
     std::env::set_var("PROBITY_DEMO_GALLERY", "1");
-    common::start(Backend::Sqlite).await
+    common::start(backend).await
 }
 
 async fn queue(srv: &TestServer, who: &str) -> Vec<Value> {
@@ -46,9 +50,9 @@ fn in_state(q: &[Value], state: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn demo_seeds_every_fr_state_evidence_and_thermal_visible_to_who_acts() {
-    let srv = start_with_repository().await;
+async fn demo_seeds_every_fr_state_evidence_and_thermal_visible_to_who_acts_body(backend: Backend) {
+    let _env = ENV.lock().await;
+    let srv = start_with_repository(backend).await;
     let report = demo::seed_activity(&srv.state)
         .await
         .expect("demo activity");
@@ -272,8 +276,14 @@ async fn demo_seeds_every_fr_state_evidence_and_thermal_visible_to_who_acts() {
     }
 }
 
+both!(
+    demo_seeds_every_fr_state_evidence_and_thermal_visible_to_who_acts,
+    super::demo_seeds_every_fr_state_evidence_and_thermal_visible_to_who_acts_body
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_without_repository_seeds_what_it_can_and_names_what_it_skipped() {
+    let _env = ENV.lock().await;
     use_test_data();
     std::env::remove_var("PROBITY_DEMO_GALLERY");
     let srv = common::start(Backend::Sqlite).await;
