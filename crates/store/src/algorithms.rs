@@ -244,11 +244,22 @@ fn eval_from_row(r: &sqlx::any::AnyRow) -> Result<Evaluation> {
 }
 
 /// Records an evaluation of a registered version. The caller appends the audit entry.
+/// An optional figure as bound: text, cast to a float in the SQL. sqlx's `Any` driver (0.8.6)
+/// binds a NULL `f64` as a PostgreSQL `real`; a statement first run with a NULL there and then
+/// cached on its connection refuses a later `f64` ("incorrect binary data format in bind
+/// parameter"). As text the parameter has one type whatever the value. Display of an `f64` is
+/// the shortest text that reads back as the same number.
+fn float_param(v: Option<f64>) -> Option<String> {
+    v.map(|x| x.to_string())
+}
+
 pub async fn record_evaluation(tx: &mut Tx, e: &NewEvaluation<'_>) -> Result<Evaluation> {
     let id = Uuid::now_v7();
     sqlx::query(&format!(
         "INSERT INTO fr_algorithm_evaluations ({EVAL_COLUMNS}) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+         ($1, $2, $3, $4, $5, $6, CAST($7 AS DOUBLE PRECISION), CAST($8 AS DOUBLE PRECISION), \
+         CAST($9 AS DOUBLE PRECISION), CAST($10 AS DOUBLE PRECISION), \
+         CAST($11 AS DOUBLE PRECISION), $12, CAST($13 AS DOUBLE PRECISION), $14, $15, $16, $17)"
     ))
     .bind(id.to_string())
     .bind(e.algorithm)
@@ -256,13 +267,13 @@ pub async fn record_evaluation(tx: &mut Tx, e: &NewEvaluation<'_>) -> Result<Eva
     .bind(e.command)
     .bind(e.evaluated_at)
     .bind(e.verification_accuracy)
-    .bind(e.tar_at_far)
-    .bind(e.far)
-    .bind(e.rank1)
-    .bind(e.fnir_at_fpir)
-    .bind(e.fpir)
+    .bind(float_param(e.tar_at_far))
+    .bind(float_param(e.far))
+    .bind(float_param(e.rank1))
+    .bind(float_param(e.fnir_at_fpir))
+    .bind(float_param(e.fpir))
     .bind(e.group_count)
-    .bind(e.group_differential)
+    .bind(float_param(e.group_differential))
     .bind(e.figures.to_string())
     .bind(e.group_figures.to_string())
     .bind(e.recorded_by)
