@@ -7,3 +7,16 @@ export async function login(page, url, username) {
   await page.fill('input[name=password]', PASSWORD);
   await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
 }
+
+// The demo logins `probity demo` printed: the indented lines after "Password for every demo login".
+export function demoLogins(demoOutput) {
+  const lines = demoOutput.split('\n');
+  const start = lines.findIndex((l) => l.includes('Password for every demo login'));
+  const logins = [];
+  for (const l of lines.slice(start + 1)) {
+    const m = /^ {4}(\S+)\s/.exec(l);
+    if (!m) break;
+    logins.push(m[1]);
+  }
+  return logins;
+}

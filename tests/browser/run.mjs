@@ -54,7 +54,8 @@ async function startServer() {
 }
 
 
-// Every suite in suites/ exports `tests`: [{ name, fn({ page, url, context }) }].
+// Every suite in suites/ exports `tests`: [{ name, fn({ page, url, context, demoOutput }) }];
+// `demoOutput` is what `probity demo` printed (its logins, its seeded work).
 const tests = [];
 for (const file of readdirSync(join(here, 'suites')).filter((f) => f.endsWith('.mjs')).sort()) {
   const suite = await import(join(here, 'suites', file));
@@ -74,7 +75,7 @@ try {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();
     try {
-      await t.fn({ page, url: server.url, context });
+      await t.fn({ page, url: server.url, context, demoOutput: server.output() });
       console.log(`ok   ${t.name}`);
     } catch (e) {
       failed++;
