@@ -50,6 +50,7 @@ pub mod people;
 pub mod policy_in_force;
 pub mod policy_packs;
 pub mod principal;
+pub mod progress;
 pub mod records;
 pub mod routes;
 pub mod scheduler;

@@ -613,6 +613,9 @@ pub struct JobView {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OperationsView {
     pub jobs: Vec<JobView>,
+    /// Long work running now (card intakes, repository imports, re-templating, retention runs)
+    /// with its progress and the time left, then what finished in the last day.
+    pub tasks: Vec<crate::progress::TaskView>,
     /// Newest first.
     pub runs: Vec<RunOutcome>,
 }
@@ -639,6 +642,9 @@ pub async fn operations(
     let leases = sstore::leases(&mut tx).await.map_err(se)?;
     let runs = sstore::runs(&mut tx, job, limit).await.map_err(se)?;
     let retemplating = crate::fr::algorithms::progress_line(&mut tx).await?;
+    let tasks = crate::progress::recent(&mut tx, state.clock.now())
+        .await
+        .map_err(se)?;
     audit::append(
         &mut tx,
         &audit::AuditEvent {
@@ -672,6 +678,7 @@ pub async fn operations(
         .collect();
     Ok(OperationsView {
         jobs,
+        tasks,
         runs: runs.iter().map(outcome_view).collect(),
     })
 }
@@ -699,29 +706,52 @@ pub async fn operations_page(
     Query(q): Query<RunsQuery>,
 ) -> Response {
     match operations(&state, &auth, &q).await {
-        Ok(view) => page(
-            &state,
-            &headers,
-            Some(&auth.principal),
-            "operations.html",
-            "/operations",
-            context! {
-                // Only shapes the page: each run-now post is decided by its route.
-                can_run => crate::decision::hint(&state, &auth.principal, "operations.run"),
-                jobs => view.jobs,
-                runs => view.runs.iter().map(|r| context! {
-                    id => r.id.clone(),
-                    job => r.job.clone(),
-                    node => r.node.clone(),
-                    triggered_by => r.triggered_by.clone(),
-                    started_at => r.started_at.clone(),
-                    finished_at => r.finished_at.clone(),
-                    outcome => r.outcome.clone(),
-                    summary => r.summary.as_ref().map(|s| s.to_string()),
-                    error => r.error.clone(),
-                }).collect::<Vec<_>>(),
-            },
-        ),
+        Ok(view) => {
+            let running = view.tasks.iter().any(|t| t.status == "running");
+            let tasks: Vec<_> = view
+                .tasks
+                .iter()
+                .map(|t| {
+                    context! {
+                        t => t,
+                        eta => t.eta_seconds.map(crate::progress::eta_words),
+                    }
+                })
+                .collect();
+            let mut response = page(
+                &state,
+                &headers,
+                Some(&auth.principal),
+                "operations.html",
+                "/operations",
+                context! {
+                    // Only shapes the page: each run-now post is decided by its route.
+                    can_run => crate::decision::hint(&state, &auth.principal, "operations.run"),
+                    tasks => tasks,
+                    running => running,
+                    jobs => view.jobs,
+                    runs => view.runs.iter().map(|r| context! {
+                        id => r.id.clone(),
+                        job => r.job.clone(),
+                        node => r.node.clone(),
+                        triggered_by => r.triggered_by.clone(),
+                        started_at => r.started_at.clone(),
+                        finished_at => r.finished_at.clone(),
+                        outcome => r.outcome.clone(),
+                        summary => r.summary.as_ref().map(|s| s.to_string()),
+                        error => r.error.clone(),
+                    }).collect::<Vec<_>>(),
+                },
+            );
+            // While work runs, the page refreshes itself to show how far it is.
+            if running {
+                response.headers_mut().insert(
+                    axum::http::header::REFRESH,
+                    axum::http::HeaderValue::from_static("5"),
+                );
+            }
+            response
+        }
         Err(e) => error_response(&state, true, e),
     }
 }

@@ -66,6 +66,7 @@ mod keys;
 pub mod misuse;
 pub mod oversight;
 pub mod policy_revisions;
+pub mod progress;
 pub mod records;
 pub mod scheduler;
 pub mod sessions;

@@ -621,25 +621,68 @@ pub async fn ingest_card(
             }
         }
     });
+    // Progress on the operations page: files examined of the files on the card.
+    let total = count_files(root).await;
+    let mut tracker = crate::progress::Tracker::start(
+        state,
+        crate::progress::CARD_INTAKE,
+        &case.case_number,
+        &principal.actor(),
+        total,
+    )
+    .await;
     let (mut done, mut bytes) = (0u64, 0u64);
-    while let Some((path, item)) = rx.recv().await {
-        let shown = path.display().to_string();
-        match item {
-            Ok(f) => {
-                bytes += f.size;
-                session.accept(f, None).await?;
+    let walked = async {
+        while let Some((path, item)) = rx.recv().await {
+            let shown = path.display().to_string();
+            match item {
+                Ok(f) => {
+                    bytes += f.size;
+                    session.accept(f, None).await?;
+                }
+                Err(reason) => session.unreadable(shown.clone(), reason),
             }
-            Err(reason) => session.unreadable(shown.clone(), reason),
+            done += 1;
+            tracker.advance(done, total.map(|t| t.max(done))).await;
+            if let Some(p) = progress {
+                p(done, bytes, &shown);
+            }
         }
-        done += 1;
-        if let Some(p) = progress {
-            p(done, bytes, &shown);
-        }
+        walker
+            .await
+            .map_err(|e| ApiError::internal(format!("card walk failed: {e}")))
     }
-    walker
-        .await
-        .map_err(|e| ApiError::internal(format!("card walk failed: {e}")))?;
-    session.finish().await
+    .await;
+    let report = match walked {
+        Ok(()) => session.finish().await,
+        Err(e) => Err(e),
+    };
+    tracker.finish(report.is_ok()).await;
+    report
+}
+
+/// The number of files under `root` (for progress), or `None` when it cannot be counted.
+async fn count_files(root: &Path) -> Option<u64> {
+    let root = root.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut n = 0u64;
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).ok()? {
+                let entry = entry.ok()?;
+                let kind = entry.file_type().ok()?;
+                if kind.is_dir() {
+                    dirs.push(entry.path());
+                } else if kind.is_file() {
+                    n += 1;
+                }
+            }
+        }
+        Some(n)
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 /// Ingests one uploaded file into `case` (web/API upload).

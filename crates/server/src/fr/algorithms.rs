@@ -1259,6 +1259,8 @@ struct StoreSink {
     activation: Uuid,
     algorithm: String,
     stop: Arc<AtomicBool>,
+    /// Records templated of the repository, for the operations page.
+    tracker: crate::progress::Tracker,
 }
 
 impl RetemplateSink for StoreSink {
@@ -1269,7 +1271,7 @@ impl RetemplateSink for StoreSink {
     ) -> Result<(), FaceError> {
         let cp = serde_json::to_value(checkpoint).map_err(face_err)?;
         let failed = checkpoint.failed.len() as i64;
-        let kept = self
+        let (kept, records, templated) = self
             .handle
             .block_on(async {
                 let mut tx = self.store.begin().await?;
@@ -1290,11 +1292,18 @@ impl RetemplateSink for StoreSink {
                 } else {
                     tx.rollback().await?;
                 }
-                Ok::<_, probity_store::StoreError>(kept)
+                Ok::<_, probity_store::StoreError>((kept, n, done))
             })
             .map_err(face_err)?;
         if !kept {
             self.stop.store(true, Ordering::Relaxed);
+        } else {
+            let (done, total) = (
+                u64::try_from(templated).unwrap_or(0),
+                u64::try_from(records).unwrap_or(0),
+            );
+            self.handle
+                .block_on(self.tracker.advance(done, Some(total)));
         }
         Ok(())
     }
@@ -1322,15 +1331,25 @@ async fn retemplate(
         store: state.store.clone(),
         algorithm: act.algorithm.clone(),
     };
+    let tracker = crate::progress::Tracker::start(
+        state,
+        crate::progress::RETEMPLATING,
+        &act.algorithm,
+        &run.actor,
+        None,
+    )
+    .await;
+    let task = tracker.id();
     let mut sink = StoreSink {
         handle,
         store: state.store.clone(),
         activation: act.id,
         algorithm: act.algorithm.clone(),
         stop: stop.clone(),
+        tracker,
     };
     let stop_job = stop.clone();
-    let (engine, checkpoint) = tokio::task::spawn_blocking(move || {
+    let outcome = tokio::task::spawn_blocking(move || {
         let mut engine = crate::fr::engine::open_engine(spec)?;
         let mut checkpoint = checkpoint;
         // A second pass picks up records imported while the first one ran.
@@ -1361,10 +1380,22 @@ async fn retemplate(
                 break;
             }
         }
-        Ok::<_, ApiError>((engine, checkpoint))
+        Ok::<_, ApiError>((engine, checkpoint, sink.tracker))
     })
     .await
-    .map_err(ApiError::internal)??;
+    .map_err(ApiError::internal)?;
+    let (engine, checkpoint) = match outcome {
+        Ok((engine, checkpoint, tracker)) => {
+            tracker
+                .finish(!stop.load(Ordering::Relaxed) && checkpoint.failed.is_empty())
+                .await;
+            (engine, checkpoint)
+        }
+        Err(e) => {
+            crate::progress::mark_failed(state, task).await;
+            return Err(e);
+        }
+    };
     if stop.load(Ordering::Relaxed) {
         return Ok(
             json!({ "activation": act.id.to_string(), "algorithm": act.algorithm, "outcome": "superseded" }),

@@ -866,7 +866,18 @@ pub async fn gallery_import(
         .map_err(|e| ApiError::bad_field("manifest", e).with_rule("FR-01"))?;
     let fr_engine = super::engine::get(&state).await?;
     let mut imported = Vec::new();
-    for row in rows {
+    // Progress on the operations page: manifest rows worked through.
+    let total = rows.len() as u64;
+    let mut tracker = crate::progress::Tracker::start(
+        &state,
+        crate::progress::GALLERY_IMPORT,
+        "photo repository upload",
+        &auth.principal.actor(),
+        Some(total),
+    )
+    .await;
+    for (i, row) in rows.into_iter().enumerate() {
+        tracker.advance(i as u64, None).await;
         let Some(bytes) = files.get(&row.file) else {
             refused.push(super::gallery::Refusal {
                 line: row.line,
@@ -892,6 +903,8 @@ pub async fn gallery_import(
             }),
         }
     }
+    tracker.advance(total, None).await;
+    tracker.finish(true).await;
     // Picks up the new templates at once.
     super::engine::get(&state).await?;
     let status = if imported.is_empty() && !refused.is_empty() {

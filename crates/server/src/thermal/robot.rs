@@ -401,31 +401,87 @@ pub async fn run_retention(
         .await
         .map_err(crate::store_error)?;
     tx.commit().await.map_err(crate::store_error)?;
-    for f in candidates {
-        let rule = retention_for_robot_data(state.schedule()?, f.captured_at, None);
-        if may_dispose(&rule, &[], &[], now).is_err() {
-            report.kept += 1;
-            continue;
-        }
-        let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-        // Re-read inside the transaction: the frame may have moved into a case meanwhile.
-        let Some(current) = tstore::get_robot_frame(&mut tx, f.id)
-            .await
-            .map_err(crate::store_error)?
-            .filter(|c| c.case_id.is_none() && c.disposed_at.is_none())
-        else {
-            tx.rollback().await.map_err(crate::store_error)?;
-            continue;
-        };
-        // RET-11: a legal hold on the frame, or on the case it is in, keeps it whatever its
-        // date. Asked inside the transaction that would destroy it.
-        let holds = crate::holds::holds_on_robot_frame(&mut tx, &current).await?;
-        if let Err(refusal) = may_dispose(&rule, &holds, &[], now) {
-            let held = HeldFrame {
-                robot_frame: current.id.to_string(),
-                rule: refusal.rule().unwrap_or("RET-11").to_string(),
-                detail: refusal.to_string(),
+    // Progress on the operations page: frames examined of the candidates.
+    let total = candidates.len() as u64;
+    let mut tracker = crate::progress::Tracker::start(
+        state,
+        crate::progress::RETENTION_RUN,
+        "robot frames (RET-10)",
+        executed_by,
+        Some(total),
+    )
+    .await;
+    let ran = async {
+        for (i, f) in candidates.into_iter().enumerate() {
+            tracker.advance(i as u64, None).await;
+            let rule = retention_for_robot_data(state.schedule()?, f.captured_at, None);
+            if may_dispose(&rule, &[], &[], now).is_err() {
+                report.kept += 1;
+                continue;
+            }
+            let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+            // Re-read inside the transaction: the frame may have moved into a case meanwhile.
+            let Some(current) = tstore::get_robot_frame(&mut tx, f.id)
+                .await
+                .map_err(crate::store_error)?
+                .filter(|c| c.case_id.is_none() && c.disposed_at.is_none())
+            else {
+                tx.rollback().await.map_err(crate::store_error)?;
+                continue;
             };
+            // RET-11: a legal hold on the frame, or on the case it is in, keeps it whatever its
+            // date. Asked inside the transaction that would destroy it.
+            let holds = crate::holds::holds_on_robot_frame(&mut tx, &current).await?;
+            if let Err(refusal) = may_dispose(&rule, &holds, &[], now) {
+                let held = HeldFrame {
+                    robot_frame: current.id.to_string(),
+                    rule: refusal.rule().unwrap_or("RET-11").to_string(),
+                    detail: refusal.to_string(),
+                };
+                audit::append(
+                    &mut tx,
+                    &audit::AuditEvent {
+                        actor: executed_by.to_string(),
+                        action: "thermal.robot.dispose".into(),
+                        record_type: "thermal_deployment".into(),
+                        record_id: current.id.to_string(),
+                        reason: Some(held.detail.clone()),
+                        outcome: audit::Outcome::Denied,
+                        detail: serde_json::json!({ "rule": held.rule, "approved_by": approved_by }),
+                    },
+                )
+                .await
+                .map_err(crate::store_error)?;
+                tx.commit().await.map_err(crate::store_error)?;
+                report.held.push(held);
+                continue;
+            }
+            let cert = state
+                .store
+                .blobs()
+                .destroy(
+                    &mut tx,
+                    current.blob_id,
+                    &Disposition {
+                        what: format!(
+                            "autonomous security robot thermal frame {} from {} captured {}",
+                            current.id,
+                            current.source,
+                            current.captured_at.to_rfc3339()
+                        ),
+                        reason: "the 30-day retention of robot data ended and the frame was not \
+                                 moved into a case"
+                            .into(),
+                        rule: "RET-10".into(),
+                        approved_by: approved_by.to_string(),
+                        executed_by: executed_by.to_string(),
+                    },
+                )
+                .await
+                .map_err(crate::store_error)?;
+            tstore::mark_robot_frame_disposed(&mut tx, current.id, cert.id, now)
+                .await
+                .map_err(crate::store_error)?;
             audit::append(
                 &mut tx,
                 &audit::AuditEvent {
@@ -433,74 +489,36 @@ pub async fn run_retention(
                     action: "thermal.robot.dispose".into(),
                     record_type: "thermal_deployment".into(),
                     record_id: current.id.to_string(),
-                    reason: Some(held.detail.clone()),
-                    outcome: audit::Outcome::Denied,
-                    detail: serde_json::json!({ "rule": held.rule, "approved_by": approved_by }),
+                    reason: Some("RET-10: 30 days ended".into()),
+                    outcome: audit::Outcome::Success,
+                    detail: serde_json::json!({
+                        "rule": "RET-10",
+                        "certificate": cert.id.to_string(),
+                        "approved_by": approved_by,
+                    }),
                 },
             )
             .await
             .map_err(crate::store_error)?;
             tx.commit().await.map_err(crate::store_error)?;
-            report.held.push(held);
-            continue;
+            report.certificates.push(CertificateView {
+                id: cert.id.to_string(),
+                robot_frame: current.id.to_string(),
+                sha256: cert.sha256,
+                what: cert.what,
+                reason: cert.reason,
+                rule: cert.rule,
+                approved_by: cert.approved_by,
+                executed_by: cert.executed_by,
+                executed_at: cert.executed_at.to_rfc3339(),
+            });
         }
-        let cert = state
-            .store
-            .blobs()
-            .destroy(
-                &mut tx,
-                current.blob_id,
-                &Disposition {
-                    what: format!(
-                        "autonomous security robot thermal frame {} from {} captured {}",
-                        current.id,
-                        current.source,
-                        current.captured_at.to_rfc3339()
-                    ),
-                    reason: "the 30-day retention of robot data ended and the frame was not \
-                             moved into a case"
-                        .into(),
-                    rule: "RET-10".into(),
-                    approved_by: approved_by.to_string(),
-                    executed_by: executed_by.to_string(),
-                },
-            )
-            .await
-            .map_err(crate::store_error)?;
-        tstore::mark_robot_frame_disposed(&mut tx, current.id, cert.id, now)
-            .await
-            .map_err(crate::store_error)?;
-        audit::append(
-            &mut tx,
-            &audit::AuditEvent {
-                actor: executed_by.to_string(),
-                action: "thermal.robot.dispose".into(),
-                record_type: "thermal_deployment".into(),
-                record_id: current.id.to_string(),
-                reason: Some("RET-10: 30 days ended".into()),
-                outcome: audit::Outcome::Success,
-                detail: serde_json::json!({
-                    "rule": "RET-10",
-                    "certificate": cert.id.to_string(),
-                    "approved_by": approved_by,
-                }),
-            },
-        )
-        .await
-        .map_err(crate::store_error)?;
-        tx.commit().await.map_err(crate::store_error)?;
-        report.certificates.push(CertificateView {
-            id: cert.id.to_string(),
-            robot_frame: current.id.to_string(),
-            sha256: cert.sha256,
-            what: cert.what,
-            reason: cert.reason,
-            rule: cert.rule,
-            approved_by: cert.approved_by,
-            executed_by: cert.executed_by,
-            executed_at: cert.executed_at.to_rfc3339(),
-        });
+        Ok::<_, ApiError>(())
     }
+    .await;
+    tracker.advance(total, None).await;
+    tracker.finish(ran.is_ok()).await;
+    ran?;
     Ok(report)
 }
 
