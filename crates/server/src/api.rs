@@ -5,7 +5,6 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use probity_store::audit;
 use serde::Deserialize;
 
@@ -164,8 +163,9 @@ pub async fn me(SignedIn(p): SignedIn) -> Json<serde_json::Value> {
 pub async fn list_cases(
     State(state): State<AppState>,
     auth: Authorized,
-) -> ApiResult<Json<Vec<cases::CaseView>>> {
-    Ok(Json(cases::list(&state, &auth).await?))
+    Query(q): Query<cases::CaseListParams>,
+) -> ApiResult<Json<crate::listing::Paged<cases::CaseView>>> {
+    Ok(Json(cases::list(&state, &auth, &q, "/api/cases").await?))
 }
 
 pub async fn create_case(
@@ -200,8 +200,9 @@ pub async fn close_case(
 pub async fn list_users(
     State(state): State<AppState>,
     auth: Authorized,
-) -> ApiResult<Json<Vec<people::UserView>>> {
-    Ok(Json(people::list(&state, &auth).await?))
+    Query(q): Query<people::UserListParams>,
+) -> ApiResult<Json<crate::listing::Paged<people::UserView>>> {
+    Ok(Json(people::list(&state, &auth, &q, "/api/users").await?))
 }
 
 pub async fn create_user(
@@ -310,25 +311,32 @@ pub async fn verify_audit(State(state): State<AppState>, auth: Authorized) -> Ap
         .into_response())
 }
 
+/// The audit trail's filters and cursor (SEC-04): `actor`, `action`, a record (`record_type`,
+/// optionally `record_id`), a time range (`from` inclusive, `to` exclusive: RFC 3339 or a date),
+/// one cursor on `seq` (`after_seq` or `before_seq`), `order` (`asc` or `desc`) and `limit`
+/// (default 50, at most 500).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct AuditQueryParams {
     pub actor: Option<String>,
     pub action: Option<String>,
     pub record_type: Option<String>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
+    pub record_id: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
     pub after_seq: Option<u64>,
+    pub before_seq: Option<u64>,
+    pub order: Option<String>,
     pub limit: Option<u32>,
 }
 
-/// A focused audit (SEC-05): entries by actor, action, record type and period.
+/// A page of the audit trail, oldest first unless `order=desc`.
 pub async fn query_audit(
     State(state): State<AppState>,
     auth: Authorized,
     Query(q): Query<AuditQueryParams>,
-) -> ApiResult<Json<Vec<serde_json::Value>>> {
-    let entries = crate::audit_view::focused(&state, &auth, &q).await?;
-    Ok(Json(entries))
+) -> ApiResult<Json<crate::listing::Paged<serde_json::Value>>> {
+    let page = crate::audit_view::trail(&state, &auth, &q, "/api/audit", false).await?;
+    Ok(Json(page))
 }
 
 /// Reads a JSON body from a request whose other parts were needed first.

@@ -328,6 +328,7 @@ pub fn router(state: AppState) -> Router {
     let table = crate::inspections::routes(table);
     let table = crate::foil::routes(table);
     let table = crate::scheduler::routes(table);
+    let table = crate::search::routes(table);
     let table = crate::worklist::routes(table);
     let (router, specs) = table.finish();
     let _ = state.routes.set(specs);

@@ -18,6 +18,7 @@ use probity_policy::{Action, CaseRef, Resource};
 
 use crate::authz::Authorized;
 use crate::error::ApiError;
+use crate::listing::{non_empty, Links, Page, Paged, Visible};
 use crate::principal::Principal;
 use crate::state::AppState;
 
@@ -258,28 +259,85 @@ pub async fn read(
     Ok((case.clone(), v))
 }
 
-/// The cases the caller may read: the policy decides case by case.
-pub async fn list(state: &AppState, auth: &Authorized) -> Result<Vec<CaseView>, ApiError> {
+/// The query string of the case list: paging (see [`crate::listing`]), sort by `opened`
+/// (default, newest first), `number`, `status` or `command`, `q` (part of the case number),
+/// `status` and `command`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct CaseListParams {
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub command: Option<String>,
+}
+
+/// The sort keys of the case list; the first is the default.
+const CASE_SORTS: &[&str] = &["opened", "number", "status", "command"];
+
+/// One page of the cases the caller may read: the policy decides case by case, and the page is
+/// filled from the cases it allows (see [`crate::listing::Visible`]).
+pub async fn list(
+    state: &AppState,
+    auth: &Authorized,
+    params: &CaseListParams,
+    path: &str,
+) -> Result<Paged<CaseView>, ApiError> {
+    let page = Page::parse(
+        params.limit,
+        params.offset,
+        params.sort.as_deref(),
+        params.order.as_deref(),
+        params.q.as_deref(),
+        CASE_SORTS,
+        true,
+    )?;
+    let sort = match page.sort {
+        "number" => cases::CaseSort::Number,
+        "status" => cases::CaseSort::Status,
+        "command" => cases::CaseSort::Command,
+        _ => cases::CaseSort::Opened,
+    };
+    let status = non_empty(params.status.as_deref());
+    let command = non_empty(params.command.as_deref());
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-    let all = cases::list(
-        &mut tx,
-        &cases::CaseFilter {
-            limit: 1000,
-            ..Default::default()
-        },
-    )
-    .await
-    .map_err(crate::store_error)?;
-    let mut out = Vec::new();
-    for c in all {
-        let Some(r) = crate::decision::case_ref(&c) else {
-            continue;
-        };
-        if crate::decision::decide_for(state, &auth.principal, Action::CaseRead, &Resource::Case(r))
-            .allowed
-        {
-            out.push(view(&mut tx, &c).await?);
+    let mut visible = Visible::new(&page);
+    loop {
+        let batch = cases::list(
+            &mut tx,
+            &cases::CaseFilter {
+                status: status.clone(),
+                number_contains: page.q.clone(),
+                command: command.clone(),
+                sort: Some((sort, page.descending)),
+                limit: visible.batch(),
+                offset: u32::try_from(visible.read()).unwrap_or(u32::MAX),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(crate::store_error)?;
+        let done = visible.offer(batch, |c| {
+            crate::decision::case_ref(c).is_some_and(|r| {
+                crate::decision::decide_for(
+                    state,
+                    &auth.principal,
+                    Action::CaseRead,
+                    &Resource::Case(r),
+                )
+                .allowed
+            })
+        });
+        if done {
+            break;
         }
+    }
+    let at_least = visible.at_least();
+    let more = visible.more;
+    let mut out = Vec::with_capacity(visible.items.len());
+    for c in &visible.items {
+        out.push(view(&mut tx, c).await?);
     }
     audit::append(
         &mut tx,
@@ -290,13 +348,19 @@ pub async fn list(state: &AppState, auth: &Authorized) -> Result<Vec<CaseView>, 
             record_id: "*".into(),
             reason: None,
             outcome: audit::Outcome::Success,
-            detail: serde_json::json!({ "rule": auth.rule, "count": out.len() }),
+            detail: serde_json::json!({ "rule": auth.rule, "count": out.len(), "offset": page.offset }),
         },
     )
     .await
     .map_err(crate::store_error)?;
     tx.commit().await.map_err(crate::store_error)?;
-    Ok(out)
+    let links = Links::new(path)
+        .filter("q", page.q.as_deref())
+        .filter("status", status.as_deref())
+        .filter("command", command.as_deref());
+    Ok(Paged::offset_page(
+        out, &page, &links, at_least, false, more,
+    ))
 }
 
 /// Closes a case: only with one of the four closure reasons (RET).

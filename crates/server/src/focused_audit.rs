@@ -190,7 +190,7 @@ fn clean(v: &Option<String>) -> Option<String> {
 
 /// A time of the range: RFC 3339, a `datetime-local` value (UTC), or a date (its midnight; for
 /// the end of the range, the next midnight, so the day is included).
-fn parse_time(field: &str, raw: &str, end: bool) -> Result<DateTime<Utc>, ApiError> {
+pub(crate) fn parse_time(field: &str, raw: &str, end: bool) -> Result<DateTime<Utc>, ApiError> {
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Ok(t.with_timezone(&Utc));
     }

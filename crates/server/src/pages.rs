@@ -254,8 +254,9 @@ pub async fn cases(
     State(state): State<AppState>,
     auth: Authorized,
     headers: HeaderMap,
+    Query(q): Query<cases::CaseListParams>,
 ) -> Response {
-    match cases::list(&state, &auth).await {
+    match cases::list(&state, &auth, &q, "/cases").await {
         Ok(list) => {
             let can_create = crate::decision::hint(&state, &auth.principal, "case.create");
             page(
@@ -264,7 +265,8 @@ pub async fn cases(
                 Some(&auth.principal),
                 "cases.html",
                 "/cases",
-                context! { cases => list, can_create => can_create, offences => offences() },
+                context! { list => list, can_create => can_create, offences => offences(),
+                q => q.q, status => q.status, command => q.command },
             )
         }
         Err(e) => fail(&state, e),
@@ -385,15 +387,16 @@ pub async fn users(
     State(state): State<AppState>,
     auth: Authorized,
     headers: HeaderMap,
+    Query(q): Query<people::UserListParams>,
 ) -> Response {
-    match people::list(&state, &auth).await {
+    match people::list(&state, &auth, &q, "/admin/users").await {
         Ok(list) => page(
             &state,
             &headers,
             Some(&auth.principal),
             "admin_users.html",
             "/admin/users",
-            context! { users => list },
+            context! { list => list, q => q.q, command => q.command, kind => q.kind },
         ),
         Err(e) => fail(&state, e),
     }
@@ -626,14 +629,17 @@ pub async fn audit(
     headers: HeaderMap,
     Query(q): Query<crate::api::AuditQueryParams>,
 ) -> Response {
-    match crate::audit_view::focused(&state, &auth, &q).await {
-        Ok(entries) => page(
+    match crate::audit_view::trail(&state, &auth, &q, "/audit", true).await {
+        Ok(list) => page(
             &state,
             &headers,
             Some(&auth.principal),
             "audit.html",
             "/audit",
-            context! { entries => entries, actor => q.actor, action => q.action },
+            context! { list => list, q => context! {
+                actor => q.actor, action => q.action, record_type => q.record_type,
+                record_id => q.record_id, from => q.from, to => q.to,
+            } },
         ),
         Err(e) => fail(&state, e),
     }

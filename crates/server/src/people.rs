@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::authz::Authorized;
 use crate::error::ApiError;
+use crate::listing::{non_empty, Links, Page, Paged};
 use crate::principal;
 use crate::state::AppState;
 
@@ -249,16 +250,69 @@ async fn user_by_name(tx: &mut Tx, username: &str) -> Result<users::User, ApiErr
         .ok_or_else(|| ApiError::not_found(format!("person {username}")))
 }
 
-pub async fn list(state: &AppState, auth: &Authorized) -> Result<Vec<UserView>, ApiError> {
+/// The query string of the list of people: paging (see [`crate::listing`]), sort by
+/// `username` (default), `name`, `command` or `rank`, `q` (part of the username or display
+/// name), `command` and `kind`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct UserListParams {
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub q: Option<String>,
+    pub command: Option<String>,
+    pub kind: Option<String>,
+}
+
+const USER_SORTS: &[&str] = &["username", "name", "command", "rank"];
+
+/// One page of people. The whole list is one decision (`user.list`), so the total is exact.
+pub async fn list(
+    state: &AppState,
+    auth: &Authorized,
+    params: &UserListParams,
+    path: &str,
+) -> Result<Paged<UserView>, ApiError> {
+    let page = Page::parse(
+        params.limit,
+        params.offset,
+        params.sort.as_deref(),
+        params.order.as_deref(),
+        params.q.as_deref(),
+        USER_SORTS,
+        false,
+    )?;
+    let filter = users::UserFilter {
+        q: page.q.clone(),
+        command: non_empty(params.command.as_deref()),
+        kind: non_empty(params.kind.as_deref()),
+        sort: match page.sort {
+            "name" => users::UserSort::DisplayName,
+            "command" => users::UserSort::Command,
+            "rank" => users::UserSort::Rank,
+            _ => users::UserSort::Username,
+        },
+        descending: page.descending,
+        limit: page.limit,
+        offset: page.offset,
+    };
     let now = Utc::now();
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-    let mut out = Vec::new();
-    for u in users::list(&mut tx).await.map_err(crate::store_error)? {
-        out.push(user_view(&mut tx, &u, now).await?);
+    let (rows, total) = users::list_page(&mut tx, &filter)
+        .await
+        .map_err(crate::store_error)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for u in &rows {
+        out.push(user_view(&mut tx, u, now).await?);
     }
     append(&mut tx, auth, "user.list", "*", None).await?;
     tx.commit().await.map_err(crate::store_error)?;
-    Ok(out)
+    let more = page.offset + (out.len() as u64) < total;
+    let links = Links::new(path)
+        .filter("q", filter.q.as_deref())
+        .filter("command", filter.command.as_deref())
+        .filter("kind", filter.kind.as_deref());
+    Ok(Paged::offset_page(out, &page, &links, total, true, more))
 }
 
 pub async fn detail(

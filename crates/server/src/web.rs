@@ -63,6 +63,8 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "policy_packs.html",
     "policy_pack.html",
     "policy_diff.html",
+    "_list.html",
+    "search.html",
 );
 
 pub const STYLESHEET: &str = include_str!("../static/probity.css");

@@ -163,7 +163,7 @@ async fn fr_25_political_case_only_for_intelligence_body(backend: Backend) {
         "the refusal is audited with its rule"
     );
     let (_, list) = srv.get(&moreau, "/api/cases").await;
-    let numbers: Vec<&str> = list
+    let numbers: Vec<&str> = list["items"]
         .as_array()
         .into_iter()
         .flatten()
@@ -341,14 +341,14 @@ async fn sec_04_reads_and_refusals_are_audited_body(backend: Backend) {
     let (s, entries) = srv.get(&auditor, "/api/audit?action=case.read").await;
     assert_eq!(s, StatusCode::OK, "{entries}");
     assert!(
-        entries.as_array().is_some_and(|e| e
+        entries["items"].as_array().is_some_and(|e| e
             .iter()
             .any(|x| x["actor"] == "user:det.rivera" && x["record_id"] == "2026-019-000101")),
         "{entries}"
     );
     let (_, denied) = srv.get(&auditor, "/api/audit?actor=user:det.okafor").await;
     assert!(
-        denied.as_array().is_some_and(|e| e
+        denied["items"].as_array().is_some_and(|e| e
             .iter()
             .any(|x| x["outcome"] == "denied" && x["action"] == "user.list")),
         "{denied}"

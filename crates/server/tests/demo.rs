@@ -262,7 +262,7 @@ async fn demo_seeds_every_fr_state_evidence_and_thermal_visible_to_who_acts_body
     // Every write was audited under the demonstration's people.
     let iab = srv.login("iab.walsh").await;
     let (s, b) = srv
-        .get(&iab, "/api/audit?record_type=fr_request&limit=1000")
+        .get(&iab, "/api/audit?record_type=fr_request&limit=500")
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let text = b.to_string();

@@ -392,7 +392,7 @@ async fn fr_14_end_to_end_possible_match_report_body(backend: Backend) {
     // Every step, read and refusal is in the audit trail (SEC-04).
     let iab = srv.login("iab.walsh").await;
     let (s, b) = srv
-        .get(&iab, "/api/audit?record_type=fr_request&limit=1000")
+        .get(&iab, "/api/audit?record_type=fr_request&limit=500")
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let text = b.to_string();

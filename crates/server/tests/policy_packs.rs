@@ -265,10 +265,10 @@ async fn ovr_02_revision_approved_by_owner_takes_effect_at_recorded_time_body(ba
     // revision by the release's core pack (deny by default), the read after it by revision 5.
     let auditor = srv.login("iab.walsh").await;
     let (s, entries) = srv
-        .get(&auditor, "/api/audit?actor=user:rm.adeyemi&limit=5000")
+        .get(&auditor, "/api/audit?actor=user:rm.adeyemi&limit=500")
         .await;
     assert_eq!(s, StatusCode::OK, "{entries}");
-    let oversight: Vec<&Value> = entries
+    let oversight: Vec<&Value> = entries["items"]
         .as_array()
         .expect("entries")
         .iter()

@@ -637,7 +637,7 @@ async fn th_04_robot_frames_kept_30_days_then_shredded(backend: Backend) {
     train(&srv, &admin, "det.rivera").await;
     let rivera = srv.login("det.rivera").await;
     let (_, cases) = srv.get(&rivera, "/api/cases").await;
-    let case = cases
+    let case = cases["items"]
         .as_array()
         .and_then(|a| {
             a.iter()

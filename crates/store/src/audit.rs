@@ -332,6 +332,108 @@ pub async fn query(tx: &mut Tx, q: &AuditQuery) -> Result<Vec<AuditEntry>> {
     rows.iter().map(entry_from_row).collect()
 }
 
+/// One page of the trail: the filters of [`AuditQuery`] plus the record id, and a cursor on `seq`
+/// on either side. Entries come in the order they are fetched: ascending `seq` unless
+/// `descending`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditPageQuery {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub record_type: Option<String>,
+    pub record_id: Option<String>,
+    /// Inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub to: Option<DateTime<Utc>>,
+    /// Only entries with `seq` greater than this.
+    pub after_seq: Option<u64>,
+    /// Only entries with `seq` less than this.
+    pub before_seq: Option<u64>,
+    pub descending: bool,
+    /// At most this many (0 = 50).
+    pub limit: u32,
+}
+
+enum AuditBind {
+    Text(String),
+    Int(i64),
+}
+
+fn audit_page_where(q: &AuditPageQuery, cursors: bool) -> (String, Vec<AuditBind>) {
+    let mut sql = String::from(" WHERE 1 = 1");
+    let mut binds = Vec::new();
+    let text = [
+        ("actor", &q.actor),
+        ("action", &q.action),
+        ("record_type", &q.record_type),
+        ("record_id", &q.record_id),
+    ];
+    for (column, value) in text {
+        if let Some(v) = value {
+            binds.push(AuditBind::Text(v.clone()));
+            sql += &format!(" AND {column} = ${}", binds.len());
+        }
+    }
+    if let Some(f) = q.from {
+        binds.push(AuditBind::Int(to_ms(f)));
+        sql += &format!(" AND at >= ${}", binds.len());
+    }
+    if let Some(t) = q.to {
+        binds.push(AuditBind::Int(to_ms(t)));
+        sql += &format!(" AND at < ${}", binds.len());
+    }
+    if cursors {
+        if let Some(s) = q.after_seq {
+            binds.push(AuditBind::Int(i64::try_from(s).unwrap_or(i64::MAX)));
+            sql += &format!(" AND seq > ${}", binds.len());
+        }
+        if let Some(s) = q.before_seq {
+            binds.push(AuditBind::Int(i64::try_from(s).unwrap_or(i64::MAX)));
+            sql += &format!(" AND seq < ${}", binds.len());
+        }
+    }
+    (sql, binds)
+}
+
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    binds: Vec<AuditBind>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for b in binds {
+        query = match b {
+            AuditBind::Text(t) => query.bind(t),
+            AuditBind::Int(i) => query.bind(i),
+        };
+    }
+    query
+}
+
+/// One page of the trail (see [`AuditPageQuery`]); reads only the rows it returns.
+pub async fn page(tx: &mut Tx, q: &AuditPageQuery) -> Result<Vec<AuditEntry>> {
+    let (filter, binds) = audit_page_where(q, true);
+    let dir = if q.descending { "DESC" } else { "ASC" };
+    let n = binds.len() + 1;
+    let sql =
+        format!("SELECT {ENTRY_COLUMNS} FROM audit_log{filter} ORDER BY seq {dir} LIMIT ${n}");
+    let limit = if q.limit == 0 { 50 } else { q.limit };
+    let rows = bind_all(sqlx::query(&sql), binds)
+        .bind(i64::from(limit))
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(entry_from_row).collect()
+}
+
+/// How many entries match the filters of `q`, whatever its cursors.
+pub async fn count(tx: &mut Tx, q: &AuditPageQuery) -> Result<u64> {
+    let (filter, binds) = audit_page_where(q, false);
+    let sql = format!("SELECT COUNT(*) AS n FROM audit_log{filter}");
+    let row = bind_all(sqlx::query(&sql), binds)
+        .fetch_one(tx.conn())
+        .await?;
+    let n: i64 = row.try_get("n")?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// The last sequence number and hash (0 and zeros for an empty trail).
 pub async fn head(tx: &mut Tx) -> Result<(u64, String)> {
     let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")

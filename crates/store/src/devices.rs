@@ -163,6 +163,19 @@ pub async fn list(tx: &mut Tx, commands: &[String]) -> Result<Vec<Device>> {
         .collect())
 }
 
+/// Devices whose serial contains `text` (any case), by serial, at most `limit`.
+pub async fn search_serial(tx: &mut Tx, text: &str, limit: u32) -> Result<Vec<Device>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM devices d WHERE LOWER(d.serial) LIKE $1 ESCAPE '\\' \
+         ORDER BY d.serial LIMIT $2"
+    ))
+    .bind(crate::cases::contains_pattern(text))
+    .bind(i64::from(limit))
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Assigns the device to a member, or ends the assignment with `None`.
 pub async fn assign(tx: &mut Tx, id: Uuid, member: Option<Uuid>) -> Result<Device> {
     let r = sqlx::query("UPDATE devices SET assigned_to = $1, assigned_at = $2 WHERE id = $3")

@@ -144,6 +144,21 @@ pub async fn get(tx: &mut Tx, id: Uuid) -> Result<Option<Request>> {
     row.as_ref().map(from_row).transpose()
 }
 
+/// Requests whose id begins with `prefix` (any case), newest first, at most `limit`.
+pub async fn search_id(tx: &mut Tx, prefix: &str, limit: u32) -> Result<Vec<Request>> {
+    let mut pattern = crate::cases::contains_pattern(prefix);
+    pattern.remove(0);
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM fr_requests WHERE LOWER(id) LIKE $1 ESCAPE '\\' \
+         ORDER BY created_at DESC LIMIT $2"
+    ))
+    .bind(pattern)
+    .bind(i64::from(limit))
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Requests, newest first; `states` empty = all. At most 500.
 pub async fn list(tx: &mut Tx, states: &[&str]) -> Result<Vec<Request>> {
     let rows = sqlx::query(&format!(

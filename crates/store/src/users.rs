@@ -148,6 +148,89 @@ pub async fn list(tx: &mut Tx) -> Result<Vec<User>> {
     rows.iter().map(from_row).collect()
 }
 
+/// The columns a list of people may be sorted by (with descending beside it); each maps to a
+/// fixed column name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserSort {
+    #[default]
+    Username,
+    DisplayName,
+    Command,
+    Rank,
+}
+
+impl UserSort {
+    fn column(self) -> &'static str {
+        match self {
+            UserSort::Username => "username",
+            UserSort::DisplayName => "display_name",
+            UserSort::Command => "command",
+            UserSort::Rank => "rank",
+        }
+    }
+}
+
+/// One page of people: `q` matches username or display name (any case), `command` and `kind`
+/// exactly.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub q: Option<String>,
+    pub command: Option<String>,
+    pub kind: Option<String>,
+    pub sort: UserSort,
+    pub descending: bool,
+    /// At most this many (0 = 50).
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// One page of people and how many match the filter in all.
+pub async fn list_page(tx: &mut Tx, f: &UserFilter) -> Result<(Vec<User>, u64)> {
+    let mut filter = String::from(" WHERE 1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(q) = &f.q {
+        binds.push(crate::cases::contains_pattern(q));
+        let n = binds.len();
+        filter += &format!(
+            " AND (LOWER(username) LIKE ${n} ESCAPE '\\' OR LOWER(display_name) LIKE ${n} ESCAPE '\\')"
+        );
+    }
+    if let Some(c) = &f.command {
+        binds.push(c.clone());
+        filter += &format!(" AND command = ${}", binds.len());
+    }
+    if let Some(k) = &f.kind {
+        binds.push(k.clone());
+        filter += &format!(" AND kind = ${}", binds.len());
+    }
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    let n = binds.len();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users{filter} ORDER BY {} {dir}, username {dir} LIMIT ${} OFFSET ${}",
+        f.sort.column(),
+        n + 1,
+        n + 2
+    );
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b.clone());
+    }
+    let limit = if f.limit == 0 { 50 } else { f.limit };
+    let rows = q
+        .bind(i64::from(limit))
+        .bind(i64::try_from(f.offset).unwrap_or(i64::MAX))
+        .fetch_all(tx.conn())
+        .await?;
+    let users = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    let count_sql = format!("SELECT COUNT(*) AS n FROM users{filter}");
+    let mut c = sqlx::query(&count_sql);
+    for b in binds {
+        c = c.bind(b);
+    }
+    let n: i64 = c.fetch_one(tx.conn()).await?.try_get("n")?;
+    Ok((users, u64::try_from(n).unwrap_or(0)))
+}
+
 fn affected_one(n: u64, id: Uuid) -> Result<()> {
     if n == 0 {
         Err(StoreError::NotFound {

@@ -14,6 +14,26 @@ use crate::{
     inspections, misuse, oversight_report, people, records, thermal,
 };
 
+/// The shape of one page of a list ([`crate::listing::Paged`]) whose items are `item`.
+fn paged(item: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": ["items", "total", "total_exact", "limit", "offset", "sort", "order", "base"],
+        "properties": {
+            "items": {"type": "array", "items": item},
+            "total": {"type": "integer", "minimum": 0},
+            "total_exact": {"type": "boolean"},
+            "limit": {"type": "integer", "minimum": 1},
+            "offset": {"type": "integer", "minimum": 0},
+            "sort": {"type": "string"},
+            "order": {"type": "string", "enum": ["asc", "desc"]},
+            "next": {"type": ["string", "null"]},
+            "prev": {"type": ["string", "null"]},
+            "base": {"type": "string"},
+        }
+    })
+}
+
 /// A request body.
 pub enum Body {
     /// `application/json` with a schema.
@@ -332,11 +352,13 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
         }
 
         // ---------------------------------------------------------------- cases
-        ("GET", "/api/cases") => op().ok(
-            200,
-            "The cases the caller may see",
-            Json(r.list::<cases::CaseView>()),
-        ),
+        ("GET", "/api/cases") => op()
+            .query(Registry::inline::<cases::CaseListParams>())
+            .ok(
+                200,
+                "One page of the cases the caller may see (decided case by case: the total is at least)",
+                Json(paged(r.of::<cases::CaseView>())),
+            ),
         ("POST", "/api/cases") => case_links(
             op().json(r.of::<cases::NewCaseInput>(), "The case to open")
                 .problems(&[409])
@@ -353,7 +375,9 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             .ok(200, "The case, closed", Json(r.of::<cases::CaseView>())),
 
         // ---------------------------------------------------------------- people and access
-        ("GET", "/api/users") => op().ok(200, "People", Json(r.list::<people::UserView>())),
+        ("GET", "/api/users") => op()
+            .query(Registry::inline::<people::UserListParams>())
+            .ok(200, "One page of people", Json(paged(r.of::<people::UserView>()))),
         ("POST", "/api/users") => user_links(
             op().json(
                 r.of::<people::NewUserInput>(),
@@ -437,8 +461,15 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             .query(Registry::inline::<api::AuditQueryParams>())
             .ok(
                 200,
-                "The matching entries",
-                Json(json!({"type": "array", "items": r.named("AuditEntry", shapes::audit_entry())})),
+                "One page of the matching entries",
+                Json(paged(r.named("AuditEntry", shapes::audit_entry()))),
+            ),
+        ("GET", "/api/search") => op()
+            .query(Registry::inline::<crate::search::SearchParams>())
+            .ok(
+                200,
+                "The records matching, each one the caller may read",
+                Json(r.of::<crate::search::SearchResults>()),
             ),
 
         // ---------------------------------------------------------------- breaches (EXT-05)

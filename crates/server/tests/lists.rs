@@ -1,0 +1,470 @@
+//! Lists that scale: the audit trail, the case list and the list of people are paged on the
+//! server, sortable and filterable, in the API and on the page; the one search box finds case
+//! numbers, people, camera serials and FR request ids, each shown only when the policy lets the
+//! person read that record. Every test runs on SQLite and PostgreSQL.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{Backend, TestServer};
+use probity_store::{audit, cases, devices, users};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+async fn html(srv: &TestServer, c: &reqwest::Client, path: &str) -> (StatusCode, String) {
+    let r = c
+        .get(format!("{}{path}", srv.url))
+        .send()
+        .await
+        .expect("request");
+    let s = r.status();
+    (s, r.text().await.unwrap_or_default())
+}
+
+fn items(v: &Value) -> Vec<Value> {
+    v["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Follows `next` from `first` to the end; returns every item in order and the pages read.
+async fn all_pages(srv: &TestServer, c: &reqwest::Client, first: &str) -> (Vec<Value>, usize) {
+    let mut out = Vec::new();
+    let mut path = first.to_string();
+    let mut pages = 0;
+    loop {
+        let (s, b) = srv.get(c, &path).await;
+        assert_eq!(s, StatusCode::OK, "{path}: {b}");
+        pages += 1;
+        let page = items(&b);
+        assert!(
+            page.len() as u64 <= b["limit"].as_u64().unwrap_or(0),
+            "a page holds no more than its limit: {b}"
+        );
+        out.extend(page);
+        match b["next"].as_str() {
+            Some(n) => path = n.to_string(),
+            None => break,
+        }
+        assert!(pages < 100, "paging does not end");
+    }
+    (out, pages)
+}
+
+/// 120 cases of the 19th Precinct and 60 political cases of the Intelligence Division (assigned
+/// to its investigator), created
+/// one after the other, so that a page of the precinct's cases has refused cases between them.
+async fn seed_cases(srv: &TestServer) {
+    let park = srv.user("intel.park").await.id;
+    let mut tx = srv.state.store.begin().await.expect("tx");
+    for n in 1..=120 {
+        cases::create(
+            &mut tx,
+            &cases::NewCase {
+                case_number: format!("LIST-019-{n:04}"),
+                offence_classification: "misdemeanor".into(),
+                status: "open".into(),
+                command: "PCT-019".into(),
+                assigned_investigator: None,
+                political_activity: false,
+                created_by: "system:test".into(),
+            },
+        )
+        .await
+        .expect("case");
+        if n % 2 == 0 {
+            cases::create(
+                &mut tx,
+                &cases::NewCase {
+                    case_number: format!("LIST-INT-{:04}", n / 2),
+                    offence_classification: "other_felony".into(),
+                    status: "open".into(),
+                    command: "INTEL".into(),
+                    assigned_investigator: Some(park),
+                    political_activity: true,
+                    created_by: "system:test".into(),
+                },
+            )
+            .await
+            .expect("case");
+        }
+    }
+    tx.commit().await.expect("commit");
+}
+
+/// SEC-04: the audit trail is read a page at a time by `seq`, forwards and backwards, filtered
+/// by record and by time range, on the API and on the page, which keeps the "Decided by" column.
+async fn sec_04_audit_trail_paged_and_filtered_by_time_and_record_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let append = |action: &'static str, id: String| {
+        let store = srv.state.store.clone();
+        async move {
+            let mut tx = store.begin().await.expect("tx");
+            audit::append(
+                &mut tx,
+                &audit::AuditEvent {
+                    actor: "system:test".into(),
+                    action: action.into(),
+                    record_type: "list_test".into(),
+                    record_id: id,
+                    reason: None,
+                    outcome: audit::Outcome::Success,
+                    detail: serde_json::json!({"rule": "SEC-04"}),
+                },
+            )
+            .await
+            .expect("append");
+            tx.commit().await.expect("commit");
+        }
+    };
+    for n in 0..130 {
+        append("list.early", format!("r{}", n % 3)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let between = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    for n in 0..70 {
+        append("list.late", format!("r{}", n % 3)).await;
+    }
+    let iab = srv.login("iab.walsh").await;
+
+    // Forwards (the API's default order), 50 at a time, with an exact total.
+    let (entries, pages) = all_pages(&srv, &iab, "/api/audit?record_type=list_test").await;
+    assert_eq!(entries.len(), 200);
+    assert_eq!(pages, 4);
+    let seqs: Vec<u64> = entries.iter().filter_map(|e| e["seq"].as_u64()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "ascending: {seqs:?}");
+    let (_, first) = srv.get(&iab, "/api/audit?record_type=list_test").await;
+    assert_eq!(first["total"], 200, "{first}");
+    assert_eq!(first["total_exact"], true);
+    assert!(first["prev"].is_null(), "{first}");
+
+    // Newest first, and back again with the `prev` cursor.
+    let (_, newest) = srv
+        .get(&iab, "/api/audit?record_type=list_test&order=desc&limit=30")
+        .await;
+    let page1 = items(&newest);
+    assert_eq!(page1.len(), 30);
+    assert_eq!(page1[0]["seq"].as_u64(), seqs.last().copied());
+    assert_eq!(page1[0]["action"], "list.late");
+    let next = newest["next"].as_str().expect("next").to_string();
+    assert!(next.contains("before_seq="), "{next}");
+    let (_, older) = srv.get(&iab, &next).await;
+    let page2 = items(&older);
+    assert_eq!(page2.len(), 30);
+    assert!(page2[0]["seq"].as_u64() < page1[29]["seq"].as_u64());
+    let prev = older["prev"].as_str().expect("prev").to_string();
+    assert!(prev.contains("after_seq="), "{prev}");
+    let (_, back) = srv.get(&iab, &prev).await;
+    let seq = |v: &Vec<Value>| v.iter().map(|e| e["seq"].clone()).collect::<Vec<_>>();
+    assert_eq!(
+        seq(&items(&back)),
+        seq(&page1),
+        "prev returns the page before"
+    );
+
+    // A record (type and id), a time range, and both together.
+    let (_, r1) = srv
+        .get(
+            &iab,
+            "/api/audit?record_type=list_test&record_id=r1&limit=500",
+        )
+        .await;
+    assert!(items(&r1).iter().all(|e| e["record_id"] == "r1"));
+    assert_eq!(r1["total"], 43 + 23, "{}", r1["total"]);
+    let from = between.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let late_path = format!(
+        "/api/audit?record_type=list_test&from={}&limit=500",
+        from.replace('+', "%2B")
+    );
+    let (s, late) = srv.get(&iab, &late_path).await;
+    assert_eq!(s, StatusCode::OK, "{late}");
+    assert_eq!(late["total"], 70);
+    assert!(items(&late).iter().all(|e| e["action"] == "list.late"));
+    let (_, early) = srv
+        .get(
+            &iab,
+            &format!(
+                "/api/audit?record_type=list_test&record_id=r0&to={}&limit=500",
+                from.replace('+', "%2B")
+            ),
+        )
+        .await;
+    assert_eq!(early["total"], 44);
+    assert!(items(&early)
+        .iter()
+        .all(|e| e["action"] == "list.early" && e["record_id"] == "r0"));
+
+    // Bounds: a limit above 500 is 500; a record id without its type and an inverted range are
+    // refused naming the field.
+    let (_, big) = srv.get(&iab, "/api/audit?limit=100000").await;
+    assert_eq!(big["limit"], 500);
+    let (s, b) = srv.get(&iab, "/api/audit?record_id=r1").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    let (s, b) = srv
+        .get(&iab, "/api/audit?from=2026-12-02&to=2026-12-01")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+
+    // The page: newest first, 50 rows, the pager, the filters, "Decided by".
+    let (s, page) = html(&srv, &iab, "/audit?record_type=list_test&record_id=r2").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("Decided by"));
+    assert_eq!(page.matches("<td class=\"decided-by\">").count(), 50);
+    assert!(page.contains("<code>SEC-04</code>"));
+    assert!(page.contains("rel=\"next\""), "more than a page of r2");
+    assert!(page.contains("of 66"), "the total is shown");
+    assert!(!page.contains(">r1<") && !page.contains("list_test r1"));
+
+    // Someone the policy does not let read the trail gets nothing.
+    let okafor = srv.login("det.okafor").await;
+    let (s, _) = srv.get(&okafor, "/api/audit?record_type=list_test").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+both!(
+    sec_04_audit_trail_paged_and_filtered_by_time_and_record,
+    super::sec_04_audit_trail_paged_and_filtered_by_time_and_record_body
+);
+
+/// SEC-02: the case list is paged over the cases the person may read, sorted and filtered in
+/// the database; a refused case is never shown, and the total does not count refused cases.
+async fn sec_02_case_list_paged_over_the_cases_the_person_may_read_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    seed_cases(&srv).await;
+    let moreau = srv.login("lt.moreau").await;
+
+    let (all, pages) = all_pages(
+        &srv,
+        &moreau,
+        "/api/cases?q=list-&sort=number&order=asc&limit=25",
+    )
+    .await;
+    assert_eq!(pages, 5);
+    let numbers: Vec<String> = all
+        .iter()
+        .filter_map(|c| c["case_number"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(numbers.len(), 120, "{numbers:?}");
+    assert!(numbers.iter().all(|n| n.starts_with("LIST-019-")));
+    assert_eq!(numbers.iter().collect::<HashSet<_>>().len(), 120);
+    let mut sorted = numbers.clone();
+    sorted.sort();
+    assert_eq!(numbers, sorted);
+
+    let (_, first) = srv
+        .get(
+            &moreau,
+            "/api/cases?q=LIST-&sort=number&order=desc&limit=25",
+        )
+        .await;
+    assert_eq!(first["items"][0]["case_number"], "LIST-019-0120");
+    assert_eq!(first["total_exact"], false);
+    // At least: the 25 shown and one more; never the refused INTEL cases.
+    assert_eq!(first["total"], 26, "{}", first["total"]);
+    assert!(first["next"]
+        .as_str()
+        .is_some_and(|n| n.contains("offset=25")));
+
+    // Newest first by default; filters by status and command; a sort outside the whitelist is 400.
+    let (_, newest) = srv.get(&moreau, "/api/cases?q=LIST").await;
+    assert_eq!(newest["items"][0]["case_number"], "LIST-019-0120");
+    assert_eq!(newest["sort"], "opened");
+    let (_, closed) = srv.get(&moreau, "/api/cases?q=LIST&status=closed").await;
+    assert!(items(&closed).is_empty());
+    let (_, intel) = srv.get(&moreau, "/api/cases?command=INTEL").await;
+    assert!(items(&intel).is_empty(), "{intel}");
+    assert_eq!(intel["total"], 0, "refused cases are not counted");
+    assert!(intel["next"].is_null());
+    let (s, b) = srv.get(&moreau, "/api/cases?sort=case_number;drop").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+
+    // The Intelligence Division's investigator sees its cases.
+    let park = srv.login("intel.park").await;
+    let (_, theirs) = srv.get(&park, "/api/cases?q=LIST-INT&limit=500").await;
+    assert_eq!(items(&theirs).len(), 60, "{}", theirs["total"]);
+
+    // The page: 25 rows, the pager, sortable headers keeping the filter.
+    let (s, page) = html(
+        &srv,
+        &moreau,
+        "/cases?q=LIST-019&sort=number&order=asc&limit=25",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(page.matches("<a href=\"/cases/LIST-019-").count(), 25);
+    assert!(page.contains("LIST-019-0001") && !page.contains("LIST-019-0026"));
+    assert!(page.contains("rel=\"next\""));
+    assert!(page.contains("aria-sort=\"ascending\""));
+    assert!(page.contains("q=LIST-019&amp;limit=25&amp;sort=status"));
+    assert!(!page.contains("LIST-INT"));
+}
+both!(
+    sec_02_case_list_paged_over_the_cases_the_person_may_read,
+    super::sec_02_case_list_paged_over_the_cases_the_person_may_read_body
+);
+
+/// SEC-02: the list of people is paged with an exact total, sorted and filtered in the database.
+async fn sec_02_people_list_paged_sorted_and_filtered_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let mut tx = srv.state.store.begin().await.expect("tx");
+    for n in 0..75 {
+        users::create(
+            &mut tx,
+            &users::NewUser {
+                username: format!("list.person{n:03}"),
+                display_name: format!("Demo Lister {}", 75 - n),
+                rank: Some("police_officer".into()),
+                command: Some(if n % 3 == 0 { "PCT-019" } else { "HQ" }.into()),
+                password_hash: None,
+                kind: "member".into(),
+            },
+        )
+        .await
+        .expect("user");
+    }
+    tx.commit().await.expect("commit");
+    let admin = srv.login("admin").await;
+    let (all, pages) = all_pages(&srv, &admin, "/api/users?q=list.person&limit=20").await;
+    assert_eq!((all.len(), pages), (75, 4));
+    let (_, first) = srv.get(&admin, "/api/users?q=list.person&limit=20").await;
+    assert_eq!(first["total"], 75);
+    assert_eq!(first["total_exact"], true);
+    assert_eq!(first["items"][0]["username"], "list.person000");
+    let (_, desc) = srv
+        .get(&admin, "/api/users?q=LISTER&sort=name&order=desc&limit=5")
+        .await;
+    assert_eq!(desc["items"][0]["display_name"], "Demo Lister 9");
+    let (_, pct) = srv
+        .get(&admin, "/api/users?q=list.person&command=PCT-019&limit=500")
+        .await;
+    assert_eq!(pct["total"], 25);
+    assert!(items(&pct).iter().all(|u| u["command"] == "PCT-019"));
+    let (_, off) = srv
+        .get(&admin, "/api/users?q=list.person&offset=70&limit=20")
+        .await;
+    assert_eq!(items(&off).len(), 5);
+    assert!(off["next"].is_null() && off["prev"].is_string());
+    // `%` and `_` are matched literally.
+    let (_, none) = srv.get(&admin, "/api/users?q=%25").await;
+    assert_eq!(none["total"], 0, "{none}");
+    let (s, page) = html(
+        &srv,
+        &admin,
+        "/admin/users?q=list.person&limit=20&offset=20",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        page.matches("<a href=\"/admin/users/list.person").count(),
+        20
+    );
+    assert!(page.contains("list.person020") && !page.contains("list.person040"));
+    assert!(page.contains("21–40 of 75"), "the pager counts");
+    let okafor = srv.login("det.okafor").await;
+    let (s, _) = srv.get(&okafor, "/api/users?q=list").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+both!(
+    sec_02_people_list_paged_sorted_and_filtered,
+    super::sec_02_people_list_paged_sorted_and_filtered_body
+);
+
+/// SEC-02: one search box finds case numbers, people and camera serials; each result is one
+/// the policy lets the person read, decided on that very record, with a link to it.
+async fn sec_02_search_shows_only_records_the_person_may_read_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    seed_cases(&srv).await;
+    let mut tx = srv.state.store.begin().await.expect("tx");
+    for (serial, command) in [("SRCH-019-77", "PCT-019"), ("SRCH-INT-77", "INTEL")] {
+        devices::create(
+            &mut tx,
+            &devices::NewDevice {
+                device_type: "digital_camera".into(),
+                make: "Demo".into(),
+                model: "Cam".into(),
+                serial: serial.into(),
+                storage_location: "locker".into(),
+                command: command.into(),
+                inspection_interval_days: 30,
+                created_by: "system:test".into(),
+            },
+        )
+        .await
+        .expect("device");
+    }
+    tx.commit().await.expect("commit");
+
+    let moreau = srv.login("lt.moreau").await;
+    let (s, r) = srv.get(&moreau, "/api/search?q=list-int").await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert!(items(&r).is_empty(), "refused cases are not found: {r}");
+    let (_, r) = srv.get(&moreau, "/api/search?q=LIST-019-011").await;
+    let hits = items(&r);
+    assert_eq!(hits.len(), 10, "{r}");
+    assert!(hits.iter().all(|h| h["kind"] == "case"
+        && h["href"]
+            .as_str()
+            .is_some_and(|l| l.starts_with("/cases/LIST-019-011"))));
+    let (_, r) = srv.get(&moreau, "/api/search?q=srch-").await;
+    let serials: Vec<String> = items(&r)
+        .iter()
+        .filter(|h| h["kind"] == "device")
+        .filter_map(|h| h["label"].as_str())
+        .map(|l| l.trim_start_matches("Camera ").to_string())
+        .collect();
+    assert_eq!(serials, vec!["SRCH-019-77"], "{r}");
+
+    let park = srv.login("intel.park").await;
+    let (_, r) = srv.get(&park, "/api/search?q=LIST-INT-003").await;
+    assert!(
+        !items(&r).is_empty() && items(&r).iter().all(|h| h["kind"] == "case"),
+        "{r}"
+    );
+
+    // People: the administrator may read any account; an investigator may not read others'.
+    let admin = srv.login("admin").await;
+    let (_, r) = srv.get(&admin, "/api/search?q=rivera").await;
+    assert!(
+        items(&r)
+            .iter()
+            .any(|h| h["kind"] == "person" && h["href"] == "/admin/users/det.rivera"),
+        "{r}"
+    );
+    let okafor = srv.login("det.okafor").await;
+    let (_, r) = srv.get(&okafor, "/api/search?q=rivera").await;
+    assert!(
+        items(&r).iter().all(|h| h["kind"] != "person"),
+        "no account the investigator may not read: {r}"
+    );
+    for h in items(&r) {
+        let (s, _) = srv.get(&okafor, h["href"].as_str().unwrap_or("/")).await;
+        assert_ne!(s, StatusCode::FORBIDDEN, "{h}");
+    }
+
+    // The page, reached from the header's search box.
+    let (s, home) = html(&srv, &moreau, "/").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(home.contains("action=\"/search\""));
+    let (s, page) = html(&srv, &moreau, "/search?q=LIST-019-0001").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        page.contains("cases&#x2f;LIST-019-0001\">Case LIST-019-0001</a>"),
+        "a link to the case: {page}"
+    );
+    assert!(!page.contains("LIST-INT"));
+    let long = "x".repeat(101);
+    let (s, _) = srv.get(&moreau, &format!("/api/search?q={long}")).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // Every search is in the audit trail with what it showed.
+    let iab = srv.login("iab.walsh").await;
+    let (_, trail) = srv
+        .get(
+            &iab,
+            "/api/audit?action=search&actor=user:lt.moreau&limit=500",
+        )
+        .await;
+    assert!(items(&trail).len() >= 4, "{trail}");
+}
+both!(
+    sec_02_search_shows_only_records_the_person_may_read,
+    super::sec_02_search_shows_only_records_the_person_may_read_body
+);
