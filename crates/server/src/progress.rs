@@ -28,7 +28,9 @@ pub const RETENTION_RUN: &str = "retention_run";
 
 /// Reports one task's progress to the store, at most every [`WRITE_EVERY`].
 pub struct Tracker {
-    state: AppState,
+    store: probity_store::Store,
+    /// The server's clock (simulated in tests), or the system clock for command-line work.
+    clock: Option<AppState>,
     id: Option<Uuid>,
     last_write: Instant,
     done: u64,
@@ -44,9 +46,40 @@ impl Tracker {
         started_by: &str,
         total: Option<u64>,
     ) -> Tracker {
-        let now = state.clock.now();
+        Tracker::begin(
+            state.store.clone(),
+            Some(state.clone()),
+            kind,
+            label,
+            started_by,
+            total,
+        )
+        .await
+    }
+
+    /// The same for work a command line does on the store (e.g. `probity gallery import`), so
+    /// the operations page of every server shows it too.
+    pub async fn start_on_store(
+        store: &probity_store::Store,
+        kind: &str,
+        label: &str,
+        started_by: &str,
+        total: Option<u64>,
+    ) -> Tracker {
+        Tracker::begin(store.clone(), None, kind, label, started_by, total).await
+    }
+
+    async fn begin(
+        store: probity_store::Store,
+        clock: Option<AppState>,
+        kind: &str,
+        label: &str,
+        started_by: &str,
+        total: Option<u64>,
+    ) -> Tracker {
+        let now = clock.as_ref().map_or_else(Utc::now, |s| s.clock.now());
         let id = async {
-            let mut tx = state.store.begin().await?;
+            let mut tx = store.begin().await?;
             let id = pstore::start(
                 &mut tx,
                 &pstore::NewTask {
@@ -71,7 +104,8 @@ impl Tracker {
             }
         };
         Tracker {
-            state: state.clone(),
+            store,
+            clock,
             id,
             last_write: Instant::now(),
             done: 0,
@@ -109,9 +143,9 @@ impl Tracker {
         let Some(id) = self.id else {
             return;
         };
-        let now = self.state.clock.now();
+        let now = self.clock.as_ref().map_or_else(Utc::now, |s| s.clock.now());
         let r = async {
-            let mut tx = self.state.store.begin().await?;
+            let mut tx = self.store.begin().await?;
             match outcome {
                 Some(o) => pstore::finish(&mut tx, id, self.done, o, now).await?,
                 None => pstore::update(&mut tx, id, self.done, self.total, now).await?,

@@ -107,7 +107,17 @@ async fn import(dir: PathBuf, manifest: PathBuf, args: StoreArgs) -> Result<()> 
     );
     let who = actor();
     let mut imported = 0usize;
-    for row in &rows {
+    // The operations page of every server shows the import's progress too.
+    let mut tracker = probity_server::progress::Tracker::start_on_store(
+        &store,
+        probity_server::progress::GALLERY_IMPORT,
+        &format!("photo repository import from {}", manifest.display()),
+        &who,
+        Some(rows.len() as u64),
+    )
+    .await;
+    for (i, row) in rows.iter().enumerate() {
+        tracker.advance(i as u64, None).await;
         let path = dir.join(&row.file);
         let result = match std::fs::read(&path) {
             Ok(bytes) => gallery::import_one(&store, &face, row, &bytes, &who).await,
@@ -124,6 +134,8 @@ async fn import(dir: PathBuf, manifest: PathBuf, args: StoreArgs) -> Result<()> 
         bar.inc(1);
     }
     bar.finish_and_clear();
+    tracker.advance(rows.len() as u64, None).await;
+    tracker.finish(true).await;
     store.close().await;
     println!("imported {imported} photographs into the repository");
     refused.sort_by_key(|r| r.line);
