@@ -61,6 +61,11 @@ async function overlaps(page) {
       return `${el.tagName.toLowerCase()}${id}${n}${text ? ` "${text}"` : ''}`;
     };
     const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth > width + 1) {
+      const wide = [...document.querySelectorAll('body *')].filter((el) => el.getBoundingClientRect().right > width + 1 && el.checkVisibility())
+        .filter((el, _, all) => !all.includes(el.parentElement)).slice(0, 3).map(name);
+      found.push(`the page is ${document.documentElement.scrollWidth} px wide in a ${width} px window: ${wide.join(', ')}`);
+    }
     for (const el of document.querySelectorAll('header a, header button, header input')) {
       const r = el.getBoundingClientRect();
       if (el.checkVisibility() && r.right > width + 1) found.push(`header: ${name(el)} reaches ${Math.round(r.right)} px, past the window's ${width} px`);
