@@ -38,9 +38,9 @@ async fn start_with_repository(backend: Backend) -> TestServer {
 
 async fn queue(srv: &TestServer, who: &str) -> Vec<Value> {
     let c = srv.login(who).await;
-    let (s, q) = srv.get(&c, "/api/fr/queue").await;
+    let (s, q) = srv.get(&c, "/api/fr/queue?limit=500").await;
     assert_eq!(s, StatusCode::OK, "{who}'s queue: {q}");
-    q.as_array().cloned().unwrap_or_default()
+    q["items"].as_array().cloned().unwrap_or_default()
 }
 
 fn in_state(q: &[Value], state: &str) -> Vec<String> {

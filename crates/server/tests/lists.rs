@@ -8,7 +8,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::{Backend, TestServer};
-use probity_store::{audit, cases, devices, users};
+use probity_store::{audit, cases, devices, fr, users};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -467,4 +467,98 @@ async fn sec_02_search_shows_only_records_the_person_may_read_body(backend: Back
 both!(
     sec_02_search_shows_only_records_the_person_may_read,
     super::sec_02_search_shows_only_records_the_person_may_read_body
+);
+
+/// FR-25 / SEC-02: the FR queue is paged over the requests the person may read (the Intelligence
+/// Division's political cases are kept from the FR section), sorted and filtered in the
+/// database; the search box finds a request by the start of its id only when it may be read.
+async fn fr_25_fr_queue_paged_and_searched_over_requests_the_person_may_read_body(
+    backend: Backend,
+) {
+    let srv = common::start(backend).await;
+    seed_cases(&srv).await;
+    let rivera = srv.user("det.rivera").await.id;
+    let mut tx = srv.state.store.begin().await.expect("tx");
+    let mut hidden = Vec::new();
+    let mut shown = Vec::new();
+    for n in 1..=70 {
+        for number in [
+            format!("LIST-019-{n:04}"),
+            format!("LIST-INT-{:04}", n % 60 + 1),
+        ] {
+            if number.starts_with("LIST-INT") && n % 2 == 1 {
+                continue;
+            }
+            let case = cases::get_by_number(&mut tx, &number)
+                .await
+                .expect("case")
+                .expect("case exists");
+            let id = uuid::Uuid::now_v7();
+            fr::insert(
+                &mut tx,
+                id,
+                case.id,
+                &number,
+                rivera,
+                if n % 5 == 0 { "returned" } else { "submitted" },
+                Some("identify_suspect"),
+                None,
+                "{}",
+            )
+            .await
+            .expect("request");
+            if number.starts_with("LIST-INT") {
+                hidden.push(id.to_string());
+            } else {
+                shown.push(id.to_string());
+            }
+        }
+    }
+    tx.commit().await.expect("commit");
+    let chen = srv.login("fri.chen").await;
+    let (all, pages) = all_pages(
+        &srv,
+        &chen,
+        "/api/fr/queue?q=list-&sort=case&order=asc&limit=30",
+    )
+    .await;
+    assert_eq!(pages, 3);
+    let numbers: Vec<&str> = all
+        .iter()
+        .filter_map(|r| r["case_number"].as_str())
+        .collect();
+    assert_eq!(numbers.len(), 70, "{numbers:?}");
+    assert!(numbers.iter().all(|n| n.starts_with("LIST-019-")));
+    assert!(numbers.windows(2).all(|w| w[0] <= w[1]), "sorted by case");
+    let (_, returned) = srv
+        .get(&chen, "/api/fr/queue?q=LIST-&state=returned&limit=500")
+        .await;
+    assert_eq!(items(&returned).len(), 14);
+    assert!(items(&returned).iter().all(|r| r["state"] == "returned"));
+    let (_, first) = srv.get(&chen, "/api/fr/queue?q=LIST-INT").await;
+    assert!(items(&first).is_empty() && first["total"] == 0, "{first}");
+
+    // The search box: by the start of the id, only a request the person may read.
+    let (_, r) = srv
+        .get(&chen, &format!("/api/search?q={}", &shown[3][..13]))
+        .await;
+    assert!(
+        items(&r)
+            .iter()
+            .any(|h| h["kind"] == "fr_request" && h["id"] == shown[3].as_str()),
+        "{r}"
+    );
+    let (_, r) = srv
+        .get(&chen, &format!("/api/search?q={}", hidden[3]))
+        .await;
+    assert!(items(&r).is_empty(), "{r}");
+    // The page: the pager and the state filter.
+    let (s, page) = html(&srv, &chen, "/fr?q=LIST-019&limit=30&sort=case&order=asc").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(page.matches("<td>LIST-019-").count(), 30);
+    assert!(page.contains("rel=\"next\"") && page.contains("at least 31"));
+}
+both!(
+    fr_25_fr_queue_paged_and_searched_over_requests_the_person_may_read,
+    super::fr_25_fr_queue_paged_and_searched_over_requests_the_person_may_read_body
 );

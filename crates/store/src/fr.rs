@@ -159,6 +159,80 @@ pub async fn search_id(tx: &mut Tx, prefix: &str, limit: u32) -> Result<Vec<Requ
     rows.iter().map(from_row).collect()
 }
 
+/// The columns a list of requests may be sorted by (with descending beside it); each maps to a
+/// fixed column name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RequestSort {
+    #[default]
+    Submitted,
+    Updated,
+    State,
+    Case,
+}
+
+impl RequestSort {
+    fn column(self) -> &'static str {
+        match self {
+            RequestSort::Submitted => "created_at",
+            RequestSort::Updated => "updated_at",
+            RequestSort::State => "state",
+            RequestSort::Case => "case_number",
+        }
+    }
+}
+
+/// A batch of requests in a list's order: `q` matches part of the case number or the start of
+/// the id (any case), `state` exactly.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub q: Option<String>,
+    pub state: Option<String>,
+    pub sort: RequestSort,
+    pub descending: bool,
+    /// At most this many (0 = 50).
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// One batch of requests (see [`RequestFilter`]).
+pub async fn list_page(tx: &mut Tx, f: &RequestFilter) -> Result<Vec<Request>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM fr_requests WHERE 1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(q) = &f.q {
+        let contains = crate::cases::contains_pattern(q);
+        let starts = contains[1..].to_string();
+        binds.push(contains);
+        binds.push(starts);
+        sql += &format!(
+            " AND (LOWER(case_number) LIKE ${} ESCAPE '\\' OR LOWER(id) LIKE ${} ESCAPE '\\')",
+            binds.len() - 1,
+            binds.len()
+        );
+    }
+    if let Some(st) = &f.state {
+        binds.push(st.clone());
+        sql += &format!(" AND state = ${}", binds.len());
+    }
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    sql += &format!(
+        " ORDER BY {} {dir}, id {dir} LIMIT ${} OFFSET ${}",
+        f.sort.column(),
+        binds.len() + 1,
+        binds.len() + 2
+    );
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(b);
+    }
+    let limit = if f.limit == 0 { 50 } else { f.limit };
+    let rows = q
+        .bind(i64::from(limit))
+        .bind(i64::try_from(f.offset).unwrap_or(i64::MAX))
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Requests, newest first; `states` empty = all. At most 500.
 pub async fn list(tx: &mut Tx, states: &[&str]) -> Result<Vec<Request>> {
     let rows = sqlx::query(&format!(

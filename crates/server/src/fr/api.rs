@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use super::workflow::{self as wf, Loaded};
 use crate::authz::{Authorized, SignedIn};
 use crate::error::ApiError;
+use crate::listing::{non_empty, Links, Page, Paged, Visible};
 use crate::state::AppState;
 
 type ApiResult = Result<Response, ApiError>;
@@ -48,35 +49,93 @@ pub async fn authorized_uses(_p: SignedIn) -> Json<Value> {
         .collect::<Vec<_>>()))
 }
 
-/// The requests an FR investigator or supervisor works, each filtered by `fr.request.read` on
-/// that request (FR-25: political-activity cases only for the Intelligence Division).
+/// The query string of the FR queue: paging (see [`crate::listing`]), sort by `submitted`
+/// (default, newest first), `updated`, `state` or `case`, `q` (part of the case number or the
+/// start of the request id) and `state`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct QueueParams {
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub q: Option<String>,
+    pub state: Option<String>,
+}
+
+const QUEUE_SORTS: &[&str] = &["submitted", "updated", "state", "case"];
+
+/// One page of the requests an FR investigator or supervisor works, each filtered by
+/// `fr.request.read` on that request (FR-25: political-activity cases only for the Intelligence
+/// Division). The page is filled from the requests the policy allows (see
+/// [`crate::listing::Visible`]), so the total is "at least".
 pub async fn queue_rows(
     state: &AppState,
     p: &crate::principal::Principal,
-) -> Result<Vec<Value>, ApiError> {
+    params: &QueueParams,
+    path: &str,
+) -> Result<Paged<Value>, ApiError> {
+    let page = Page::parse(
+        params.limit,
+        params.offset,
+        params.sort.as_deref(),
+        params.order.as_deref(),
+        params.q.as_deref(),
+        QUEUE_SORTS,
+        true,
+    )?;
+    let wanted_state = non_empty(params.state.as_deref());
+    let mut filter = fr::RequestFilter {
+        q: page.q.clone(),
+        state: wanted_state.clone(),
+        sort: match page.sort {
+            "updated" => fr::RequestSort::Updated,
+            "state" => fr::RequestSort::State,
+            "case" => fr::RequestSort::Case,
+            _ => fr::RequestSort::Submitted,
+        },
+        descending: page.descending,
+        limit: 0,
+        offset: 0,
+    };
     let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
-    let all = fr::list(&mut tx, &[]).await.map_err(crate::store_error)?;
+    let mut case_refs = std::collections::HashMap::new();
+    let mut visible = Visible::new(&page);
+    loop {
+        filter.limit = visible.batch();
+        filter.offset = visible.read();
+        let batch = fr::list_page(&mut tx, &filter)
+            .await
+            .map_err(crate::store_error)?;
+        for r in &batch {
+            if !case_refs.contains_key(&r.case_id) {
+                let case = probity_store::cases::get(&mut tx, r.case_id)
+                    .await
+                    .map_err(crate::store_error)?;
+                let case_ref = case.as_ref().and_then(crate::decision::case_ref);
+                case_refs.insert(r.case_id, case_ref);
+            }
+        }
+        let done = visible.offer(batch, |r| {
+            let Some(Some(case_ref)) = case_refs.get(&r.case_id) else {
+                return false;
+            };
+            let resource = Resource::FrRequest {
+                id: probity_domain::FrRequestId(r.id),
+                case: case_ref.clone(),
+                requester: UserId(r.requester),
+            };
+            crate::decision::decide_for(state, p, Action::FrRequestRead, &resource).allowed
+        });
+        if done {
+            break;
+        }
+    }
+    tx.commit().await.map_err(crate::store_error)?;
+    let at_least = visible.at_least();
+    let more = visible.more;
     let mut rows = Vec::new();
     let mut shown = Vec::new();
-    for r in all {
-        let Some(case) = probity_store::cases::get(&mut tx, r.case_id)
-            .await
-            .map_err(crate::store_error)?
-        else {
-            continue;
-        };
-        let Some(case_ref) = crate::decision::case_ref(&case) else {
-            continue;
-        };
-        let resource = Resource::FrRequest {
-            id: probity_domain::FrRequestId(r.id),
-            case: case_ref,
-            requester: UserId(r.requester),
-        };
-        let d = crate::decision::decide_for(state, p, Action::FrRequestRead, &resource);
-        if !d.allowed {
-            continue;
-        }
+    for r in visible.items {
         shown.push(r.id.to_string());
         let awaiting_officials = r.state == FrState::Submitted.as_str()
             && r.authorized_use.as_deref() == Some(probity_domain::fr_request::UNFORESEEN_USE_KEY)
@@ -94,13 +153,21 @@ pub async fn queue_rows(
             "updated_at": r.updated_at.to_rfc3339(),
         }));
     }
-    tx.commit().await.map_err(crate::store_error)?;
     wf::audit_read(state, p, "fr.queue.read", "*", json!({ "requests": shown })).await?;
-    Ok(rows)
+    let links = Links::new(path)
+        .filter("q", page.q.as_deref())
+        .filter("state", wanted_state.as_deref());
+    Ok(Paged::offset_page(
+        rows, &page, &links, at_least, false, more,
+    ))
 }
 
-pub async fn queue(State(state): State<AppState>, auth: Authorized) -> ApiResult {
-    Ok(Json(queue_rows(&state, &auth.principal).await?).into_response())
+pub async fn queue(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Query(params): Query<QueueParams>,
+) -> ApiResult {
+    Ok(Json(queue_rows(&state, &auth.principal, &params, "/api/fr/queue").await?).into_response())
 }
 
 pub async fn read(

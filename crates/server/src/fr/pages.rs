@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Form, Multipart, Path, State};
+use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -33,15 +33,16 @@ pub async fn queue(
     State(state): State<AppState>,
     auth: Authorized,
     headers: HeaderMap,
+    Query(params): Query<super::api::QueueParams>,
 ) -> Response {
-    match super::api::queue_rows(&state, &auth.principal).await {
-        Ok(rows) => page(
+    match super::api::queue_rows(&state, &auth.principal, &params, "/fr").await {
+        Ok(list) => page(
             &state,
             &headers,
             Some(&auth.principal),
             "fr_queue.html",
             "/fr",
-            context! { rows => rows },
+            context! { list => list, q => params.q, state => params.state, states => FrState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>() },
         ),
         Err(e) => fail(&state, e),
     }

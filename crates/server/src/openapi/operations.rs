@@ -884,11 +884,13 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             "The closed list of authorized uses (FR-05)",
             Json(json!({"type": "array", "items": r.named("AuthorizedUse", shapes::authorized_use())})),
         ),
-        ("GET", "/api/fr/queue") => op().ok(
-            200,
-            "Requests the caller works",
-            Json(json!({"type": "array", "items": r.named("FrQueueRow", shapes::fr_queue_row())})),
-        ),
+        ("GET", "/api/fr/queue") => op()
+            .query(Registry::inline::<fr::api::QueueParams>())
+            .ok(
+                200,
+                "One page of the requests the caller works (decided request by request: the total is at least)",
+                Json(paged(r.named("FrQueueRow", shapes::fr_queue_row()))),
+            ),
         ("GET", "/api/fr/requests/{id}") => {
             op().ok(200, "The request as the caller may see it", Json(fr_view(r)))
         }
