@@ -134,6 +134,8 @@ test('every_page_of_every_role_has_no_serious_or_critical_axe_violation_and_no_o
     if (!r || r.status() >= 400 || !(r.headers()['content-type'] ?? '').includes('text/html')) return;
     visited++;
     await page.setViewportSize({ width: 1280, height: 800 });
+    // Folded sections (details) are opened, so the forms inside them are checked too.
+    await page.evaluate(() => document.querySelectorAll('details').forEach((d) => (d.open = true)));
     const frame = await page.evaluate(() => ({
       lang: document.documentElement.lang,
       h1: document.querySelectorAll('h1').length,
