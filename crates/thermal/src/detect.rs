@@ -4,7 +4,7 @@
 //! and temperatures.
 
 use crate::error::{Result, ThermalError};
-use crate::frame::TemperatureMap;
+use crate::frame::{IntensityMap, TemperatureMap};
 
 /// A connected region of pixels that passed a detector's test.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -104,6 +104,99 @@ pub fn detect_people(map: &TemperatureMap, p: &PersonParams) -> Result<Vec<Regio
         })
         .collect();
     regions.sort_by_key(|r| std::cmp::Reverse(r.pixels));
+    Ok(regions)
+}
+
+/// Parameters of [`detect_hot_spots_relative`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RelativeHotSpotParams {
+    /// Fraction of the frame's pixels, the brightest, that may form hot spots
+    /// (0.01 = the top percentile of raw counts).
+    pub top_fraction: f32,
+    /// Hot-spot pixels also lie at least this far up the frame's range
+    /// (0..1), so that in a frame without a hot spot the brightest texture
+    /// does not become one.
+    pub min_relative: f32,
+    /// Smallest region reported, in pixels.
+    pub min_pixels: usize,
+}
+
+impl Default for RelativeHotSpotParams {
+    fn default() -> Self {
+        Self {
+            top_fraction: 0.01,
+            min_relative: 0.5,
+            min_pixels: 4,
+        }
+    }
+}
+
+/// A hot spot found on relative intensity: box and intensities on the
+/// frame's own 0..1 scale, never temperatures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RelativeRegion {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    pub pixels: usize,
+    /// Relative intensity of the brightest pixel (0 = coldest, 1 = hottest pixel of the frame).
+    pub peak_relative: f32,
+    pub peak_at: (u32, u32),
+    pub mean_relative: f32,
+}
+
+impl RelativeRegion {
+    /// How every output of relative detection is labelled.
+    pub const SCALE: &'static str =
+        "relative intensity (0 = coldest, 1 = hottest pixel of the frame), not temperature";
+}
+
+/// Hot spots of a frame without temperatures (TH-02 on a non-radiometric
+/// frame): connected regions among the brightest `top_fraction` of raw
+/// counts that also lie in the upper part of the frame's range
+/// (`min_relative`), brightest first. A frame of one uniform count has none.
+pub fn detect_hot_spots_relative(
+    map: &IntensityMap,
+    p: &RelativeHotSpotParams,
+) -> Result<Vec<RelativeRegion>> {
+    if !(p.top_fraction.is_finite() && p.top_fraction > 0.0 && p.top_fraction < 1.0) {
+        return Err(ThermalError::InvalidArgument(format!(
+            "the hot-spot fraction {} must lie between 0 and 1",
+            p.top_fraction
+        )));
+    }
+    if !(p.min_relative.is_finite() && (0.0..=1.0).contains(&p.min_relative)) {
+        return Err(ThermalError::InvalidArgument(format!(
+            "the least relative intensity {} of a hot spot must lie between 0 and 1",
+            p.min_relative
+        )));
+    }
+    let (lo, hi) = map.raw_range;
+    if lo == hi || map.values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sorted = map.values.clone();
+    sorted.sort_by(f32::total_cmp);
+    let n = sorted.len();
+    let k = ((n as f64 * f64::from(1.0 - p.top_fraction)) as usize).min(n - 1);
+    let threshold = sorted[k].max(p.min_relative).max(f32::MIN_POSITIVE);
+    let as_map = map.as_render_map();
+    let mut regions: Vec<RelativeRegion> =
+        components(&as_map, |v| v >= threshold, p.min_pixels.max(1))
+            .into_iter()
+            .map(|r| RelativeRegion {
+                x: r.x,
+                y: r.y,
+                width: r.width,
+                height: r.height,
+                pixels: r.pixels,
+                peak_relative: r.peak_c,
+                peak_at: r.peak_at,
+                mean_relative: r.mean_c,
+            })
+            .collect();
+    regions.sort_by(|a, b| b.peak_relative.total_cmp(&a.peak_relative));
     Ok(regions)
 }
 
@@ -221,6 +314,32 @@ mod tests {
         assert_eq!((p.x, p.y, p.width, p.height), (10, 20, 6, 14));
         assert_eq!(p.pixels, 84);
         assert!((p.mean_c - 33.0).abs() < 1e-4);
+    }
+
+    #[test]
+    fn th_02_relative_hot_spot_is_the_top_percentile_of_counts() {
+        let (w, h) = (64u32, 48u32);
+        let mut raw = vec![1000u16; (w * h) as usize];
+        for (i, v) in raw.iter_mut().enumerate() {
+            *v += ((i * 7919) % 13) as u16;
+        }
+        for y in 5..9 {
+            for x in 50..54 {
+                raw[y * 64 + x] = 3000;
+            }
+        }
+        let map = crate::frame::relative_of(w, h, &raw);
+        let found = detect_hot_spots_relative(&map, &RelativeHotSpotParams::default()).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        let r = found[0];
+        assert_eq!((r.x, r.y, r.width, r.height), (50, 5, 4, 4));
+        assert_eq!(r.peak_relative, 1.0);
+        let flat = crate::frame::relative_of(4, 4, &[7; 16]);
+        assert!(
+            detect_hot_spots_relative(&flat, &RelativeHotSpotParams::default())
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

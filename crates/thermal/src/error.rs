@@ -9,6 +9,10 @@ pub enum ThermalError {
     /// The input holds no radiometric (temperature-calibrated) thermal data.
     #[error("not a radiometric image: {0}")]
     NotRadiometric(String),
+    /// The frame decodes for viewing, but its calibration describes no
+    /// radiometric measurement, so it has no temperatures.
+    #[error("not radiometric: temperatures unavailable ({reason}); the frame can be viewed on a relative scale only")]
+    TemperaturesUnavailable { reason: String },
     /// The data is recognisably thermal but cut short or damaged.
     #[error("truncated or corrupted thermal data: {0}; the file is damaged, use the original from the camera")]
     Corrupt(String),

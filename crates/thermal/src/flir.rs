@@ -567,6 +567,8 @@ struct CameraRecord {
     identity: CameraIdentity,
     capture_time: Option<DateTime<FixedOffset>>,
     raw_stats: Option<RawValueStats>,
+    /// CameraTemperatureRangeMin/Max (Kelvin floats at 0x94/0x90), in °C.
+    stated_range_c: Option<(f64, f64)>,
 }
 
 fn decode_camera_record(rec: &[u8]) -> Result<CameraRecord> {
@@ -625,11 +627,16 @@ fn decode_camera_record(rec: &[u8]) -> Result<CameraRecord> {
         let utc = DateTime::from_timestamp(i64::from(secs), ms.min(999) * 1_000_000)?;
         Some(utc.with_timezone(&offset))
     })();
+    let stated_range_c = match (k_to_c(0x94), k_to_c(0x90)) {
+        (Ok(lo), Ok(hi)) if lo.is_finite() && hi.is_finite() && lo < hi => Some((lo, hi)),
+        _ => None,
+    };
     Ok(CameraRecord {
         params,
         identity,
         capture_time,
         raw_stats,
+        stated_range_c,
     })
 }
 
@@ -671,7 +678,14 @@ pub(crate) fn decode_fff(
         raw_value_stats: camera.as_ref().and_then(|c| c.raw_stats),
     };
     Ok((
-        ThermalImage::new(w, h, raw, calibration, metadata)?,
+        ThermalImage::new(
+            w,
+            h,
+            raw,
+            calibration,
+            metadata,
+            camera.as_ref().and_then(|c| c.stated_range_c),
+        )?,
         fff.end,
     ))
 }

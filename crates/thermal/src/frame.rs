@@ -2,6 +2,7 @@
 
 use crate::calibration::{Calibration, Converter};
 use crate::error::{Result, ThermalError};
+use crate::radiometry::{assess, Radiometry};
 use chrono::{DateTime, FixedOffset};
 
 /// Bounds applied while decoding untrusted input.
@@ -137,6 +138,9 @@ pub struct ThermalImage {
     pub(crate) raw: Vec<u16>,
     pub(crate) calibration: Calibration,
     pub(crate) metadata: FrameMetadata,
+    /// The camera's stated measurement range in °C, when recorded.
+    pub(crate) stated_range_c: Option<(f64, f64)>,
+    pub(crate) radiometry: Radiometry,
 }
 
 impl std::fmt::Debug for ThermalImage {
@@ -146,6 +150,7 @@ impl std::fmt::Debug for ThermalImage {
             .field("height", &self.height)
             .field("calibration", &self.calibration)
             .field("metadata", &self.metadata)
+            .field("radiometry", &self.radiometry)
             .finish_non_exhaustive()
     }
 }
@@ -157,6 +162,7 @@ impl ThermalImage {
         raw: Vec<u16>,
         calibration: Calibration,
         metadata: FrameMetadata,
+        stated_range_c: Option<(f64, f64)>,
     ) -> Result<Self> {
         let expected = u64::from(width) * u64::from(height);
         if raw.len() as u64 != expected {
@@ -166,12 +172,15 @@ impl ThermalImage {
             )));
         }
         calibration.validate()?;
+        let radiometry = assess(&calibration, &metadata.camera, stated_range_c, &raw);
         Ok(Self {
             width,
             height,
             raw,
             calibration,
             metadata,
+            stated_range_c,
+            radiometry,
         })
     }
 
@@ -192,15 +201,36 @@ impl ThermalImage {
         &self.metadata
     }
 
-    /// Replaces the calibration (e.g. another emissivity); refuses absurd constants.
+    /// Whether the frame's counts may be reported as temperatures, decided
+    /// at decode (see [`Radiometry`]).
+    pub fn radiometry(&self) -> &Radiometry {
+        &self.radiometry
+    }
+
+    /// Replaces the calibration (e.g. another emissivity); refuses absurd
+    /// constants. The radiometry verdict is made again for the new
+    /// calibration.
     pub fn set_calibration(&mut self, calibration: Calibration) -> Result<()> {
         calibration.validate()?;
+        self.radiometry = assess(
+            &calibration,
+            &self.metadata.camera,
+            self.stated_range_c,
+            &self.raw,
+        );
         self.calibration = calibration;
         Ok(())
     }
 
-    /// The temperature map in degrees Celsius.
+    /// The temperature map in degrees Celsius. Refused with
+    /// [`ThermalError::TemperaturesUnavailable`] for a frame that is not
+    /// radiometric; view it with [`ThermalImage::relative_intensity`].
     pub fn temperatures(&self) -> Result<TemperatureMap> {
+        if let Radiometry::NotRadiometric { reason } = &self.radiometry {
+            return Err(ThermalError::TemperaturesUnavailable {
+                reason: reason.clone(),
+            });
+        }
         let conv = Converter::new(&self.calibration)?;
         let mut celsius = Vec::new();
         let finite_range = conv.convert_frame(&self.raw, &mut celsius);
@@ -210,6 +240,84 @@ impl ThermalImage {
             celsius,
             finite_range,
         })
+    }
+}
+
+impl ThermalImage {
+    /// The raw counts on a relative scale for viewing and relative
+    /// detection: 0 at the frame's lowest count, 1 at its highest. Works for
+    /// every frame, radiometric or not; the values are not temperatures.
+    pub fn relative_intensity(&self) -> IntensityMap {
+        relative_of(self.width, self.height, &self.raw)
+    }
+}
+
+pub(crate) fn relative_of(width: u32, height: u32, raw: &[u16]) -> IntensityMap {
+    let (lo, hi) = crate::calibration::raw_range(raw).unwrap_or((0, 0));
+    let span = f32::from(hi - lo).max(1.0);
+    let values = raw.iter().map(|&r| f32::from(r - lo) / span).collect();
+    IntensityMap {
+        width,
+        height,
+        values,
+        raw_range: (lo, hi),
+    }
+}
+
+/// Relative intensity of a frame: raw counts scaled to 0 (the frame's lowest
+/// count) … 1 (its highest), row-major. Not temperatures: no unit, and no
+/// comparison between frames.
+#[derive(Clone)]
+pub struct IntensityMap {
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) values: Vec<f32>,
+    pub(crate) raw_range: (u16, u16),
+}
+
+impl std::fmt::Debug for IntensityMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntensityMap")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IntensityMap {
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+    /// Row-major relative intensities, 0 to 1.
+    pub fn values(&self) -> &[f32] {
+        &self.values
+    }
+    /// The lowest and highest raw count of the frame (0 and 1 on this scale).
+    pub fn raw_range(&self) -> (u16, u16) {
+        self.raw_range
+    }
+    /// Relative intensity at a pixel, if inside the map.
+    pub fn at(&self, x: u32, y: u32) -> Option<f32> {
+        if x >= self.width || y >= self.height {
+            return None;
+        }
+        self.values
+            .get(y as usize * self.width as usize + x as usize)
+            .copied()
+    }
+    /// As a map for the palette renderer, without a °C scale: render it with
+    /// `scale_bar: false` and `range_c: Some((0.0, 1.0))` (what
+    /// [`crate::render_relative`] does).
+    pub(crate) fn as_render_map(&self) -> TemperatureMap {
+        TemperatureMap {
+            width: self.width,
+            height: self.height,
+            celsius: self.values.clone(),
+            finite_range: None,
+        }
     }
 }
 

@@ -56,6 +56,7 @@ mod live;
 mod lzw;
 mod plain;
 mod png16;
+mod radiometry;
 mod render;
 
 /// The raw codecs (LZW, PNG) for the `raw_codecs` fuzz target in `fuzz/`
@@ -131,15 +132,19 @@ pub mod fuzzing {
 }
 
 pub use calibration::{Calibration, RadiometricParams};
-pub use detect::{detect_anomalies, detect_people, AnomalyParams, PersonParams, Region};
+pub use detect::{
+    detect_anomalies, detect_hot_spots_relative, detect_people, AnomalyParams, PersonParams,
+    Region, RelativeHotSpotParams, RelativeRegion,
+};
 pub use error::{Result, ThermalError};
 pub use flir::FffSequence;
 pub use frame::{
-    CameraIdentity, DecodeLimits, DecodeOptions, FrameMetadata, RawEncoding, RawValueStats,
-    SourceFormat, TemperatureMap, TemperatureStats, ThermalImage,
+    CameraIdentity, DecodeLimits, DecodeOptions, FrameMetadata, IntensityMap, RawEncoding,
+    RawValueStats, SourceFormat, TemperatureMap, TemperatureStats, ThermalImage,
 };
 pub use live::{render_live, LiveFrame, LiveImage, LiveImageFormat, LiveRenderOptions, LiveView};
-pub use render::{render, HeatImage, Palette, RenderOptions, THERMAL_MARKER};
+pub use radiometry::{Radiometry, NON_RADIOMETRIC_MODELS, PLAUSIBLE_PLANCK, STATED_RANGE_MARGIN_C};
+pub use render::{render, render_relative, HeatImage, Palette, RenderOptions, THERMAL_MARKER};
 
 /// What kind of thermal input some bytes are, judged from their first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,6 +15,7 @@
 use crate::calibration::Calibration;
 use crate::error::{Result, ThermalError};
 use crate::frame::{DecodeLimits, DecodeOptions, TemperatureMap};
+use crate::radiometry::{assess, Radiometry};
 use crate::render::{encode_jpeg, encode_png, render, Palette, RenderOptions};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -25,6 +26,7 @@ pub struct LiveFrame {
     raw: Zeroizing<Vec<u16>>,
     calibration: Calibration,
     camera_serial: Option<String>,
+    radiometry: Radiometry,
 }
 
 impl std::fmt::Debug for LiveFrame {
@@ -46,6 +48,8 @@ impl LiveFrame {
             raw,
             calibration,
             metadata,
+            radiometry,
+            ..
         } = crate::decode(bytes, opts)?;
         let raw = Zeroizing::new(raw);
         let camera_serial = metadata.camera.serial;
@@ -55,6 +59,7 @@ impl LiveFrame {
             raw,
             calibration,
             camera_serial,
+            radiometry,
         })
     }
 
@@ -75,12 +80,14 @@ impl LiveFrame {
             )));
         }
         calibration.validate()?;
+        let radiometry = assess(&calibration, &Default::default(), None, &samples);
         Ok(Self {
             width,
             height,
             raw: samples,
             calibration,
             camera_serial: None,
+            radiometry,
         })
     }
 
@@ -117,6 +124,10 @@ impl LiveFrame {
     /// Camera serial, when the pushed file recorded one.
     pub fn camera_serial(&self) -> Option<&str> {
         self.camera_serial.as_deref()
+    }
+    /// Whether the frame's counts may be shown as temperatures.
+    pub fn radiometry(&self) -> &Radiometry {
+        &self.radiometry
     }
 }
 
@@ -188,10 +199,16 @@ impl LiveImage {
 }
 
 /// A rendered live frame with its spot, minimum and maximum temperatures.
+///
+/// For a frame that is not radiometric (`radiometry` says why) the image
+/// shows relative intensity without a °C scale and every temperature field is
+/// NaN: callers show [`Radiometry::UNAVAILABLE`] instead.
 pub struct LiveView {
     pub image: LiveImage,
+    pub radiometry: Radiometry,
     pub spot_at: (u32, u32),
-    /// NaN if the spot pixel is outside the calibrated range.
+    /// NaN if the spot pixel is outside the calibrated range or the frame is
+    /// not radiometric.
     pub spot_c: f32,
     pub min_c: f32,
     pub min_at: (u32, u32),
@@ -210,6 +227,9 @@ impl std::fmt::Debug for LiveView {
 
 /// Renders a live frame to an encoded palette image plus spot/min/max.
 pub fn render_live(frame: &LiveFrame, opts: &LiveRenderOptions) -> Result<LiveView> {
+    if !frame.radiometry.is_radiometric() {
+        return render_live_relative(frame, opts);
+    }
     let conv = crate::calibration::Converter::new(&frame.calibration)?;
     let mut celsius = Vec::new();
     let finite_range = conv.convert_frame(&frame.raw, &mut celsius);
@@ -249,6 +269,7 @@ pub fn render_live(frame: &LiveFrame, opts: &LiveRenderOptions) -> Result<LiveVi
             bytes: Zeroizing::new(bytes),
             format: opts.format,
         },
+        radiometry: Radiometry::Radiometric,
         spot_at,
         spot_c,
         min_c: stats.min_c,
@@ -256,6 +277,54 @@ pub fn render_live(frame: &LiveFrame, opts: &LiveRenderOptions) -> Result<LiveVi
         max_c: stats.max_c,
         max_at: stats.max_at,
         mean_c: stats.mean_c,
+    })
+}
+
+/// The viewing-only rendering of a frame that is not radiometric: relative
+/// intensity, no °C scale, no temperatures.
+fn render_live_relative(frame: &LiveFrame, opts: &LiveRenderOptions) -> Result<LiveView> {
+    let spot_at = opts.spot.unwrap_or((frame.width / 2, frame.height / 2));
+    if spot_at.0 >= frame.width || spot_at.1 >= frame.height {
+        return Err(ThermalError::InvalidArgument(format!(
+            "spot {spot_at:?} lies outside the {}x{} frame",
+            frame.width, frame.height
+        )));
+    }
+    let relative = crate::frame::relative_of(frame.width, frame.height, &frame.raw);
+    let map = ZeroOnDrop(TemperatureMap {
+        width: frame.width,
+        height: frame.height,
+        celsius: relative.values,
+        finite_range: None,
+    });
+    let heat = render(
+        &map.0,
+        &RenderOptions {
+            palette: opts.palette,
+            range_c: Some((0.0, 1.0)),
+            scale_bar: false,
+            upscale: opts.upscale,
+        },
+    )?;
+    let (w, h) = (heat.width(), heat.height());
+    let rgb = Zeroizing::new(heat.into_rgb());
+    let bytes = match opts.format {
+        LiveImageFormat::Png => encode_png(w, h, &rgb)?,
+        LiveImageFormat::Jpeg { quality } => encode_jpeg(w, h, &rgb, quality)?,
+    };
+    Ok(LiveView {
+        image: LiveImage {
+            bytes: Zeroizing::new(bytes),
+            format: opts.format,
+        },
+        radiometry: frame.radiometry.clone(),
+        spot_at,
+        spot_c: f32::NAN,
+        min_c: f32::NAN,
+        min_at: (0, 0),
+        max_c: f32::NAN,
+        max_at: (0, 0),
+        mean_c: f32::NAN,
     })
 }
 

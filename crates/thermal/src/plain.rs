@@ -94,6 +94,7 @@ pub(crate) fn decode_pgm(
         raw,
         *calibration,
         metadata(SourceFormat::Pgm16, CameraIdentity::default()),
+        None,
     )
 }
 
@@ -151,6 +152,7 @@ pub(crate) fn decode_tiff(
                 ..CameraIdentity::default()
             },
         ),
+        None,
     )
 }
 

@@ -215,6 +215,24 @@ pub(crate) fn encode_jpeg(width: u32, height: u32, rgb: &[u8], quality: u8) -> R
     Ok(out)
 }
 
+/// Renders the relative intensity of a frame (for frames that are not
+/// radiometric, or any frame viewed without temperatures): the palette spans
+/// the frame's lowest to highest count, and no °C scale bar is drawn
+/// whatever `opts.scale_bar` and `opts.range_c` say.
+pub fn render_relative(
+    map: &crate::frame::IntensityMap,
+    opts: &RenderOptions,
+) -> Result<HeatImage> {
+    render(
+        &map.as_render_map(),
+        &RenderOptions {
+            range_c: Some((0.0, 1.0)),
+            scale_bar: false,
+            ..*opts
+        },
+    )
+}
+
 /// Renders a temperature map with a palette and, optionally, a scale bar.
 pub fn render(map: &TemperatureMap, opts: &RenderOptions) -> Result<HeatImage> {
     let (lo, hi) = match opts.range_c {
