@@ -5,9 +5,10 @@
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use probity_thermal::{
-    decode_frames, detect_anomalies, detect_people, render, AnomalyParams, Calibration,
-    DecodeOptions, Palette, PersonParams, RadiometricParams, RawEncoding, RenderOptions,
-    SourceFormat, ThermalImage,
+    decode_frames, detect_anomalies, detect_hot_spots_relative, detect_people, render,
+    render_relative, AnomalyParams, Calibration, DecodeOptions, Palette, PersonParams,
+    RadiometricParams, Radiometry, RawEncoding, RelativeHotSpotParams, RelativeRegion,
+    RenderOptions, SourceFormat, ThermalImage,
 };
 use std::path::PathBuf;
 
@@ -115,8 +116,34 @@ pub fn run(cmd: ThermalCommand) -> anyhow::Result<()> {
         } => {
             let palette: Palette = palette.parse()?;
             let (img, _) = load(&file, &cal, frame)?;
-            let temps = img.temperatures()?;
             let upscale = upscale.unwrap_or_else(|| (240 / img.height().max(1)).clamp(1, 8));
+            if let Some(reason) = img.radiometry().reason() {
+                if min.is_some() {
+                    bail!(
+                        "{}: {} ({reason}); --min/--max are temperatures and cannot be applied",
+                        file.display(),
+                        Radiometry::UNAVAILABLE
+                    );
+                }
+                let opts = RenderOptions {
+                    palette,
+                    upscale,
+                    ..Default::default()
+                };
+                let heat = render_relative(&img.relative_intensity(), &opts)?;
+                std::fs::write(&output, heat.to_png()?)
+                    .with_context(|| format!("cannot write {}", output.display()))?;
+                println!(
+                    "{}: {}x{} {} rendering of relative intensity, no temperature scale: {} ({reason})",
+                    output.display(),
+                    heat.width(),
+                    heat.height(),
+                    palette.name(),
+                    Radiometry::UNAVAILABLE
+                );
+                return Ok(());
+            }
+            let temps = img.temperatures()?;
             let opts = RenderOptions {
                 palette,
                 range_c: min.zip(max),
@@ -242,6 +269,19 @@ fn inspect(
             r.median, r.range, r.range_min, r.range_max
         );
     }
+    if let Some(reason) = img.radiometry().reason() {
+        println!("radiometry:  {} ({reason})", Radiometry::UNAVAILABLE);
+        println!("temperature: {}", Radiometry::UNAVAILABLE);
+        if detect {
+            let spots = detect_hot_spots_relative(
+                &img.relative_intensity(),
+                &RelativeHotSpotParams::default(),
+            )?;
+            print_relative(&spots);
+        }
+        return Ok(());
+    }
+    println!("radiometry:  radiometric");
     let temps = img.temperatures()?;
     let Some(s) = temps.stats() else {
         bail!("no pixel lies in the calibrated range");
@@ -270,6 +310,21 @@ fn inspect(
         );
     }
     Ok(())
+}
+
+/// Hot spots of a frame without temperatures, labelled as relative intensity.
+fn print_relative(spots: &[RelativeRegion]) {
+    println!(
+        "hot spots (brightest 1 % of raw counts; {}): {}",
+        RelativeRegion::SCALE,
+        spots.len()
+    );
+    for r in spots.iter().take(20) {
+        println!(
+            "  box x {} y {} w {} h {} ({} px): peak {:.3} relative at {:?}, mean {:.3} relative",
+            r.x, r.y, r.width, r.height, r.pixels, r.peak_relative, r.peak_at, r.mean_relative
+        );
+    }
 }
 
 /// `probity thermal replay`: a directory of radiometric files pushed as a live source.
