@@ -43,12 +43,14 @@
           continue;
         }
         const f = await r.json();
-        document.getElementById('status').textContent = '';
+        // A source that does not measure temperature: the picture is relative intensity only.
+        const na = f.radiometric === false ? 'not radiometric: temperatures unavailable' : null;
+        document.getElementById('status').textContent = na ? `${na} (${f.reason})` : '';
         after = f.seq; width = f.width; height = f.height;
         img.src = f.image;
-        document.getElementById('spot').textContent = fmt(f.spot);
-        document.getElementById('min').textContent = fmt(f.min);
-        document.getElementById('max').textContent = fmt(f.max);
+        document.getElementById('spot').textContent = na || fmt(f.spot);
+        document.getElementById('min').textContent = na || fmt(f.min);
+        document.getElementById('max').textContent = na || fmt(f.max);
         document.getElementById('seq').textContent = String(f.seq);
       } catch (e) {
         if (e.name === 'AbortError') continue;

@@ -589,6 +589,106 @@ both!(
     super::th_03_live_view_leaves_no_trace
 );
 
+/// The Duo Pro R sample with its Planck constants replaced by placeholders (R1 = R2 = B = F = 1,
+/// O = 0), as a non-radiometric camera writes them; patched in memory, never on disk here.
+fn placeholder_calibration_frame() -> Vec<u8> {
+    let mut b = std::fs::read(data_dir().join("thermal/flir_duo_pro_r_frame.fff")).expect("sample");
+    let be32 =
+        |b: &[u8], o: usize| u32::from_be_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]) as usize;
+    let (dir, n) = (be32(&b, 0x18), be32(&b, 0x1C));
+    let cam = (0..n)
+        .map(|i| dir + i * 32)
+        .find(|&e| u16::from_be_bytes([b[e], b[e + 1]]) == 0x20)
+        .map(|e| be32(&b, e + 0x0C))
+        .expect("camera record");
+    let le = u16::from_le_bytes([b[cam], b[cam + 1]]) == 2;
+    let f = |v: f32| if le { v.to_le_bytes() } else { v.to_be_bytes() };
+    for off in [0x58, 0x5C, 0x60, 0x30C] {
+        b[cam + off..cam + off + 4].copy_from_slice(&f(1.0));
+    }
+    b[cam + 0x308..cam + 0x30C].fill(0);
+    b
+}
+
+async fn th_02_non_radiometric_frame_shows_no_temperatures(backend: Backend) {
+    let srv = common::start(backend).await;
+    let token = source_account(&srv, "relay.vue").await;
+    authorize(&srv, "relay.vue", "wireless", "public_observation").await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/thermal/live/relay.vue/frames", srv.url))
+        .header("authorization", format!("{TOKEN_PREFIX}{token}"))
+        .header("content-type", "application/octet-stream")
+        .body(placeholder_calibration_frame())
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(
+        r.status(),
+        StatusCode::ACCEPTED,
+        "a non-radiometric frame is still viewable"
+    );
+    let monitor = srv.login("lt.moreau").await;
+    let (s, v) = srv
+        .get(&monitor, "/api/thermal/live/relay.vue/view?after=0")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["radiometric"], false, "{v}");
+    assert_eq!(v["temperatures"], "unavailable", "{v}");
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("placeholder constants"),
+        "{v}"
+    );
+    for r in ["spot", "min", "max"] {
+        assert!(v[r]["celsius"].is_null(), "{r}: {v}");
+    }
+    assert!(v["mean_c"].is_null(), "{v}");
+    assert!(v["image"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("data:image/jpeg;base64,"));
+
+    // The page says so in the same words (its script fills them in from the frame).
+    let script = monitor
+        .get(format!("{}/static/thermal_live.js", srv.url))
+        .send()
+        .await
+        .expect("script")
+        .text()
+        .await
+        .expect("text");
+    assert!(script.contains("not radiometric: temperatures unavailable"));
+
+    // A radiometric frame of the same source reports temperatures again.
+    let (s, b) = push_raw(
+        &srv,
+        "relay.vue",
+        &token,
+        raw_frame(&[7; 16], 4, 4),
+        (4, 4),
+        (0.04, -273.15),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let seq = b["seq"].as_u64().expect("seq");
+    let (s, v) = srv
+        .get(
+            &monitor,
+            &format!("/api/thermal/live/relay.vue/view?after={}", seq - 1),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["radiometric"], true, "{v}");
+    assert!(v.get("temperatures").is_none(), "{v}");
+    assert!(v["spot"]["celsius"].is_number(), "{v}");
+}
+both!(
+    th_02_non_radiometric_frame_shows_no_temperatures,
+    super::th_02_non_radiometric_frame_shows_no_temperatures
+);
+
 // ------------------------------------------------------------------ TH-04, RET-10, RET-11
 
 async fn th_04_robot_frames_kept_30_days_then_shredded(backend: Backend) {

@@ -315,6 +315,16 @@ pub struct FrameView {
     pub min: Reading,
     pub max: Reading,
     pub mean_c: Option<f32>,
+    /// False when the source's calibration describes no measurement (placeholder constants, a
+    /// non-radiometric camera model, a raw range far outside the camera's stated range): the
+    /// image then shows relative intensity and every `celsius` is `null`.
+    pub radiometric: bool,
+    /// `"unavailable"` when not radiometric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperatures: Option<String>,
+    /// Why temperatures are unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// The palette image as a `data:` URL (JPEG).
     pub image: String,
 }
@@ -427,26 +437,32 @@ pub async fn view(
         v.image.content_type(),
         base64::engine::general_purpose::STANDARD.encode(v.image.as_bytes())
     );
+    // A frame that is not radiometric shows no temperature, whatever the renderer returned.
+    let reason = v.radiometry.reason().map(str::to_string);
+    let shown = |c: f32| if reason.is_some() { None } else { finite(c) };
     let body = FrameView {
         seq,
         width,
         height,
+        radiometric: reason.is_none(),
+        temperatures: reason.as_ref().map(|_| "unavailable".to_string()),
         spot: Reading {
             x: v.spot_at.0,
             y: v.spot_at.1,
-            celsius: finite(v.spot_c),
+            celsius: shown(v.spot_c),
         },
         min: Reading {
             x: v.min_at.0,
             y: v.min_at.1,
-            celsius: finite(v.min_c),
+            celsius: shown(v.min_c),
         },
         max: Reading {
             x: v.max_at.0,
             y: v.max_at.1,
-            celsius: finite(v.max_c),
+            celsius: shown(v.max_c),
         },
-        mean_c: finite(v.mean_c),
+        mean_c: shown(v.mean_c),
+        reason,
         image,
     };
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
