@@ -627,6 +627,9 @@ async fn th_02_non_radiometric_frame_shows_no_temperatures(backend: Backend) {
         StatusCode::ACCEPTED,
         "a non-radiometric frame is still viewable"
     );
+    let pushed: Value = r.json().await.expect("json");
+    assert_eq!(pushed["radiometric"], false, "{pushed}");
+    assert_eq!(pushed["temperatures"], "unavailable", "{pushed}");
     let monitor = srv.login("lt.moreau").await;
     let (s, v) = srv
         .get(&monitor, "/api/thermal/live/relay.vue/view?after=0")
@@ -683,6 +686,36 @@ async fn th_02_non_radiometric_frame_shows_no_temperatures(backend: Backend) {
     assert_eq!(v["radiometric"], true, "{v}");
     assert!(v.get("temperatures").is_none(), "{v}");
     assert!(v["spot"]["celsius"].is_number(), "{v}");
+
+    // A robot's retained frame renders without a °C scale and says why.
+    let robot = source_account(&srv, "robot.vue").await;
+    authorize(&srv, "robot.vue", "robot", "public_observation").await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/thermal/live/robot.vue/frames", srv.url))
+        .header("authorization", format!("{TOKEN_PREFIX}{robot}"))
+        .header("content-type", "application/octet-stream")
+        .body(placeholder_calibration_frame())
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let (s, frames) = srv.get(&monitor, "/api/thermal/robot/frames").await;
+    assert_eq!(s, StatusCode::OK, "{frames}");
+    let id = frames[0]["id"].as_str().expect("frame id").to_string();
+    let r = monitor
+        .get(format!("{}/api/thermal/robot/frames/{id}/image", srv.url))
+        .send()
+        .await
+        .expect("image");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()
+            .get("x-thermal-radiometry")
+            .and_then(|v| v.to_str().ok()),
+        Some("not radiometric: temperatures unavailable")
+    );
+    let png = r.bytes().await.expect("png");
+    assert!(png.starts_with(b"\x89PNG"));
 }
 both!(
     th_02_non_radiometric_frame_shows_no_temperatures,

@@ -80,6 +80,15 @@ pub struct PushView {
     pub height: u32,
     /// True for the autonomous security robot, whose frames are retained (TH-04).
     pub retained: bool,
+    /// False when the frame's calibration describes no measurement: monitors see it on a
+    /// relative scale, without temperatures.
+    pub radiometric: bool,
+    /// `"unavailable"` when not radiometric.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperatures: Option<String>,
+    /// Why temperatures are unavailable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 fn decode(body: &[u8], content_type: &str, q: &PushQuery) -> Result<LiveFrame, ApiError> {
@@ -194,6 +203,7 @@ pub async fn push(
         .to_string();
     let frame = decode(&body, &content_type, &q)?;
     let (width, height) = (frame.width(), frame.height());
+    let not_radiometric = frame.radiometry().reason().map(str::to_string);
     let robot = a.source_kind == SourceKind::Robot.as_str();
     if robot {
         super::robot::retain(&state, p, &a, &body, &content_type, &q, now).await?;
@@ -242,6 +252,9 @@ pub async fn push(
             width,
             height,
             retained: robot,
+            radiometric: not_radiometric.is_none(),
+            temperatures: not_radiometric.as_ref().map(|_| "unavailable".to_string()),
+            reason: not_radiometric,
         }),
     )
         .into_response())

@@ -261,7 +261,7 @@ pub async fn image(
     .await?;
     tx.commit().await.map_err(crate::store_error)?;
     let media_type = meta.media_type;
-    let png = tokio::task::spawn_blocking(move || {
+    let (png, radiometric) = tokio::task::spawn_blocking(move || {
         let frame = stored_frame(&bytes, &media_type)?;
         let v = render_live(
             &frame,
@@ -272,14 +272,24 @@ pub async fn image(
             },
         )
         .map_err(|e| ApiError::internal(e.to_string()))?;
-        Ok::<_, ApiError>(v.image.as_bytes().to_vec())
+        Ok::<_, ApiError>((v.image.as_bytes().to_vec(), v.radiometry.is_radiometric()))
     })
     .await
     .map_err(|e| ApiError::internal(format!("render task: {e}")))??;
+    // A frame that is not radiometric is drawn on a relative scale without °C; say so.
+    let radiometry = if radiometric {
+        "radiometric"
+    } else {
+        probity_thermal::Radiometry::UNAVAILABLE
+    };
     Ok((
         [
             (header::CONTENT_TYPE, "image/png"),
             (header::CACHE_CONTROL, "no-store"),
+            (
+                header::HeaderName::from_static("x-thermal-radiometry"),
+                radiometry,
+            ),
         ],
         png,
     )
