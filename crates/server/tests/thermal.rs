@@ -716,6 +716,18 @@ async fn th_02_non_radiometric_frame_shows_no_temperatures(backend: Backend) {
     );
     let png = r.bytes().await.expect("png");
     assert!(png.starts_with(b"\x89PNG"));
+    let page = monitor
+        .get(format!("{}/thermal/robot", srv.url))
+        .send()
+        .await
+        .expect("robot page")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        page.contains("not radiometric: temperatures unavailable"),
+        "{page}"
+    );
 }
 both!(
     th_02_non_radiometric_frame_shows_no_temperatures,
