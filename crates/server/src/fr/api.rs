@@ -107,12 +107,11 @@ pub async fn queue_rows(
             .await
             .map_err(crate::store_error)?;
         for r in &batch {
-            if !case_refs.contains_key(&r.case_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = case_refs.entry(r.case_id) {
                 let case = probity_store::cases::get(&mut tx, r.case_id)
                     .await
                     .map_err(crate::store_error)?;
-                let case_ref = case.as_ref().and_then(crate::decision::case_ref);
-                case_refs.insert(r.case_id, case_ref);
+                slot.insert(case.as_ref().and_then(crate::decision::case_ref));
             }
         }
         let done = visible.offer(batch, |r| {
