@@ -70,3 +70,42 @@ test('home_worklist_shows_waiting_items_and_nav_counts', async ({ page, url, con
   assert.equal(await other.locator(`#worklist [data-record="${breach}"]`).count(), 0);
   await ctx.close();
 });
+
+// Every demo login's home page: the items listed add up to the count shown, every item's link
+// opens a page (never an error), and the people the demonstration data gives work to see it:
+// the FR investigator a request to work, the supervisor a camera overdue for inspection, the
+// records officer a public records request with its deadline.
+test('home_page_of_every_demo_role_lists_its_work_with_working_links', async ({ url, context, demoOutput }) => {
+  const { demoLogins } = await import('../lib.mjs');
+  const browser = context.browser();
+  const logins = demoLogins(demoOutput);
+  assert.ok(logins.length >= 10, `demo logins: ${logins.join(', ')}`);
+  const expected = { 'fri.chen': 'fr', 'lt.moreau': 'evidence', 'rec.lopez': 'foil' };
+  for (const username of logins) {
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await ctx.newPage();
+    await login(page, url, username);
+    const r = await page.goto(`${url}/`);
+    assert.equal(r.status(), 200, `${username}: home page`);
+    const items = page.locator('#worklist li.worklist-item');
+    const n = await items.count();
+    const heading = page.locator('#worklist h2 .nav-count');
+    const shown = (await heading.count()) ? await count(heading) : 0;
+    assert.equal(n, shown, `${username}: ${n} items listed, ${shown} counted`);
+    for (const g of await page.locator('#worklist .worklist-group').all()) {
+      const listed = await g.locator('li.worklist-item').count();
+      assert.equal(listed, await count(g.locator('h3 .nav-count')), `${username}: group count`);
+    }
+    if (expected[username]) {
+      const group = page.locator(`#worklist .worklist-group[data-group="${expected[username]}"] li.worklist-item`);
+      assert.ok((await group.count()) >= 1, `${username} has ${expected[username]} work in the demo`);
+    }
+    const links = [...new Set(await items.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href'))))];
+    for (const href of links.slice(0, 12)) {
+      const res = await page.goto(`${url}${href}`);
+      assert.equal(res.status(), 200, `${username}: ${href} opens`);
+      assert.equal(await page.locator('main h1').count(), 1, `${username}: ${href} is a page`);
+    }
+    await ctx.close();
+  }
+});
