@@ -177,7 +177,7 @@ impl<T> Paged<T> {
                 ("offset", offset.to_string()),
             ])
         };
-        let next = more.then(|| at(page.offset + u64::from(page.limit)));
+        let next = more.then(|| at(page.offset.saturating_add(u64::from(page.limit))));
         let prev = (page.offset > 0).then(|| at(page.offset.saturating_sub(u64::from(page.limit))));
         Paged {
             items,

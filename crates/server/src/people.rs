@@ -307,7 +307,7 @@ pub async fn list(
     }
     append(&mut tx, auth, "user.list", "*", None).await?;
     tx.commit().await.map_err(crate::store_error)?;
-    let more = page.offset + (out.len() as u64) < total;
+    let more = page.offset.saturating_add(out.len() as u64) < total;
     let links = Links::new(path)
         .filter("q", filter.q.as_deref())
         .filter("command", filter.command.as_deref())
