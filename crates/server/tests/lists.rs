@@ -412,6 +412,24 @@ async fn sec_02_search_shows_only_records_the_person_may_read_body(backend: Back
         .map(|l| l.trim_start_matches("Camera ").to_string())
         .collect();
     assert_eq!(serials, vec!["SRCH-019-77"], "{r}");
+    // The result's link lands on the camera's row of the devices page.
+    let href = items(&r)
+        .iter()
+        .find(|h| h["kind"] == "device")
+        .and_then(|h| h["href"].as_str())
+        .map(str::to_string)
+        .expect("device link");
+    let (path, anchor) = href.split_once('#').expect("an anchor");
+    let page = moreau
+        .get(format!("{}{path}", srv.url))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .expect("devices page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains(&format!("id=\"{anchor}\"")), "no row {anchor}");
 
     let park = srv.login("intel.park").await;
     let (_, r) = srv.get(&park, "/api/search?q=LIST-INT-003").await;
