@@ -429,7 +429,10 @@ async fn sec_02_search_shows_only_records_the_person_may_read_body(backend: Back
         .text()
         .await
         .expect("html");
-    assert!(page.contains(&format!("id=\"{anchor}\"")), "no row {anchor}");
+    assert!(
+        page.contains(&format!("id=\"{anchor}\"")),
+        "no row {anchor}"
+    );
 
     let park = srv.login("intel.park").await;
     let (_, r) = srv.get(&park, "/api/search?q=LIST-INT-003").await;
