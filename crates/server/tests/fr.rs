@@ -6,95 +6,13 @@
 mod common;
 mod pdftext;
 
-use std::path::PathBuf;
-
+use common::lfw::{enrol_gallery, identities, lfw_file};
 use common::{Backend, TestServer};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const CASE: &str = "2026-019-000101";
-
-fn faces() -> PathBuf {
-    let base = std::env::var_os("PROBITY_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        });
-    let lfw = base.join("faces").join("lfw");
-    assert!(
-        lfw.is_dir(),
-        "test data missing: {} does not exist; set PROBITY_TEST_DATA to the shared data folder",
-        lfw.display()
-    );
-    let models = probity_face::model_dir();
-    assert!(
-        models
-            .join("dlib_face_recognition_resnet_model_v1.dat")
-            .is_file(),
-        "face models missing in {}: run scripts/setup (or set PROBITY_MODEL_DIR)",
-        models.display()
-    );
-    lfw
-}
-
-fn lfw_file(name: &str, n: u32) -> Vec<u8> {
-    let p = faces().join(name).join(format!("{name}_{n:04}.jpg"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
-}
-
-/// The first `n` identities (alphabetically) with at least three images.
-fn identities(n: usize) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(faces())
-        .expect("lfw folder")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .filter(|name| {
-            std::fs::read_dir(faces().join(name))
-                .map(|d| d.count() >= 3)
-                .unwrap_or(false)
-        })
-        .take(n)
-        .collect()
-}
-
-/// Imports image 2 of each identity under pseudonymous subjects S-0001.. and arrests A-0001..
-/// Returns the identities.
-async fn enrol_gallery(srv: &TestServer, n: usize) -> Vec<String> {
-    let rec = srv.login("rec.lopez").await;
-    let ids = identities(n);
-    let mut manifest = String::from("file,subject_id,source,arrest_id,photo_date\n");
-    let mut form = Form::new();
-    for (i, name) in ids.iter().enumerate() {
-        let file = format!("photo{i:03}.jpg");
-        manifest.push_str(&format!(
-            "{file},S-{:04},arrest,A-{:04},2021-03-{:02}\n",
-            i + 1,
-            i + 1,
-            (i % 27) + 1
-        ));
-        form = form.part(
-            "file",
-            Part::bytes(lfw_file(name, 2)).file_name(file.clone()),
-        );
-    }
-    form = form.text("manifest", manifest);
-    let r = rec
-        .post(format!("{}/api/fr/gallery/import", srv.url))
-        .multipart(form)
-        .send()
-        .await
-        .expect("import");
-    let status = r.status();
-    let body: Value = r.json().await.expect("json");
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["imported"], n, "{body}");
-    ids
-}
 
 async fn multipart(
     srv: &TestServer,

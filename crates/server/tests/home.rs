@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use chrono::{Duration, Utc};
+use common::lfw::{enrol, identities, lfw_file};
 use common::{Backend, TestServer};
 use probity_server::config::CommandSection;
 use reqwest::multipart::{Form, Part};
@@ -17,45 +16,6 @@ use serde_json::{json, Value};
 const CASE: &str = "2026-019-000101";
 
 // ------------------------------------------------------------------ helpers
-
-fn faces() -> PathBuf {
-    let base = std::env::var_os("PROBITY_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
-        });
-    let lfw = base.join("faces").join("lfw");
-    assert!(
-        lfw.is_dir(),
-        "test data missing: {} does not exist; set PROBITY_TEST_DATA to the shared data folder",
-        lfw.display()
-    );
-    lfw
-}
-
-fn lfw_file(name: &str, n: u32) -> Vec<u8> {
-    let p = faces().join(name).join(format!("{name}_{n:04}.jpg"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
-}
-
-/// The first `n` identities (alphabetically) with at least three images.
-fn identities(n: usize) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(faces())
-        .expect("lfw folder")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .filter(|name| {
-            std::fs::read_dir(faces().join(name))
-                .map(|d| d.count() >= 3)
-                .unwrap_or(false)
-        })
-        .take(n)
-        .collect()
-}
 
 fn with_other_command(c: &mut probity_server::Config) {
     c.commands.push(CommandSection {
@@ -141,33 +101,6 @@ async fn html(srv: &TestServer, c: &reqwest::Client, path: &str) -> String {
     r.text().await.expect("html")
 }
 
-/// Enrols image 2 of `ids` in the photo repository.
-async fn enrol_gallery(srv: &TestServer, ids: &[String]) {
-    let rec = srv.login("rec.lopez").await;
-    let mut manifest = String::from("file,subject_id,source,arrest_id,photo_date\n");
-    let mut form = Form::new();
-    for (i, name) in ids.iter().enumerate() {
-        let file = format!("photo{i:03}.jpg");
-        manifest.push_str(&format!(
-            "{file},S-{:04},arrest,A-{:04},2021-03-{:02}\n",
-            i + 1,
-            i + 1,
-            i + 1
-        ));
-        form = form.part("file", Part::bytes(lfw_file(name, 2)).file_name(file));
-    }
-    form = form.text("manifest", manifest);
-    let r = rec
-        .post(format!("{}/api/fr/gallery/import", srv.url))
-        .multipart(form)
-        .send()
-        .await
-        .expect("import");
-    let status = r.status();
-    let body: Value = r.json().await.unwrap_or(Value::Null);
-    assert_eq!(status, StatusCode::OK, "{body}");
-}
-
 /// det.rivera submits a request with image 1 of `name`; its id.
 async fn submit(srv: &TestServer, name: &str) -> String {
     let rivera = srv.login("det.rivera").await;
@@ -225,7 +158,7 @@ async fn ok(srv: &TestServer, c: &reqwest::Client, path: &str, body: Value) -> V
 async fn sec_02_worklist_shows_only_what_the_person_may_act_on_body(backend: Backend) {
     let srv = common::start_with(backend, with_other_command).await;
     let ids = identities(3);
-    enrol_gallery(&srv, &ids).await;
+    enrol(&srv, &ids).await;
     let id = submit(&srv, &ids[1]).await;
     let base = format!("/api/fr/requests/{id}");
     let rivera = srv.login("det.rivera").await;

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, Duration, Utc};
+use common::lfw::{enrol, identities, lfw_file};
 use common::{Backend, TestServer};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
@@ -36,34 +37,6 @@ fn data_dir() -> PathBuf {
     base
 }
 
-fn lfw_file(name: &str, n: u32) -> Vec<u8> {
-    let p = data_dir()
-        .join("faces/lfw")
-        .join(name)
-        .join(format!("{name}_{n:04}.jpg"));
-    std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
-}
-
-/// The first `n` identities (alphabetically) with at least three images.
-fn identities(n: usize) -> Vec<String> {
-    let lfw = data_dir().join("faces/lfw");
-    let mut names: Vec<String> = std::fs::read_dir(&lfw)
-        .expect("lfw folder")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .filter(|name| {
-            std::fs::read_dir(lfw.join(name))
-                .map(|d| d.count() >= 3)
-                .unwrap_or(false)
-        })
-        .take(n)
-        .collect()
-}
-
 async fn multipart(
     srv: &TestServer,
     c: &reqwest::Client,
@@ -78,25 +51,6 @@ async fn multipart(
         .expect("request");
     let s = r.status();
     (s, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn enrol_gallery(srv: &TestServer, ids: &[String]) {
-    let rec = srv.login("rec.lopez").await;
-    let mut manifest = String::from("file,subject_id,source,arrest_id,photo_date\n");
-    let mut form = Form::new();
-    for (i, name) in ids.iter().enumerate() {
-        let file = format!("photo{i:03}.jpg");
-        manifest.push_str(&format!(
-            "{file},S-{:04},arrest,A-{:04},2021-03-{:02}\n",
-            i + 1,
-            i + 1,
-            i + 1
-        ));
-        form = form.part("file", Part::bytes(lfw_file(name, 2)).file_name(file));
-    }
-    form = form.text("manifest", manifest);
-    let (s, b) = multipart(srv, &rec, "/api/fr/gallery/import", form).await;
-    assert_eq!(s, StatusCode::OK, "{b}");
 }
 
 /// det.rivera submits a request for `use_` with image 1 of `name`; its id.
@@ -170,7 +124,7 @@ async fn ok(srv: &TestServer, c: &reqwest::Client, path: &str, body: Value) -> V
 /// Activity of every kind the report counts, through the API.
 async fn seed(srv: &TestServer) {
     let ids = identities(3);
-    enrol_gallery(srv, &ids).await;
+    enrol(srv, &ids).await;
     negative_request(srv, &ids[0]).await;
     submit(srv, &ids[1], "missing_person_victim_or_witness").await;
 

@@ -2,6 +2,8 @@
 //! or a fresh PostgreSQL database), seeded with the demonstration people and cases.
 #![allow(dead_code)]
 
+pub mod lfw;
+
 use std::net::SocketAddr;
 
 use probity_server::{app, build_state, demo, AppState, Config};
