@@ -1599,6 +1599,14 @@ pub struct EvaluationForm {
     pub record: String,
 }
 
+/// A form's answer: back to the algorithms page, or the error page.
+fn back_to_algorithms<T>(state: &AppState, result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(_) => Redirect::to("/fr/algorithms").into_response(),
+        Err(e) => error_response(state, true, e),
+    }
+}
+
 pub async fn evaluation_form(
     State(state): State<AppState>,
     auth: Authorized,
@@ -1606,23 +1614,14 @@ pub async fn evaluation_form(
     Path(algorithm): Path<String>,
     FormBody(form): FormBody<EvaluationForm>,
 ) -> Response {
-    if let Err(e) = check_csrf(&headers, &form.csrf) {
-        return error_response(&state, true, e);
+    let result = async {
+        check_csrf(&headers, &form.csrf)?;
+        let body = serde_json::from_str::<Value>(&form.record)
+            .map_err(|e| ApiError::bad_field("record", format!("not JSON: {e}")).with_rule(RULE))?;
+        record_evaluation(&state, &auth, &algorithm, body).await
     }
-    let body = match serde_json::from_str::<Value>(&form.record) {
-        Ok(v) => v,
-        Err(e) => {
-            return error_response(
-                &state,
-                true,
-                ApiError::bad_field("record", format!("not JSON: {e}")).with_rule(RULE),
-            )
-        }
-    };
-    match record_evaluation(&state, &auth, &algorithm, body).await {
-        Ok(_) => Redirect::to("/fr/algorithms").into_response(),
-        Err(e) => error_response(&state, true, e),
-    }
+    .await;
+    back_to_algorithms(&state, result)
 }
 
 #[derive(Deserialize)]
@@ -1643,13 +1642,12 @@ pub async fn propose_form(
     Path(algorithm): Path<String>,
     FormBody(form): FormBody<ReasonForm>,
 ) -> Response {
-    if let Err(e) = check_csrf(&headers, &form.csrf) {
-        return error_response(&state, true, e);
+    let result = async {
+        check_csrf(&headers, &form.csrf)?;
+        propose(&state, &auth, &algorithm, &form.reason).await
     }
-    match propose(&state, &auth, &algorithm, &form.reason).await {
-        Ok(_) => Redirect::to("/fr/algorithms").into_response(),
-        Err(e) => error_response(&state, true, e),
-    }
+    .await;
+    back_to_algorithms(&state, result)
 }
 
 pub async fn approve_form(
@@ -1659,14 +1657,13 @@ pub async fn approve_form(
     Path(algorithm): Path<String>,
     FormBody(form): FormBody<ReasonForm>,
 ) -> Response {
-    if let Err(e) = check_csrf(&headers, &form.csrf) {
-        return error_response(&state, true, e);
+    let result = async {
+        check_csrf(&headers, &form.csrf)?;
+        let yes = form.decision != "refuse";
+        approve(&state, &auth, &algorithm, yes, &form.reason).await
     }
-    let yes = form.decision != "refuse";
-    match approve(&state, &auth, &algorithm, yes, &form.reason).await {
-        Ok(_) => Redirect::to("/fr/algorithms").into_response(),
-        Err(e) => error_response(&state, true, e),
-    }
+    .await;
+    back_to_algorithms(&state, result)
 }
 
 pub async fn rollback_form(
@@ -1675,11 +1672,10 @@ pub async fn rollback_form(
     headers: HeaderMap,
     FormBody(form): FormBody<ReasonForm>,
 ) -> Response {
-    if let Err(e) = check_csrf(&headers, &form.csrf) {
-        return error_response(&state, true, e);
+    let result = async {
+        check_csrf(&headers, &form.csrf)?;
+        rollback(&state, &auth, &form.reason).await
     }
-    match rollback(&state, &auth, &form.reason).await {
-        Ok(_) => Redirect::to("/fr/algorithms").into_response(),
-        Err(e) => error_response(&state, true, e),
-    }
+    .await;
+    back_to_algorithms(&state, result)
 }
