@@ -12,7 +12,7 @@ use probity_store::progress as pstore;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::state::AppState;
+use crate::state::{AppState, Clock};
 
 /// How often a running task writes its count (and the last count is always written).
 const WRITE_EVERY: StdDuration = StdDuration::from_millis(500);
@@ -29,8 +29,8 @@ pub const RETENTION_RUN: &str = "retention_run";
 /// Reports one task's progress to the store, at most every [`WRITE_EVERY`].
 pub struct Tracker {
     store: probity_store::Store,
-    /// The server's clock (simulated in tests), or the system clock for command-line work.
-    clock: Option<AppState>,
+    /// The server's clock (simulated in tests); the system clock for command-line work.
+    clock: Clock,
     id: Option<Uuid>,
     last_write: Instant,
     done: u64,
@@ -48,7 +48,7 @@ impl Tracker {
     ) -> Tracker {
         Tracker::begin(
             state.store.clone(),
-            Some(state.clone()),
+            state.clock.clone(),
             kind,
             label,
             started_by,
@@ -66,18 +66,26 @@ impl Tracker {
         started_by: &str,
         total: Option<u64>,
     ) -> Tracker {
-        Tracker::begin(store.clone(), None, kind, label, started_by, total).await
+        Tracker::begin(
+            store.clone(),
+            Clock::default(),
+            kind,
+            label,
+            started_by,
+            total,
+        )
+        .await
     }
 
     async fn begin(
         store: probity_store::Store,
-        clock: Option<AppState>,
+        clock: Clock,
         kind: &str,
         label: &str,
         started_by: &str,
         total: Option<u64>,
     ) -> Tracker {
-        let now = clock.as_ref().map_or_else(Utc::now, |s| s.clock.now());
+        let now = clock.now();
         let id = async {
             let mut tx = store.begin().await?;
             let id = pstore::start(
@@ -143,7 +151,7 @@ impl Tracker {
         let Some(id) = self.id else {
             return;
         };
-        let now = self.clock.as_ref().map_or_else(Utc::now, |s| s.clock.now());
+        let now = self.clock.now();
         let r = async {
             let mut tx = self.store.begin().await?;
             match outcome {
