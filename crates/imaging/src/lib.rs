@@ -13,7 +13,8 @@
 //! - The only probe edits are brightness, crop and rotate (FR-07).
 //! - Intake gives one result per file; a bad or vanished file never aborts a card (DC-05).
 //!
-//! Modules: [`decode`] (stills), [`metadata`] (EXIF, maker notes, XMP), [`hash`] (SHA-256),
+//! Modules: [`decode`] (stills), [`metadata`] (EXIF, maker notes, XMP), [`provenance`] (the
+//! place each value came from, and disagreements), [`hash`] (SHA-256),
 //! [`thumbnail`], [`card`] (intake planning), [`edit`] (FR-07 probe edits), [`redact`] (PUB-01),
 //! [`format`](mod@format) (content sniffing). HEIC/HEIF goes through Debian's libheif 1.15 via
 //! libheif-rs 0.19.2 / libheif-sys 1.14.4.
@@ -29,6 +30,7 @@ pub mod hash;
 mod heif;
 mod jpeg;
 pub mod metadata;
+pub mod provenance;
 mod raw;
 pub mod redact;
 pub mod thumbnail;
@@ -44,5 +46,6 @@ pub use error::ImagingError;
 pub use format::{sniff, ExtensionCheck, FileFormat};
 pub use hash::{read_back_verify, sha256_file, sha256_hex, sha256_reader};
 pub use metadata::{read_metadata, CameraMetadata, CaptureTime, FieldSource, GpsPosition};
+pub use provenance::{Conflict, MetaField, Reading, ValueSource};
 pub use redact::{encode_release_jpeg, redact_regions, RedactionBox};
 pub use thumbnail::{make_thumbnail, Thumbnail, ThumbnailSource, THUMBNAIL_SIDE};

@@ -3,11 +3,16 @@
 //! structure), from maker notes where the camera writes the serial only there (Nikon), and from
 //! XMP where the camera writes a field only there.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ImagingError;
 use crate::format::{sniff, FileFormat};
+use crate::provenance::{
+    normalized_serial, Aspect, Conflict, Found, MetaField, Reading, Readings, ValueSource,
+};
 use crate::tiff::{Ifd, Tiff};
 use crate::{heif, jpeg};
 
@@ -76,29 +81,24 @@ pub struct CameraMetadata {
     /// Size of the main image as stored (before orientation).
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// Where each shown value was read: exiftool's `-G1` group and tag, and the container.
+    #[serde(default)]
+    pub sources: BTreeMap<MetaField, ValueSource>,
+    /// Every value found for make, model, serial, lens, capture time and GPS, in precedence
+    /// order, including those not shown and places present but empty.
+    #[serde(default)]
+    pub readings: Vec<Reading>,
+    /// Fields whose places disagree. The shown value is the first reading by precedence; the
+    /// disagreement is reported here, not resolved.
+    #[serde(default)]
+    pub conflicts: Vec<Conflict>,
 }
 
 impl CameraMetadata {
     /// The serial number reduced to letters and digits without leading zeros, for comparing
     /// with a device inventory (Nikon writes e.g. "No= 00002539").
     pub fn serial_normalized(&self) -> Option<String> {
-        let s = self.serial_number.as_deref()?;
-        // Byte-wise prefix test: a serial may start with a multi-byte character.
-        let s = match s.get(..3) {
-            Some(prefix) if prefix.eq_ignore_ascii_case("no=") => &s[3..],
-            _ => s,
-        };
-        let cleaned: String = s
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_ascii_uppercase();
-        let trimmed = cleaned.trim_start_matches('0');
-        Some(if trimmed.is_empty() {
-            cleaned
-        } else {
-            trimmed.to_string()
-        })
+        self.serial_number.as_deref().map(normalized_serial)
     }
 }
 
@@ -106,14 +106,20 @@ impl CameraMetadata {
 pub fn read_metadata(bytes: &[u8]) -> Result<CameraMetadata, ImagingError> {
     let format = sniff(bytes);
     let mut meta = CameraMetadata::default();
+    let mut found = Readings::default();
     match format {
         FileFormat::Jpeg => {
             let info = jpeg::scan(bytes).map_err(|d| ImagingError::corrupt(FileFormat::Jpeg, d))?;
             if let Some(exif) = info.exif {
-                from_tiff(exif, &mut meta);
+                from_tiff(exif, "JPEG APP1", &mut meta, &mut found);
             }
             for x in &info.xmp {
-                from_xmp(&String::from_utf8_lossy(x), &mut meta);
+                from_xmp(
+                    &String::from_utf8_lossy(x),
+                    "JPEG APP1",
+                    &mut meta,
+                    &mut found,
+                );
             }
             if info.width > 0 {
                 meta.width = Some(info.width);
@@ -123,10 +129,11 @@ pub fn read_metadata(bytes: &[u8]) -> Result<CameraMetadata, ImagingError> {
         FileFormat::Heif => {
             let blocks = heif::metadata_blocks(bytes)?;
             if let Some(exif) = &blocks.exif {
-                from_tiff(exif, &mut meta);
+                from_tiff(exif, "HEIF Exif item", &mut meta, &mut found);
             }
             for x in &blocks.xmp {
-                from_xmp(&String::from_utf8_lossy(x), &mut meta);
+                let xmp = String::from_utf8_lossy(x);
+                from_xmp(&xmp, "HEIF XMP item", &mut meta, &mut found);
             }
             if let Ok(ctx) = heif::open(bytes) {
                 if let Ok(h) = heif::primary(&ctx) {
@@ -140,7 +147,7 @@ pub fn read_metadata(bytes: &[u8]) -> Result<CameraMetadata, ImagingError> {
         }
         FileFormat::Nef | FileFormat::Tiff => {
             Tiff::new(bytes).map_err(|d| ImagingError::corrupt(format, d))?;
-            from_tiff(bytes, &mut meta);
+            from_tiff(bytes, "TIFF", &mut meta, &mut found);
         }
         FileFormat::Png => {
             // PNG carries EXIF in an eXIf chunk; read it through the image crate's decoder.
@@ -149,7 +156,7 @@ pub fn read_metadata(bytes: &[u8]) -> Result<CameraMetadata, ImagingError> {
                 .map_err(|e| ImagingError::corrupt(FileFormat::Png, e.to_string()))?;
             let (w, h) = dec.dimensions();
             if let Ok(Some(exif)) = dec.exif_metadata() {
-                from_tiff(&exif, &mut meta);
+                from_tiff(&exif, "PNG eXIf", &mut meta, &mut found);
             }
             meta.width = Some(w);
             meta.height = Some(h);
@@ -160,7 +167,47 @@ pub fn read_metadata(bytes: &[u8]) -> Result<CameraMetadata, ImagingError> {
             })
         }
     }
+    settle(&mut meta, &found);
     Ok(meta)
+}
+
+/// Set the shown value of each tracked field from the first usable reading, and record every
+/// reading, the source of each shown value and the disagreements.
+fn settle(meta: &mut CameraMetadata, found: &Readings) {
+    let text = |field| match found.chosen(field).map(|c| &c.value) {
+        Some(Found::Text(s)) => Some(s.clone()),
+        _ => None,
+    };
+    meta.make = text(MetaField::Make);
+    meta.model = text(MetaField::Model);
+    meta.lens = text(MetaField::Lens);
+    meta.serial_number = text(MetaField::SerialNumber);
+    meta.serial_source = found
+        .chosen(MetaField::SerialNumber)
+        .map(|c| c.source.kind());
+    meta.capture_time = match found.chosen(MetaField::CaptureTime) {
+        Some(c) => match &c.value {
+            Found::Time(t) => Some(CaptureTime {
+                source: c.source.kind(),
+                ..t.clone()
+            }),
+            _ => None,
+        },
+        None => None,
+    };
+    meta.gps = match found.chosen(MetaField::Gps) {
+        Some(c) => match &c.value {
+            Found::Gps(g) => Some(GpsPosition {
+                source: c.source.kind(),
+                ..*g
+            }),
+            _ => None,
+        },
+        None => None,
+    };
+    meta.sources = found.sources();
+    meta.readings = found.readings();
+    meta.conflicts = found.conflicts();
 }
 
 /// The EXIF orientation (IFD0 tag 0x0112) of a TIFF structure, if present and valid.
@@ -184,7 +231,9 @@ const GPS_IFD: u16 = 0x8825;
 const DATE_TIME_ORIGINAL: u16 = 0x9003;
 const DATE_TIME_DIGITIZED: u16 = 0x9004;
 const OFFSET_TIME_ORIGINAL: u16 = 0x9011;
+const OFFSET_TIME_DIGITIZED: u16 = 0x9012;
 const SUBSEC_TIME_ORIGINAL: u16 = 0x9291;
+const SUBSEC_TIME_DIGITIZED: u16 = 0x9292;
 const MAKER_NOTE: u16 = 0x927C;
 const BODY_SERIAL: u16 = 0xA431;
 const LENS_SPECIFICATION: u16 = 0xA432;
@@ -193,16 +242,44 @@ const PIXEL_X: u16 = 0xA002;
 const PIXEL_Y: u16 = 0xA003;
 const DNG_CAMERA_SERIAL: u16 = 0xC62F;
 
-/// Fill `meta` from a TIFF structure (an EXIF block or a whole NEF file). Unreadable parts are
-/// skipped; fields already set are kept (EXIF is read before XMP, so EXIF wins).
-pub(crate) fn from_tiff(data: &[u8], meta: &mut CameraMetadata) {
+/// Read a TIFF structure (an EXIF block or a whole NEF file) held by `container`: the tracked
+/// fields become readings named by their IFD and tag; orientation and image size go straight
+/// into `meta` when not yet set. Unreadable parts are skipped.
+pub(crate) fn from_tiff(
+    data: &[u8],
+    container: &str,
+    meta: &mut CameraMetadata,
+    found: &mut Readings,
+) {
     let Ok(t) = Tiff::new(data) else { return };
     let Some(Ok(ifd0)) = t.first_ifd_offset().map(|o| t.ifd(o)) else {
         return;
     };
+    let at = |group: &str, tag: &str| ValueSource {
+        container: container.to_string(),
+        group: group.to_string(),
+        tag: tag.to_string(),
+    };
     let ascii = |ifd: &Ifd, tag| ifd.entry(tag).and_then(|e| t.ascii(&e));
-    set(&mut meta.make, ascii(&ifd0, MAKE));
-    set(&mut meta.model, ascii(&ifd0, MODEL));
+    let text = |found: &mut Readings, field, aspect, source: ValueSource, v: Option<String>| {
+        if let Some(v) = v {
+            found.push(field, aspect, source, Found::Text(v));
+        }
+    };
+    text(
+        found,
+        MetaField::Make,
+        Aspect::Plain,
+        at("IFD0", "Make"),
+        ascii(&ifd0, MAKE),
+    );
+    text(
+        found,
+        MetaField::Model,
+        Aspect::Plain,
+        at("IFD0", "Model"),
+        ascii(&ifd0, MODEL),
+    );
     if meta.orientation.is_none() {
         meta.orientation = ifd0
             .entry(ORIENTATION)
@@ -216,31 +293,80 @@ pub(crate) fn from_tiff(data: &[u8], meta: &mut CameraMetadata) {
     };
     let exif = sub(&ifd0, EXIF_IFD).unwrap_or_default();
 
-    if meta.serial_number.is_none() {
-        if let Some(s) = ascii(&exif, BODY_SERIAL).or_else(|| ascii(&ifd0, DNG_CAMERA_SERIAL)) {
-            meta.serial_number = Some(s);
-            meta.serial_source = Some(FieldSource::Exif);
+    let serial = MetaField::SerialNumber;
+    text(
+        found,
+        serial,
+        Aspect::Plain,
+        at("ExifIFD", "SerialNumber"),
+        ascii(&exif, BODY_SERIAL),
+    );
+    let dng_serial = ascii(&ifd0, DNG_CAMERA_SERIAL);
+    text(
+        found,
+        serial,
+        Aspect::Plain,
+        at("IFD0", "CameraSerialNumber"),
+        dng_serial,
+    );
+    let lens_model = ascii(&exif, LENS_MODEL);
+    text(
+        found,
+        MetaField::Lens,
+        Aspect::LensName,
+        at("ExifIFD", "LensModel"),
+        lens_model,
+    );
+
+    // Capture time: the Exif IFD's DateTimeOriginal, the same tag in IFD0 (NEF writes both),
+    // then the digitizing time.
+    let taken_parts = (
+        ascii(&exif, SUBSEC_TIME_ORIGINAL),
+        ascii(&exif, OFFSET_TIME_ORIGINAL),
+    );
+    for (ifd, group) in [(&exif, "ExifIFD"), (&ifd0, "IFD0")] {
+        if let Some(dto) = ascii(ifd, DATE_TIME_ORIGINAL) {
+            let (subsec, offset) = taken_parts.clone();
+            if let Some(ct) = exif_capture_time(&dto, subsec, offset) {
+                let source = at(group, "DateTimeOriginal");
+                found.push(
+                    MetaField::CaptureTime,
+                    Aspect::Taken,
+                    source,
+                    Found::Time(ct),
+                );
+            }
         }
     }
-    if meta.lens.is_none() {
-        meta.lens = ascii(&exif, LENS_MODEL);
-    }
-
-    // Capture time: Exif IFD first, then IFD0 (NEF writes it in both).
-    if meta.capture_time.is_none() {
-        let dto = ascii(&exif, DATE_TIME_ORIGINAL)
-            .or_else(|| ascii(&ifd0, DATE_TIME_ORIGINAL))
-            .or_else(|| ascii(&exif, DATE_TIME_DIGITIZED));
-        if let Some(dto) = dto {
-            let subsec = ascii(&exif, SUBSEC_TIME_ORIGINAL);
-            let offset = ascii(&exif, OFFSET_TIME_ORIGINAL);
-            meta.capture_time = exif_capture_time(&dto, subsec, offset);
+    if let Some(created) = ascii(&exif, DATE_TIME_DIGITIZED) {
+        let subsec = ascii(&exif, SUBSEC_TIME_DIGITIZED);
+        let offset = ascii(&exif, OFFSET_TIME_DIGITIZED);
+        if let Some(ct) = exif_capture_time(&created, subsec, offset) {
+            let source = at("ExifIFD", "CreateDate");
+            found.push(
+                MetaField::CaptureTime,
+                Aspect::Digitized,
+                source,
+                Found::Time(ct),
+            );
         }
     }
 
-    if meta.gps.is_none() {
-        if let Some(gps) = sub(&ifd0, GPS_IFD) {
-            meta.gps = gps_from_ifd(&t, &gps);
+    if let Some(gps) = sub(&ifd0, GPS_IFD) {
+        match gps_from_ifd(&t, &gps) {
+            GpsReading::Position(p) => found.push(
+                MetaField::Gps,
+                Aspect::Plain,
+                at("GPS", "GPSLatitude"),
+                Found::Gps(p),
+            ),
+            GpsReading::Empty(raw) => found.push_unused(
+                MetaField::Gps,
+                at("GPS", "GPSLatitude"),
+                &raw,
+                "the GPS block is present but holds no position",
+            ),
+            GpsReading::Absent => {}
         }
     }
 
@@ -267,39 +393,43 @@ pub(crate) fn from_tiff(data: &[u8], meta: &mut CameraMetadata) {
     }
 
     // Maker note: Nikon writes the body serial and the lens only there.
-    let is_nikon = meta
-        .make
-        .as_deref()
+    let is_nikon = ascii(&ifd0, MAKE)
         .map(|m| m.to_ascii_uppercase().starts_with("NIKON"))
         .unwrap_or(false);
     if is_nikon {
         if let Some(e) = exif.entry(MAKER_NOTE) {
             if let Some(note) = t.bytes(&e) {
                 let nikon = nikon_maker_note(&t, note, t.value_offset(&e));
-                if meta.serial_number.is_none() {
-                    if let Some(s) = nikon.serial {
-                        meta.serial_number = Some(s);
-                        meta.serial_source = Some(FieldSource::MakerNote);
-                    }
-                }
-                if meta.lens.is_none() {
-                    meta.lens = nikon.lens;
-                }
+                text(
+                    found,
+                    serial,
+                    Aspect::Plain,
+                    at("Nikon", "SerialNumber"),
+                    nikon.serial,
+                );
+                let lens = MetaField::Lens;
+                text(
+                    found,
+                    lens,
+                    Aspect::LensSpecification,
+                    at("Nikon", "Lens"),
+                    nikon.lens,
+                );
             }
         }
     }
-    if meta.lens.is_none() {
-        meta.lens = exif
-            .entry(LENS_SPECIFICATION)
-            .and_then(|e| t.rationals(&e))
-            .and_then(|v| lens_spec_text(&v));
-    }
-}
-
-fn set(field: &mut Option<String>, value: Option<String>) {
-    if field.is_none() {
-        *field = value;
-    }
+    let spec = exif
+        .entry(LENS_SPECIFICATION)
+        .and_then(|e| t.rationals(&e))
+        .and_then(|v| lens_spec_text(&v));
+    let lens_info = at("ExifIFD", "LensInfo");
+    text(
+        found,
+        MetaField::Lens,
+        Aspect::LensSpecification,
+        lens_info,
+        spec,
+    );
 }
 
 fn exif_capture_time(
@@ -352,25 +482,58 @@ fn valid_offset(o: &str) -> bool {
         && b[5].is_ascii_digit()
 }
 
-fn gps_from_ifd(t: &Tiff<'_>, gps: &Ifd) -> Option<GpsPosition> {
-    let dms = |tag: u16| -> Option<f64> {
-        let v = t.rationals(&gps.entry(tag)?)?;
+/// What a GPS IFD says about the position.
+enum GpsReading {
+    Position(GpsPosition),
+    /// The coordinate tags are there but hold no position (zero denominators, no values, or
+    /// all zeros with no hemisphere): some bodies write the block with no receiver attached.
+    /// Carries the raw values as shown to the user.
+    Empty(String),
+    /// No coordinate tags at all.
+    Absent,
+}
+
+fn gps_from_ifd(t: &Tiff<'_>, gps: &Ifd) -> GpsReading {
+    let (Some(lat_e), Some(lon_e)) = (gps.entry(0x0002), gps.entry(0x0004)) else {
+        return GpsReading::Absent;
+    };
+    let raw = |e: &crate::tiff::Entry| -> String {
+        match t.rationals(e) {
+            Some(v) if !v.is_empty() => v
+                .iter()
+                .map(|x| {
+                    x.map(|f| f.to_string())
+                        .unwrap_or_else(|| "undefined".into())
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
+            _ => "no value".to_string(),
+        }
+    };
+    let empty = || GpsReading::Empty(format!("{}, {}", raw(&lat_e), raw(&lon_e)));
+    let dms = |e: &crate::tiff::Entry| -> Option<f64> {
+        let v = t.rationals(e)?;
         let d = (*v.first()?)?;
         let m = v.get(1).copied().flatten().unwrap_or(0.0);
         let s = v.get(2).copied().flatten().unwrap_or(0.0);
         Some(d + m / 60.0 + s / 3600.0)
     };
     let reference = |tag: u16| gps.entry(tag).and_then(|e| t.ascii(&e));
-    let mut lat = dms(0x0002)?;
-    let mut lon = dms(0x0004)?;
-    if reference(0x0001).as_deref() == Some("S") {
+    let (Some(mut lat), Some(mut lon)) = (dms(&lat_e), dms(&lon_e)) else {
+        return empty();
+    };
+    let (lat_ref, lon_ref) = (reference(0x0001), reference(0x0003));
+    if lat == 0.0 && lon == 0.0 && lat_ref.is_none() && lon_ref.is_none() {
+        return empty();
+    }
+    if lat_ref.as_deref() == Some("S") {
         lat = -lat;
     }
-    if reference(0x0003).as_deref() == Some("W") {
+    if lon_ref.as_deref() == Some("W") {
         lon = -lon;
     }
     if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
-        return None;
+        return empty();
     }
     let altitude_m = gps
         .entry(0x0006)
@@ -388,7 +551,7 @@ fn gps_from_ifd(t: &Tiff<'_>, gps: &Ifd) -> Option<GpsPosition> {
                 a
             }
         });
-    Some(GpsPosition {
+    GpsReading::Position(GpsPosition {
         latitude: lat,
         longitude: lon,
         altitude_m,
@@ -471,57 +634,75 @@ fn nikon_maker_note(outer: &Tiff<'_>, note: &[u8], note_offset: u32) -> NikonNot
 
 // ---------------------------------------------------------------- XMP
 
-/// Fill fields still missing from an XMP packet (attributes or elements).
-pub(crate) fn from_xmp(xmp: &str, meta: &mut CameraMetadata) {
-    set(&mut meta.make, xmp_value(xmp, &["tiff:Make"]));
-    set(&mut meta.model, xmp_value(xmp, &["tiff:Model"]));
-    if meta.serial_number.is_none() {
-        if let Some(s) = xmp_value(xmp, &["exifEX:BodySerialNumber", "aux:SerialNumber"]) {
-            meta.serial_number = Some(s);
-            meta.serial_source = Some(FieldSource::Xmp);
+/// Read an XMP packet held by `container`: each property of a tracked field becomes a reading
+/// named by its namespace prefix and property, as exiftool names XMP tags (`XMP-tiff:Make`).
+pub(crate) fn from_xmp(
+    xmp: &str,
+    container: &str,
+    meta: &mut CameraMetadata,
+    found: &mut Readings,
+) {
+    let at = |property: &str| {
+        let (prefix, tag) = property.split_once(':').unwrap_or(("", property));
+        ValueSource {
+            container: container.to_string(),
+            group: format!("XMP-{prefix}"),
+            tag: tag.to_string(),
+        }
+    };
+    let texts: [(MetaField, Aspect, &str); 6] = [
+        (MetaField::Make, Aspect::Plain, "tiff:Make"),
+        (MetaField::Model, Aspect::Plain, "tiff:Model"),
+        (
+            MetaField::SerialNumber,
+            Aspect::Plain,
+            "exifEX:BodySerialNumber",
+        ),
+        (MetaField::SerialNumber, Aspect::Plain, "aux:SerialNumber"),
+        (MetaField::Lens, Aspect::LensName, "exifEX:LensModel"),
+        (MetaField::Lens, Aspect::LensName, "aux:Lens"),
+    ];
+    for (field, aspect, property) in texts {
+        if let Some(v) = xmp_value(xmp, &[property]) {
+            found.push(field, aspect, at(property), Found::Text(v));
         }
     }
-    set(
-        &mut meta.lens,
-        xmp_value(xmp, &["exifEX:LensModel", "aux:Lens"]),
-    );
     if meta.orientation.is_none() {
         meta.orientation = xmp_value(xmp, &["tiff:Orientation"])
             .and_then(|v| v.parse::<u8>().ok())
             .filter(|v| (1..=8).contains(v));
     }
-    if meta.capture_time.is_none() {
-        meta.capture_time = xmp_value(
-            xmp,
-            &[
-                "exif:DateTimeOriginal",
-                "photoshop:DateCreated",
-                "xmp:CreateDate",
-            ],
-        )
-        .and_then(|v| xmp_capture_time(&v));
+    let times = [
+        (Aspect::Taken, "exif:DateTimeOriginal"),
+        (Aspect::Taken, "photoshop:DateCreated"),
+        (Aspect::Digitized, "xmp:CreateDate"),
+    ];
+    for (aspect, property) in times {
+        if let Some(t) = xmp_value(xmp, &[property]).and_then(|v| xmp_capture_time(&v)) {
+            found.push(MetaField::CaptureTime, aspect, at(property), Found::Time(t));
+        }
     }
-    if meta.gps.is_none() {
-        let lat = xmp_value(xmp, &["exif:GPSLatitude"]).and_then(|v| xmp_coordinate(&v));
-        let lon = xmp_value(xmp, &["exif:GPSLongitude"]).and_then(|v| xmp_coordinate(&v));
-        if let (Some(latitude), Some(longitude)) = (lat, lon) {
-            if (-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude) {
-                let altitude_m = xmp_value(xmp, &["exif:GPSAltitude"])
-                    .and_then(|v| xmp_rational(&v))
-                    .map(|a| {
-                        if xmp_value(xmp, &["exif:GPSAltitudeRef"]).as_deref() == Some("1") {
-                            -a
-                        } else {
-                            a
-                        }
-                    });
-                meta.gps = Some(GpsPosition {
-                    latitude,
-                    longitude,
-                    altitude_m,
-                    source: FieldSource::Xmp,
+    let lat = xmp_value(xmp, &["exif:GPSLatitude"]).and_then(|v| xmp_coordinate(&v));
+    let lon = xmp_value(xmp, &["exif:GPSLongitude"]).and_then(|v| xmp_coordinate(&v));
+    if let (Some(latitude), Some(longitude)) = (lat, lon) {
+        if (-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude) {
+            let altitude_m = xmp_value(xmp, &["exif:GPSAltitude"])
+                .and_then(|v| xmp_rational(&v))
+                .map(|a| {
+                    if xmp_value(xmp, &["exif:GPSAltitudeRef"]).as_deref() == Some("1") {
+                        -a
+                    } else {
+                        a
+                    }
                 });
-            }
+            let position = GpsPosition {
+                latitude,
+                longitude,
+                altitude_m,
+                source: FieldSource::Xmp,
+            };
+            let source = at("exif:GPSLatitude");
+            found.push(MetaField::Gps, Aspect::Plain, source, Found::Gps(position));
         }
     }
 }
@@ -642,7 +823,7 @@ fn xmp_capture_time(v: &str) -> Option<CaptureTime> {
     let v = v.trim();
     let (main, offset) = if let Some(stripped) = v.strip_suffix('Z') {
         (stripped, Some("+00:00".to_string()))
-    } else if v.len() > 6 && valid_offset(&v[v.len() - 6..]) && v.contains('T') {
+    } else if v.len() > 6 && v.get(v.len() - 6..).is_some_and(valid_offset) && v.contains('T') {
         (&v[..v.len() - 6], Some(v[v.len() - 6..].to_string()))
     } else {
         (v, None)
@@ -694,7 +875,9 @@ mod tests {
             exif:DateTimeOriginal="2011-01-13T14:33:39.62+01:00"><aux:SerialNumber>0042</aux:SerialNumber>
             <aux:LensID>7</aux:LensID><aux:Lens>50mm f/1.8</aux:Lens></rdf:Description>"#;
         let mut m = CameraMetadata::default();
-        from_xmp(x, &mut m);
+        let mut found = Readings::default();
+        from_xmp(x, "JPEG APP1", &mut m, &mut found);
+        settle(&mut m, &found);
         let g = m.gps.unwrap();
         assert!((g.latitude - (41.0 + 51.18 / 60.0)).abs() < 1e-9);
         assert!((g.longitude + (12.0 + 29.0 / 60.0 + 19.8 / 3600.0)).abs() < 1e-9);
