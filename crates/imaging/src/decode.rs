@@ -159,6 +159,21 @@ pub(crate) fn checked_jpeg_info<'a>(
             ),
         ));
     }
+    // Every 8×8 block of a Huffman-coded scan takes at least one code (one bit), so coded data
+    // shorter than half a bit per block cannot describe the declared frame: the header is forged
+    // or the data was cut. Refused here, before a decoder sizes its buffers from the header (a
+    // 600-byte file declaring 10000×10000 px made it allocate and fill 300 MB).
+    let coded = bytes.len().saturating_sub(sos) as u64;
+    let blocks = u64::from(info.width).div_ceil(8) * u64::from(info.height).div_ceil(8);
+    if coded < blocks / 16 {
+        return Err(ImagingError::corrupt(
+            FileFormat::Jpeg,
+            format!(
+                "{coded} bytes of image data cannot hold the {}×{} pixels the header declares",
+                info.width, info.height
+            ),
+        ));
+    }
     Ok(info)
 }
 
@@ -187,6 +202,30 @@ fn decode_png(bytes: &[u8], limits: &DecodeLimits) -> Result<DecodedStill, Imagi
         }
     };
     limits.check_pixels(w, h)?;
+    // Deflate expands at most 1032 times, so a file this short cannot hold the rows the header
+    // declares; refused before the decoder allocates the whole image from the header.
+    let bits_per_pixel = match bytes.get(24..26) {
+        Some(&[depth, colour]) => {
+            let channels = match colour {
+                2 => 3,
+                4 => 2,
+                6 => 4,
+                _ => 1,
+            };
+            u64::from(depth) * channels
+        }
+        _ => 0,
+    };
+    let rows = u64::from(h) * (u64::from(w) * bits_per_pixel).div_ceil(8);
+    if (bytes.len() as u64).saturating_mul(1032) < rows {
+        return Err(ImagingError::corrupt(
+            FileFormat::Png,
+            format!(
+                "{} bytes cannot hold the {w}×{h} pixels the header declares",
+                bytes.len()
+            ),
+        ));
+    }
     let reader = ImageReader::with_format(Cursor::new(bytes), ImageFormat::Png);
     let mut decoder = {
         let mut r = reader;
