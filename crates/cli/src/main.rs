@@ -54,6 +54,18 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // HEIC pixels are decoded in a separate process (probity_imaging::heif_worker): this same
+    // binary, started with the worker argument, so an installation needs no second program.
+    if std::env::args_os().nth(1).as_deref()
+        == Some(std::ffi::OsStr::new(
+            probity_imaging::heif_worker::WORKER_ARGUMENT,
+        ))
+    {
+        return probity_imaging::run_heif_worker();
+    }
+    if let Ok(worker) = probity_imaging::HeifWorker::current_executable() {
+        probity_imaging::set_heif_worker(worker);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(a) => cmd::server::run_serve(a),

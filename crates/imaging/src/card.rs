@@ -14,9 +14,10 @@ use crate::decode::{checked_jpeg_info, DecodeLimits};
 use crate::error::ImagingError;
 use crate::format::{sniff, ExtensionCheck, FileFormat};
 use crate::hash::{sha256_file, sha256_hex};
+use crate::heif_boxes::inspect_heif;
 use crate::metadata::{read_metadata, CameraMetadata};
+use crate::raw;
 use crate::thumbnail::{make_thumbnail, Thumbnail, THUMBNAIL_SIDE};
-use crate::{heif, raw};
 
 /// Settings for examining files at intake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,7 +118,7 @@ pub fn examine(name: &Path, bytes: &[u8], options: &IntakeOptions) -> Examinatio
     // Structure checks that catch truncated and hollow files.
     let structure: Result<(), ImagingError> = match format {
         FileFormat::Jpeg => checked_jpeg_info(bytes, &options.limits).map(|_| ()),
-        FileFormat::Heif => heif::open(bytes).and_then(|ctx| heif::primary(&ctx).map(|_| ())),
+        FileFormat::Heif => inspect_heif(bytes, &options.limits).map(|_| ()),
         FileFormat::Nef => {
             raw::check_data_offsets(bytes).map_err(|d| ImagingError::corrupt(FileFormat::Nef, d))
         }

@@ -50,6 +50,7 @@ impl DecodeLimits {
         let (w, h) = (width as u64, height as u64);
         if w * h > self.max_pixels || width > self.max_side || height > self.max_side {
             return Err(ImagingError::TooManyPixels {
+                subject: "the image".into(),
                 width: w,
                 height: h,
                 limit_pixels: self.max_pixels,

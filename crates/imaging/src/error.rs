@@ -23,14 +23,30 @@ pub enum ImagingError {
     #[error("file is {size} bytes, over the limit of {limit} bytes; raise DecodeLimits::max_bytes only for trusted sources")]
     TooManyBytes { size: u64, limit: u64 },
 
-    /// The header declares more pixels than allowed (decompression-bomb guard).
-    #[error("image declares {width}x{height} pixels, over the limit of {limit_pixels} pixels (max side {limit_side}); the file was not decoded")]
+    /// The header declares more pixels than allowed (decompression-bomb guard). The message
+    /// names the limit that refused it.
+    #[error("{}", too_many_pixels(subject, *width, *height, *limit_pixels, *limit_side))]
     TooManyPixels {
+        /// What declared the size ("image", "the primary image (item 49, grid)", ...).
+        subject: String,
         width: u64,
         height: u64,
         limit_pixels: u64,
         limit_side: u32,
     },
+
+    /// A HEIF container refused by the box walk before any decoder saw it (structure limits).
+    #[error("HEIC/HEIF file refused before decoding: {detail}; the file was not decoded")]
+    HeifRefused { detail: String },
+
+    /// The HEIC decoder (run in its own worker process) crashed, hung or ran out of memory on
+    /// this file. Only this file failed.
+    #[error("{detail}; only this file failed, the file was not decoded")]
+    HeifDecoderFailed { detail: String },
+
+    /// The HEIC decoder worker program could not be found or started.
+    #[error("HEIC decoder worker unavailable: {detail}")]
+    HeifDecoderUnavailable { detail: String },
 
     /// The file ends before its structure says it should (a cut-off copy).
     #[error("{format} file is truncated or corrupt: {detail}; copy the file again from the original card or device")]
@@ -71,6 +87,16 @@ pub enum ImagingError {
     /// Encoding an output image (thumbnail) failed.
     #[error("could not encode {what}: {detail}")]
     Encode { what: &'static str, detail: String },
+}
+
+fn too_many_pixels(subject: &str, w: u64, h: u64, limit_pixels: u64, limit_side: u32) -> String {
+    let pixels = w.saturating_mul(h);
+    let limit = if pixels > limit_pixels {
+        format!("the limit is {limit_pixels} pixels (DecodeLimits.max_pixels)")
+    } else {
+        format!("the limit is {limit_side} pixels a side (DecodeLimits.max_side)")
+    };
+    format!("{subject} declares {w} × {h} pixels; {limit}; the file was not decoded")
 }
 
 impl ImagingError {

@@ -1,6 +1,11 @@
 //! HEIC/HEIF through libheif (Debian's libheif 1.15 via libheif-rs 0.19 / libheif-sys 1.14).
 //! libheif applies the container's rotation and mirror properties (irot/imir) while decoding, so
 //! the EXIF orientation stored in Apple HEIC files must not be applied a second time.
+//!
+//! Nothing here hands bytes to libheif before the pure-Rust box walk (`heif_boxes`) has accepted
+//! them, and pixels are decoded only in the worker process (`heif_worker`): [`decode`] and
+//! [`thumbnail_or_primary`] run the worker; the `*_in_process` functions are what the worker
+//! itself runs. Metadata is read by the box walk alone.
 
 use std::sync::OnceLock;
 
@@ -10,61 +15,18 @@ use libheif_rs::{ColorSpace, HeifContext, ImageHandle, LibHeif, RgbChroma};
 use crate::decode::DecodeLimits;
 use crate::error::ImagingError;
 use crate::format::FileFormat;
+use crate::heif_boxes::{inspect_heif, inspect_structure};
+use crate::heif_worker::HeifWorker;
 
 fn libheif() -> &'static LibHeif {
     static LIB: OnceLock<LibHeif> = OnceLock::new();
     LIB.get_or_init(LibHeif::new)
 }
 
-/// Check that the top-level boxes of the file are complete: a box running past the end of the
-/// file means the copy was cut off.
-pub(crate) fn check_boxes(bytes: &[u8]) -> Result<(), ImagingError> {
-    let mut i = 0usize;
-    while i < bytes.len() {
-        let Some(h) = bytes.get(i..i + 8) else {
-            return Err(ImagingError::corrupt(
-                FileFormat::Heif,
-                format!("file is truncated: it ends inside a box header at byte {i}"),
-            ));
-        };
-        let kind = String::from_utf8_lossy(&h[4..8]).to_string();
-        let size = match u32::from_be_bytes([h[0], h[1], h[2], h[3]]) {
-            0 => (bytes.len() - i) as u64,
-            1 => match bytes.get(i + 8..i + 16) {
-                Some(b) => u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-                None => {
-                    return Err(ImagingError::corrupt(
-                        FileFormat::Heif,
-                        format!("file is truncated inside the '{kind}' box header"),
-                    ))
-                }
-            },
-            n => n as u64,
-        };
-        if size < 8 {
-            return Err(ImagingError::corrupt(
-                FileFormat::Heif,
-                format!("box '{kind}' at byte {i} has an invalid size {size}"),
-            ));
-        }
-        let end = (i as u64).saturating_add(size);
-        if end > bytes.len() as u64 {
-            return Err(ImagingError::corrupt(
-                FileFormat::Heif,
-                format!(
-                    "file is truncated: box '{kind}' needs {end} bytes but the file has {}",
-                    bytes.len()
-                ),
-            ));
-        }
-        i = end as usize;
-    }
-    Ok(())
-}
-
-/// Open a HEIF container; an unreadable or empty container is reported specifically.
-pub(crate) fn open(bytes: &[u8]) -> Result<HeifContext, ImagingError> {
-    check_boxes(bytes)?;
+/// Open a HEIF container with libheif, after the box walk has accepted its structure and every
+/// declared size. Only the worker process calls this.
+fn open(bytes: &[u8], limits: &DecodeLimits) -> Result<HeifContext, ImagingError> {
+    inspect_heif(bytes, limits)?;
     // Make sure the library is initialised before the first context is created.
     let _ = libheif();
     HeifContext::read_from_bytes(bytes).map_err(|e| classify(e.to_string()))
@@ -88,7 +50,7 @@ fn classify(msg: String) -> ImagingError {
 }
 
 /// The primary image handle, or a "no image" error when the container has none.
-pub(crate) fn primary(ctx: &HeifContext) -> Result<ImageHandle, ImagingError> {
+fn primary(ctx: &HeifContext) -> Result<ImageHandle, ImagingError> {
     if ctx.number_of_top_level_images() == 0 {
         return Err(ImagingError::HeifNoImage {
             detail: "the container lists no top-level image".into(),
@@ -99,10 +61,7 @@ pub(crate) fn primary(ctx: &HeifContext) -> Result<ImageHandle, ImagingError> {
 }
 
 /// Decode a handle to RGB after checking its declared size against the limits.
-pub(crate) fn decode_handle(
-    handle: &ImageHandle,
-    limits: &DecodeLimits,
-) -> Result<RgbImage, ImagingError> {
+fn decode_handle(handle: &ImageHandle, limits: &DecodeLimits) -> Result<RgbImage, ImagingError> {
     limits.check_pixels(handle.width(), handle.height())?;
     let img = libheif()
         .decode(handle, ColorSpace::Rgb(RgbChroma::Rgb), None)
@@ -111,7 +70,11 @@ pub(crate) fn decode_handle(
             let lower = msg.to_ascii_lowercase();
             // The boxes are complete (checked in `open`), so data missing past the end means
             // the image items point at data the file does not contain.
-            if lower.contains("end of file") || lower.contains("endofdata") {
+            if lower.contains("memory allocation") {
+                ImagingError::HeifDecoderFailed {
+                    detail: format!("HEIC decoder ran out of its memory limit on this file: {msg}"),
+                }
+            } else if lower.contains("end of file") || lower.contains("endofdata") {
                 ImagingError::HeifNoImage {
                     detail: format!("the image's coded data is not in the file: {msg}"),
                 }
@@ -140,12 +103,32 @@ pub(crate) fn decode_handle(
         .ok_or_else(|| ImagingError::corrupt(FileFormat::Heif, "decoded plane has the wrong size"))
 }
 
-/// Decode the primary image. Returns the image and its stored (pre-rotation) size.
+/// Decode the primary image in the worker process. Returns the image and its stored
+/// (pre-rotation) size.
 pub(crate) fn decode(
     bytes: &[u8],
     limits: &DecodeLimits,
 ) -> Result<(RgbImage, u32, u32), ImagingError> {
-    let ctx = open(bytes)?;
+    HeifWorker::locate()?.decode(bytes, limits)
+}
+
+/// The primary image's embedded thumbnail when its longest side is at least `min_side`, else
+/// the primary image, decoded in one worker run. `true` when it is the thumbnail.
+pub(crate) fn thumbnail_or_primary(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+    min_side: u32,
+) -> Result<(RgbImage, bool), ImagingError> {
+    HeifWorker::locate()?.thumbnail_or_primary(bytes, limits, min_side)
+}
+
+/// Decode the primary image in this process (the worker's job). Returns the image and its
+/// stored (pre-rotation) size.
+pub(crate) fn decode_in_process(
+    bytes: &[u8],
+    limits: &DecodeLimits,
+) -> Result<(RgbImage, u32, u32), ImagingError> {
+    let ctx = open(bytes, limits)?;
     let handle = primary(&ctx)?;
     let (iw, ih) = (handle.ispe_width(), handle.ispe_height());
     let img = decode_handle(&handle, limits)?;
@@ -163,45 +146,31 @@ pub(crate) struct MetadataBlocks {
     pub exif: Option<Vec<u8>>,
     /// XMP packets.
     pub xmp: Vec<Vec<u8>>,
+    /// The primary image's declared size (`ispe`), when it has one.
+    pub size: Option<(u32, u32)>,
 }
 
 /// The EXIF TIFF structure of the primary image (the block starts with a 4-byte offset to the
-/// TIFF header), and any XMP packets.
+/// TIFF header), any XMP packets, and the declared size, read by the box walk alone: no
+/// decoder runs, so only the structure limits apply.
 pub(crate) fn metadata_blocks(bytes: &[u8]) -> Result<MetadataBlocks, ImagingError> {
-    let ctx = open(bytes)?;
-    let handle = primary(&ctx)?;
-    let mut ids = vec![0; 16];
-    let n = handle.metadata_block_ids(&mut ids, b"Exif");
-    let mut exif = None;
-    for &id in ids.iter().take(n) {
-        if let Ok(block) = handle.metadata(id) {
-            if block.len() >= 4 {
-                let skip = u32::from_be_bytes([block[0], block[1], block[2], block[3]]) as usize;
-                if let Some(tiff) = block.get(4 + skip..) {
-                    exif = Some(tiff.to_vec());
-                    break;
-                }
-            }
-        }
-    }
-    let mut xmp = Vec::new();
-    let mut ids = vec![0; 16];
-    let n = handle.metadata_block_ids(&mut ids, b"mime");
-    for &id in ids.iter().take(n) {
-        if handle.metadata_content_type(id) == Some("application/rdf+xml") {
-            if let Ok(block) = handle.metadata(id) {
-                xmp.push(block);
-            }
-        }
-    }
-    Ok(MetadataBlocks { exif, xmp })
+    let inspection = inspect_structure(bytes)?;
+    let size = (inspection.width > 0 && inspection.height > 0)
+        .then_some((inspection.width, inspection.height));
+    Ok(MetadataBlocks {
+        exif: inspection.exif,
+        xmp: inspection.xmp,
+        size,
+    })
 }
-/// Decode the smallest embedded thumbnail of the primary image, if there is one.
-pub(crate) fn thumbnail(
+
+/// Decode the smallest embedded thumbnail of the primary image in this process (the worker's
+/// job), if there is one.
+pub(crate) fn thumbnail_in_process(
     bytes: &[u8],
     limits: &DecodeLimits,
 ) -> Result<Option<RgbImage>, ImagingError> {
-    let ctx = open(bytes)?;
+    let ctx = open(bytes, limits)?;
     let handle = primary(&ctx)?;
     let count = handle.number_of_thumbnails();
     if count == 0 {

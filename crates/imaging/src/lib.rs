@@ -16,8 +16,10 @@
 //! Modules: [`decode`] (stills), [`metadata`] (EXIF, maker notes, XMP), [`provenance`] (the
 //! place each value came from, and disagreements), [`hash`] (SHA-256),
 //! [`thumbnail`], [`card`] (intake planning), [`edit`] (FR-07 probe edits), [`redact`] (PUB-01),
-//! [`format`](mod@format) (content sniffing). HEIC/HEIF goes through Debian's libheif 1.15 via
-//! libheif-rs 0.19.2 / libheif-sys 1.14.4.
+//! [`format`](mod@format) (content sniffing), [`heif_boxes`] (the HEIF box walk that bounds a
+//! file before any decoder sees it), [`heif_worker`] (HEIC pixels decoded in a separate, limited
+//! process). HEIC/HEIF goes through Debian's libheif 1.15 via libheif-rs 0.19.2 /
+//! libheif-sys 1.14.4, only in that worker.
 
 #![forbid(unsafe_code)]
 
@@ -28,6 +30,8 @@ pub mod error;
 pub mod format;
 pub mod hash;
 mod heif;
+pub mod heif_boxes;
+pub mod heif_worker;
 mod jpeg;
 pub mod metadata;
 pub mod provenance;
@@ -44,6 +48,8 @@ pub use decode::{decode_still, DecodeLimits, DecodedStill};
 pub use edit::{pixel_sha256, EditList, EditOutcome, EditStep, ProbeEdit};
 pub use error::ImagingError;
 pub use format::{sniff, ExtensionCheck, FileFormat};
+pub use heif_boxes::{inspect_heif, HeifInspection};
+pub use heif_worker::{run_heif_worker, set_heif_worker, HeifWorker};
 pub use hash::{read_back_verify, sha256_file, sha256_hex, sha256_reader};
 pub use metadata::{read_metadata, CameraMetadata, CaptureTime, FieldSource, GpsPosition};
 pub use provenance::{Conflict, MetaField, Reading, ValueSource};

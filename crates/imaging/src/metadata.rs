@@ -135,14 +135,9 @@ pub fn read_metadata(bytes: &[u8]) -> Result<CameraMetadata, ImagingError> {
                 let xmp = String::from_utf8_lossy(x);
                 from_xmp(&xmp, "HEIF XMP item", &mut meta, &mut found);
             }
-            if let Ok(ctx) = heif::open(bytes) {
-                if let Ok(h) = heif::primary(&ctx) {
-                    let (w, hh) = (h.ispe_width(), h.ispe_height());
-                    if w > 0 && hh > 0 {
-                        meta.width = Some(w as u32);
-                        meta.height = Some(hh as u32);
-                    }
-                }
+            if let Some((w, h)) = blocks.size {
+                meta.width = Some(w);
+                meta.height = Some(h);
             }
         }
         FileFormat::Nef | FileFormat::Tiff => {

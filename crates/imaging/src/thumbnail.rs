@@ -76,14 +76,10 @@ pub fn make_thumbnail(
                 ),
             }
         }
-        FileFormat::Heif => match heif::thumbnail(bytes, limits)? {
-            Some(t) if t.width().max(t.height()) >= max_side / 2 => {
-                (t, ThumbnailSource::EmbeddedThumbnail)
-            }
-            _ => (
-                decode_still(bytes, limits)?.image,
-                ThumbnailSource::FullDecode,
-            ),
+        // One worker run: the embedded thumbnail when it is large enough, else the image.
+        FileFormat::Heif => match heif::thumbnail_or_primary(bytes, limits, max_side / 2)? {
+            (t, true) => (t, ThumbnailSource::EmbeddedThumbnail),
+            (img, false) => (img, ThumbnailSource::FullDecode),
         },
         FileFormat::Nef | FileFormat::Tiff => {
             let previews = raw::jpeg_previews(bytes);
