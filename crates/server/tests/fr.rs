@@ -58,6 +58,20 @@ fn rule_of(body: &Value) -> String {
 
 /// Drives a request to `searched` and returns (id, candidate pool).
 async fn to_search(srv: &TestServer, name: &str) -> (String, Value) {
+    let id = ready_to_search(srv, name).await;
+    let chen = srv.login("fri.chen").await;
+    let base = format!("/api/fr/requests/{id}");
+    let (s, b) = srv.post(&chen, &format!("{base}/search"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["state"], "searched");
+    let (s, pool) = srv.get(&chen, &format!("{base}/candidates")).await;
+    assert_eq!(s, StatusCode::OK, "{pool}");
+    (id, pool)
+}
+
+/// Drives a request through every step before the search (basis, quality, an edit, the
+/// supervisor's discussion) and returns its id.
+async fn ready_to_search(srv: &TestServer, name: &str) -> String {
     let id = submit(srv, name).await;
     let chen = srv.login("fri.chen").await;
     let haddad = srv.login("sgt.haddad").await;
@@ -94,12 +108,7 @@ async fn to_search(srv: &TestServer, name: &str) -> (String, Value) {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let (s, b) = srv.post(&chen, &format!("{base}/search"), json!({})).await;
-    assert_eq!(s, StatusCode::OK, "{b}");
-    assert_eq!(b["state"], "searched");
-    let (s, pool) = srv.get(&chen, &format!("{base}/candidates")).await;
-    assert_eq!(s, StatusCode::OK, "{pool}");
-    (id, pool)
+    id
 }
 
 fn all_features(finding: &str) -> Value {
@@ -1253,4 +1262,64 @@ async fn ret_11_disposal_empties_fr_requests_of_the_case_body(backend: Backend) 
 both!(
     ret_11_disposal_empties_fr_requests_of_the_case,
     super::ret_11_disposal_empties_fr_requests_of_the_case_body
+);
+
+async fn fr_24_search_by_protected_trait_refused_and_audited_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = enrol_gallery(&srv, 4).await;
+    let id = ready_to_search(&srv, &ids[1]).await;
+    let chen = srv.login("fri.chen").await;
+    let search = format!("/api/fr/requests/{id}/search");
+
+    // A protected trait as a field, in another spelling, nested, or as the value of an
+    // undocumented filter: each refused naming FR-24, and nothing is searched.
+    for body in [
+        json!({"top_k": 10, "race": "any"}),
+        json!({"skinTone": "dark"}),
+        json!({"filters": {"where": [{"field": "Religion", "is": "x"}]}}),
+        json!({"filter": "gender = female"}),
+        json!({"age_range": [20, 30]}),
+    ] {
+        let (s, b) = srv.post(&chen, &search, body.clone()).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{body} -> {b}");
+        assert_eq!(rule_of(&b), "FR-24", "{body} -> {b}");
+    }
+    let denied: Vec<Value> = srv
+        .audit_of("fr_request", &id)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "fr.search" && e.outcome == "denied")
+        .map(|e| serde_json::from_str(&e.detail).expect("detail JSON"))
+        .filter(|d: &Value| d["rule"] == "FR-24")
+        .collect();
+    assert_eq!(denied.len(), 5, "each attempt is in the audit trail");
+    assert!(
+        denied[1]["protected_traits"]
+            .to_string()
+            .contains("skinTone"),
+        "{}",
+        denied[1]
+    );
+
+    // Any other undocumented field is refused too, naming it, instead of being ignored.
+    let (s, b) = srv
+        .post(&chen, &search, json!({"top_k": 10, "threshold": 0.4}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["field"], "threshold", "{b}");
+
+    let (_, before) = srv.get(&chen, &format!("/api/fr/requests/{id}")).await;
+    assert_ne!(
+        before["state"], "searched",
+        "no refused body searched: {before}"
+    );
+    // The documented options search.
+    let (s, b) = srv.post(&chen, &search, json!({"top_k": 10})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["state"], "searched");
+    assert_eq!(b["pool_size"], 4, "{b}");
+}
+both!(
+    fr_24_search_by_protected_trait_refused_and_audited,
+    super::fr_24_search_by_protected_trait_refused_and_audited_body
 );

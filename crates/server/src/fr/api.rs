@@ -350,9 +350,11 @@ pub async fn search(
     State(state): State<AppState>,
     SignedIn(p): SignedIn,
     Path(id): Path<String>,
-    body: Option<Json<wf::SearchInput>>,
+    body: Option<Json<Value>>,
 ) -> ApiResult {
-    let input = body.map(|Json(b)| b).unwrap_or_default();
+    // Undocumented fields are refused, protected traits naming FR-24 (and audited).
+    let input =
+        super::protected_traits::search_input(&state, &p, &id, body.map(|Json(b)| b)).await?;
     let (l, n) = wf::search(&state, &p, &id, input).await?;
     let mut body = wf::view(&state, &p, &l).await?;
     body["pool_size"] = json!(n);

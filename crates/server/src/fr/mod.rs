@@ -29,6 +29,7 @@ pub mod api;
 pub mod engine;
 pub mod gallery;
 pub mod pages;
+pub mod protected_traits;
 pub mod report;
 pub mod workflow;
 

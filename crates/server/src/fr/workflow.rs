@@ -883,7 +883,9 @@ async fn external_request(tx: &mut Tx, reference: &str) -> Result<fr::ExternalRe
         .ok_or_else(not_found)
 }
 
+/// The search options: nothing else, and nothing about any protected trait (FR-24).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SearchInput {
     pub top_k: Option<usize>,
     #[serde(default)]

@@ -938,7 +938,7 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
         ("POST", "/api/fr/requests/{id}/search") => op()
             .optional_json(
                 r.of::<fr::workflow::SearchInput>(),
-                "Search options (optional)",
+                "Search options (optional). Any other field is refused with 400 naming it; a field or value naming a protected trait is refused with 403 naming FR-24, and the attempt is audited",
             )
             .problems(&[409])
             .ok(
