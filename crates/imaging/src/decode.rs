@@ -175,6 +175,21 @@ pub(crate) fn checked_jpeg_info<'a>(
             ),
         ));
     }
+    // Decoders go over the whole frame once per scan, and a scan header costs ten bytes: many
+    // scans over a large frame would turn a small file into minutes of decoding. Camera files
+    // have one scan, progressive ones about ten; the scans × blocks a file asks for must stay
+    // within 128 per byte of coded data (a uniformly black progressive image needs about 50).
+    let scans = jpeg::scan_count(bytes, sos);
+    if scans.saturating_mul(blocks) > coded.saturating_mul(128) {
+        return Err(ImagingError::corrupt(
+            FileFormat::Jpeg,
+            format!(
+                "{scans} scans over {}×{} pixels in {coded} bytes of image data is not a \
+                 plausible image",
+                info.width, info.height
+            ),
+        ));
+    }
     Ok(info)
 }
 

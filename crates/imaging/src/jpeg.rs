@@ -112,6 +112,15 @@ pub(crate) fn has_end_marker(bytes: &[u8], sos_offset: usize) -> bool {
         .unwrap_or(false)
 }
 
+/// Number of start-of-scan markers from `sos_offset` on (entropy-coded data escapes every
+/// `FF` byte, so `FF DA` there is a marker).
+pub(crate) fn scan_count(bytes: &[u8], sos_offset: usize) -> u64 {
+    bytes
+        .get(sos_offset..)
+        .map(|tail| tail.windows(2).filter(|w| *w == [0xFF, 0xDA]).count() as u64)
+        .unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -171,3 +171,27 @@ fn png_declaring(png: &[u8], width: u32, height: u32) -> Vec<u8> {
     png[29..33].copy_from_slice(&crc.to_be_bytes());
     png
 }
+
+/// Found while the `examine` target slowed to a few hundred inputs per second: decoders go
+/// over the whole frame once per scan, so a 16 KB JPEG repeating a 10-byte scan header 1400
+/// times over a 1024 × 1024 frame kept the thumbnail decoder busy for 149 s (fuzzing build).
+/// Scans × blocks beyond 128 per byte of coded data are refused from the markers alone.
+#[test]
+fn dc_bad_input_jpeg_with_many_scans_over_a_large_frame_is_refused() {
+    let path = fuzz_dir().join("regressions/examine/jpeg_1400_scans_over_1024px");
+    let jpeg = read(&path);
+    let limits = DecodeLimits::default();
+    for result in [
+        decode_still(&jpeg, &limits).map(|_| ()),
+        make_thumbnail(&jpeg, 256, &limits).map(|_| ()),
+    ] {
+        match result {
+            Err(ImagingError::Corrupt { detail, .. }) => {
+                assert!(detail.contains("scans"), "{detail}")
+            }
+            other => panic!("many-scan JPEG accepted: {other:?}"),
+        }
+    }
+    let exam = examine(Path::new("scans.jpg"), &jpeg, &IntakeOptions::default());
+    assert!(matches!(exam.decision, IntakeDecision::Refused { .. }));
+}
