@@ -55,6 +55,9 @@ pub fn run(args: EvalArgs) -> Result<()> {
         )
     })?;
     let labels = args.labels.as_deref().map(read_labels).transpose()?;
+    // The record names the data read, not a fixed description (FR-23).
+    let described = data.describe();
+    println!("data: {}", described.summary());
     let specs = if args.algorithm.is_empty() {
         REGISTRY.iter().collect::<Vec<_>>()
     } else {
@@ -97,10 +100,11 @@ pub fn run(args: EvalArgs) -> Result<()> {
         let v = &record.verification;
         let i = &record.identification;
         println!(
-            "{}: verification {:.2}% ± {:.2} (5 folds, {} pairs), TAR@FAR=0.001 {:.2}%, AUC {:.4}",
+            "{}: verification {:.2}% ± {:.2} ({} folds, {} pairs), TAR@FAR=0.001 {:.2}%, AUC {:.4}",
             record.algorithm,
             v.accuracy_mean * 100.0,
             v.accuracy_std * 100.0,
+            described.folds,
             v.pairs,
             v.tar_at_far_0_001 * 100.0,
             v.auc

@@ -46,6 +46,54 @@ impl ImageRef {
     }
 }
 
+/// The data an evaluation was measured on, as read (FR-23: the record says what it measured).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluationData {
+    /// The pairs file's name and the SHA-256 of its bytes.
+    pub pairs_file: String,
+    pub pairs_sha256: String,
+    pub folds: usize,
+    pub pairs: usize,
+    pub matched_pairs: usize,
+    /// The images folder's name, the identities and images in it, and the images used.
+    pub images_folder: String,
+    pub identities_in_folder: usize,
+    pub images_in_folder: usize,
+    pub images_used: usize,
+    /// The 1:N split: gallery and probe images.
+    pub gallery_images: usize,
+    pub probe_images: usize,
+    /// Identities with probes (their first image is in the gallery), sorted by name, and the
+    /// SHA-256 of the names joined by newlines, so two records can be compared at a glance.
+    pub mated_identities: Vec<String>,
+    pub mated_identities_sha256: String,
+    /// Identities in the gallery with no probe (distractors), likewise.
+    pub distractor_identities: Vec<String>,
+    pub distractor_identities_sha256: String,
+    /// The split rule in words.
+    pub split: String,
+}
+
+impl EvaluationData {
+    /// One line for lists and reports, naming the file by its digest.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} (sha256 {}, {} folds, {} pairs) over {} images of {} identities in {}/; 1:N gallery {} images ({} identities with probes, {} distractor identities), {} probes",
+            self.pairs_file,
+            self.pairs_sha256,
+            self.folds,
+            self.pairs,
+            self.images_used,
+            self.identities_in_folder,
+            self.images_folder,
+            self.gallery_images,
+            self.mated_identities.len(),
+            self.distractor_identities.len(),
+            self.probe_images,
+        )
+    }
+}
+
 /// One verification pair of pairs_dev.txt.
 #[derive(Debug, Clone)]
 pub struct Pair {
@@ -58,6 +106,9 @@ pub struct Pair {
 /// The development faces: the LFW folder and its identities.
 pub struct LfwData {
     pub lfw_dir: PathBuf,
+    /// The pairs file read, and the SHA-256 of its bytes (named in the evaluation record).
+    pub pairs_path: PathBuf,
+    pub pairs_sha256: String,
     pub pairs: Vec<Pair>,
     /// Identity → its image numbers, ascending.
     pub identities: BTreeMap<String, Vec<u32>>,
@@ -68,8 +119,11 @@ impl LfwData {
     pub fn open(faces_dir: &Path) -> Result<Self, FaceError> {
         let lfw_dir = faces_dir.join("lfw");
         let pairs_path = faces_dir.join("pairs_dev.txt");
-        let text =
-            std::fs::read_to_string(&pairs_path).map_err(|e| FaceError::io(&pairs_path, e))?;
+        let bytes = std::fs::read(&pairs_path).map_err(|e| FaceError::io(&pairs_path, e))?;
+        let pairs_sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let text = String::from_utf8(bytes).map_err(|_| {
+            FaceError::EvalData(format!("{} is not UTF-8 text", pairs_path.display()))
+        })?;
         let pairs = parse_pairs(&text)?;
         let mut identities: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         let entries = std::fs::read_dir(&lfw_dir).map_err(|e| FaceError::io(&lfw_dir, e))?;
@@ -102,9 +156,60 @@ impl LfwData {
         }
         Ok(Self {
             lfw_dir,
+            pairs_path,
+            pairs_sha256,
             pairs,
             identities,
         })
+    }
+
+    /// What this evaluation is measured on, from the data actually read: the pairs file and its
+    /// SHA-256, the folds and pairs, the images, and which identities are mated in the 1:N
+    /// gallery (they have probes) and which are distractors.
+    pub fn describe(&self) -> EvaluationData {
+        let (gallery, probes) = self.identification_split();
+        let probed: BTreeSet<&str> = probes.iter().map(|p| p.name.as_str()).collect();
+        let in_gallery: BTreeSet<&str> = gallery.iter().map(|g| g.name.as_str()).collect();
+        let mated: Vec<String> = in_gallery
+            .iter()
+            .filter(|n| probed.contains(*n))
+            .map(|n| n.to_string())
+            .collect();
+        let distractors: Vec<String> = in_gallery
+            .iter()
+            .filter(|n| !probed.contains(*n))
+            .map(|n| n.to_string())
+            .collect();
+        let digest = |names: &[String]| {
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                names.join("\n").as_bytes(),
+            ))
+        };
+        let file_name = |p: &Path| {
+            p.file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_else(|| p.display().to_string())
+        };
+        EvaluationData {
+            pairs_file: file_name(&self.pairs_path),
+            pairs_sha256: self.pairs_sha256.clone(),
+            folds: self.pairs.iter().map(|p| p.fold).max().map_or(0, |f| f + 1),
+            pairs: self.pairs.len(),
+            matched_pairs: self.pairs.iter().filter(|p| p.same).count(),
+            images_folder: file_name(&self.lfw_dir),
+            identities_in_folder: self.identities.len(),
+            images_in_folder: self.identities.values().map(Vec::len).sum(),
+            images_used: self.all_images().len(),
+            gallery_images: gallery.len(),
+            probe_images: probes.len(),
+            mated_identities_sha256: digest(&mated),
+            distractor_identities_sha256: digest(&distractors),
+            mated_identities: mated,
+            distractor_identities: distractors,
+            split: "identities named in the pairs file: first image in the gallery, the others \
+                    are probes; every other identity: all images in the gallery as distractors"
+                .into(),
+        }
     }
 
     /// Identities named in any fold.
@@ -538,7 +643,11 @@ pub struct IdentificationResult {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvaluationRecord {
     pub algorithm: AlgorithmId,
+    /// One line naming the data (see [`EvaluationData::summary`]).
     pub dataset: String,
+    /// The data actually read; absent in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<EvaluationData>,
     pub evaluated_at: String,
     pub detection: String,
     pub images: usize,
@@ -681,10 +790,11 @@ pub fn evaluate(
         }
     }
     let count = |w: FaceFound| emb.values().filter(|x| x.1 == w).count();
+    let described = data.describe();
     Ok(EvaluationRecord {
         algorithm: spec.id(),
-        dataset: "LFW View 2 folds 1-5 (pairs_dev.txt), greyscale copy; 1:N per faces/README.md"
-            .into(),
+        dataset: described.summary(),
+        data: Some(described),
         evaluated_at: chrono::Utc::now().to_rfc3339(),
         detection: detection.label().into(),
         images: emb.len(),

@@ -589,6 +589,21 @@ fn parse_evaluation(
             "images": r.images,
             "detection": r.detection,
             "roc": sample_roc(&r.roc),
+            // What the figures were measured on, as `probity eval` read it (FR-23); the
+            // identity lists stay in the record file, their digests are kept here.
+            "data": r.data.as_ref().map(|d| json!({
+                "pairs_file": d.pairs_file,
+                "pairs_sha256": d.pairs_sha256,
+                "folds": d.folds,
+                "pairs": d.pairs,
+                "images_used": d.images_used,
+                "gallery_images": d.gallery_images,
+                "probe_images": d.probe_images,
+                "mated_identities": d.mated_identities.len(),
+                "mated_identities_sha256": d.mated_identities_sha256,
+                "distractor_identities": d.distractor_identities.len(),
+                "distractor_identities_sha256": d.distractor_identities_sha256,
+            })),
         });
         return Ok(Parsed {
             evaluation: Evaluation::from_record(&r),
