@@ -1323,3 +1323,104 @@ both!(
     fr_24_search_by_protected_trait_refused_and_audited,
     super::fr_24_search_by_protected_trait_refused_and_audited_body
 );
+
+/// An evaluation record of `algorithm` ("name@version") carrying a score calibration: the
+/// false-match rate falls from 1 at score 0 by a factor e every 0.05, over a million
+/// comparisons.
+fn calibrated_record(algorithm: &str) -> Value {
+    let (name, version) = algorithm.split_once('@').expect("name@version");
+    let points: Vec<Value> = (0..=200)
+        .map(|k| {
+            let s = -1.0 + f64::from(k) * 0.01;
+            let rate = if s <= 0.0 { 1.0 } else { (-20.0 * s).exp() };
+            json!([s, rate])
+        })
+        .collect();
+    json!({
+        "algorithm": {"name": name, "version": version},
+        "dataset": "development faces",
+        "evaluated_at": "2026-12-01T10:00:00Z",
+        "detection": "probe",
+        "images": 6922, "faces_by_hog": 6871, "faces_by_cnn": 50, "faces_by_centre_box": 1,
+        "verification": {"pairs": 3000, "fold_accuracy": [0.986], "fold_threshold": [0.5],
+            "accuracy_mean": 0.9863, "accuracy_std": 0.004, "tar_at_far_0_001": 0.95,
+            "threshold_at_far_0_001": 0.6, "auc": 0.998},
+        "identification": {"gallery_size": 3635, "probes": 3287, "rank1": 0.872, "rank10": 0.95,
+            "fnir_at_fpir_0_003": 0.3, "threshold_at_fpir_0_003": 0.7, "fnir_50_candidates": 0.0116},
+        "groups": [],
+        "score_calibration": {"comparisons": 1000000, "points": points}
+    })
+}
+
+async fn fr_08_candidate_scores_read_as_calibrated_false_match_rates_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = enrol_gallery(&srv, 5).await;
+    let admin = srv.login("admin").await;
+    let (s, overview) = srv.get(&admin, "/api/fr/algorithms").await;
+    assert_eq!(s, StatusCode::OK, "{overview}");
+    let active = overview["active"].as_str().expect("active").to_string();
+
+    // A calibration whose rate rises with the score means nothing: refused, naming it.
+    let mut bad = calibrated_record(&active);
+    bad["score_calibration"]["points"][150][1] = json!(0.9);
+    let (s, b) = srv
+        .post(
+            &admin,
+            &format!("/api/fr/algorithms/{active}/evaluation"),
+            bad,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(b["field"], "record.score_calibration", "{b}");
+
+    let record = calibrated_record(&active);
+    let (s, b) = srv
+        .post(
+            &admin,
+            &format!("/api/fr/algorithms/{active}/evaluation"),
+            record.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let calibration: probity_face::eval::calibration::ScoreCalibration =
+        serde_json::from_value(record["score_calibration"].clone()).expect("calibration");
+
+    let (id, pool) = to_search(&srv, &ids[3]).await;
+    let candidates = pool["candidates"].as_array().expect("candidates");
+    assert!(candidates.len() >= 2, "{pool}");
+    let mut last_rate = 0.0;
+    for c in candidates {
+        let score = c["score"].as_f64().expect("score");
+        let rate = c["estimated_false_match_rate"]
+            .as_f64()
+            .expect("calibrated");
+        let expected = calibration.false_match_rate(score as f32);
+        assert!(
+            (rate - expected.rate).abs() <= 1e-12 * expected.rate.max(1.0),
+            "{c}"
+        );
+        assert_eq!(c["false_match_rate_text"], expected.text(), "{c}");
+        // Ranked by score, so the rate never falls down the list.
+        assert!(rate >= last_rate, "rates must not fall with rank: {pool}");
+        last_rate = rate;
+    }
+    // The mate ranks first with the rarest false-match rate.
+    assert_eq!(candidates[0]["subject_id"], format!("S-{:04}", 4), "{pool}");
+
+    let chen = srv.login("fri.chen").await;
+    let r = chen
+        .get(format!("{}/fr/requests/{id}", srv.url))
+        .send()
+        .await
+        .expect("page");
+    let html = r.text().await.expect("html");
+    assert!(html.contains("False-match rate at this score"), "{html}");
+    let first = candidates[0]["false_match_rate_text"]
+        .as_str()
+        .expect("text");
+    assert!(html.contains(first), "the page shows {first}");
+}
+both!(
+    fr_08_candidate_scores_read_as_calibrated_false_match_rates,
+    super::fr_08_candidate_scores_read_as_calibrated_false_match_rates_body
+);

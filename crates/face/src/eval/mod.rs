@@ -13,6 +13,7 @@
 //! Embeddings are cached per algorithm in one file, so re-running is cheap.
 
 pub mod cache;
+pub mod calibration;
 pub mod metrics;
 pub mod roc;
 
@@ -660,6 +661,10 @@ pub struct EvaluationRecord {
     /// (FAR, TAR) points of the ROC curve.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub roc: Vec<(f64, f64)>,
+    /// Score → false-match rate over every non-mated probe-to-gallery comparison, so candidate
+    /// lists can show what a score means; absent in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_calibration: Option<calibration::ScoreCalibration>,
 }
 
 /// Reads a labels file: lines `name,group` (a header line `name,group` is allowed).
@@ -743,6 +748,20 @@ pub fn evaluate(
     }
     let identification = metrics::identification(&searches, gallery.len());
 
+    // Every non-mated comparison a search makes (each probe against every gallery photo of
+    // another identity), counted by score: the calibration of scores to false-match rates.
+    let mut non_mated = calibration::NonMatedCounts::default();
+    let gallery_emb: Vec<&Vec<f32>> = gallery.iter().map(get).collect::<Result<_, _>>()?;
+    for p in &probes {
+        let pe = get(p)?;
+        for (g, ge) in gallery.iter().zip(&gallery_emb) {
+            if g.name != p.name {
+                non_mated.add(dot(pe, ge));
+            }
+        }
+    }
+    let score_calibration = non_mated.calibration();
+
     // Per-group breakdown.
     let mut groups = Vec::new();
     if let Some(labels) = labels {
@@ -805,6 +824,7 @@ pub fn evaluate(
         identification,
         groups,
         roc,
+        score_calibration: Some(score_calibration),
     })
 }
 

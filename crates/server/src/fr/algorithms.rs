@@ -589,6 +589,15 @@ fn parse_evaluation(
             "images": r.images,
             "detection": r.detection,
             "roc": sample_roc(&r.roc),
+            // Score → false-match rate, read by the candidate lists (checked first).
+            "score_calibration": match &r.score_calibration {
+                Some(c) => {
+                    c.validate()
+                        .map_err(|e| ApiError::bad_field("record.score_calibration", e))?;
+                    Some(c)
+                }
+                None => None,
+            },
             // What the figures were measured on, as `probity eval` read it (FR-23); the
             // identity lists stay in the record file, their digests are kept here.
             "data": r.data.as_ref().map(|d| json!({

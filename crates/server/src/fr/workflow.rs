@@ -13,6 +13,7 @@ use probity_domain::fr_request::{
     SupervisorDecision, MAX_PROBES,
 };
 use probity_domain::{FrRequestId, UserId};
+use probity_face::eval::calibration::ScoreCalibration;
 use probity_imaging::{EditList, EditStep, ProbeEdit};
 use probity_policy::{Action, Context, Resource};
 use probity_store::{audit, cases, fr, gallery, users, Tx};
@@ -1015,12 +1016,36 @@ pub async fn search(
 pub struct CandidateView {
     pub rank: i64,
     pub candidate: String,
+    /// The raw similarity of the algorithm (cosine); compare scores only through the rate below.
     pub score: f64,
+    /// The false-match rate the algorithm's latest evaluation measured at this score: the chance
+    /// that someone else's photo scores as high. `None` when no evaluation record of the
+    /// algorithm carries a score calibration.
+    pub estimated_false_match_rate: Option<f64>,
+    /// True when no non-mated comparison of the evaluation scored this high (the rate is then an
+    /// upper bound).
+    pub false_match_rate_is_upper_bound: bool,
+    /// The rate in words: "about 1 in 12,000", "below 1 in 21,000,000", or why there is none.
+    pub false_match_rate_text: String,
     pub algorithm: String,
     pub subject_id: String,
     pub source: String,
     pub arrest_id: String,
     pub photo_date: String,
+}
+
+/// The score calibration of an algorithm's latest evaluation record, if it has a valid one.
+async fn calibration_of(
+    tx: &mut Tx,
+    algorithm: &str,
+) -> Result<Option<ScoreCalibration>, ApiError> {
+    let latest = probity_store::algorithms::latest_evaluation(tx, algorithm)
+        .await
+        .map_err(crate::store_error)?;
+    Ok(latest
+        .and_then(|e| e.figures.get("score_calibration").cloned())
+        .and_then(|v| serde_json::from_value::<ScoreCalibration>(v).ok())
+        .filter(|c| c.validate().is_ok()))
 }
 
 /// The candidate pool (FR-08, FR-15: FR staff only), re-checked against sealing (FR-02); audited read.
@@ -1036,7 +1061,17 @@ pub async fn candidates(
         .await
         .map_err(crate::store_error)?;
     let mut out = Vec::new();
+    let mut calibrations: std::collections::HashMap<String, Option<ScoreCalibration>> =
+        std::collections::HashMap::new();
     for c in pool {
+        if !calibrations.contains_key(&c.algorithm) {
+            let cal = calibration_of(&mut tx, &c.algorithm).await?;
+            calibrations.insert(c.algorithm.clone(), cal);
+        }
+        let estimate = calibrations
+            .get(&c.algorithm)
+            .and_then(|cal| cal.as_ref())
+            .map(|cal| cal.false_match_rate(c.score as f32));
         let Some(r) = gallery::get(&mut tx, c.record_no)
             .await
             .map_err(crate::store_error)?
@@ -1050,6 +1085,12 @@ pub async fn candidates(
             rank: c.rank,
             candidate: candidate_id(c.record_no),
             score: c.score,
+            estimated_false_match_rate: estimate.map(|e| e.rate),
+            false_match_rate_is_upper_bound: estimate.is_some_and(|e| e.upper_bound),
+            false_match_rate_text: estimate.map_or_else(
+                || "not calibrated: no evaluation record of this algorithm measures it".into(),
+                |e| e.text(),
+            ),
             algorithm: c.algorithm,
             subject_id: r.subject_id,
             source: r.source,
