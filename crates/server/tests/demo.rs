@@ -169,7 +169,7 @@ async fn demo_seeds_every_fr_state_evidence_and_thermal_visible_to_who_acts_body
     let moreau = srv.login("lt.moreau").await;
     let (s, b) = srv.get(&moreau, "/api/devices").await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let devices = b["devices"].as_array().cloned().unwrap_or_default();
+    let devices = b["items"].as_array().cloned().unwrap_or_default();
     assert!(
         devices.iter().any(|d| d["overdue"] == true),
         "a camera overdue for inspection: {b}"
@@ -180,9 +180,11 @@ async fn demo_seeds_every_fr_state_evidence_and_thermal_visible_to_who_acts_body
             .is_some_and(|f| !f.is_empty()),
         "the card's camera serial matches no inventoried camera: {b}"
     );
-    let (s, b) = srv.get(&moreau, "/api/thermal/authorizations").await;
+    let (s, b) = srv
+        .get(&moreau, "/api/thermal/authorizations?limit=500")
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let auths = b.as_array().cloned().unwrap_or_default();
+    let auths = b["items"].as_array().cloned().unwrap_or_default();
     let live = |status: &str| {
         auths
             .iter()

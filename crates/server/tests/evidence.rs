@@ -558,7 +558,7 @@ async fn dc_04_devices_inspection_overdue_and_access_body(b: Backend) {
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     assert!(body["rule"].as_str().is_some_and(|r| !r.is_empty()));
     let (_, list) = srv.get(&det, "/api/devices").await;
-    assert_eq!(list["devices"].as_array().map(Vec::len), Some(0));
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0));
     // Access follows assignment: once assigned, the member sees the device.
     let (s, _) = srv
         .post(
@@ -569,13 +569,13 @@ async fn dc_04_devices_inspection_overdue_and_access_body(b: Backend) {
         .await;
     assert_eq!(s, StatusCode::OK);
     let (_, list) = srv.get(&det, "/api/devices").await;
-    assert_eq!(list["devices"].as_array().map(Vec::len), Some(1));
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
     let (s, _) = srv
         .post(&lt, &format!("/api/devices/{id}/assignment"), json!({}))
         .await;
     assert_eq!(s, StatusCode::OK);
     let (_, list) = srv.get(&det, "/api/devices").await;
-    assert_eq!(list["devices"].as_array().map(Vec::len), Some(0));
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0));
 }
 both!(
     dc_04_devices_inspection_overdue_and_access,

@@ -1,5 +1,6 @@
-//! Lists that scale: the audit trail, the case list and the list of people are paged on the
-//! server, sortable and filterable, in the API and on the page; the one search box finds case
+//! Lists that scale: the audit trail, the cases, the people, the FR queue, a case's evidence, the
+//! cameras, the thermal deployments and the photo repository are paged on the server, sortable and
+//! filterable, in the API and on the page; the one search box finds case
 //! numbers, people, camera serials and FR request ids, each shown only when the policy lets the
 //! person read that record. Every test runs on SQLite and PostgreSQL.
 
@@ -582,4 +583,431 @@ async fn fr_25_fr_queue_paged_and_searched_over_requests_the_person_may_read_bod
 both!(
     fr_25_fr_queue_paged_and_searched_over_requests_the_person_may_read,
     super::fr_25_fr_queue_paged_and_searched_over_requests_the_person_may_read_body
+);
+
+/// Stores `n` evidence items in `case` (tiny originals with made-up hashes: the list reads rows,
+/// never bytes), named `{prefix}-{i:03}.jpg` or `.heic` every third.
+async fn seed_items(srv: &TestServer, case: &str, prefix: &str, n: usize) {
+    use probity_store::evidence;
+    let mut tx = srv.state.store.begin().await.expect("tx");
+    let case = cases::get_by_number(&mut tx, case)
+        .await
+        .expect("case")
+        .expect("case exists");
+    let intake = evidence::create_intake(
+        &mut tx,
+        &evidence::NewIntake {
+            case_id: case.id,
+            source_kind: "upload".into(),
+            source_label: "list test".into(),
+            importer: "system:test".into(),
+            purpose: serde_json::json!({ "purpose": "crime_scene" }),
+            legal_basis: serde_json::json!({ "kind": "no_reasonable_expectation_of_privacy" }),
+        },
+    )
+    .await
+    .expect("intake");
+    for i in 0..n {
+        let bytes = format!("{prefix} original {i}").into_bytes();
+        let blob = srv
+            .state
+            .store
+            .blobs()
+            .put(&mut tx, None, &bytes, "image/jpeg", "system:test")
+            .await
+            .expect("blob");
+        let heic = i % 3 == 2;
+        evidence::create_item(
+            &mut tx,
+            &evidence::NewItem {
+                case_id: case.id,
+                intake_id: intake.id,
+                blob_id: blob.id,
+                thumbnail_blob_id: None,
+                sha256: format!("{:064x}", u128::from_le_bytes(*blob.id.as_bytes())),
+                original_filename: format!("{prefix}-{i:03}.{}", if heic { "heic" } else { "jpg" }),
+                format: if heic { "HEIC/HEIF" } else { "JPEG" }.into(),
+                size: 1000 + i as u64,
+                importer: "system:test".into(),
+                metadata: serde_json::json!({}),
+                purpose: serde_json::json!({ "purpose": "crime_scene" }),
+                legal_basis: serde_json::json!({ "kind": "no_reasonable_expectation_of_privacy" }),
+                political_activity: case.political_activity,
+                device_serial: None,
+            },
+        )
+        .await
+        .expect("item");
+    }
+    tx.commit().await.expect("commit");
+}
+
+/// DC-06 / SEC-04: a case's evidence is paged in the database with an exact total (one decision
+/// on the case's evidence), sorted and filtered by file name and format; items of other cases are
+/// neither shown nor counted, and the gallery page carries the pager.
+async fn dc_06_evidence_list_paged_sorted_and_filtered_with_exact_total_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    seed_cases(&srv).await;
+    let case = "2026-019-000101";
+    seed_items(&srv, case, "scene", 75).await;
+    seed_items(&srv, "LIST-019-0001", "other", 5).await;
+    seed_items(&srv, "LIST-INT-0001", "secret", 5).await;
+    let rivera = srv.login("det.rivera").await;
+    let base = format!("/api/cases/{case}/evidence?q=scene-&limit=30");
+    let (all, pages) = all_pages(&srv, &rivera, &base).await;
+    assert_eq!((all.len(), pages), (75, 3));
+    let names: Vec<&str> = all
+        .iter()
+        .filter_map(|i| i["original_filename"].as_str())
+        .collect();
+    assert!(names.iter().all(|n| n.starts_with("scene-")), "{names:?}");
+    let (_, first) = srv.get(&rivera, &base).await;
+    assert_eq!(first["total"], 75, "{first}");
+    assert_eq!(first["total_exact"], true);
+    assert_eq!(items(&first).len(), 30);
+    // The second page follows the first in intake order.
+    let (_, second) = srv.get(&rivera, &format!("{base}&offset=30")).await;
+    assert_eq!(second["items"][0]["original_filename"], "scene-030.jpg");
+    assert!(second["prev"].is_string() && second["next"].is_string());
+    // Sorted by file name, newest name first.
+    let (_, desc) = srv
+        .get(&rivera, &format!("{base}&sort=filename&order=desc"))
+        .await;
+    assert_eq!(desc["items"][0]["original_filename"], "scene-074.heic");
+    // Filtered by format.
+    let (_, heic) = srv
+        .get(
+            &rivera,
+            &format!("/api/cases/{case}/evidence?q=scene-&format=HEIC%2FHEIF&limit=500"),
+        )
+        .await;
+    assert_eq!(heic["total"], 25, "{heic}");
+    assert!(items(&heic).iter().all(|i| i["format"] == "HEIC/HEIF"));
+    // Another case's items are neither shown nor counted.
+    let (_, none) = srv
+        .get(&rivera, &format!("/api/cases/{case}/evidence?q=other-"))
+        .await;
+    assert_eq!(none["total"], 0, "{none}");
+    // A sort outside the list's keys is refused.
+    let (s, _) = srv
+        .get(
+            &rivera,
+            &format!("/api/cases/{case}/evidence?sort=metadata"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // A case the policy keeps from the investigator answers as if it did not exist.
+    let (s, b) = srv.get(&rivera, "/api/cases/LIST-INT-0001/evidence").await;
+    assert!(
+        s == StatusCode::NOT_FOUND || s == StatusCode::FORBIDDEN,
+        "{s}: {b}"
+    );
+    assert!(!b.to_string().contains("secret-"), "{b}");
+    // The gallery page: the pager and the filter.
+    let (s, page) = html(
+        &srv,
+        &rivera,
+        &format!("/cases/{case}/evidence?q=scene-&limit=30&offset=30"),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(page.matches("<li class=\"item\">").count(), 30);
+    assert!(page.contains("scene-030.jpg") && !page.contains("scene-060.jpg"));
+    assert!(page.contains("31–60 of 75"), "the pager counts");
+    assert!(page.contains("rel=\"next\"") && page.contains("rel=\"prev\""));
+}
+both!(
+    dc_06_evidence_list_paged_sorted_and_filtered_with_exact_total,
+    super::dc_06_evidence_list_paged_sorted_and_filtered_with_exact_total_body
+);
+
+/// DC-04 / SEC-02: the camera list is paged over the cameras the person accounts for (decided on
+/// each camera's command): another command's cameras between them are neither shown nor counted;
+/// sorted, filtered by serial, command and whether an inspection is overdue.
+async fn dc_04_device_list_paged_over_the_cameras_the_person_accounts_for_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let mut tx = srv.state.store.begin().await.expect("tx");
+    for n in 0..70 {
+        for (command, tag) in [("PCT-019", "A"), ("PCT-041", "B")] {
+            if tag == "B" && n % 2 == 1 {
+                continue;
+            }
+            let d = devices::create(
+                &mut tx,
+                &devices::NewDevice {
+                    device_type: if n % 4 == 0 { "phone" } else { "camera" }.into(),
+                    make: "Demo".into(),
+                    model: "Cam".into(),
+                    serial: format!("LSTDEV{n:03}{tag}"),
+                    storage_location: "locker".into(),
+                    command: command.into(),
+                    inspection_interval_days: 30,
+                    created_by: "system:test".into(),
+                },
+            )
+            .await
+            .expect("device");
+            if n % 5 == 0 {
+                devices::inspect(&mut tx, d.id, "system:test", true, "in time")
+                    .await
+                    .expect("inspection");
+            }
+        }
+    }
+    tx.commit().await.expect("commit");
+    let moreau = srv.login("lt.moreau").await;
+    let (all, pages) = all_pages(&srv, &moreau, "/api/devices?q=lstdev&limit=30").await;
+    assert_eq!(pages, 3);
+    let serials: Vec<&str> = all.iter().filter_map(|d| d["serial"].as_str()).collect();
+    assert_eq!(serials.len(), 70, "{serials:?}");
+    assert!(serials.iter().all(|s| s.ends_with('A')), "{serials:?}");
+    assert!(serials.windows(2).all(|w| w[0] < w[1]), "by serial");
+    let (_, first) = srv.get(&moreau, "/api/devices?q=lstdev&limit=30").await;
+    assert_eq!(first["total_exact"], false);
+    assert_eq!(first["total"], 31, "at least one more than shown: {first}");
+    assert!(first["flagged_intakes"].is_array(), "{first}");
+    let (_, second) = srv
+        .get(&moreau, "/api/devices?q=lstdev&limit=30&offset=30")
+        .await;
+    assert_eq!(second["items"][0]["serial"], "LSTDEV030A");
+    let (_, desc) = srv
+        .get(
+            &moreau,
+            "/api/devices?q=lstdev&sort=serial&order=desc&limit=5",
+        )
+        .await;
+    assert_eq!(desc["items"][0]["serial"], "LSTDEV069A");
+    let (_, phones) = srv
+        .get(&moreau, "/api/devices?q=lstdev&device_type=phone&limit=500")
+        .await;
+    assert_eq!(items(&phones).len(), 18);
+    let (_, current) = srv
+        .get(&moreau, "/api/devices?q=lstdev&overdue=false&limit=500")
+        .await;
+    assert_eq!(items(&current).len(), 14, "{current}");
+    assert!(items(&current).iter().all(|d| d["overdue"] == false));
+    let (_, overdue) = srv
+        .get(&moreau, "/api/devices?q=lstdev&overdue=true&limit=500")
+        .await;
+    assert_eq!(items(&overdue).len(), 56);
+    let (_, other) = srv
+        .get(&moreau, "/api/devices?command=PCT-041&limit=500")
+        .await;
+    assert!(items(&other).is_empty() && other["total"] == 0, "{other}");
+    let (s, _) = srv.get(&moreau, "/api/devices?overdue=maybe").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // The page: the pager, sortable headers, and the overdue ones a link away.
+    let (s, page) = html(&srv, &moreau, "/devices?q=lstdev&limit=30").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(page.matches("<tr id=\"device-").count(), 30);
+    assert!(!page.contains("LSTDEV000B"));
+    assert!(page.contains("at least 31") && page.contains("rel=\"next\""));
+    assert!(page.contains("aria-sort=\"ascending\""));
+    assert!(page.contains("id=\"all-overdue\""), "more than ten overdue");
+}
+both!(
+    dc_04_device_list_paged_over_the_cameras_the_person_accounts_for,
+    super::dc_04_device_list_paged_over_the_cameras_the_person_accounts_for_body
+);
+
+/// TH-05 / SEC-02: the deployment list is paged over the authorizations the person may see
+/// (decided on each deployment's command): another command's deployments between them are neither
+/// shown nor counted; sorted by expiry, filtered by source, status and basis.
+async fn th_05_deployment_list_paged_over_the_commands_deployments_body(backend: Backend) {
+    use probity_store::thermal;
+    let srv = common::start(backend).await;
+    let moreau_id = srv.user("lt.moreau").await.id;
+    let now = chrono::Utc::now();
+    let mut tx = srv.state.store.begin().await.expect("tx");
+    for n in 0..60i64 {
+        for (command, tag) in [("PCT-019", "a"), ("PCT-041", "b")] {
+            if tag == "b" && n % 3 != 0 {
+                continue;
+            }
+            let expired = n % 4 == 0;
+            let starts = now - chrono::Duration::hours(if expired { 10 } else { 1 });
+            thermal::create_authorization(
+                &mut tx,
+                &thermal::NewAuthorization {
+                    command: command.into(),
+                    source: format!("thermal.list{n:03}{tag}"),
+                    source_kind: "handheld".into(),
+                    basis: if n % 2 == 0 {
+                        "exigent_emergency"
+                    } else {
+                        "public_observation"
+                    }
+                    .into(),
+                    risks_to_personnel: "r".into(),
+                    risks_to_civilians: "r".into(),
+                    risks_to_suspects: "r".into(),
+                    legitimate_purpose: "p".into(),
+                    starts_at: starts,
+                    expires_at: starts + chrono::Duration::minutes(120 + n),
+                    authorized_by: moreau_id,
+                    authorized_at: starts,
+                },
+            )
+            .await
+            .expect("authorization");
+        }
+    }
+    tx.commit().await.expect("commit");
+    let moreau = srv.login("lt.moreau").await;
+    let (all, pages) = all_pages(
+        &srv,
+        &moreau,
+        "/api/thermal/authorizations?q=thermal.list&sort=source&order=asc&limit=25",
+    )
+    .await;
+    assert_eq!(pages, 3);
+    let sources: Vec<&str> = all.iter().filter_map(|a| a["source"].as_str()).collect();
+    assert_eq!(sources.len(), 60, "{sources:?}");
+    assert!(sources.iter().all(|s| s.ends_with('a')), "{sources:?}");
+    assert!(sources.windows(2).all(|w| w[0] < w[1]), "by source");
+    let (_, first) = srv
+        .get(
+            &moreau,
+            "/api/thermal/authorizations?q=thermal.list&limit=25",
+        )
+        .await;
+    assert_eq!(
+        (first["total"].as_u64(), first["total_exact"].as_bool()),
+        (Some(26), Some(false))
+    );
+    let (_, second) = srv
+        .get(
+            &moreau,
+            "/api/thermal/authorizations?q=thermal.list&sort=source&order=asc&limit=25&offset=25",
+        )
+        .await;
+    assert_eq!(second["items"][0]["source"], "thermal.list025a");
+    let (_, by_expiry) = srv
+        .get(
+            &moreau,
+            "/api/thermal/authorizations?q=thermal.list&sort=expires&order=desc&limit=3",
+        )
+        .await;
+    assert_eq!(by_expiry["items"][0]["source"], "thermal.list059a");
+    let (_, expired) = srv
+        .get(
+            &moreau,
+            "/api/thermal/authorizations?q=thermal.list&status=expired&limit=500",
+        )
+        .await;
+    assert_eq!(items(&expired).len(), 15, "{expired}");
+    assert!(items(&expired).iter().all(|a| a["status"] == "expired"));
+    let (_, in_force) = srv
+        .get(
+            &moreau,
+            "/api/thermal/authorizations?q=thermal.list&status=in_force&basis=public_observation&limit=500",
+        )
+        .await;
+    assert_eq!(items(&in_force).len(), 30, "{in_force}");
+    assert!(items(&in_force)
+        .iter()
+        .all(|a| a["status"] == "in force" && a["basis"] == "public_observation"));
+    let (_, other) = srv
+        .get(
+            &moreau,
+            "/api/thermal/authorizations?q=thermal.list&command=PCT-041",
+        )
+        .await;
+    assert!(items(&other).is_empty() && other["total"] == 0, "{other}");
+    let (s, _) = srv
+        .get(&moreau, "/api/thermal/authorizations?status=soon")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, page) = html(&srv, &moreau, "/thermal?q=thermal.list&limit=25&offset=25").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(page.matches("<tr data-source=\"thermal.list").count(), 25);
+    assert!(!page.contains("thermal.list000b"));
+    assert!(page.contains("rel=\"prev\"") && page.contains("rel=\"next\""));
+}
+both!(
+    th_05_deployment_list_paged_over_the_commands_deployments,
+    super::th_05_deployment_list_paged_over_the_commands_deployments_body
+);
+
+/// FR-01 / FR-02: the photo repository's records are paged in the database with an exact total,
+/// sorted and filtered by subject or arrest id, source and sealing; only those who may read the
+/// repository see the list, and the page carries the pager.
+async fn fr_02_repository_records_paged_sorted_and_filtered_body(backend: Backend) {
+    use probity_store::gallery;
+    let srv = common::start(backend).await;
+    let mut tx = srv.state.store.begin().await.expect("tx");
+    for n in 0..65 {
+        let photo = format!("list test photo {n}").into_bytes();
+        let subject = format!("LSTSUBJ-{:03}", 64 - n);
+        let arrest = format!("LSTARR-{n:03}");
+        let date = format!("2020-01-{:02}", n % 28 + 1);
+        gallery::import_record(
+            &mut tx,
+            srv.state.store.blobs(),
+            &gallery::NewRecord {
+                subject_id: &subject,
+                source: if n % 5 == 0 { "parole" } else { "arrest" },
+                arrest_id: &arrest,
+                photo_date: &date,
+                photo: &photo,
+                media_type: "image/jpeg",
+            },
+            "system:test",
+        )
+        .await
+        .expect("record");
+    }
+    for n in [3, 7, 11] {
+        gallery::set_sealed(&mut tx, &format!("LSTARR-{n:03}"), true)
+            .await
+            .expect("seal");
+    }
+    tx.commit().await.expect("commit");
+    let rec = srv.login("rec.lopez").await;
+    let base = "/api/fr/gallery/records?q=lstarr&limit=30";
+    let (all, pages) = all_pages(&srv, &rec, base).await;
+    assert_eq!((all.len(), pages), (65, 3));
+    let (_, first) = srv.get(&rec, base).await;
+    assert_eq!(
+        (first["total"].as_u64(), first["total_exact"].as_bool()),
+        (Some(65), Some(true))
+    );
+    assert_eq!(first["items"][0]["arrest_id"], "LSTARR-000");
+    assert!(
+        first["items"][0].get("photo_blob").is_none(),
+        "no photo in the list"
+    );
+    let (_, second) = srv.get(&rec, &format!("{base}&offset=30")).await;
+    assert_eq!(second["items"][0]["arrest_id"], "LSTARR-030");
+    let (_, by_subject) = srv
+        .get(&rec, &format!("{base}&sort=subject&order=asc"))
+        .await;
+    assert_eq!(by_subject["items"][0]["subject_id"], "LSTSUBJ-000");
+    let (_, sealed) = srv
+        .get(&rec, "/api/fr/gallery/records?q=lstarr&sealed=true")
+        .await;
+    assert_eq!(sealed["total"], 3, "{sealed}");
+    let (_, parole) = srv
+        .get(
+            &rec,
+            "/api/fr/gallery/records?q=lstarr&source=parole&limit=500",
+        )
+        .await;
+    assert_eq!(parole["total"], 13);
+    assert!(items(&parole).iter().all(|r| r["source"] == "parole"));
+    let (s, _) = srv
+        .get(&rec, "/api/fr/gallery/records?sealed=perhaps")
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let rivera = srv.login("det.rivera").await;
+    let (s, b) = srv.get(&rivera, "/api/fr/gallery/records").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let (s, page) = html(&srv, &rec, "/fr/gallery?q=lstarr&limit=30&offset=60").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(page.matches("<tr data-record=").count(), 5);
+    assert!(page.contains("61–65 of 65") && page.contains("rel=\"prev\""));
+}
+both!(
+    fr_02_repository_records_paged_sorted_and_filtered,
+    super::fr_02_repository_records_paged_sorted_and_filtered_body
 );

@@ -921,7 +921,7 @@ async fn ovr_03_deployments_counted_by_basis(backend: Backend) {
     let sup = srv.login("lt.moreau").await;
     let (s, list) = srv.get(&sup, "/api/thermal/authorizations").await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(list.as_array().map(Vec::len), Some(3));
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(3));
 }
 both!(
     ovr_03_deployments_counted_by_basis,

@@ -163,6 +163,86 @@ pub async fn list(tx: &mut Tx, commands: &[String]) -> Result<Vec<Device>> {
         .collect())
 }
 
+/// The columns a list of devices may be sorted by (with descending beside it); each maps to a
+/// fixed expression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceSort {
+    #[default]
+    Serial,
+    Command,
+    Type,
+    /// The latest inspection; never inspected counts as oldest.
+    Inspected,
+}
+
+impl DeviceSort {
+    fn expression(self) -> &'static str {
+        match self {
+            DeviceSort::Serial => "d.serial",
+            DeviceSort::Command => "d.command",
+            DeviceSort::Type => "d.device_type",
+            DeviceSort::Inspected => {
+                "COALESCE((SELECT MAX(i.inspected_at) FROM device_inspections i \
+                 WHERE i.device_id = d.id), 0)"
+            }
+        }
+    }
+}
+
+/// A batch of devices in a list's order: `q` matches part of the serial, make or model (any
+/// case), `command` and `device_type` exactly.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceFilter {
+    pub q: Option<String>,
+    pub command: Option<String>,
+    pub device_type: Option<String>,
+    pub sort: DeviceSort,
+    pub descending: bool,
+    /// At most this many (0 = 50).
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// One batch of devices (see [`DeviceFilter`]).
+pub async fn list_page(tx: &mut Tx, f: &DeviceFilter) -> Result<Vec<Device>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM devices d WHERE 1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(q) = &f.q {
+        binds.push(crate::cases::contains_pattern(q));
+        let n = binds.len();
+        sql += &format!(
+            " AND (LOWER(d.serial) LIKE ${n} ESCAPE '\\' OR LOWER(d.make) LIKE ${n} ESCAPE '\\' \
+             OR LOWER(d.model) LIKE ${n} ESCAPE '\\')"
+        );
+    }
+    if let Some(c) = &f.command {
+        binds.push(c.clone());
+        sql += &format!(" AND d.command = ${}", binds.len());
+    }
+    if let Some(t) = &f.device_type {
+        binds.push(t.clone());
+        sql += &format!(" AND d.device_type = ${}", binds.len());
+    }
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    sql += &format!(
+        " ORDER BY {} {dir}, d.serial {dir}, d.id {dir} LIMIT ${} OFFSET ${}",
+        f.sort.expression(),
+        binds.len() + 1,
+        binds.len() + 2
+    );
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(b);
+    }
+    let limit = if f.limit == 0 { 50 } else { f.limit };
+    let rows = q
+        .bind(i64::from(limit))
+        .bind(i64::try_from(f.offset).unwrap_or(i64::MAX))
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Devices whose serial contains `text` (any case), by serial, at most `limit`.
 pub async fn search_serial(tx: &mut Tx, text: &str, limit: u32) -> Result<Vec<Device>> {
     let rows = sqlx::query(&format!(

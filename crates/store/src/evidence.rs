@@ -325,3 +325,102 @@ pub async fn items_for_case(tx: &mut Tx, case_id: Uuid) -> Result<Vec<Item>> {
     .await?;
     rows.iter().map(item_from_row).collect()
 }
+
+/// The columns a case's items may be sorted by (with descending beside it); each maps to a fixed
+/// column name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ItemSort {
+    /// Intake order.
+    #[default]
+    Imported,
+    Filename,
+    Size,
+    Format,
+}
+
+impl ItemSort {
+    fn column(self) -> &'static str {
+        match self {
+            ItemSort::Imported => "imported_at",
+            ItemSort::Filename => "original_filename",
+            ItemSort::Size => "size",
+            ItemSort::Format => "format",
+        }
+    }
+}
+
+/// One page of a case's items: `q` matches part of the file name or camera serial, or the start
+/// of the SHA-256 (any case); `format` exactly.
+#[derive(Debug, Clone, Default)]
+pub struct ItemFilter {
+    pub q: Option<String>,
+    pub format: Option<String>,
+    pub sort: ItemSort,
+    pub descending: bool,
+    /// At most this many (0 = 50).
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// One page of a case's items (see [`ItemFilter`]) and how many match the filter in all.
+pub async fn items_page(tx: &mut Tx, case_id: Uuid, f: &ItemFilter) -> Result<(Vec<Item>, u64)> {
+    let mut filter = String::from(" WHERE case_id = $1");
+    let mut binds: Vec<String> = vec![case_id.to_string()];
+    if let Some(q) = &f.q {
+        let contains = crate::cases::contains_pattern(q);
+        let starts = contains[1..].to_string();
+        binds.push(contains);
+        let c = binds.len();
+        binds.push(starts);
+        let s = binds.len();
+        filter += &format!(
+            " AND (LOWER(original_filename) LIKE ${c} ESCAPE '\\' \
+             OR LOWER(COALESCE(device_serial, '')) LIKE ${c} ESCAPE '\\' \
+             OR sha256 LIKE ${s} ESCAPE '\\')"
+        );
+    }
+    if let Some(format) = &f.format {
+        binds.push(format.clone());
+        filter += &format!(" AND format = ${}", binds.len());
+    }
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    let n = binds.len();
+    let sql = format!(
+        "SELECT {ITEM_COLUMNS} FROM evidence_items{filter} ORDER BY {} {dir}, id {dir} \
+         LIMIT ${} OFFSET ${}",
+        f.sort.column(),
+        n + 1,
+        n + 2
+    );
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b.clone());
+    }
+    let limit = if f.limit == 0 { 50 } else { f.limit };
+    let rows = q
+        .bind(i64::from(limit))
+        .bind(i64::try_from(f.offset).unwrap_or(i64::MAX))
+        .fetch_all(tx.conn())
+        .await?;
+    let items = rows.iter().map(item_from_row).collect::<Result<Vec<_>>>()?;
+    let count_sql = format!("SELECT COUNT(*) AS n FROM evidence_items{filter}");
+    let mut c = sqlx::query(&count_sql);
+    for b in binds {
+        c = c.bind(b);
+    }
+    let n: i64 = c.fetch_one(tx.conn()).await?.try_get("n")?;
+    Ok((items, u64::try_from(n).unwrap_or(0)))
+}
+
+/// The formats among a case's items, for the list's filter.
+pub async fn formats_for_case(tx: &mut Tx, case_id: Uuid) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT format FROM evidence_items WHERE case_id = $1 ORDER BY format",
+    )
+    .bind(case_id.to_string())
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|r| r.try_get("format").map_err(Into::into))
+        .collect()
+}

@@ -291,6 +291,93 @@ pub async fn searchable(tx: &mut Tx, records: &[i64]) -> Result<std::collections
     Ok(out)
 }
 
+/// The columns a list of repository records may be sorted by (with descending beside it); each
+/// maps to a fixed column name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordSort {
+    #[default]
+    Record,
+    PhotoDate,
+    Arrest,
+    Subject,
+}
+
+impl RecordSort {
+    fn column(self) -> &'static str {
+        match self {
+            RecordSort::Record => "record_no",
+            RecordSort::PhotoDate => "photo_date",
+            RecordSort::Arrest => "arrest_id",
+            RecordSort::Subject => "subject_id",
+        }
+    }
+}
+
+/// One page of the repository's records (removed ones never): `q` matches part of the subject
+/// id or the arrest/charge id (any case), `source` exactly, `sealed` when given.
+#[derive(Debug, Clone, Default)]
+pub struct RecordFilter {
+    pub q: Option<String>,
+    pub source: Option<String>,
+    pub sealed: Option<bool>,
+    pub sort: RecordSort,
+    pub descending: bool,
+    /// At most this many (0 = 50).
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// One page of records (see [`RecordFilter`]) and how many match the filter in all.
+pub async fn records_page(tx: &mut Tx, f: &RecordFilter) -> Result<(Vec<Record>, u64)> {
+    let mut filter = String::from(" WHERE removed = 0");
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(q) = &f.q {
+        binds.push(crate::cases::contains_pattern(q));
+        let n = binds.len();
+        filter += &format!(
+            " AND (LOWER(subject_id) LIKE ${n} ESCAPE '\\' OR LOWER(arrest_id) LIKE ${n} ESCAPE '\\')"
+        );
+    }
+    if let Some(source) = &f.source {
+        binds.push(source.clone());
+        filter += &format!(" AND source = ${}", binds.len());
+    }
+    if let Some(sealed) = f.sealed {
+        filter += if sealed {
+            " AND sealed = 1"
+        } else {
+            " AND sealed = 0"
+        };
+    }
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    let n = binds.len();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM fr_records{filter} ORDER BY {} {dir}, record_no {dir} \
+         LIMIT ${} OFFSET ${}",
+        f.sort.column(),
+        n + 1,
+        n + 2
+    );
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b.clone());
+    }
+    let limit = if f.limit == 0 { 50 } else { f.limit };
+    let rows = q
+        .bind(i64::from(limit))
+        .bind(i64::try_from(f.offset).unwrap_or(i64::MAX))
+        .fetch_all(tx.conn())
+        .await?;
+    let records = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+    let count_sql = format!("SELECT COUNT(*) AS n FROM fr_records{filter}");
+    let mut c = sqlx::query(&count_sql);
+    for b in binds {
+        c = c.bind(b);
+    }
+    let n: i64 = c.fetch_one(tx.conn()).await?.try_get("n")?;
+    Ok((records, u64::try_from(n).unwrap_or(0)))
+}
+
 /// Counts: (records, sealed, templates of `algorithm`).
 pub async fn counts(tx: &mut Tx, algorithm: &str) -> Result<(i64, i64, i64)> {
     let r = sqlx::query(

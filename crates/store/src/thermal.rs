@@ -143,6 +143,108 @@ pub async fn list_authorizations(tx: &mut Tx, limit: u32) -> Result<Vec<Authoriz
     rows.iter().map(auth_from_row).collect()
 }
 
+/// The columns a list of authorizations may be sorted by (with descending beside it); each maps
+/// to a fixed column name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AuthorizationSort {
+    #[default]
+    Authorized,
+    Starts,
+    Expires,
+    Source,
+    Command,
+}
+
+impl AuthorizationSort {
+    fn column(self) -> &'static str {
+        match self {
+            AuthorizationSort::Authorized => "authorized_at",
+            AuthorizationSort::Starts => "starts_at",
+            AuthorizationSort::Expires => "expires_at",
+            AuthorizationSort::Source => "source",
+            AuthorizationSort::Command => "command",
+        }
+    }
+}
+
+/// Where an authorization stands at a moment, for a list's filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorizationStatus {
+    /// Started and not yet expired.
+    InForce,
+    Expired,
+    /// Not yet started.
+    Scheduled,
+}
+
+/// A batch of authorizations in a list's order: `q` matches part of the source (any case);
+/// `basis`, `source_kind` and `command` exactly; `status` at `now`.
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizationFilter {
+    pub q: Option<String>,
+    pub basis: Option<String>,
+    pub source_kind: Option<String>,
+    pub command: Option<String>,
+    pub status: Option<(AuthorizationStatus, DateTime<Utc>)>,
+    pub sort: AuthorizationSort,
+    pub descending: bool,
+    /// At most this many (0 = 50).
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// One batch of authorizations (see [`AuthorizationFilter`]).
+pub async fn authorizations_page(
+    tx: &mut Tx,
+    f: &AuthorizationFilter,
+) -> Result<Vec<Authorization>> {
+    let mut sql = format!("SELECT {AUTH_COLUMNS} FROM thermal_authorizations WHERE 1 = 1");
+    let mut binds: Vec<String> = Vec::new();
+    if let Some(q) = &f.q {
+        binds.push(crate::cases::contains_pattern(q));
+        sql += &format!(" AND LOWER(source) LIKE ${} ESCAPE '\\'", binds.len());
+    }
+    for (column, value) in [
+        ("basis", &f.basis),
+        ("source_kind", &f.source_kind),
+        ("command", &f.command),
+    ] {
+        if let Some(v) = value {
+            binds.push(v.clone());
+            sql += &format!(" AND {column} = ${}", binds.len());
+        }
+    }
+    if let Some((status, at)) = f.status {
+        // An integer computed here, never text from the request.
+        let now = to_ms(at);
+        sql += &match status {
+            AuthorizationStatus::InForce => {
+                format!(" AND starts_at <= {now} AND expires_at > {now}")
+            }
+            AuthorizationStatus::Expired => format!(" AND expires_at <= {now}"),
+            AuthorizationStatus::Scheduled => format!(" AND starts_at > {now}"),
+        };
+    }
+    let dir = if f.descending { "DESC" } else { "ASC" };
+    sql += &format!(
+        " ORDER BY {} {dir}, id {dir} LIMIT ${} OFFSET ${}",
+        f.sort.column(),
+        binds.len() + 1,
+        binds.len() + 2
+    );
+    let mut q = sqlx::query(&sql);
+    for b in binds {
+        q = q.bind(b);
+    }
+    let limit = if f.limit == 0 { 50 } else { f.limit };
+    let rows = q
+        .bind(i64::from(limit))
+        .bind(i64::try_from(f.offset).unwrap_or(i64::MAX))
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(auth_from_row).collect()
+}
+
 /// Number of authorized deployments per basis, for oversight (OVR-03): `(basis, count)`.
 pub async fn count_by_basis(
     tx: &mut Tx,

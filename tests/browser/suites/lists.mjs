@@ -68,3 +68,73 @@ test('search_box_finds_a_case_and_hides_what_the_policy_refuses', async ({ page,
   assert.equal(await page.locator('#search-results tr[class^="hit-"]').count(), 0);
   assert.match(await page.locator('#search-summary').textContent(), /^0 results/);
 });
+
+// Camera evidence: the investigator pages through the demonstration case's originals two at a time,
+// sorts them by file name and filters them by name; every thumbnail of the page loads.
+test('evidence_gallery_pages_sorts_and_filters', async ({ page, url }) => {
+  await login(page, url, 'det.rivera');
+  const names = () => page.locator('#evidence-list li.item a').allTextContents().then((t) => t.map((s) => s.trim()));
+  await page.goto(`${url}/cases/2026-019-000102/evidence?limit=2`);
+  const p1 = await names();
+  assert.equal(p1.length, 2, 'a page of two');
+  assert.match(await page.locator('nav.pager .pager-count').first().textContent(), /^1–2 of 3$/);
+  for (const img of await page.locator('#evidence-list img.thumb').all()) {
+    assert.ok(await img.evaluate((i) => i.complete && i.naturalWidth > 0), 'the thumbnail loads');
+  }
+  await Promise.all([page.waitForNavigation(), page.locator('nav.pager a[rel="next"]').first().click()]);
+  const p2 = await names();
+  assert.equal(p2.length, 1, 'the last item on the second page');
+  assert.ok(!p1.includes(p2[0]), `${p2[0]} is not on the first page`);
+  assert.match(await page.locator('nav.pager .pager-count').first().textContent(), /^3–3 of 3$/);
+  await Promise.all([page.waitForNavigation(), page.locator('nav.pager a[rel="prev"]').first().click()]);
+  assert.deepEqual(await names(), p1, 'previous returns to the first page');
+
+  // Sorted by file name, descending, still two a page.
+  await page.selectOption('#evidence-filter select[name="sort"]', 'filename');
+  await page.selectOption('#evidence-filter select[name="order"]', 'desc');
+  await Promise.all([page.waitForNavigation(), page.click('#evidence-filter button[type="submit"]')]);
+  const all = [...p1, ...p2].sort().reverse();
+  assert.deepEqual(await names(), all.slice(0, 2), 'by file name, descending');
+
+  // Filtered by part of one file name.
+  await page.fill('#evidence-filter input[name="q"]', all[2]);
+  await Promise.all([page.waitForNavigation(), page.click('#evidence-filter button[type="submit"]')]);
+  assert.deepEqual(await names(), [all[2]]);
+  assert.match(await page.locator('nav.pager .pager-count').first().textContent(), /^1–1 of 1$/);
+});
+
+// The photo repository: the records officer pages through the demonstration records five at a time,
+// sorts them by arrest id and filters the sealed ones after sealing an arrest.
+test('repository_records_page_sort_and_filter', async ({ page, url }) => {
+  await login(page, url, 'rec.lopez');
+  const arrests = () => page.locator('#records-list tbody tr[data-record] td:nth-child(4)').allTextContents();
+  await page.goto(`${url}/fr/gallery?limit=5`);
+  const p1 = await arrests();
+  assert.equal(p1.length, 5);
+  const total = Number(await page.locator('#gallery-figures dd').first().textContent());
+  assert.match(await page.locator('nav.pager .pager-count').first().textContent(), new RegExp(`^1–5 of ${total}$`));
+  await Promise.all([page.waitForNavigation(), page.locator('nav.pager a[rel="next"]').first().click()]);
+  const p2 = await arrests();
+  assert.equal(p2.length, 5);
+  assert.ok(p2.every((a) => !p1.includes(a)), 'the second page shows other records');
+  assert.match(await page.locator('nav.pager .pager-count').first().textContent(), /^6–10 of /);
+
+  // Sorting by arrest id twice gives descending order, five a page.
+  await Promise.all([page.waitForNavigation(), page.locator('#records-list th a.sort', { hasText: 'Arrest or charge' }).click()]);
+  await Promise.all([page.waitForNavigation(), page.locator('#records-list th a.sort', { hasText: 'Arrest or charge' }).click()]);
+  const desc = await arrests();
+  assert.equal(desc.length, 5);
+  assert.deepEqual(desc, [...desc].sort().reverse(), 'descending');
+  assert.equal(await page.locator('#records-list th[aria-sort="descending"]').count(), 1);
+
+  // Seal one arrest; the sealed filter then finds it.
+  const arrest = desc[0];
+  await page.fill('form#seal-form input[name=arrest_id]', arrest);
+  await page.fill('form#seal-form input[name=reason]', 'sealing order 2026-SO-0099');
+  await Promise.all([page.waitForNavigation(), page.click('form#seal-form button[type="submit"]')]);
+  await page.goto(`${url}/fr/gallery?sealed=true&q=${encodeURIComponent(arrest)}`);
+  assert.deepEqual(await arrests(), [arrest]);
+  assert.equal((await page.locator('#records-list tbody tr[data-record] td:nth-child(6)').textContent()).trim(), 'sealed');
+  await page.goto(`${url}/fr/gallery?sealed=false&q=${encodeURIComponent(arrest)}`);
+  assert.equal(await arrests().then((a) => a.length), 0);
+});

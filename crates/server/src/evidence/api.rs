@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -23,10 +23,18 @@ pub(crate) fn case_of(auth: &Authorized) -> Result<probity_store::cases::Case, A
         .ok_or_else(|| ApiError::internal("evidence route without a case"))
 }
 
-pub async fn list(State(state): State<AppState>, auth: Authorized) -> ApiResult<Response> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Query(params): Query<view::ItemListParams>,
+) -> ApiResult<Response> {
     let case = case_of(&auth)?;
-    let items = view::gallery(&state, &auth.principal, &case).await?;
-    Ok(Json(serde_json::json!({ "items": items })).into_response())
+    let path = format!(
+        "/api/cases/{}/evidence",
+        crate::listing::encode(&case.case_number)
+    );
+    let items = view::gallery(&state, &auth.principal, &case, &params, &path).await?;
+    Ok(Json(items).into_response())
 }
 
 pub async fn item(
@@ -236,13 +244,24 @@ pub async fn discovery(
         .into_response())
 }
 
+/// One page of the cameras, with the intakes flagged for the supervisor beside it.
 pub async fn list_devices(
     State(state): State<AppState>,
     SignedIn(p): SignedIn,
+    Query(params): Query<devices::DeviceListParams>,
 ) -> ApiResult<Response> {
-    let list = devices::list(&state, &p).await?;
+    let list = devices::list(&state, &p, &params, "/api/devices").await?;
     let flagged = devices::flagged(&state, &p).await?;
-    Ok(Json(serde_json::json!({ "devices": list, "flagged_intakes": flagged })).into_response())
+    let mut body =
+        serde_json::to_value(list).map_err(|e| ApiError::internal(format!("device list: {e}")))?;
+    if let Some(o) = body.as_object_mut() {
+        o.insert(
+            "flagged_intakes".into(),
+            serde_json::to_value(flagged)
+                .map_err(|e| ApiError::internal(format!("flagged intakes: {e}")))?,
+        );
+    }
+    Ok(Json(body).into_response())
 }
 
 pub async fn create_device(

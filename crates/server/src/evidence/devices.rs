@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::listing::{non_empty, Links, Page, Paged, Visible};
 use crate::principal::Principal;
 use crate::state::AppState;
 
@@ -153,18 +154,101 @@ async fn view(
     })
 }
 
-/// Devices the caller accounts for (manage or inspect) or holds (assigned to them).
-pub async fn list(state: &AppState, p: &Principal) -> Result<Vec<DeviceView>, ApiError> {
+/// The query string of the device list: paging (see [`crate::listing`]), sort by `serial`
+/// (default), `command`, `type` or `inspected` (latest inspection), `q` (part of the serial, make
+/// or model), `command`, `device_type` and `overdue` (`true`: only those overdue for inspection,
+/// `false`: only those inspected in time).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct DeviceListParams {
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub q: Option<String>,
+    pub command: Option<String>,
+    pub device_type: Option<String>,
+    pub overdue: Option<String>,
+}
+
+/// The sort keys of the device list; the first is the default.
+const DEVICE_SORTS: &[&str] = &["serial", "command", "type", "inspected"];
+
+fn is_overdue(d: &devices::Device, now: chrono::DateTime<Utc>) -> bool {
+    matches!(
+        inspection_status(
+            d.last_inspected_at,
+            Duration::days(i64::from(d.inspection_interval_days)),
+            now,
+        ),
+        InspectionStatus::Overdue { .. }
+    )
+}
+
+/// One page of the devices the caller accounts for (manage or inspect, decided by the policy on
+/// each device's command) or holds (assigned to them). The page is filled from the devices the
+/// caller may see (see [`crate::listing::Visible`]), so the total is "at least"; whether a device
+/// is overdue is the domain's, asked row by row too.
+pub async fn list(
+    state: &AppState,
+    p: &Principal,
+    params: &DeviceListParams,
+    path: &str,
+) -> Result<Paged<DeviceView>, ApiError> {
+    let page = Page::parse(
+        params.limit,
+        params.offset,
+        params.sort.as_deref(),
+        params.order.as_deref(),
+        params.q.as_deref(),
+        DEVICE_SORTS,
+        false,
+    )?;
+    let overdue = match non_empty(params.overdue.as_deref()).as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(ApiError::bad_field("overdue", "overdue is true or false")),
+    };
+    let mut filter = devices::DeviceFilter {
+        q: page.q.clone(),
+        command: non_empty(params.command.as_deref()),
+        device_type: non_empty(params.device_type.as_deref()),
+        sort: match page.sort {
+            "command" => devices::DeviceSort::Command,
+            "type" => devices::DeviceSort::Type,
+            "inspected" => devices::DeviceSort::Inspected,
+            _ => devices::DeviceSort::Serial,
+        },
+        descending: page.descending,
+        limit: 0,
+        offset: 0,
+    };
+    let now = Utc::now();
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-    let all = devices::list(&mut tx, &[])
-        .await
-        .map_err(crate::store_error)?;
-    let mut out = Vec::new();
-    for d in &all {
-        let v = view(state, p, &mut tx, d).await?;
-        if v.can_manage || v.can_inspect || d.assigned_to == Some(p.user.id) {
-            out.push(v);
+    let mut visible = Visible::new(&page);
+    loop {
+        filter.limit = visible.batch();
+        filter.offset = visible.read();
+        let batch = devices::list_page(&mut tx, &filter)
+            .await
+            .map_err(crate::store_error)?;
+        let done = visible.offer(batch, |d| {
+            let accounts = d.assigned_to == Some(p.user.id)
+                || resource(&d.id.to_string(), &d.command).is_ok_and(|r| {
+                    allowed(state, p, Action::DeviceManage, &r)
+                        || allowed(state, p, Action::DeviceInspect, &r)
+                });
+            accounts && overdue.is_none_or(|o| is_overdue(d, now) == o)
+        });
+        if done {
+            break;
         }
+    }
+    let at_least = visible.at_least();
+    let more = visible.more;
+    let mut out = Vec::with_capacity(visible.items.len());
+    for d in &visible.items {
+        out.push(view(state, p, &mut tx, d).await?);
     }
     audit::append(
         &mut tx,
@@ -175,13 +259,20 @@ pub async fn list(state: &AppState, p: &Principal) -> Result<Vec<DeviceView>, Ap
             record_id: "*".into(),
             reason: None,
             outcome: audit::Outcome::Success,
-            detail: serde_json::json!({ "devices": out.len() }),
+            detail: serde_json::json!({ "devices": out.len(), "offset": page.offset }),
         },
     )
     .await
     .map_err(crate::store_error)?;
     tx.commit().await.map_err(crate::store_error)?;
-    Ok(out)
+    let links = Links::new(path)
+        .filter("q", filter.q.as_deref())
+        .filter("command", filter.command.as_deref())
+        .filter("device_type", filter.device_type.as_deref())
+        .filter("overdue", overdue);
+    Ok(Paged::offset_page(
+        out, &page, &links, at_least, false, more,
+    ))
 }
 
 async fn record(

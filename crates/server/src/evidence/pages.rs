@@ -1,6 +1,6 @@
 //! Web pages for evidence and cameras, over the same operations as the API.
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -40,16 +40,22 @@ async fn render_gallery(
     state: &AppState,
     auth: &Authorized,
     headers: &HeaderMap,
+    params: &view::ItemListParams,
     report: Option<intake::IntakeReport>,
 ) -> Response {
     let case = match case_of(auth) {
         Ok(c) => c,
         Err(e) => return fail(state, e),
     };
-    let items = match view::gallery(state, &auth.principal, &case).await {
+    let path = format!(
+        "/cases/{}/evidence",
+        crate::listing::encode(&case.case_number)
+    );
+    let list = match view::gallery(state, &auth.principal, &case, params, &path).await {
         Ok(i) => i,
         Err(e) => return fail(state, e),
     };
+    let formats = view::formats(state, &case).await.unwrap_or_default();
     let intakes = view::intakes(state, &auth.principal, &case)
         .await
         .unwrap_or_default();
@@ -80,7 +86,10 @@ async fn render_gallery(
         context! {
             case_number => case.case_number,
             political_activity => case.political_activity,
-            items => items,
+            list => list,
+            q => params.q,
+            format => params.format,
+            formats => formats,
             intakes => intakes,
             can_ingest => can_ingest,
             report => report,
@@ -93,8 +102,9 @@ pub async fn gallery(
     State(state): State<AppState>,
     auth: Authorized,
     headers: HeaderMap,
+    Query(params): Query<view::ItemListParams>,
 ) -> Response {
-    render_gallery(&state, &auth, &headers, None).await
+    render_gallery(&state, &auth, &headers, &params, None).await
 }
 
 pub async fn upload(
@@ -115,7 +125,10 @@ pub async fn upload(
     }
     .await;
     match result {
-        Ok(report) => render_gallery(&state, &auth, &headers, Some(report)).await,
+        Ok(report) => {
+            let params = view::ItemListParams::default();
+            render_gallery(&state, &auth, &headers, &params, Some(report)).await
+        }
         Err(e) => fail(&state, e),
     }
 }
@@ -148,17 +161,35 @@ pub async fn item(
     }
 }
 
+/// How many overdue cameras the page lists above the table; the rest are a link away.
+const OVERDUE_SHOWN: u32 = 10;
+
 pub async fn devices(
     State(state): State<AppState>,
     SignedIn(p): SignedIn,
     headers: HeaderMap,
+    Query(params): Query<devices::DeviceListParams>,
 ) -> Response {
-    let list = match devices::list(&state, &p).await {
+    let list = match devices::list(&state, &p, &params, "/devices").await {
         Ok(l) => l,
         Err(e) => return fail(&state, e),
     };
+    let overdue_params = devices::DeviceListParams {
+        limit: Some(OVERDUE_SHOWN),
+        overdue: Some("true".into()),
+        ..Default::default()
+    };
+    let overdue = match devices::list(&state, &p, &overdue_params, "/devices").await {
+        Ok(l) => l,
+        Err(e) => return fail(&state, e),
+    };
+    let overdue_more = overdue.next.is_some();
+    let overdue: Vec<_> = overdue
+        .items
+        .into_iter()
+        .filter(|d| d.can_inspect)
+        .collect();
     let flagged = devices::flagged(&state, &p).await.unwrap_or_default();
-    let overdue: Vec<_> = list.iter().filter(|d| d.overdue && d.can_inspect).collect();
     page(
         &state,
         &headers,
@@ -166,8 +197,13 @@ pub async fn devices(
         "evidence_devices.html",
         "/devices",
         context! {
-            devices => list,
+            list => list,
+            q => params.q,
+            command => params.command,
+            device_type => params.device_type,
+            overdue_filter => params.overdue,
             overdue => overdue,
+            overdue_more => overdue_more,
             flagged => flagged,
             default_interval => devices::DEFAULT_INTERVAL_DAYS,
         },

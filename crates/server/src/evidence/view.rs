@@ -7,11 +7,12 @@ use std::str::FromStr;
 use probity_domain::bases::DcPurpose;
 use probity_policy::Action;
 use probity_store::{audit, cases, evidence};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::intake::require;
 use crate::error::ApiError;
+use crate::listing::{non_empty, Links, Page, Paged};
 use crate::principal::Principal;
 use crate::state::AppState;
 
@@ -145,15 +146,56 @@ pub fn parse_item(id: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(id).map_err(|_| ApiError::not_found(format!("evidence item {id}")))
 }
 
-/// The case's items as one audited gallery view.
+/// The query string of a case's evidence list: paging (see [`crate::listing`]), sort by
+/// `imported` (default, intake order), `filename`, `size` or `format`, `q` (part of the file
+/// name or camera serial, or the start of the SHA-256) and `format`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct ItemListParams {
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub q: Option<String>,
+    pub format: Option<String>,
+}
+
+/// The sort keys of the evidence list; the first is the default.
+const ITEM_SORTS: &[&str] = &["imported", "filename", "size", "format"];
+
+/// One page of the case's items as one audited gallery view. The read is decided once for the
+/// case's evidence (every item carries the case's flag), so the total is exact.
 pub async fn gallery(
     state: &AppState,
     p: &Principal,
     case: &cases::Case,
-) -> Result<Vec<ItemView>, ApiError> {
+    params: &ItemListParams,
+    path: &str,
+) -> Result<Paged<ItemView>, ApiError> {
+    let page = Page::parse(
+        params.limit,
+        params.offset,
+        params.sort.as_deref(),
+        params.order.as_deref(),
+        params.q.as_deref(),
+        ITEM_SORTS,
+        false,
+    )?;
     require(state, p, Action::EvidenceRead, case, "*").await?;
+    let filter = evidence::ItemFilter {
+        q: page.q.clone(),
+        format: non_empty(params.format.as_deref()),
+        sort: match page.sort {
+            "filename" => evidence::ItemSort::Filename,
+            "size" => evidence::ItemSort::Size,
+            "format" => evidence::ItemSort::Format,
+            _ => evidence::ItemSort::Imported,
+        },
+        descending: page.descending,
+        limit: page.limit,
+        offset: page.offset,
+    };
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-    let items = evidence::items_for_case(&mut tx, case.id)
+    let (items, total) = evidence::items_page(&mut tx, case.id, &filter)
         .await
         .map_err(crate::store_error)?;
     audit::append(
@@ -167,13 +209,30 @@ pub async fn gallery(
             outcome: audit::Outcome::Success,
             detail: serde_json::json!({
                 "items": items.iter().map(|i| i.id.to_string()).collect::<Vec<_>>(),
+                "offset": page.offset,
+                "total": total,
             }),
         },
     )
     .await
     .map_err(crate::store_error)?;
     tx.commit().await.map_err(crate::store_error)?;
-    Ok(items.iter().map(|i| item_view(case, i)).collect())
+    let more = page.offset.saturating_add(items.len() as u64) < total;
+    let links = Links::new(path)
+        .filter("q", filter.q.as_deref())
+        .filter("format", filter.format.as_deref());
+    let views = items.iter().map(|i| item_view(case, i)).collect();
+    Ok(Paged::offset_page(views, &page, &links, total, true, more))
+}
+
+/// The formats among the case's items, for the list's filter (the gallery's read decides).
+pub async fn formats(state: &AppState, case: &cases::Case) -> Result<Vec<String>, ApiError> {
+    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
+    let list = evidence::formats_for_case(&mut tx, case.id)
+        .await
+        .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    Ok(list)
 }
 
 async fn load(

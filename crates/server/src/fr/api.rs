@@ -899,6 +899,130 @@ pub async fn gallery_figures(state: &AppState) -> Result<Value, ApiError> {
     }))
 }
 
+/// The query string of the repository's record list: paging (see [`crate::listing`]), sort by
+/// `record` (default, import order), `photo_date`, `arrest` or `subject`, `q` (part of the
+/// subject id or the arrest/charge id), `source` (`arrest` or `parole`) and `sealed` (`true` or
+/// `false`).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct RecordListParams {
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub q: Option<String>,
+    pub source: Option<String>,
+    pub sealed: Option<String>,
+}
+
+const RECORD_SORTS: &[&str] = &["record", "photo_date", "arrest", "subject"];
+
+/// A repository record as the list shows it: its identifiers, never its photo or template.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RepositoryRecordView {
+    pub record_no: i64,
+    pub subject_id: String,
+    /// `arrest` or `parole`.
+    pub source: String,
+    pub arrest_id: String,
+    pub photo_date: String,
+    /// Sealed records are never searched (FR-02).
+    pub sealed: bool,
+    pub sealed_at: Option<String>,
+    pub imported_by: String,
+    pub imported_at: String,
+}
+
+/// One page of the repository's records, for the records officer who seals them (the route's
+/// decision is `fr.gallery.seal`, as the repository page's). The list is one decision on the
+/// repository, so the total is exact; the read is audited with the records shown.
+pub async fn gallery_records(
+    state: &AppState,
+    p: &crate::principal::Principal,
+    params: &RecordListParams,
+    path: &str,
+) -> Result<Paged<RepositoryRecordView>, ApiError> {
+    let page = Page::parse(
+        params.limit,
+        params.offset,
+        params.sort.as_deref(),
+        params.order.as_deref(),
+        params.q.as_deref(),
+        RECORD_SORTS,
+        false,
+    )?;
+    let sealed = match non_empty(params.sealed.as_deref()).as_deref() {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(ApiError::bad_field("sealed", "sealed is true or false")),
+    };
+    let filter = gallery::RecordFilter {
+        q: page.q.clone(),
+        source: non_empty(params.source.as_deref()),
+        sealed,
+        sort: match page.sort {
+            "photo_date" => gallery::RecordSort::PhotoDate,
+            "arrest" => gallery::RecordSort::Arrest,
+            "subject" => gallery::RecordSort::Subject,
+            _ => gallery::RecordSort::Record,
+        },
+        descending: page.descending,
+        limit: page.limit,
+        offset: page.offset,
+    };
+    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let (records, total) = gallery::records_page(&mut tx, &filter)
+        .await
+        .map_err(crate::store_error)?;
+    audit::append(
+        &mut tx,
+        &audit::AuditEvent {
+            actor: p.actor(),
+            action: "fr.gallery.list".into(),
+            record_type: "fr_record".into(),
+            record_id: "*".into(),
+            reason: None,
+            outcome: audit::Outcome::Success,
+            detail: json!({
+                "records": records.iter().map(|r| r.record_no).collect::<Vec<_>>(),
+                "offset": page.offset,
+            }),
+        },
+    )
+    .await
+    .map_err(crate::store_error)?;
+    tx.commit().await.map_err(crate::store_error)?;
+    let more = page.offset.saturating_add(records.len() as u64) < total;
+    let items = records
+        .into_iter()
+        .map(|r| RepositoryRecordView {
+            record_no: r.record_no,
+            subject_id: r.subject_id,
+            source: r.source,
+            arrest_id: r.arrest_id,
+            photo_date: r.photo_date,
+            sealed: r.sealed,
+            sealed_at: r.sealed_at.map(|t| t.to_rfc3339()),
+            imported_by: r.created_by,
+            imported_at: r.created_at.to_rfc3339(),
+        })
+        .collect();
+    let links = Links::new(path)
+        .filter("q", filter.q.as_deref())
+        .filter("source", filter.source.as_deref())
+        .filter("sealed", sealed);
+    Ok(Paged::offset_page(items, &page, &links, total, true, more))
+}
+
+pub async fn gallery_records_api(
+    State(state): State<AppState>,
+    auth: Authorized,
+    Query(params): Query<RecordListParams>,
+) -> ApiResult {
+    let list = gallery_records(&state, &auth.principal, &params, "/api/fr/gallery/records").await?;
+    Ok(Json(list).into_response())
+}
+
 /// Import from a manifest with its files (multipart: `manifest` CSV, files named as in the
 /// manifest's `file` column). The only way into the repository (FR-01); a file equal to a probe
 /// still is refused (FR-03); no stored blob can be named.

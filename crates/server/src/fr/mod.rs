@@ -238,6 +238,13 @@ pub fn routes(t: RouteTable) -> RouteTable {
         get(api::gallery_status),
     )
     .add(
+        M::GET,
+        "/api/fr/gallery/records",
+        Access::action("fr.gallery.seal"),
+        "One page of the photo repository's records for the records officer who seals them, as on the repository page: identifiers, source, photo date, sealing (FR-01, FR-02)",
+        get(api::gallery_records_api),
+    )
+    .add(
         M::POST,
         "/api/fr/gallery/import",
         Access::action("fr.gallery.import"),
@@ -326,7 +333,7 @@ pub fn routes(t: RouteTable) -> RouteTable {
         M::GET,
         "/fr/gallery",
         Access::action("fr.gallery.seal"),
-        "The photo repository: figures and sealing (page, FR-02)",
+        "The photo repository: figures, records and sealing (page, FR-02)",
         get(pages::gallery),
     )
     .add(

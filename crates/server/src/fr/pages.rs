@@ -502,13 +502,15 @@ pub async fn oversight(
     }
 }
 
-/// The photo repository for the records officer: figures and sealing (FR-01, FR-02).
+/// The photo repository for the records officer: figures, one page of the records and sealing
+/// (FR-01, FR-02).
 pub async fn gallery(
     State(state): State<AppState>,
     auth: Authorized,
     headers: HeaderMap,
+    Query(params): Query<super::api::RecordListParams>,
 ) -> Response {
-    gallery_page(&state, &headers, &auth, None).await
+    gallery_page(&state, &headers, &auth, &params, None).await
 }
 
 /// The repository page, with the outcome of a sealing just done if any.
@@ -516,16 +518,24 @@ async fn gallery_page(
     state: &AppState,
     headers: &HeaderMap,
     auth: &Authorized,
+    params: &super::api::RecordListParams,
     done: Option<minijinja::Value>,
 ) -> Response {
-    match super::api::gallery_figures(state).await {
-        Ok(figures) => page(
+    let figures = match super::api::gallery_figures(state).await {
+        Ok(f) => f,
+        Err(e) => return fail(state, e),
+    };
+    match super::api::gallery_records(state, &auth.principal, params, "/fr/gallery").await {
+        Ok(list) => page(
             state,
             headers,
             Some(&auth.principal),
             "fr_gallery.html",
             "/fr/gallery",
-            context! { figures => figures, done => done },
+            context! {
+                figures => figures, done => done, list => list,
+                q => params.q, source => params.source, sealed => params.sealed,
+            },
         ),
         Err(e) => fail(state, e),
     }
@@ -552,8 +562,12 @@ pub async fn seal(
     .await;
     match result {
         Ok((arrest, sealed, n)) => {
-            let done = context! { arrest => arrest, sealed => sealed, records => n };
-            gallery_page(&state, &headers, &auth, Some(done)).await
+            let done = context! { arrest => arrest.clone(), sealed => sealed, records => n };
+            let params = super::api::RecordListParams {
+                q: Some(arrest),
+                ..Default::default()
+            };
+            gallery_page(&state, &headers, &auth, &params, Some(done)).await
         }
         Err(e) => fail(&state, e),
     }

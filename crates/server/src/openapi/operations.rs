@@ -1028,6 +1028,13 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             "The photo repository in figures",
             Json(r.named("GalleryFigures", shapes::gallery_figures())),
         ),
+        ("GET", "/api/fr/gallery/records") => op()
+            .query(Registry::inline::<fr::api::RecordListParams>())
+            .ok(
+                200,
+                "One page of the repository's records (one decision on the repository: the total is exact)",
+                Json(paged(r.of::<fr::api::RepositoryRecordView>())),
+            ),
         ("POST", "/api/fr/gallery/import") => {
             let report = shapes::gallery_import(r);
             op().multipart(
@@ -1106,11 +1113,13 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             ),
 
         // ---------------------------------------------------------------- digital camera evidence
-        ("GET", "/api/cases/{case}/evidence") => op().ok(
-            200,
-            "The case's items",
-            Json(shapes::object_with("items", r.list::<evidence::view::ItemView>())),
-        ),
+        ("GET", "/api/cases/{case}/evidence") => op()
+            .query(Registry::inline::<evidence::view::ItemListParams>())
+            .ok(
+                200,
+                "One page of the case's items (one decision on the case's evidence: the total is exact)",
+                Json(paged(r.of::<evidence::view::ItemView>())),
+            ),
         ("POST", "/api/cases/{case}/evidence") => {
             let report = r.of::<evidence::IntakeReport>();
             op().multipart(
@@ -1163,11 +1172,20 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             "The key that signs discovery manifests",
             Json(r.of::<evidence::discovery::PublishedKey>()),
         ),
-        ("GET", "/api/devices") => op().ok(
-            200,
-            "Cameras and flagged intakes",
-            Json(shapes::devices(r)),
-        ),
+        ("GET", "/api/devices") => {
+            let mut page = paged(r.of::<evidence::devices::DeviceView>());
+            page["properties"]["flagged_intakes"] =
+                r.list::<evidence::devices::FlaggedIntake>();
+            if let Some(req) = page["required"].as_array_mut() {
+                req.push(json!("flagged_intakes"));
+            }
+            op().query(Registry::inline::<evidence::devices::DeviceListParams>())
+                .ok(
+                    200,
+                    "One page of the cameras the caller accounts for or holds (decided camera by camera: the total is at least), with the intakes flagged for review",
+                    Json(page),
+                )
+        }
         ("POST", "/api/devices") => device_links(
             op().json(r.of::<evidence::devices::NewDeviceInput>(), "The camera")
                 .problems(&[409])
@@ -1194,11 +1212,13 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             .ok(200, "The camera", Json(r.of::<evidence::devices::DeviceView>())),
 
         // ---------------------------------------------------------------- thermal
-        ("GET", "/api/thermal/authorizations") => op().ok(
-            200,
-            "Authorizations of the caller's commands",
-            Json(r.list::<thermal::AuthorizationView>()),
-        ),
+        ("GET", "/api/thermal/authorizations") => op()
+            .query(Registry::inline::<thermal::AuthorizationListParams>())
+            .ok(
+                200,
+                "One page of the authorizations of the caller's commands (decided one by one: the total is at least)",
+                Json(paged(r.of::<thermal::AuthorizationView>())),
+            ),
         ("POST", "/api/thermal/authorizations") => op()
             .json(r.of::<thermal::AuthorizeInput>(), "The deployment")
             .problems(&[409])

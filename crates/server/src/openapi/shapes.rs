@@ -700,18 +700,6 @@ pub fn intake() -> Value {
     )
 }
 
-pub fn devices(r: &mut Registry) -> Value {
-    let devices = r.list::<evidence::devices::DeviceView>();
-    let flagged = r.list::<evidence::devices::FlaggedIntake>();
-    r.named(
-        "Devices",
-        object(
-            &["devices", "flagged_intakes"],
-            json!({ "devices": devices, "flagged_intakes": flagged }),
-        ),
-    )
-}
-
 /// One exemption of Public Officers Law §87(2) (PUB-01).
 pub fn foil_exemption() -> Value {
     json!({

@@ -36,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::authz::{Authorized, SignedIn};
 use crate::error::ApiError;
+use crate::listing::{non_empty, Links, Page, Paged, Visible};
 use crate::principal::Principal;
 use crate::routes::{Access, RouteTable};
 use crate::state::AppState;
@@ -528,42 +529,124 @@ pub async fn authorize(
     Ok(view_of(&stored, now))
 }
 
-/// The authorizations the caller may see (each decided on its own command); the read is audited.
+/// The query string of the deployment list: paging (see [`crate::listing`]), sort by
+/// `authorized` (default, newest first), `starts`, `expires`, `source` or `command`, `q` (part of
+/// the source), `status` (`in_force`, `expired` or `scheduled`), `basis`, `source_kind` and
+/// `command`.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct AuthorizationListParams {
+    pub limit: Option<u32>,
+    pub offset: Option<u64>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub basis: Option<String>,
+    pub source_kind: Option<String>,
+    pub command: Option<String>,
+}
+
+/// The sort keys of the deployment list; the first is the default.
+const AUTHORIZATION_SORTS: &[&str] = &["authorized", "starts", "expires", "source", "command"];
+
+/// One page of the authorizations the caller may see, each decided on its own command
+/// (`thermal.authorize`); the page is filled from those the policy allows (see
+/// [`crate::listing::Visible`]), so the total is "at least". The read is audited.
 pub async fn list_authorizations(
     state: &AppState,
     p: &Principal,
     now: DateTime<Utc>,
-) -> Result<Vec<AuthorizationView>, ApiError> {
+    params: &AuthorizationListParams,
+    path: &str,
+) -> Result<Paged<AuthorizationView>, ApiError> {
+    let page = Page::parse(
+        params.limit,
+        params.offset,
+        params.sort.as_deref(),
+        params.order.as_deref(),
+        params.q.as_deref(),
+        AUTHORIZATION_SORTS,
+        true,
+    )?;
+    let status = match non_empty(params.status.as_deref()).as_deref() {
+        None => None,
+        Some("in_force") => Some(tstore::AuthorizationStatus::InForce),
+        Some("expired") => Some(tstore::AuthorizationStatus::Expired),
+        Some("scheduled") => Some(tstore::AuthorizationStatus::Scheduled),
+        Some(_) => {
+            return Err(ApiError::bad_field(
+                "status",
+                "status is in_force, expired or scheduled",
+            ))
+        }
+    };
+    let mut filter = tstore::AuthorizationFilter {
+        q: page.q.clone(),
+        basis: non_empty(params.basis.as_deref()),
+        source_kind: non_empty(params.source_kind.as_deref()),
+        command: non_empty(params.command.as_deref()),
+        status: status.map(|s| (s, now)),
+        sort: match page.sort {
+            "starts" => tstore::AuthorizationSort::Starts,
+            "expires" => tstore::AuthorizationSort::Expires,
+            "source" => tstore::AuthorizationSort::Source,
+            "command" => tstore::AuthorizationSort::Command,
+            _ => tstore::AuthorizationSort::Authorized,
+        },
+        descending: page.descending,
+        limit: 0,
+        offset: 0,
+    };
     let principal = probity_policy::Principal::from_access(&p.person, &p.access);
     let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-    let all = tstore::list_authorizations(&mut tx, 500)
-        .await
-        .map_err(crate::store_error)?;
-    let mut out = Vec::new();
-    for a in &all {
-        let resource = deployment_resource(a, now)?;
-        if crate::decision::decide_on(
-            state,
-            &principal,
-            Action::ThermalAuthorize,
-            &resource,
-            &context(p),
-        )
-        .allowed
-        {
-            out.push(view_of(a, now));
+    let mut visible = Visible::new(&page);
+    loop {
+        filter.limit = visible.batch();
+        filter.offset = visible.read();
+        let batch = tstore::authorizations_page(&mut tx, &filter)
+            .await
+            .map_err(crate::store_error)?;
+        let done = visible.offer(batch, |a| {
+            deployment_resource(a, now).is_ok_and(|resource| {
+                crate::decision::decide_on(
+                    state,
+                    &principal,
+                    Action::ThermalAuthorize,
+                    &resource,
+                    &context(p),
+                )
+                .allowed
+            })
+        });
+        if done {
+            break;
         }
     }
+    let at_least = visible.at_least();
+    let more = visible.more;
+    let out: Vec<AuthorizationView> = visible.items.iter().map(|a| view_of(a, now)).collect();
     append(
         &mut tx,
         p,
         "thermal.authorization.list",
         "*",
-        serde_json::json!({ "rule": "thermal.authorize decided per authorization", "count": out.len() }),
+        serde_json::json!({
+            "rule": "thermal.authorize decided per authorization",
+            "count": out.len(),
+            "offset": page.offset,
+        }),
     )
     .await?;
     tx.commit().await.map_err(crate::store_error)?;
-    Ok(out)
+    let links = Links::new(path)
+        .filter("q", filter.q.as_deref())
+        .filter("status", non_empty(params.status.as_deref()))
+        .filter("basis", filter.basis.as_deref())
+        .filter("source_kind", filter.source_kind.as_deref())
+        .filter("command", filter.command.as_deref());
+    Ok(Paged::offset_page(
+        out, &page, &links, at_least, false, more,
+    ))
 }
 
 /// Appends an audit entry for a thermal record.
@@ -603,8 +686,18 @@ async fn create_authorization_api(
 async fn list_authorizations_api(
     State(state): State<AppState>,
     SignedIn(p): SignedIn,
-) -> Result<Json<Vec<AuthorizationView>>, ApiError> {
-    Ok(Json(list_authorizations(&state, &p, Utc::now()).await?))
+    Query(params): Query<AuthorizationListParams>,
+) -> Result<Json<Paged<AuthorizationView>>, ApiError> {
+    Ok(Json(
+        list_authorizations(
+            &state,
+            &p,
+            Utc::now(),
+            &params,
+            "/api/thermal/authorizations",
+        )
+        .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -1,7 +1,7 @@
 //! Thermal web pages: authorizations (supervisors), the live view, robot data. They call the same
 //! operations as the JSON API.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
@@ -21,6 +21,7 @@ pub async fn authorizations_page(
     State(state): State<AppState>,
     SignedIn(p): SignedIn,
     headers: HeaderMap,
+    Query(params): Query<super::AuthorizationListParams>,
 ) -> Response {
     // The bases TH-05 lists, then those addenda in force have added (OVR-04).
     let mut bases: Vec<String> = ThermalBasis::ALL
@@ -31,14 +32,12 @@ pub async fn authorizations_page(
         Ok(added) => bases.extend(added.into_iter().map(|(code, _)| code)),
         Err(e) => return error_response(&state, true, e),
     }
-    match super::list_authorizations(&state, &p, Utc::now()).await {
+    match super::list_authorizations(&state, &p, Utc::now(), &params, "/thermal").await {
         Ok(list) => {
-            let list: Vec<_> = list
-                .into_iter()
-                .map(|a| {
-                    let live = super::live::is_live(&state, &a.source);
-                    context! { a => a, live => live }
-                })
+            let live: Vec<bool> = list
+                .items
+                .iter()
+                .map(|a| super::live::is_live(&state, &a.source))
                 .collect();
             page(
                 &state,
@@ -49,7 +48,12 @@ pub async fn authorizations_page(
                 context! {
                     // Only shapes the page: the form's post is decided on the deployment it names.
                     can_authorize => crate::decision::hint(&state, &p, "thermal.authorize"),
-                    authorizations => list,
+                    list => list,
+                    live => live,
+                    q => params.q,
+                    status => params.status,
+                    basis => params.basis,
+                    source_kind => params.source_kind,
                     bases => bases,
                     kinds => SourceKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
                 },
