@@ -561,8 +561,16 @@ async fn fr_25_fr_queue_paged_and_searched_over_requests_the_person_may_read_bod
     assert!(items(&first).is_empty() && first["total"] == 0, "{first}");
 
     // The search box: by the start of the id, only a request the person may read.
+    // Requests made within one millisecond share the first 13 characters: the request's own kind
+    // is paged through.
     let (_, r) = srv
-        .get(&chen, &format!("/api/search?q={}", &shown[3][..13]))
+        .get(
+            &chen,
+            &format!(
+                "/api/search?q={}&kind=fr_request&limit=500",
+                &shown[3][..13]
+            ),
+        )
         .await;
     assert!(
         items(&r)
@@ -1010,4 +1018,78 @@ async fn fr_02_repository_records_paged_sorted_and_filtered_body(backend: Backen
 both!(
     fr_02_repository_records_paged_sorted_and_filtered,
     super::fr_02_repository_records_paged_sorted_and_filtered_body
+);
+
+/// SEC-02: the search page gives each kind its own pager over the records the person may read:
+/// the overview shows the first ten of each kind, `kind=` pages through one, and refused records
+/// are neither shown nor counted.
+async fn sec_02_search_pages_each_kind_over_records_the_person_may_read_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    seed_cases(&srv).await;
+    let moreau = srv.login("lt.moreau").await;
+    let (s, r) = srv.get(&moreau, "/api/search?q=LIST-").await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let cases_group = r["groups"]
+        .as_array()
+        .and_then(|g| g.iter().find(|g| g["kind"] == "case").cloned())
+        .expect("a group of cases");
+    assert_eq!(cases_group["shown"], 10);
+    assert_eq!(
+        cases_group["total"], 11,
+        "ten shown and more: {cases_group}"
+    );
+    let next = cases_group["next"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    assert!(next.contains("kind=case"), "{next}");
+    let mut all = Vec::new();
+    let mut pages = 0;
+    let mut path = Some(next);
+    while let Some(p) = path {
+        let (s, b) = srv.get(&moreau, &p).await;
+        assert_eq!(s, StatusCode::OK, "{p}: {b}");
+        assert!(items(&b).len() <= 10, "{b}");
+        all.extend(items(&b));
+        pages += 1;
+        assert!(pages < 50, "paging does not end");
+        path = b["groups"][0]["next"].as_str().map(str::to_string);
+    }
+    assert_eq!(pages, 11);
+    let numbers: Vec<&str> = all.iter().filter_map(|h| h["id"].as_str()).collect();
+    assert_eq!(
+        numbers.len(),
+        110,
+        "the 120 precinct cases after the first ten"
+    );
+    assert!(
+        numbers.iter().all(|n| n.starts_with("LIST-019-")),
+        "{numbers:?}"
+    );
+    let (_, one) = srv
+        .get(&moreau, "/api/search?q=LIST-&kind=case&limit=50&offset=100")
+        .await;
+    assert_eq!(items(&one).len(), 20);
+    assert!(one["groups"][0]["next"].is_null());
+    let (s, _) = srv.get(&moreau, "/api/search?q=LIST-&kind=planet").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // The page: a pager under each kind.
+    let (s, page) = html(&srv, &moreau, "/search?q=LIST-").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("id=\"search-case\""), "{page}");
+    assert!(page.contains("aria-label=\"Cases found: pages (below the list)\""));
+    assert!(page.contains("rel=\"next\"") && !page.contains("LIST-INT"));
+    let (s, page) = html(
+        &srv,
+        &moreau,
+        "/search?q=LIST-&kind=case&limit=50&offset=50",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(page.matches("class=\"hit-case\"").count(), 50);
+    assert!(page.contains("rel=\"prev\"") && page.contains("rel=\"next\""));
+}
+both!(
+    sec_02_search_pages_each_kind_over_records_the_person_may_read,
+    super::sec_02_search_pages_each_kind_over_records_the_person_may_read_body
 );

@@ -243,14 +243,20 @@ pub async fn list_page(tx: &mut Tx, f: &DeviceFilter) -> Result<Vec<Device>> {
     rows.iter().map(from_row).collect()
 }
 
-/// Devices whose serial contains `text` (any case), by serial, at most `limit`.
-pub async fn search_serial(tx: &mut Tx, text: &str, limit: u32) -> Result<Vec<Device>> {
+/// Devices whose serial contains `text` (any case), by serial, at most `limit` from `offset` on.
+pub async fn search_serial(
+    tx: &mut Tx,
+    text: &str,
+    limit: u32,
+    offset: u64,
+) -> Result<Vec<Device>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM devices d WHERE LOWER(d.serial) LIKE $1 ESCAPE '\\' \
-         ORDER BY d.serial LIMIT $2"
+         ORDER BY d.serial, d.id LIMIT $2 OFFSET $3"
     ))
     .bind(crate::cases::contains_pattern(text))
     .bind(i64::from(limit))
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
     .fetch_all(tx.conn())
     .await?;
     rows.iter().map(from_row).collect()

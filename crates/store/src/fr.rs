@@ -144,16 +144,18 @@ pub async fn get(tx: &mut Tx, id: Uuid) -> Result<Option<Request>> {
     row.as_ref().map(from_row).transpose()
 }
 
-/// Requests whose id begins with `prefix` (any case), newest first, at most `limit`.
-pub async fn search_id(tx: &mut Tx, prefix: &str, limit: u32) -> Result<Vec<Request>> {
+/// Requests whose id begins with `prefix` (any case), newest first, at most `limit` from
+/// `offset` on.
+pub async fn search_id(tx: &mut Tx, prefix: &str, limit: u32, offset: u64) -> Result<Vec<Request>> {
     let mut pattern = crate::cases::contains_pattern(prefix);
     pattern.remove(0);
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM fr_requests WHERE LOWER(id) LIKE $1 ESCAPE '\\' \
-         ORDER BY created_at DESC LIMIT $2"
+         ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
     ))
     .bind(pattern)
     .bind(i64::from(limit))
+    .bind(i64::try_from(offset).unwrap_or(i64::MAX))
     .fetch_all(tx.conn())
     .await?;
     rows.iter().map(from_row).collect()

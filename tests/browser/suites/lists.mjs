@@ -59,7 +59,7 @@ test('search_box_finds_a_case_and_hides_what_the_policy_refuses', async ({ page,
   await page.fill('header form[role="search"] input[name="q"]', '2026-019-000102');
   await Promise.all([page.waitForNavigation(), page.press('header form[role="search"] input[name="q"]', 'Enter')]);
   assert.ok(page.url().includes('/search?q=2026-019-000102'), page.url());
-  const hit = page.locator('#search-results tr.hit-case a');
+  const hit = page.locator('#search-case tr.hit-case a');
   assert.equal(await hit.count(), 1);
   await Promise.all([page.waitForNavigation(), hit.click()]);
   assert.ok(page.url().endsWith('/cases/2026-019-000102'), page.url());

@@ -468,7 +468,7 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             .query(Registry::inline::<crate::search::SearchParams>())
             .ok(
                 200,
-                "The records matching, each one the caller may read",
+                "The records matching, each one the caller may read: the first of each kind, or one kind a page at a time, each kind with its pager",
                 Json(r.of::<crate::search::SearchResults>()),
             ),
 
