@@ -281,6 +281,31 @@ pub struct SearchRecord {
     pub candidates: Vec<String>,
     /// The probe was compared against images outside the photo repository (FR-18).
     pub outside_repository: bool,
+    /// The measured quality of the probe face the search used (FR-06), kept with the search
+    /// so the candidate list is read beside the quality it came from. Absent before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_quality: Option<ProbeQualityMeasures>,
+}
+
+/// The quality measures of a probe face, rounded as shown (FR-06).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeQualityMeasures {
+    /// Distance between the eye centres, image pixels.
+    pub inter_eye_px: u32,
+    /// Variance of the Laplacian over the aligned face (higher is sharper).
+    pub sharpness: u32,
+    /// Mean brightness of the central face area, 0-255.
+    pub mean_brightness: u32,
+    /// Share of the central face area clipped dark or bright, per mille.
+    pub clipped_per_mille: u32,
+    /// Estimated head turn and tilt, degrees.
+    pub yaw_deg: i32,
+    pub roll_deg: i32,
+    /// What the measures alone say against the engine's thresholds; the FR investigator's
+    /// verdict is recorded separately and may differ, with reasons.
+    pub within_thresholds: bool,
+    /// The measures outside the thresholds, in words.
+    pub issues: Vec<String>,
 }
 
 /// One candidate's facial identification form (FR-09).
@@ -1580,6 +1605,7 @@ mod tests {
                         algorithm_version: "dlib-resnet-1.0".into(),
                         candidates: vec!["rec-1".into(), "rec-2".into()],
                         outside_repository: false,
+                        probe_quality: None,
                     },
                     t(7),
                 )
@@ -1751,6 +1777,7 @@ mod tests {
             algorithm_version: "v1".into(),
             candidates: vec![],
             outside_repository: false,
+            probe_quality: None,
         };
         assert_eq!(
             r.record_search(&w.fri, s, t(5)).unwrap_err().rule(),
@@ -1938,6 +1965,7 @@ mod tests {
             algorithm_version: "v1".into(),
             candidates: vec!["x".into()],
             outside_repository: true,
+            probe_quality: None,
         };
         assert_eq!(
             pre.record_search(&w.fri, outside.clone(), t(9))

@@ -328,6 +328,7 @@ fn fr_steps(
                 algorithm_version: x.into(),
                 candidates: Vec::new(),
                 outside_repository: false,
+                probe_quality: None,
             };
             if permits(req.record_search(&actor, search, now)) {
                 out.push((Action::FrSearch, "fr.search", "run the search", "FR-08"));

@@ -1408,6 +1408,13 @@ async fn fr_08_candidate_scores_read_as_calibrated_false_match_rates_body(backen
     assert_eq!(candidates[0]["subject_id"], format!("S-{:04}", 4), "{pool}");
 
     let chen = srv.login("fri.chen").await;
+    // The probe's measured quality is kept with the search (FR-06).
+    let (s, view) = srv.get(&chen, &format!("/api/fr/requests/{id}")).await;
+    assert_eq!(s, StatusCode::OK, "{view}");
+    let pq = &view["request"]["search"]["probe_quality"];
+    assert!(pq["inter_eye_px"].as_u64().unwrap_or(0) > 10, "{view}");
+    assert!(pq["sharpness"].as_u64().is_some(), "{pq}");
+    assert!(pq["within_thresholds"].is_boolean(), "{pq}");
     let r = chen
         .get(format!("{}/fr/requests/{id}", srv.url))
         .send()
@@ -1415,6 +1422,7 @@ async fn fr_08_candidate_scores_read_as_calibrated_false_match_rates_body(backen
         .expect("page");
     let html = r.text().await.expect("html");
     assert!(html.contains("False-match rate at this score"), "{html}");
+    assert!(html.contains("id=\"probe-quality-at-search\""), "{html}");
     let first = candidates[0]["false_match_rate_text"]
         .as_str()
         .expect("text");

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use chrono::Utc;
 use probity_domain::fr_request::{
     Actor, BodyWornJustification, CandidateComparison, FacialFeature, FeatureFinding, FrRequest,
-    FrState, Judgement, ProbeEditOp, ProbeStill, QualityVerdict, SearchRecord, StillSource,
-    SupervisorDecision, MAX_PROBES,
+    FrState, Judgement, ProbeEditOp, ProbeQualityMeasures, ProbeStill, QualityVerdict,
+    SearchRecord, StillSource, SupervisorDecision, MAX_PROBES,
 };
 use probity_domain::{FrRequestId, UserId};
 use probity_face::eval::calibration::ScoreCalibration;
@@ -902,6 +902,21 @@ pub fn record_of(candidate: &str) -> Option<i64> {
     candidate.strip_prefix('R')?.parse().ok()
 }
 
+/// The engine's quality report of the probe face, rounded as shown and kept with the search.
+fn probe_quality_measures(q: &probity_face::quality::QualityReport) -> ProbeQualityMeasures {
+    let round = |v: f64| v.round().clamp(0.0, f64::from(u32::MAX)) as u32;
+    ProbeQualityMeasures {
+        inter_eye_px: round(q.inter_eye_px),
+        sharpness: round(q.sharpness),
+        mean_brightness: round(q.mean_brightness),
+        clipped_per_mille: round(q.clipped_fraction * 1000.0),
+        yaw_deg: q.pose.yaw_deg.round() as i32,
+        roll_deg: q.pose.roll_deg.round() as i32,
+        within_thresholds: q.suitable,
+        issues: q.issues.iter().map(|i| i.to_string()).collect(),
+    }
+}
+
 /// Searches the repository with the (edited) probe (FR-08): the pool with scores, ranks and the
 /// algorithm version is stored; only FR staff read it (FR-15).
 pub async fn search(
@@ -933,6 +948,7 @@ pub async fn search(
         algorithm_version: spec.id().to_string(),
         candidates: Vec::new(),
         outside_repository: input.outside_repository,
+        probe_quality: None,
     };
     if let Err(e) = l.req.record_search(&a, dry, Utc::now()) {
         return Err(refused(state, p, Action::FrSearch, id, e).await);
@@ -971,17 +987,21 @@ pub async fn search(
                 ApiError::bad_request(probity_face::FaceError::NoFace.to_string())
                     .with_rule("FR-06")
             })?;
+        let quality = face.quality.clone();
         e.probe_template(&img, &face)
+            .map(|t| (t, quality))
             .map_err(|e| ApiError::bad_request(e.to_string()))
     })
     .await
     .map_err(ApiError::internal)??;
+    let (probe, quality) = probe;
     let pool = crate::fr::engine::search(&state.store, &fr_engine, &probe, top_k).await?;
     let algorithm = fr_engine.spec.id().to_string();
     let record = SearchRecord {
         algorithm_version: algorithm.clone(),
         candidates: pool.iter().map(|(r, _)| candidate_id(*r)).collect(),
         outside_repository: false,
+        probe_quality: Some(probe_quality_measures(&quality)),
     };
     let next = l
         .req
