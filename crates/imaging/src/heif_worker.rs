@@ -158,7 +158,7 @@ impl HeifWorker {
 
     /// The primary image's thumbnail when its longest side is at least `min_side`, else the
     /// primary image, in one worker run. `true` when it is the thumbnail.
-    pub(crate) fn thumbnail_or_primary(
+    pub fn thumbnail_or_primary(
         &self,
         bytes: &[u8],
         limits: &DecodeLimits,
@@ -204,7 +204,16 @@ impl HeifWorker {
             .saturating_add(STDERR_KEEP);
 
         let started = Instant::now();
-        let mut child = Command::new(&self.program)
+        let mut command = Command::new(&self.program);
+        // The worker gets no environment (the caller's may hold credentials, such as a
+        // database URL), except what locates libheif and its plugins.
+        command.env_clear();
+        for keep in ["LD_LIBRARY_PATH", "LIBHEIF_PLUGIN_PATH"] {
+            if let Some(v) = std::env::var_os(keep) {
+                command.env(keep, v);
+            }
+        }
+        let mut child = command
             .args(&self.args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -230,8 +239,10 @@ impl HeifWorker {
             let _ = stdin.write_all(&payload);
         });
         let (out_tx, out_rx) = mpsc::channel();
+        // Room for the answer the declared image needs, so reading it copies nothing twice.
+        let expected = 64u64.saturating_add(pixels.saturating_mul(3)).min(cap) as usize;
         std::thread::spawn(move || {
-            let mut out = Vec::new();
+            let mut out = Vec::with_capacity(expected);
             let r = stdout.take(cap + 1).read_to_end(&mut out);
             let _ = out_tx.send(r.map(|_| out));
         });
@@ -312,7 +323,7 @@ impl HeifWorker {
                 &stderr,
             )));
         }
-        Reply::read(&out)
+        Reply::read(out)
     }
 }
 
@@ -445,8 +456,8 @@ const ERR_REFUSED: u8 = 4;
 const ERR_FAILED: u8 = 5;
 
 impl Reply {
-    fn read(out: &[u8]) -> Result<Reply, ImagingError> {
-        let mut r = Cursor { data: out, pos: 0 };
+    fn read(mut out: Vec<u8>) -> Result<Reply, ImagingError> {
+        let mut r = Cursor { data: &out, pos: 0 };
         if r.take(4) != Some(REPLY_MAGIC.as_slice()) {
             return Err(protocol("its answer does not start with the reply header"));
         }
@@ -462,8 +473,12 @@ impl Reply {
                     .checked_mul(h as usize)
                     .and_then(|n| n.checked_mul(3))
                     .ok_or_else(bad)?;
-                let pixels = r.take(n).ok_or_else(bad)?.to_vec();
-                let image = RgbImage::from_raw(w, h, pixels).ok_or_else(bad)?;
+                let header = r.pos;
+                r.take(n).ok_or_else(bad)?;
+                // The pixels stay in the buffer they were read into.
+                out.truncate(header + n);
+                out.drain(..header);
+                let image = RgbImage::from_raw(w, h, out).ok_or_else(bad)?;
                 Ok(Reply::Image {
                     image,
                     width: ow,
