@@ -270,15 +270,17 @@ fn children(
         }
         let box_end = (i as u64).saturating_add(size);
         if box_end > end as u64 {
-            return Err(corrupt(format!(
-                "file is truncated: box '{}' needs {box_end} bytes but {} are there",
-                fourcc(kind),
-                if end == bytes.len() {
-                    format!("the file has {end}")
-                } else {
-                    format!("its parent ends at byte {end}, so only {end}")
-                }
-            )));
+            return Err(corrupt(if end == bytes.len() {
+                format!(
+                    "file is truncated: box '{}' needs {box_end} bytes but the file has {end}",
+                    fourcc(kind)
+                )
+            } else {
+                format!(
+                    "box '{}' at byte {i} runs past the end of the box holding it (byte {end})",
+                    fourcc(kind)
+                )
+            }));
         }
         let box_end = box_end as usize;
         out.push(BoxRef {
