@@ -36,6 +36,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "fr_external.html",
     "fr_oversight.html",
     "fr_gallery.html",
+    "fr_gallery_quality.html",
     "fr_algorithms.html",
     "evidence_gallery.html",
     "evidence_item.html",

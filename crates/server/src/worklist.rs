@@ -199,6 +199,7 @@ pub async fn compute(
     foil(state, p, now, &mut all).await?;
     disclosures(state, p, &mut all).await?;
     dispositions(state, p, &mut all).await?;
+    repository_quality(state, p, &mut all).await?;
     devices(state, p, now, &mut all).await?;
     intakes(state, p, &mut all).await?;
     thermal(state, p, now, &mut all).await?;
@@ -760,6 +761,43 @@ async fn dispositions(
             "/records".into(),
         ));
     }
+    Ok(())
+}
+
+/// Repository photos below the quality floor, for the records officer who manages the
+/// repository (FR-01, FR-06): one item counting them, since the oldest was flagged.
+async fn repository_quality(
+    state: &AppState,
+    p: &Principal,
+    out: &mut Vec<Pending>,
+) -> Result<(), ApiError> {
+    if !allowed(state, p, Action::FrGallerySeal, &Resource::System) {
+        return Ok(());
+    }
+    let mut tx = state.store.begin_read().await.map_err(se)?;
+    let (n, oldest) = probity_store::gallery_quality::open_count(&mut tx)
+        .await
+        .map_err(se)?;
+    tx.commit().await.map_err(se)?;
+    if n == 0 {
+        return Ok(());
+    }
+    out.push(pending(
+        "fr",
+        "fr.gallery.quality_review",
+        format!(
+            "{n} repository photo{} below the quality floor: review each",
+            if n == 1 { "" } else { "s" }
+        ),
+        ("fr_gallery", "quality".into()),
+        oldest,
+        None,
+        None,
+        false,
+        "FR-06",
+        Action::FrGallerySeal,
+        "/fr/gallery/quality".into(),
+    ));
     Ok(())
 }
 

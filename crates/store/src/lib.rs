@@ -59,6 +59,7 @@ pub mod evidence;
 pub mod foil;
 pub mod fr;
 pub mod gallery;
+pub mod gallery_quality;
 pub mod holds;
 pub mod inspections;
 pub mod jobs;

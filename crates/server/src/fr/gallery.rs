@@ -151,6 +151,21 @@ pub async fn import_one(
     )
     .await
     .map_err(|e| e.to_string())?;
+    // The face's quality, measured as a probe's is (FR-06): a photo below the floor is flagged
+    // to the records officer for review.
+    let issues: Vec<String> = face.quality.issues.iter().map(|i| i.to_string()).collect();
+    let below_floor = !face.quality.suitable;
+    let measures = serde_json::to_value(&face.quality).map_err(|e| e.to_string())?;
+    probity_store::gallery_quality::record(
+        &mut tx,
+        record.record_no,
+        &measures,
+        &issues,
+        below_floor,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     audit::append(
         &mut tx,
         &audit::AuditEvent {
@@ -168,6 +183,7 @@ pub async fn import_one(
                 "photo_date": record.photo_date,
                 "sha256": record.photo_sha256,
                 "algorithm": template.algorithm().to_string(),
+                "quality": { "below_floor": below_floor, "issues": issues },
             }),
         },
     )

@@ -28,6 +28,7 @@ pub mod algorithms;
 pub mod api;
 pub mod engine;
 pub mod gallery;
+pub mod gallery_quality;
 pub mod pages;
 pub mod protected_traits;
 pub mod report;
@@ -41,6 +42,7 @@ use crate::routes::{Access, RouteTable};
 /// Declares every route of the concern.
 pub fn routes(t: RouteTable) -> RouteTable {
     let t = algorithms::routes(t);
+    let t = gallery_quality::routes(t);
     t.add(
         M::POST,
         "/api/cases/{case}/fr-requests",

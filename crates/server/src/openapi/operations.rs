@@ -1028,6 +1028,34 @@ pub fn describe(method: &str, path: &str, r: &mut Registry) -> Option<Operation>
             "The photo repository in figures",
             Json(r.named("GalleryFigures", shapes::gallery_figures())),
         ),
+        ("GET", "/api/fr/gallery/quality") => op()
+            .query(Registry::inline::<fr::gallery_quality::QualityListParams>())
+            .ok(
+                200,
+                "One page of the flagged repository photos awaiting review, oldest first",
+                Json(r.of::<fr::gallery_quality::FlaggedPage>()),
+            ),
+        ("POST", "/api/fr/gallery/quality/{record}/review") => op()
+            .json(
+                r.of::<fr::gallery_quality::PhotoReviewInput>(),
+                "What was decided about the photo",
+            )
+            .problems(&[404, 409])
+            .ok(
+                200,
+                "The review recorded",
+                Json(serde_json::json!({
+                    "type": "object",
+                    "required": ["record_no", "reviewed_by", "reviewed_at", "review_note", "issues"],
+                    "properties": {
+                        "record_no": {"type": "integer"},
+                        "reviewed_by": {"type": "string"},
+                        "reviewed_at": {"type": "string", "format": "date-time"},
+                        "review_note": {"type": "string"},
+                        "issues": {"type": "array", "items": {"type": "string"}}
+                    }
+                })),
+            ),
         ("GET", "/api/fr/gallery/records") => op()
             .query(Registry::inline::<fr::api::RecordListParams>())
             .ok(
