@@ -107,7 +107,7 @@ fn group_thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -124,7 +124,7 @@ impl ScoreCalibration {
         }
         for w in self.points.windows(2) {
             let ((s0, r0), (s1, r1)) = (w[0], w[1]);
-            if !(s1 > s0) {
+            if s1.partial_cmp(&s0) != Some(std::cmp::Ordering::Greater) {
                 return Err("calibration scores must ascend".into());
             }
             if !(0.0..=1.0).contains(&r0) || !(0.0..=1.0).contains(&r1) || r1 > r0 {
