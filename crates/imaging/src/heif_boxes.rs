@@ -314,6 +314,8 @@ struct Item {
 #[derive(Debug, Clone)]
 enum Property {
     Ispe(u32, u32),
+    /// The coded picture size in an `hvcC` box's sequence parameter set, when readable.
+    HevcCoded(u32, u32),
     Irot(u8),
     Imir(u8),
     Pixi(Vec<u8>),
@@ -609,6 +611,10 @@ fn parse_property(bytes: &[u8], p: &BoxRef) -> Result<Property, ImagingError> {
             let n = r.u8()? as usize;
             Property::Pixi(r.take(n)?.to_vec())
         }
+        b"hvcC" => match hevc_coded_size(payload) {
+            Some((w, h)) => Property::HevcCoded(w, h),
+            None => Property::Other,
+        },
         _ => Property::Other,
     })
 }
@@ -820,19 +826,27 @@ impl HeifFile {
         let mut pixels_to_decode = inspection.pixels_to_decode;
         // Every image size property in the file, associated or not.
         for (i, p) in self.properties.iter().enumerate() {
-            if let Property::Ispe(w, h) = p {
-                let owner = self
-                    .item_order
-                    .iter()
-                    .find(|id| {
-                        self.associations
-                            .get(id)
-                            .is_some_and(|a| a.contains(&(i as u16 + 1)))
-                    })
-                    .map(|id| self.describe(*id, inspection.primary_item))
-                    .unwrap_or_else(|| format!("image size property #{}", i + 1));
-                check(limits, &owner, *w as u64, *h as u64)?;
-            }
+            let (w, h, coded) = match p {
+                Property::Ispe(w, h) => (*w, *h, false),
+                Property::HevcCoded(w, h) => (*w, *h, true),
+                _ => continue,
+            };
+            let owner = self
+                .item_order
+                .iter()
+                .find(|id| {
+                    self.associations
+                        .get(id)
+                        .is_some_and(|a| a.contains(&(i as u16 + 1)))
+                })
+                .map(|id| self.describe(*id, inspection.primary_item))
+                .unwrap_or_else(|| format!("image property #{}", i + 1));
+            let owner = if coded {
+                format!("the HEVC sequence parameter set of {owner}")
+            } else {
+                owner
+            };
+            check(limits, &owner, w as u64, h as u64)?;
         }
         let primary = inspection.primary_item;
         let what = self.describe(primary, primary);
@@ -916,6 +930,118 @@ impl HeifFile {
             format!("item {id} ({kind})")
         }
     }
+}
+
+/// The coded picture size (`pic_width_in_luma_samples`, `pic_height_in_luma_samples`) of the
+/// first sequence parameter set in an `hvcC` payload; `None` when it cannot be read (the walk
+/// then relies on `ispe` and the worker's memory limit).
+fn hevc_coded_size(hvcc: &[u8]) -> Option<(u32, u32)> {
+    // HEVCDecoderConfigurationRecord: 22 bytes of fields, then the NAL unit arrays.
+    let mut i = 22usize;
+    let arrays = *hvcc.get(i)?;
+    i += 1;
+    for _ in 0..arrays {
+        let nal_type = hvcc.get(i)? & 0x3F;
+        let count = u16::from_be_bytes([*hvcc.get(i + 1)?, *hvcc.get(i + 2)?]);
+        i += 3;
+        for _ in 0..count {
+            let len = u16::from_be_bytes([*hvcc.get(i)?, *hvcc.get(i + 1)?]) as usize;
+            let nal = hvcc.get(i + 2..i + 2 + len)?;
+            i += 2 + len;
+            if nal_type == 33 {
+                return sps_size(nal);
+            }
+        }
+    }
+    None
+}
+
+/// Reads big-endian bits from a NAL unit's payload with emulation prevention bytes removed.
+struct Bits {
+    data: Vec<u8>,
+    pos: usize,
+}
+
+impl Bits {
+    fn bit(&mut self) -> Option<u32> {
+        let b = *self.data.get(self.pos / 8)?;
+        let v = (b >> (7 - self.pos % 8)) & 1;
+        self.pos += 1;
+        Some(v as u32)
+    }
+
+    fn bits(&mut self, n: u32) -> Option<u32> {
+        let mut v = 0u32;
+        for _ in 0..n {
+            v = (v << 1) | self.bit()?;
+        }
+        Some(v)
+    }
+
+    fn skip(&mut self, n: usize) -> Option<()> {
+        self.pos += n;
+        (self.pos <= self.data.len() * 8).then_some(())
+    }
+
+    /// Exp-Golomb ue(v), up to 31 leading zeros.
+    fn ue(&mut self) -> Option<u32> {
+        let mut zeros = 0;
+        while self.bit()? == 0 {
+            zeros += 1;
+            if zeros > 31 {
+                return None;
+            }
+        }
+        let rest = self.bits(zeros)? as u64;
+        u32::try_from((1u64 << zeros) - 1 + rest).ok()
+    }
+}
+
+fn sps_size(nal: &[u8]) -> Option<(u32, u32)> {
+    // Two bytes of NAL unit header; the parameters needed lie within the first 256 bytes.
+    let body = nal.get(2..)?;
+    let body = &body[..body.len().min(256)];
+    let mut data = Vec::with_capacity(body.len());
+    let mut zeros = 0;
+    for &b in body {
+        if zeros >= 2 && b == 3 {
+            zeros = 0;
+            continue;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        data.push(b);
+    }
+    let mut r = Bits { data, pos: 0 };
+    r.bits(4)?; // sps_video_parameter_set_id
+    let max_sub_layers_minus1 = r.bits(3)? as usize;
+    r.bits(1)?; // sps_temporal_id_nesting_flag
+                // profile_tier_level: general profile (88 bits) and level (8 bits).
+    r.skip(96)?;
+    let mut profile_present = [false; 8];
+    let mut level_present = [false; 8];
+    for i in 0..max_sub_layers_minus1 {
+        profile_present[i] = r.bit()? == 1;
+        level_present[i] = r.bit()? == 1;
+    }
+    if max_sub_layers_minus1 > 0 {
+        r.skip(2 * (8 - max_sub_layers_minus1))?;
+    }
+    for i in 0..max_sub_layers_minus1 {
+        if profile_present[i] {
+            r.skip(88)?;
+        }
+        if level_present[i] {
+            r.skip(8)?;
+        }
+    }
+    r.ue()?; // sps_seq_parameter_set_id
+    let chroma_format_idc = r.ue()?;
+    if chroma_format_idc == 3 {
+        r.bit()?; // separate_colour_plane_flag
+    }
+    let width = r.ue()?;
+    let height = r.ue()?;
+    Some((width, height))
 }
 
 struct Grid {

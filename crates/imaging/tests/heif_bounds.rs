@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::read_camera;
-use heif_build::{bx, full, ispe_box, minimal_heif, nested, patched_all, sample_declaring};
+use heif_build::{
+    bx, full, ispe_box, minimal_heif, minimal_heif_coded, nested, patched_all, sample_declaring,
+};
 use probity_imaging::heif_boxes::{HEIF_MAX_BOXES, HEIF_MAX_BOX_DEPTH, HEIF_MAX_ITEMS};
 use probity_imaging::{
     decode_still, examine, inspect_heif, make_thumbnail, read_metadata, DecodeLimits, HeifWorker,
@@ -110,6 +112,21 @@ fn dc_bad_input_heic_grid_output_and_tile_sum_are_checked() {
     assert_eq!(found.thumbnails, vec![(320, 240)]);
     assert!(found.exif.is_some());
     assert_eq!(found.pixels_to_decode, 48 * 512 * 512);
+}
+
+#[test]
+fn dc_bad_input_heic_coded_size_beyond_its_declared_size_refused() {
+    // ispe says 64 × 64, the HEVC sequence parameter set codes 100 000 × 100 000.
+    let lying = minimal_heif_coded((64, 64), (100_000, 100_000));
+    let err = no_worker().decode(&lying, &limits()).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("the HEVC sequence parameter set of the primary image (item 1, hvc1) declares 100000 × 100000 pixels"),
+        "{msg}"
+    );
+    assert!(msg.contains("DecodeLimits.max_pixels"), "{msg}");
+    // A coded size within the limits passes the walk.
+    inspect_heif(&minimal_heif_coded((4032, 3024), (4032, 3024)), &limits()).unwrap();
 }
 
 #[test]
