@@ -346,7 +346,7 @@ async fn time_robot_disposal(
                 .commit(&mut tx, s, "bench:robot")
                 .await?;
             let captured = now - Duration::days(31) - Duration::seconds(i * 250);
-            tstore::insert_robot_frame(&mut tx, source, auth.id, meta.id, captured).await?;
+            tstore::insert_robot_frame(&mut tx, source, auth.id, meta.id, captured, None).await?;
             i += 1;
         }
         tx.commit().await?;

@@ -702,6 +702,14 @@ async fn th_02_non_radiometric_frame_shows_no_temperatures(backend: Backend) {
     let (s, frames) = srv.get(&monitor, "/api/thermal/robot/frames").await;
     assert_eq!(s, StatusCode::OK, "{frames}");
     let id = frames[0]["id"].as_str().expect("frame id").to_string();
+    // The list marks the frame, with the reason recorded when it arrived.
+    assert_eq!(frames[0]["radiometric"], false, "{frames}");
+    let marked = frames[0]["temperatures"].as_str().unwrap_or("");
+    assert!(
+        marked.starts_with("not radiometric: temperatures unavailable (")
+            && marked.contains("placeholder constants"),
+        "{frames}"
+    );
     let r = monitor
         .get(format!("{}/api/thermal/robot/frames/{id}/image", srv.url))
         .send()
@@ -725,9 +733,37 @@ async fn th_02_non_radiometric_frame_shows_no_temperatures(backend: Backend) {
         .await
         .expect("text");
     assert!(
-        page.contains("not radiometric: temperatures unavailable"),
-        "{page}"
+        page.contains(
+            "<td class=\"radiometry\"><strong>not radiometric: temperatures unavailable ("
+        ),
+        "the frame's own row says so: {page}"
     );
+
+    // A radiometric frame of the same robot is listed as measured.
+    let (s, b) = push_raw(
+        &srv,
+        "robot.vue",
+        &robot,
+        raw_frame(&[7; 16], 4, 4),
+        (4, 4),
+        (0.04, -273.15),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{b}");
+    let (_, frames) = srv.get(&monitor, "/api/thermal/robot/frames").await;
+    let flags: Vec<bool> = frames
+        .as_array()
+        .expect("frames")
+        .iter()
+        .filter_map(|f| f["radiometric"].as_bool())
+        .collect();
+    assert_eq!(flags.len(), 2, "{frames}");
+    assert!(flags.contains(&true) && flags.contains(&false), "{frames}");
+    assert!(frames
+        .as_array()
+        .expect("frames")
+        .iter()
+        .any(|f| f["radiometric"] == true && f["temperatures"].is_null()));
 }
 both!(
     th_02_non_radiometric_frame_shows_no_temperatures,

@@ -282,10 +282,13 @@ pub struct RobotFrame {
     pub moved_at: Option<DateTime<Utc>>,
     pub disposed_at: Option<DateTime<Utc>>,
     pub certificate_id: Option<Uuid>,
+    /// Why the frame is not radiometric (TH-02), recorded when it arrived; `None` when it
+    /// measures temperature (and for frames kept before this was recorded).
+    pub not_radiometric: Option<String>,
 }
 
 const FRAME_COLUMNS: &str = "id, source, authorization_id, blob_id, captured_at, received_at, \
-    case_id, moved_by, moved_at, disposed_at, certificate_id";
+    case_id, moved_by, moved_at, disposed_at, certificate_id, not_radiometric";
 
 fn frame_from_row(r: &sqlx::any::AnyRow) -> Result<RobotFrame> {
     let id: String = r.try_get("id")?;
@@ -305,6 +308,7 @@ fn frame_from_row(r: &sqlx::any::AnyRow) -> Result<RobotFrame> {
         moved_at: opt_from_ms(r.try_get("moved_at")?)?,
         disposed_at: opt_from_ms(r.try_get("disposed_at")?)?,
         certificate_id: cert.as_deref().map(parse_uuid).transpose()?,
+        not_radiometric: r.try_get("not_radiometric")?,
     })
 }
 
@@ -315,11 +319,12 @@ pub async fn insert_robot_frame(
     authorization_id: Uuid,
     blob_id: Uuid,
     captured_at: DateTime<Utc>,
+    not_radiometric: Option<&str>,
 ) -> Result<RobotFrame> {
     let id = Uuid::now_v7();
     sqlx::query(&format!(
         "INSERT INTO thermal_robot_frames ({FRAME_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, NULL, NULL)"
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, NULL, NULL, NULL, $7)"
     ))
     .bind(id.to_string())
     .bind(source)
@@ -327,6 +332,7 @@ pub async fn insert_robot_frame(
     .bind(blob_id.to_string())
     .bind(to_ms(captured_at))
     .bind(now_ms())
+    .bind(not_radiometric)
     .execute(tx.conn())
     .await
     .map_err(|e| StoreError::from_sqlx("robot frame", &id.to_string(), e))?;

@@ -721,8 +721,9 @@ async fn robot_frame(
     bytes: &[u8],
     at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    probity_thermal::LiveFrame::from_radiometric(bytes, &Default::default())
+    let frame = probity_thermal::LiveFrame::from_radiometric(bytes, &Default::default())
         .map_err(|e| anyhow::anyhow!("not decodable: {e}"))?;
+    let not_radiometric = frame.radiometry().reason().map(str::to_string);
     let all = crate::thermal::authorizations_for(state, ROBOT_SOURCE)
         .await
         .map_err(api)?;
@@ -742,7 +743,8 @@ async fn robot_frame(
         scale: None,
         offset: None,
     };
-    crate::thermal::robot::retain(state, robot, &a, bytes, "image/jpeg", &q, at)
+    let why = not_radiometric.as_deref();
+    crate::thermal::robot::retain(state, robot, &a, bytes, "image/jpeg", &q, at, why)
         .await
         .map_err(api)?;
     Ok(())

@@ -206,7 +206,8 @@ pub async fn push(
     let not_radiometric = frame.radiometry().reason().map(str::to_string);
     let robot = a.source_kind == SourceKind::Robot.as_str();
     if robot {
-        super::robot::retain(&state, p, &a, &body, &content_type, &q, now).await?;
+        let why = not_radiometric.as_deref();
+        super::robot::retain(&state, p, &a, &body, &content_type, &q, now, why).await?;
     }
     // Publish; note whether this push starts a session.
     let (seq, started) = {

@@ -32,7 +32,9 @@ use crate::state::AppState;
 use super::live::{PushQuery, RAW16_MEDIA_TYPE};
 use super::{append, context};
 
-/// Stores one robot frame encrypted (TH-04), with its audit entry.
+/// Stores one robot frame encrypted (TH-04), with its audit entry and, when the frame cannot
+/// measure temperature, why (TH-02).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn retain(
     state: &AppState,
     p: &Principal,
@@ -41,6 +43,7 @@ pub(crate) async fn retain(
     content_type: &str,
     q: &PushQuery,
     now: DateTime<Utc>,
+    not_radiometric: Option<&str>,
 ) -> Result<tstore::RobotFrame, ApiError> {
     let media_type = if content_type.starts_with(RAW16_MEDIA_TYPE) {
         let cal = match (q.scale, q.offset) {
@@ -68,7 +71,7 @@ pub(crate) async fn retain(
         .commit(&mut tx, staged, &p.actor())
         .await
         .map_err(crate::store_error)?;
-    let frame = tstore::insert_robot_frame(&mut tx, &a.source, a.id, meta.id, now)
+    let frame = tstore::insert_robot_frame(&mut tx, &a.source, a.id, meta.id, now, not_radiometric)
         .await
         .map_err(crate::store_error)?;
     append(
@@ -82,6 +85,7 @@ pub(crate) async fn retain(
             "authorization": a.id.to_string(),
             "blob": meta.id.to_string(),
             "sha256": meta.sha256,
+            "not_radiometric": not_radiometric,
         }),
     )
     .await?;
@@ -102,6 +106,11 @@ pub struct RobotFrameView {
     pub certificate_id: Option<String>,
     /// The retention rule in words (RET-10 or the case's).
     pub retention: String,
+    /// False when the frame's calibration cannot describe a measurement (TH-02): it is pictured
+    /// on a relative scale and no temperature is ever reported from it.
+    pub radiometric: bool,
+    /// "not radiometric: temperatures unavailable (why)", when not radiometric.
+    pub temperatures: Option<String>,
 }
 
 async fn frame_view(
@@ -138,6 +147,11 @@ async fn frame_view(
         disposed_at: f.disposed_at.map(|t| t.to_rfc3339()),
         certificate_id: f.certificate_id.map(|c| c.to_string()),
         retention,
+        radiometric: f.not_radiometric.is_none(),
+        temperatures: f
+            .not_radiometric
+            .as_ref()
+            .map(|why| format!("not radiometric: temperatures unavailable ({why})")),
     })
 }
 
