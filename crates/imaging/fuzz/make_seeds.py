@@ -15,10 +15,9 @@ sample and shrink the pixels:
 - Synthetic JPEGs: XMP-only metadata (GPS, time with offset, serial, lens),
   EXIF orientation 6, greyscale, CMYK (Adobe APP14).
 - PNG with the iPhone 4's EXIF in an eXIf chunk.
-- NEF: the stripped D70 NEF as it is (6 KB), and a copy whose SubIFD preview
-  points at a tiny JPEG appended to the file.
-- HEIC: the metadata-only sample as it is (623 bytes), and a minimal HEIC
-  built from the iPhone 8 sample: one 512x512 HEVC tile item as the primary
+- NEF: a copy of the stripped D70 NEF whose SubIFD preview points at a tiny
+  JPEG appended to the file.
+- HEIC: a minimal HEIC built from the iPhone 8 sample: one 512x512 HEVC tile item as the primary
   image with its hvcC and ispe properties, and the sample's Exif item.
 
 All targets share the one seed folder (the entry points all take any file).
@@ -465,16 +464,13 @@ def minimal_heic():
 def main():
     seeds = {
         "iphone4_app_segments.jpg": iphone4(),
-        "iphone7_minimal.jpg": sample("apple_minimal.jpg"),
         "nikon_d70_app_segments.jpg": nikon_d70(),
         "xmp_only.jpg": xmp_only(),
         "exif_orientation6_gps.jpg": exif_orientation_gps(),
         "grey.jpg": tiny_jpeg(16, 16, components=1),
         "cmyk_adobe.jpg": tiny_jpeg(16, 8, components=4, adobe=True),
         "iphone4_exif.png": png_with_exif(),
-        "nikon_d70_stripped.nef": sample("nikon_d70_stripped.nef"),
         "nikon_d70_stripped_preview.nef": nef_with_preview(),
-        "heic_metadata_only.heic": sample("heic_metadata_only.heic"),
         "iphone8_one_tile.heic": minimal_heic(),
     }
     folder = os.path.join(HERE, "seeds")
