@@ -11,12 +11,18 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Histogram resolution: scores are cosines in [-1, 1], counted in bins of 0.001.
-const BINS: usize = 2001;
+/// Histogram resolution: scores are cosines in [-1, 1], counted in bins of 0.0001 (an
+/// algorithm's non-mated scores can crowd into a few hundredths, as dlib's do near 0.9).
+const BINS: usize = 20_001;
+const PER_UNIT: f32 = 10_000.0;
 
 fn bin_of(score: f32) -> usize {
-    let b = ((score.clamp(-1.0, 1.0) + 1.0) * 1000.0).floor();
+    let b = ((score.clamp(-1.0, 1.0) + 1.0) * PER_UNIT).floor();
     (b as usize).min(BINS - 1)
+}
+
+fn score_of(bin: usize) -> f32 {
+    -1.0 + bin as f32 / PER_UNIT
 }
 
 /// Counts of non-mated scores, filled during an evaluation.
@@ -43,24 +49,44 @@ impl NonMatedCounts {
         }
     }
 
-    /// The calibration table: the false-match rate at every 0.01 of score from -1 to 1.
+    /// The calibration table: the score at which the false-match rate falls to each tenth of a
+    /// decade (1, 0.79, 0.63, 0.5, ... down to one comparison), then the first score no
+    /// non-mated comparison reached (rate 0). Dense where the rate changes, whatever the range
+    /// of the algorithm's scores.
     pub fn calibration(&self) -> ScoreCalibration {
         let mut at_or_above = vec![0u64; BINS + 1];
         for i in (0..BINS).rev() {
             at_or_above[i] = at_or_above[i + 1] + self.bins[i];
         }
-        let points = (0..=200)
-            .map(|k| {
-                let score = -1.0 + k as f32 * 0.01;
-                let count = at_or_above[bin_of(score)];
-                let fmr = if self.total == 0 {
-                    1.0
-                } else {
-                    count as f64 / self.total as f64
-                };
-                (score, fmr)
-            })
-            .collect();
+        if self.total == 0 {
+            return ScoreCalibration {
+                comparisons: 0,
+                points: vec![(-1.0, 1.0), (1.0, 1.0)],
+            };
+        }
+        let total = self.total as f64;
+        let rate = |i: usize| at_or_above[i] as f64 / total;
+        let mut points: Vec<(f32, f64)> = vec![(score_of(0), rate(0))];
+        let steps = (total.log10() * 10.0).ceil() as usize;
+        let mut i = 0usize;
+        for k in 1..=steps {
+            let target = 10f64.powf(-(k as f64) / 10.0);
+            while i < BINS && rate(i) > target {
+                i += 1;
+            }
+            if i >= BINS || at_or_above[i] == 0 {
+                break;
+            }
+            if points.last().is_some_and(|p| score_of(i) > p.0) {
+                points.push((score_of(i), rate(i)));
+            }
+        }
+        // The first score above every non-mated comparison.
+        if let Some(end) = (0..BINS).find(|&j| at_or_above[j] == 0) {
+            if points.last().is_some_and(|p| score_of(end) > p.0) {
+                points.push((score_of(end), 0.0));
+            }
+        }
         ScoreCalibration {
             comparisons: self.total,
             points,
@@ -181,7 +207,7 @@ mod tests {
 
     fn sample() -> ScoreCalibration {
         let mut c = NonMatedCounts::default();
-        // A bell of non-mated scores around 0.1, nothing above 0.6.
+        // Non-mated scores spread evenly from -0.4 to 0.6.
         for i in 0..100_000u32 {
             let u = (i as f32 + 0.5) / 100_000.0;
             let z = (u - 0.5) * 1.0;
@@ -228,7 +254,34 @@ mod tests {
     #[test]
     fn fr_08_a_table_whose_rate_rises_is_refused() {
         let mut cal = sample();
-        cal.points[100].1 = 0.99;
+        let m = cal.points.len() - 2;
+        cal.points[m].1 = 1.0;
         assert!(cal.validate().is_err());
+    }
+
+    #[test]
+    fn fr_08_table_is_dense_where_the_rate_falls_even_in_a_narrow_score_range() {
+        // Non-mated scores crowded between 0.90 and 0.95, as a network's can be.
+        let mut c = NonMatedCounts::default();
+        for i in 0..1_000_000u32 {
+            c.add(0.90 + 0.05 * (i as f32 / 1_000_000.0).powi(3));
+        }
+        let cal = c.calibration();
+        cal.validate().expect("valid table");
+        let inside = cal
+            .points
+            .iter()
+            .filter(|p| p.0 > 0.90 && p.0 < 0.951)
+            .count();
+        assert!(inside >= 20, "{:?}", cal.points);
+        // A score past every comparison is below one in a million, as an upper bound.
+        let top = cal.false_match_rate(0.99);
+        assert!(
+            top.upper_bound && (top.rate - 1e-6).abs() < 1e-12,
+            "{top:?}"
+        );
+        // Rates inside the range differ from one score to the next.
+        let (a, b) = (cal.false_match_rate(0.93), cal.false_match_rate(0.94));
+        assert!(a.rate > b.rate * 1.5, "{a:?} {b:?}");
     }
 }
