@@ -42,27 +42,6 @@ fn card(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-/// A multipart body by hand: text fields and one file.
-fn multipart(fields: &[(&str, &str)], filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "probity-test-boundary-7d1f";
-    let mut body = Vec::new();
-    for (k, v) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 async fn upload(
     srv: &TestServer,
     c: &reqwest::Client,
@@ -71,16 +50,7 @@ async fn upload(
     filename: &str,
     bytes: &[u8],
 ) -> (StatusCode, Value) {
-    let (ct, body) = multipart(fields, filename, bytes);
-    let r = c
-        .post(format!("{}/api/cases/{case}/evidence", srv.url))
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .expect("upload");
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    srv.upload_evidence(c, case, fields, filename, bytes).await
 }
 
 const NO_REP: &[(&str, &str)] = &[

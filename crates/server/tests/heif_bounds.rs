@@ -53,42 +53,13 @@ fn heic_bomb() -> Vec<u8> {
     bytes
 }
 
-fn multipart(filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "probity-heif-bounds-boundary";
-    let mut body = Vec::new();
-    for (k, v) in NO_REP {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 async fn upload(
     srv: &TestServer,
     c: &reqwest::Client,
     filename: &str,
     bytes: &[u8],
 ) -> (StatusCode, Value) {
-    let (ct, body) = multipart(filename, bytes);
-    let r = c
-        .post(format!("{}/api/cases/{CASE}/evidence", srv.url))
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .expect("upload");
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    srv.upload_evidence(c, CASE, NO_REP, filename, bytes).await
 }
 
 async fn start(b: Backend) -> TestServer {

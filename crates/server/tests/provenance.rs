@@ -5,7 +5,6 @@ mod common;
 
 use common::Backend;
 use reqwest::StatusCode;
-use serde_json::Value;
 
 /// A little-endian EXIF APP1 payload: IFD0 with Make and Model and a pointer to an Exif IFD
 /// holding DateTimeOriginal.
@@ -77,46 +76,14 @@ fn jpeg_with(app1: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
-fn multipart(fields: &[(&str, &str)], filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
-    let boundary = "probity-provenance-boundary";
-    let mut body = Vec::new();
-    for (k, v) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: image/jpeg\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 const CASE: &str = "2026-019-000101";
 
 async fn upload(srv: &common::TestServer, c: &reqwest::Client, name: &str, bytes: &[u8]) -> String {
-    let (ct, body) = multipart(
-        &[
-            ("purpose", "crime_scene"),
-            ("basis_kind", "no_reasonable_expectation_of_privacy"),
-        ],
-        name,
-        bytes,
-    );
-    let r = c
-        .post(format!("{}/api/cases/{CASE}/evidence", srv.url))
-        .header("content-type", ct)
-        .body(body)
-        .send()
-        .await
-        .expect("upload");
-    let status = r.status();
-    let report: Value = r.json().await.unwrap_or(Value::Null);
+    let fields = [
+        ("purpose", "crime_scene"),
+        ("basis_kind", "no_reasonable_expectation_of_privacy"),
+    ];
+    let (status, report) = srv.upload_evidence(c, CASE, &fields, name, bytes).await;
     assert_eq!(status, StatusCode::CREATED, "{report}");
     report["files"][0]["item_id"]
         .as_str()

@@ -131,6 +131,48 @@ pub fn client() -> reqwest::Client {
 }
 
 impl TestServer {
+    /// Uploads one camera original to a case's evidence (`POST /api/cases/{case}/evidence`), as
+    /// a multipart body written by hand: the text `fields` (purpose, basis, ...) and the file.
+    pub async fn upload_evidence(
+        &self,
+        c: &reqwest::Client,
+        case: &str,
+        fields: &[(&str, &str)],
+        filename: &str,
+        bytes: &[u8],
+    ) -> (StatusCode, Value) {
+        let boundary = "probity-test-boundary-7d1f";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let r = c
+            .post(format!("{}/api/cases/{case}/evidence", self.url))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("upload");
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// A client signed in as a demonstration user.
     pub async fn login(&self, username: &str) -> reqwest::Client {
         let c = client();
