@@ -396,3 +396,60 @@ pub(crate) fn parse_uuid(s: &str) -> Result<uuid::Uuid> {
     uuid::Uuid::parse_str(s)
         .map_err(|_| StoreError::Database(format!("stored id {s:?} is not a UUID")))
 }
+
+/// One page of a list query: `SELECT columns FROM table{filter}`, where `filter` is empty or
+/// starts with " WHERE" and its `$1..$n` placeholders are `binds` in order.
+pub(crate) struct PageQuery<'a> {
+    pub columns: &'a str,
+    pub table: &'a str,
+    pub filter: &'a str,
+    pub binds: Vec<String>,
+    /// The sort column (whitelisted by the caller) and the unique column that breaks ties.
+    pub order: &'a str,
+    pub tiebreak: &'a str,
+    pub descending: bool,
+    /// Rows on the page (0 means the default of 50) and rows skipped.
+    pub limit: u32,
+    pub offset: u64,
+}
+
+impl PageQuery<'_> {
+    /// The page's rows, read with `from_row`, and how many rows match in all.
+    pub(crate) async fn fetch<T>(
+        self,
+        tx: &mut Tx,
+        from_row: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
+    ) -> Result<(Vec<T>, u64)> {
+        use sqlx::Row;
+        let dir = if self.descending { "DESC" } else { "ASC" };
+        let n = self.binds.len();
+        let sql = format!(
+            "SELECT {} FROM {}{} ORDER BY {} {dir}, {} {dir} LIMIT ${} OFFSET ${}",
+            self.columns,
+            self.table,
+            self.filter,
+            self.order,
+            self.tiebreak,
+            n + 1,
+            n + 2
+        );
+        let mut q = sqlx::query(&sql);
+        for b in &self.binds {
+            q = q.bind(b.clone());
+        }
+        let limit = if self.limit == 0 { 50 } else { self.limit };
+        let rows = q
+            .bind(i64::from(limit))
+            .bind(i64::try_from(self.offset).unwrap_or(i64::MAX))
+            .fetch_all(tx.conn())
+            .await?;
+        let items = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        let count_sql = format!("SELECT COUNT(*) AS n FROM {}{}", self.table, self.filter);
+        let mut c = sqlx::query(&count_sql);
+        for b in self.binds {
+            c = c.bind(b);
+        }
+        let total: i64 = c.fetch_one(tx.conn()).await?.try_get("n")?;
+        Ok((items, u64::try_from(total).unwrap_or(0)))
+    }
+}

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::db::{from_ms, now_ms, opt_from_ms, parse_uuid, Tx};
+use crate::db::{from_ms, now_ms, opt_from_ms, parse_uuid, PageQuery, Tx};
 use crate::error::{Result, StoreError};
 
 /// One intake (a card offload or a single-file upload).
@@ -383,33 +383,19 @@ pub async fn items_page(tx: &mut Tx, case_id: Uuid, f: &ItemFilter) -> Result<(V
         binds.push(format.clone());
         filter += &format!(" AND format = ${}", binds.len());
     }
-    let dir = if f.descending { "DESC" } else { "ASC" };
-    let n = binds.len();
-    let sql = format!(
-        "SELECT {ITEM_COLUMNS} FROM evidence_items{filter} ORDER BY {} {dir}, id {dir} \
-         LIMIT ${} OFFSET ${}",
-        f.sort.column(),
-        n + 1,
-        n + 2
-    );
-    let mut q = sqlx::query(&sql);
-    for b in &binds {
-        q = q.bind(b.clone());
+    PageQuery {
+        columns: ITEM_COLUMNS,
+        table: "evidence_items",
+        filter: &filter,
+        binds,
+        order: f.sort.column(),
+        tiebreak: "id",
+        descending: f.descending,
+        limit: f.limit,
+        offset: f.offset,
     }
-    let limit = if f.limit == 0 { 50 } else { f.limit };
-    let rows = q
-        .bind(i64::from(limit))
-        .bind(i64::try_from(f.offset).unwrap_or(i64::MAX))
-        .fetch_all(tx.conn())
-        .await?;
-    let items = rows.iter().map(item_from_row).collect::<Result<Vec<_>>>()?;
-    let count_sql = format!("SELECT COUNT(*) AS n FROM evidence_items{filter}");
-    let mut c = sqlx::query(&count_sql);
-    for b in binds {
-        c = c.bind(b);
-    }
-    let n: i64 = c.fetch_one(tx.conn()).await?.try_get("n")?;
-    Ok((items, u64::try_from(n).unwrap_or(0)))
+    .fetch(tx, item_from_row)
+    .await
 }
 
 /// The formats among a case's items, for the list's filter.

@@ -9,7 +9,7 @@
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::db::{from_ms, now_ms, opt_from_ms, parse_uuid, Tx};
+use crate::db::{from_ms, now_ms, opt_from_ms, parse_uuid, PageQuery, Tx};
 use crate::error::{Result, StoreError};
 use crate::BlobStore;
 
@@ -349,33 +349,19 @@ pub async fn records_page(tx: &mut Tx, f: &RecordFilter) -> Result<(Vec<Record>,
             " AND sealed = 0"
         };
     }
-    let dir = if f.descending { "DESC" } else { "ASC" };
-    let n = binds.len();
-    let sql = format!(
-        "SELECT {COLUMNS} FROM fr_records{filter} ORDER BY {} {dir}, record_no {dir} \
-         LIMIT ${} OFFSET ${}",
-        f.sort.column(),
-        n + 1,
-        n + 2
-    );
-    let mut q = sqlx::query(&sql);
-    for b in &binds {
-        q = q.bind(b.clone());
+    PageQuery {
+        columns: COLUMNS,
+        table: "fr_records",
+        filter: &filter,
+        binds,
+        order: f.sort.column(),
+        tiebreak: "record_no",
+        descending: f.descending,
+        limit: f.limit,
+        offset: f.offset,
     }
-    let limit = if f.limit == 0 { 50 } else { f.limit };
-    let rows = q
-        .bind(i64::from(limit))
-        .bind(i64::try_from(f.offset).unwrap_or(i64::MAX))
-        .fetch_all(tx.conn())
-        .await?;
-    let records = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-    let count_sql = format!("SELECT COUNT(*) AS n FROM fr_records{filter}");
-    let mut c = sqlx::query(&count_sql);
-    for b in binds {
-        c = c.bind(b);
-    }
-    let n: i64 = c.fetch_one(tx.conn()).await?.try_get("n")?;
-    Ok((records, u64::try_from(n).unwrap_or(0)))
+    .fetch(tx, from_row)
+    .await
 }
 
 /// Counts: (records, sealed, templates of `algorithm`).

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::db::{from_ms, now_ms, opt_from_ms, parse_uuid, to_ms, Tx};
+use crate::db::{from_ms, now_ms, opt_from_ms, parse_uuid, to_ms, PageQuery, Tx};
 use crate::error::{Result, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -203,32 +203,19 @@ pub async fn list_page(tx: &mut Tx, f: &UserFilter) -> Result<(Vec<User>, u64)> 
         binds.push(k.clone());
         filter += &format!(" AND kind = ${}", binds.len());
     }
-    let dir = if f.descending { "DESC" } else { "ASC" };
-    let n = binds.len();
-    let sql = format!(
-        "SELECT {COLUMNS} FROM users{filter} ORDER BY {} {dir}, username {dir} LIMIT ${} OFFSET ${}",
-        f.sort.column(),
-        n + 1,
-        n + 2
-    );
-    let mut q = sqlx::query(&sql);
-    for b in &binds {
-        q = q.bind(b.clone());
+    PageQuery {
+        columns: COLUMNS,
+        table: "users",
+        filter: &filter,
+        binds,
+        order: f.sort.column(),
+        tiebreak: "username",
+        descending: f.descending,
+        limit: f.limit,
+        offset: f.offset,
     }
-    let limit = if f.limit == 0 { 50 } else { f.limit };
-    let rows = q
-        .bind(i64::from(limit))
-        .bind(i64::try_from(f.offset).unwrap_or(i64::MAX))
-        .fetch_all(tx.conn())
-        .await?;
-    let users = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-    let count_sql = format!("SELECT COUNT(*) AS n FROM users{filter}");
-    let mut c = sqlx::query(&count_sql);
-    for b in binds {
-        c = c.bind(b);
-    }
-    let n: i64 = c.fetch_one(tx.conn()).await?.try_get("n")?;
-    Ok((users, u64::try_from(n).unwrap_or(0)))
+    .fetch(tx, from_row)
+    .await
 }
 
 fn affected_one(n: u64, id: Uuid) -> Result<()> {
