@@ -1,4 +1,5 @@
-//! Benchmark: durable audit appends per second and audit verification entries per second,
+//! Benchmark: durable audit appends per second (one entry per transaction, and by group
+//! commit with 8, 64 and 256 concurrent callers) and audit verification entries per second,
 //! on SQLite and PostgreSQL, against a plain durable single-row insert (same store, same
 //! durability settings) as the reference.
 //!
@@ -35,6 +36,8 @@ struct Figures {
     plain_per_s: f64,
     append_per_s: f64,
     concurrent_per_s: f64,
+    /// Group commit ([`audit::record`]): (concurrent callers, durable entries per second).
+    grouped: Vec<(usize, f64)>,
     verify_per_s: f64,
     verified: u64,
 }
@@ -94,6 +97,28 @@ async fn run(
     }
     let concurrent_per_s = rate(appends / 8 * 8, t.elapsed());
 
+    // Group commit: callers each recording entries one after the other, as requests do.
+    let mut grouped = Vec::new();
+    for callers in [8usize, 64, 256] {
+        let total = appends * 10;
+        let per_caller = (total / callers).max(1);
+        let t = Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..callers {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..per_caller {
+                    audit::record(&store, &event(w * per_caller + i)).await?;
+                }
+                Ok::<_, probity_store::StoreError>(())
+            }));
+        }
+        for task in tasks {
+            task.await??;
+        }
+        grouped.push((callers, rate(per_caller * callers, t.elapsed())));
+    }
+
     // Grow the trail (batched) and verify it whole.
     let mut tx = store.begin_read().await?;
     let (have, _) = audit::head(&mut tx).await?;
@@ -117,6 +142,7 @@ async fn run(
         plain_per_s,
         append_per_s,
         concurrent_per_s,
+        grouped,
         verify_per_s: rate(report.entries as usize, elapsed),
         verified: report.entries,
     })
@@ -132,6 +158,21 @@ fn print(backend: Backend, f: &Figures) {
         f.concurrent_per_s,
         f.verify_per_s,
         f.verified
+    );
+    let grouped: Vec<String> = f
+        .grouped
+        .iter()
+        .map(|(callers, per_s)| {
+            format!(
+                "{callers} callers {per_s:>8.0}/s ({:.1}x one-entry transactions)",
+                per_s / f.append_per_s
+            )
+        })
+        .collect();
+    println!(
+        "{:<9} group commit (durable, answered per entry): {}",
+        backend.as_str(),
+        grouped.join(" | ")
     );
 }
 

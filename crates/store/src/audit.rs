@@ -8,6 +8,11 @@
 //! Appends are serialised by updating the head row first (`UPDATE ... RETURNING`): PostgreSQL
 //! holds its row lock, SQLite its write lock, until the caller's transaction ends. Append the
 //! audit entry as the last statement of a transaction to keep that window short.
+//!
+//! Two ways in: [`append`] writes an entry in the caller's transaction, with the change it
+//! describes; [`record`] writes an entry that goes with no other change (a read, a refusal)
+//! by group commit, many requests' entries in one transaction, each caller answered once its
+//! own entry is durable.
 
 use std::collections::BTreeMap;
 
@@ -158,66 +163,142 @@ fn checkpoint_message(seq: u64, hash: &str, at_ms: i64) -> Vec<u8> {
 /// Appends an entry inside the caller's transaction; it becomes durable with the caller's
 /// commit, together with the change it describes, or not at all.
 pub async fn append(tx: &mut Tx, event: &AuditEvent) -> Result<AuditEntry> {
+    let prepared = Prepared::from_event(event)?;
+    let mut written = chain_and_write(tx, std::slice::from_ref(&prepared)).await?;
+    written
+        .pop()
+        .ok_or_else(|| StoreError::Database("an audit append wrote no entry".into()))
+}
+
+/// An event ready to be chained: the detail serialised with the deciding policy revision,
+/// which lives in the caller's request scope and so must be read in the caller's task.
+struct Prepared {
+    actor: String,
+    action: String,
+    record_type: String,
+    record_id: String,
+    reason: Option<String>,
+    outcome: &'static str,
+    detail: String,
+}
+
+impl Prepared {
+    fn from_event(event: &AuditEvent) -> Result<Prepared> {
+        let detail = serde_json::to_string(&with_policy(&event.detail))
+            .map_err(|e| StoreError::Invalid(format!("audit detail is not serialisable: {e}")))?;
+        Ok(Prepared {
+            actor: event.actor.clone(),
+            action: event.action.clone(),
+            record_type: event.record_type.clone(),
+            record_id: event.record_id.clone(),
+            reason: event.reason.clone(),
+            outcome: event.outcome.as_str(),
+            detail,
+        })
+    }
+}
+
+/// Columns per row of the multi-row insert; rows per statement stay far below both
+/// backends' bound-parameter limits (SQLite 32,766, PostgreSQL 65,535).
+const INSERT_COLUMNS: usize = 11;
+const ROWS_PER_INSERT: usize = 64;
+
+/// Chains `events` after the head and writes them in the caller's transaction: one head
+/// update reserves their sequence numbers (and holds the head until the commit), one
+/// multi-row insert per [`ROWS_PER_INSERT`] entries, one signature over the new head, and
+/// the checkpoints that fall in the range.
+async fn chain_and_write(tx: &mut Tx, events: &[Prepared]) -> Result<Vec<AuditEntry>> {
     if tx.read_only {
         return Err(StoreError::Invalid(
             "audit entries are written in a read-write transaction: open it with Store::begin"
                 .into(),
         ));
     }
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = i64::try_from(events.len())
+        .map_err(|_| StoreError::Invalid("too many audit entries in one batch".into()))?;
+    let head = sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+        .bind(n)
         .fetch_one(tx.conn())
         .await?;
-    let seq: i64 = head.try_get("seq")?;
-    let prev_hash: String = head.try_get("hash")?;
-    let detail = serde_json::to_string(&with_policy(&event.detail))
-        .map_err(|e| StoreError::Invalid(format!("audit detail is not serialisable: {e}")))?;
-    let mut entry = AuditEntry {
-        seq: seq as u64,
-        at: from_ms(now_ms())?,
-        actor: event.actor.clone(),
-        action: event.action.clone(),
-        record_type: event.record_type.clone(),
-        record_id: event.record_id.clone(),
-        reason: event.reason.clone(),
-        outcome: event.outcome.as_str().to_string(),
-        detail,
-        prev_hash,
-        hash: String::new(),
-    };
-    entry.hash = entry_hash(&entry);
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, record_type, record_id, reason, outcome, \
-         detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(seq)
-    .bind(to_ms(entry.at))
-    .bind(&entry.actor)
-    .bind(&entry.action)
-    .bind(&entry.record_type)
-    .bind(&entry.record_id)
-    .bind(entry.reason.as_deref())
-    .bind(&entry.outcome)
-    .bind(&entry.detail)
-    .bind(&entry.prev_hash)
-    .bind(&entry.hash)
-    .execute(tx.conn())
-    .await?;
+    let last_seq: i64 = head.try_get("seq")?;
+    let mut prev_hash: String = head.try_get("hash")?;
+    let first_seq = last_seq - n + 1;
+    let at = from_ms(now_ms())?;
+    let mut entries = Vec::with_capacity(events.len());
+    for (seq, event) in (first_seq..).zip(events) {
+        let mut entry = AuditEntry {
+            seq: seq as u64,
+            at,
+            actor: event.actor.clone(),
+            action: event.action.clone(),
+            record_type: event.record_type.clone(),
+            record_id: event.record_id.clone(),
+            reason: event.reason.clone(),
+            outcome: event.outcome.to_string(),
+            detail: event.detail.clone(),
+            prev_hash: std::mem::take(&mut prev_hash),
+            hash: String::new(),
+        };
+        entry.hash = entry_hash(&entry);
+        prev_hash = entry.hash.clone();
+        entries.push(entry);
+    }
+    for chunk in entries.chunks(ROWS_PER_INSERT) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let cells: Vec<String> = (1..=INSERT_COLUMNS)
+                    .map(|c| format!("${}", r * INSERT_COLUMNS + c))
+                    .collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor, action, record_type, record_id, reason, \
+             outcome, detail, prev_hash, hash) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for e in chunk {
+            query = query
+                .bind(e.seq as i64)
+                .bind(to_ms(e.at))
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.record_type)
+                .bind(&e.record_id)
+                .bind(e.reason.as_deref())
+                .bind(&e.outcome)
+                .bind(&e.detail)
+                .bind(&e.prev_hash)
+                .bind(&e.hash);
+        }
+        query.execute(tx.conn()).await?;
+    }
     let keys = tx.keys.clone();
-    let head_sig = hex::encode(keys.sign(&head_message(entry.seq, &entry.hash)));
+    let last = entries
+        .last()
+        .ok_or_else(|| StoreError::Database("an audit batch chained no entry".into()))?;
+    let head_sig = hex::encode(keys.sign(&head_message(last.seq, &last.hash)));
     sqlx::query("UPDATE audit_head SET hash = $1, key_id = $2, signature = $3 WHERE id = 1")
-        .bind(&entry.hash)
+        .bind(&last.hash)
         .bind(keys.key_id())
         .bind(&head_sig)
         .execute(tx.conn())
         .await?;
-    if entry.seq.is_multiple_of(CHECKPOINT_INTERVAL) {
+    for entry in entries
+        .iter()
+        .filter(|e| e.seq.is_multiple_of(CHECKPOINT_INTERVAL))
+    {
         let at = to_ms(entry.at);
         let sig = hex::encode(keys.sign(&checkpoint_message(entry.seq, &entry.hash, at)));
         sqlx::query(
             "INSERT INTO audit_checkpoints (seq, hash, at, key_id, signature) \
              VALUES ($1, $2, $3, $4, $5)",
         )
-        .bind(seq)
+        .bind(entry.seq as i64)
         .bind(&entry.hash)
         .bind(at)
         .bind(keys.key_id())
@@ -225,7 +306,114 @@ pub async fn append(tx: &mut Tx, event: &AuditEvent) -> Result<AuditEntry> {
         .execute(tx.conn())
         .await?;
     }
-    Ok(entry)
+    Ok(entries)
+}
+
+/// Most entries one group commit writes; the rest wait for the next.
+const MAX_GROUP: usize = 512;
+
+/// Group commit of entries that describe no other change (reads, refusals, views): concurrent
+/// callers' entries are chained and written together in one transaction, so the trail is no
+/// longer bound to one durable commit per request.
+///
+/// Each caller queues its entry and then either sees its entry written by another caller, or
+/// takes the leader lock and writes everything queued (its own entry included) in one
+/// transaction. Nothing is answered before the commit of its own entry. On several nodes each
+/// node's groups still serialise on the `audit_head` row, so there is one chain.
+#[derive(Default)]
+pub(crate) struct GroupCommit {
+    queue: std::sync::Mutex<std::collections::VecDeque<Waiting>>,
+    leader: tokio::sync::Mutex<()>,
+}
+
+struct Waiting {
+    event: Prepared,
+    reply: tokio::sync::oneshot::Sender<Result<AuditEntry>>,
+}
+
+/// Records an entry that goes with no other change and returns once it is durable (see
+/// [`GroupCommit`]). Use [`append`] instead when the entry must commit together with a change.
+pub async fn record(store: &Store, event: &AuditEvent) -> Result<AuditEntry> {
+    let prepared = Prepared::from_event(event)?;
+    let (reply, mut done) = tokio::sync::oneshot::channel();
+    let group = &store.inner.audit_group;
+    lock_queue(group).push_back(Waiting {
+        event: prepared,
+        reply,
+    });
+    loop {
+        tokio::select! {
+            biased;
+            outcome = &mut done => return flatten(outcome),
+            leader = group.leader.lock() => {
+                let batch: Vec<Waiting> = {
+                    let mut queue = lock_queue(group);
+                    let n = queue.len().min(MAX_GROUP);
+                    queue.drain(..n).collect()
+                };
+                if !batch.is_empty() {
+                    // Written in its own task: a request cancelled while it leads (a client
+                    // that hangs up) must not abandon the entries of the others.
+                    let store = store.clone();
+                    let _ = tokio::spawn(async move { write_group(&store, batch).await }).await;
+                }
+                drop(leader);
+            }
+        }
+    }
+}
+
+fn lock_queue(
+    group: &GroupCommit,
+) -> std::sync::MutexGuard<'_, std::collections::VecDeque<Waiting>> {
+    // A poisoned queue only means a thread panicked while pushing or draining; the entries in
+    // it are still whole.
+    group.queue.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn flatten(
+    outcome: std::result::Result<Result<AuditEntry>, tokio::sync::oneshot::error::RecvError>,
+) -> Result<AuditEntry> {
+    outcome.unwrap_or_else(|_| {
+        Err(StoreError::Database(
+            "the audit write of this request stopped before it was confirmed".into(),
+        ))
+    })
+}
+
+async fn write_group(store: &Store, batch: Vec<Waiting>) {
+    let (events, replies): (Vec<Prepared>, Vec<_>) =
+        batch.into_iter().map(|w| (w.event, w.reply)).unzip();
+    let written = async {
+        let mut tx = store.begin().await?;
+        let entries = chain_and_write(&mut tx, &events).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(entries)
+    }
+    .await;
+    match written {
+        Ok(entries) => {
+            for (reply, entry) in replies.into_iter().zip(entries) {
+                let _ = reply.send(Ok(entry));
+            }
+        }
+        Err(e) => {
+            for reply in replies {
+                let _ = reply.send(Err(same_error(&e)));
+            }
+        }
+    }
+}
+
+/// The error of a failed group, for each of its callers: the kind is kept (an unavailable
+/// database stays a 503), the message is the same.
+fn same_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        StoreError::Conflict(m) => StoreError::Conflict(m.clone()),
+        StoreError::Invalid(m) => StoreError::Invalid(m.clone()),
+        other => StoreError::Database(other.to_string()),
+    }
 }
 
 const ENTRY_COLUMNS: &str =

@@ -128,6 +128,8 @@ pub(crate) struct Inner {
     /// SQLite has one writer at a time; queueing writers of this process here is fair and
     /// fast, where SQLite's busy handler would make them sleep and poll.
     pub(crate) write_queue: Arc<tokio::sync::Mutex<()>>,
+    /// Entries of reads and refusals waiting to be written together ([`crate::audit::record`]).
+    pub(crate) audit_group: crate::audit::GroupCommit,
 }
 
 /// The opened store: a connection pool, the blob store and the server keys. Cheap to clone.
@@ -211,6 +213,7 @@ impl Store {
                 keys,
                 blobs,
                 write_queue: Arc::new(tokio::sync::Mutex::new(())),
+                audit_group: crate::audit::GroupCommit::default(),
             }),
         })
     }
