@@ -8,6 +8,12 @@
 //! committed has no key anywhere: it is unreadable and invisible, and
 //! [`BlobStore::sweep`] removes it later. Disposition destroys the wrapped key
 //! (crypto-shredding) and writes a certificate in the same transaction.
+//!
+//! The objects live in the local folder `<data_dir>/blobs` by default, or in an S3 bucket
+//! ([`object_store_from_url`] with `s3://bucket/prefix`). Either way the object store only
+//! ever holds ciphertext, and every object is written with create-only semantics that the
+//! object store itself enforces (on S3 a conditional put, `If-None-Match: *`), so a second
+//! write of the same object is refused by the store, whatever the caller does.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,9 +23,13 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
+use object_store::aws::{AmazonS3Builder, S3ConditionalPut};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
+use object_store::prefix::PrefixStore;
+/// The object store interface blobs are kept behind (for callers building one).
+pub use object_store::ObjectStore;
+use object_store::{BackoffConfig, PutMode, PutOptions, PutPayload, RetryConfig};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -32,6 +42,139 @@ use crate::keys::MasterKey;
 const MAGIC: &[u8; 4] = b"PRB1";
 const NONCE_LEN: usize = 12;
 const OBJECT_PREFIX: &str = "evidence";
+/// Listed (and never written) by [`BlobStore::ping`]: an empty listing proves the store answers.
+const PING_PREFIX: &str = "readiness-probe";
+/// How long [`BlobStore::ping`] waits for the object store.
+const PING_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The object store named by a blob URL: `s3://bucket` or `s3://bucket/prefix`.
+///
+/// The S3 client is configured as the AWS SDKs are, from the environment: `AWS_ENDPOINT_URL`
+/// (or `AWS_ENDPOINT`) for a store other than AWS, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, and `AWS_ALLOW_HTTP=true` for a plain-http
+/// endpoint. Conditional puts (`If-None-Match: *`) are always on, whatever the environment
+/// says: they are what makes originals write-once at the store. Every object key is put under
+/// the prefix. Nothing is contacted here; an unreachable store shows in [`BlobStore::ping`].
+pub fn object_store_from_url(url: &str) -> Result<Arc<dyn ObjectStore>> {
+    let url = url.trim();
+    let Some(rest) = url.strip_prefix("s3://") else {
+        return Err(StoreError::Config(format!(
+            "blob URL {url:?} is not supported; use s3://bucket/prefix, or leave it unset for the \
+             local folder <data_dir>/blobs"
+        )));
+    };
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    let bucket_ok = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+    if !bucket_ok {
+        return Err(StoreError::Config(format!(
+            "blob URL {url:?}: {bucket:?} is not an S3 bucket name (3 to 63 lowercase letters, \
+             digits, dots and hyphens)"
+        )));
+    }
+    let prefix = prefix.trim_matches('/');
+    let prefix = ObjectPath::parse(prefix)
+        .map_err(|e| StoreError::Config(format!("blob URL {url:?}: bad prefix: {e}")))?;
+    let s3 = AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_conditional_put(S3ConditionalPut::ETagMatch)
+        // A request waits at most this long for a store that does not answer, then fails
+        // (the default, three minutes, would hold evidence uploads that long).
+        .with_retry(RetryConfig {
+            backoff: BackoffConfig::default(),
+            max_retries: 5,
+            retry_timeout: Duration::from_secs(30),
+        })
+        .build()
+        .map_err(|e| StoreError::Config(format!("blob URL {url:?}: {e}")))?;
+    let inner: Arc<dyn ObjectStore> = if prefix.as_ref().is_empty() {
+        Arc::new(s3)
+    } else {
+        Arc::new(PrefixStore::new(s3, prefix))
+    };
+    Ok(Arc::new(Named {
+        name: url.to_string(),
+        inner,
+    }))
+}
+
+/// An object store that calls itself by its URL (`s3://bucket/prefix`) in messages, where the
+/// wrapped stores would name only the prefix.
+#[derive(Debug)]
+struct Named {
+    name: String,
+    inner: Arc<dyn ObjectStore>,
+}
+
+impl std::fmt::Display for Named {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for Named {
+    async fn put_opts(
+        &self,
+        location: &ObjectPath,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<object_store::PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &ObjectPath,
+        opts: object_store::PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn object_store::MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &ObjectPath,
+        options: object_store::GetOptions,
+    ) -> object_store::Result<object_store::GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    async fn head(&self, location: &ObjectPath) -> object_store::Result<object_store::ObjectMeta> {
+        self.inner.head(location).await
+    }
+
+    async fn delete(&self, location: &ObjectPath) -> object_store::Result<()> {
+        self.inner.delete(location).await
+    }
+
+    fn list(
+        &self,
+        prefix: Option<&ObjectPath>,
+    ) -> futures::stream::BoxStream<'static, object_store::Result<object_store::ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&ObjectPath>,
+    ) -> object_store::Result<object_store::ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy(&self, from: &ObjectPath, to: &ObjectPath) -> object_store::Result<()> {
+        self.inner.copy(from, to).await
+    }
+
+    async fn copy_if_not_exists(
+        &self,
+        from: &ObjectPath,
+        to: &ObjectPath,
+    ) -> object_store::Result<()> {
+        self.inner.copy_if_not_exists(from, to).await
+    }
+}
 
 /// Metadata of a stored blob.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +289,27 @@ impl BlobStore {
         let fs = LocalFileSystem::new_with_prefix(root)
             .map_err(|e| StoreError::Config(format!("blob directory {}: {e}", root.display())))?;
         Ok(Self::new(Arc::new(fs), Some(root.to_path_buf()), master))
+    }
+
+    /// Checks that the object store answers (for `/ready`): lists a prefix that holds nothing,
+    /// which needs the store reachable, the bucket present and the credentials accepted, and
+    /// reads and writes nothing. Gives [`StoreError::Object`] naming the blob store when
+    /// it fails or does not answer within three seconds.
+    pub async fn ping(&self) -> Result<()> {
+        let probe = ObjectPath::from(PING_PREFIX);
+        let listing = async { self.objects.list(Some(&probe)).try_next().await };
+        match tokio::time::timeout(PING_TIMEOUT, listing).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::Object(format!(
+                "the blob store {} cannot be reached: {e}",
+                self.objects
+            ))),
+            Err(_) => Err(StoreError::Object(format!(
+                "the blob store {} did not answer within {} s",
+                self.objects,
+                PING_TIMEOUT.as_secs()
+            ))),
+        }
     }
 
     /// Phase one of a write: encrypts `bytes`, writes the object (refusing an existing id)
