@@ -276,9 +276,8 @@ pub async fn verify_audit(State(state): State<AppState>, auth: Authorized) -> Ap
     let report = audit::verify(&state.store)
         .await
         .map_err(crate::store_error)?;
-    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-    audit::append(
-        &mut tx,
+    audit::record(
+        &state.store,
         &audit::AuditEvent {
             actor: auth.principal.actor(),
             action: "audit.verify".into(),
@@ -291,7 +290,6 @@ pub async fn verify_audit(State(state): State<AppState>, auth: Authorized) -> Ap
     )
     .await
     .map_err(crate::store_error)?;
-    tx.commit().await.map_err(crate::store_error)?;
     let status = if report.is_valid() {
         StatusCode::OK
     } else {

@@ -239,9 +239,12 @@ pub async fn read(
         .as_ref()
         .ok_or_else(|| ApiError::internal("case route without a case"))?
         .case;
-    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-    audit::append(
-        &mut tx,
+    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
+    let v = view(&mut tx, case).await?;
+    tx.commit().await.map_err(crate::store_error)?;
+    // Group commit: the read is answered only once its entry is durable.
+    audit::record(
+        &state.store,
         &audit::AuditEvent {
             actor: auth.principal.actor(),
             action: "case.read".into(),
@@ -254,8 +257,6 @@ pub async fn read(
     )
     .await
     .map_err(crate::store_error)?;
-    let v = view(&mut tx, case).await?;
-    tx.commit().await.map_err(crate::store_error)?;
     Ok((case.clone(), v))
 }
 

@@ -482,9 +482,8 @@ async fn run(
     let decision = crate::decision::decide_for(state, caller, Action::AuditFocused, &scope);
     if !decision.allowed {
         // The refusal is recorded with the scope asked for.
-        let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-        audit::append(
-            &mut tx,
+        audit::record(
+            &state.store,
             &audit::AuditEvent {
                 actor: caller.actor(),
                 action: Action::AuditFocused.as_str().into(),
@@ -502,7 +501,6 @@ async fn run(
         )
         .await
         .map_err(crate::store_error)?;
-        tx.commit().await.map_err(crate::store_error)?;
         let commands = if view.department_wide {
             "every command".to_string()
         } else {

@@ -1428,10 +1428,11 @@ async fn audited_read<T>(
     action: &str,
     f: impl for<'a> FnOnce(&'a mut Tx) -> futures_util::future::BoxFuture<'a, Result<T, ApiError>>,
 ) -> Result<T, ApiError> {
-    let mut tx = state.store.begin().await.map_err(se)?;
+    let mut tx = state.store.begin_read().await.map_err(se)?;
     let out = f(&mut tx).await?;
-    audit::append(
-        &mut tx,
+    tx.commit().await.map_err(se)?;
+    audit::record(
+        &state.store,
         &audit::AuditEvent {
             actor: auth.principal.actor(),
             action: action.to_string(),
@@ -1444,7 +1445,6 @@ async fn audited_read<T>(
     )
     .await
     .map_err(se)?;
-    tx.commit().await.map_err(se)?;
     Ok(out)
 }
 

@@ -130,9 +130,8 @@ impl AppState {
         record_id: &str,
         rule: &str,
     ) -> Result<(), ApiError> {
-        let mut tx = self.store.begin().await.map_err(crate::store_error)?;
-        audit::append(
-            &mut tx,
+        audit::record(
+            &self.store,
             &audit::AuditEvent {
                 actor: principal.actor(),
                 action: action.to_string(),
@@ -145,6 +144,6 @@ impl AppState {
         )
         .await
         .map_err(crate::store_error)?;
-        tx.commit().await.map_err(crate::store_error)
+        Ok(())
     }
 }

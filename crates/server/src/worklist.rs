@@ -982,9 +982,8 @@ async fn audit_read(state: &AppState, p: &Principal, w: &Worklist) -> Result<(),
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let mut tx = state.store.begin().await.map_err(se)?;
-    audit::append(
-        &mut tx,
+    audit::record(
+        &state.store,
         &audit::AuditEvent {
             actor: p.actor(),
             action: "worklist.read".into(),
@@ -997,7 +996,6 @@ async fn audit_read(state: &AppState, p: &Principal, w: &Worklist) -> Result<(),
     )
     .await
     .map_err(se)?;
-    tx.commit().await.map_err(se)?;
     Ok(())
 }
 

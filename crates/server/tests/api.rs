@@ -362,6 +362,62 @@ both!(
     super::sec_04_reads_and_refusals_are_audited_body
 );
 
+/// SEC-04 under concurrency (group commit): many reads and refusals at once. Every answered
+/// request has exactly one entry of its own and the chain verifies. (That each entry is durable
+/// before its answer is proven at the store, `sec_04_group_commit_answers_only_durable_entries`.)
+async fn sec_04_concurrent_reads_each_answered_with_a_durable_entry_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let rivera = srv.login("det.rivera").await;
+    let okafor = srv.login("det.okafor").await;
+    let mut tasks = Vec::new();
+    for i in 0..48 {
+        let (client, path) = if i % 4 == 3 {
+            (okafor.clone(), "/api/users")
+        } else {
+            (rivera.clone(), "/api/cases/2026-019-000101")
+        };
+        let url = format!("{}{path}", srv.url);
+        tasks.push(tokio::spawn(async move {
+            client.get(&url).send().await.expect("request").status()
+        }));
+    }
+    let (mut reads, mut refusals) = (0u64, 0u64);
+    for t in tasks {
+        match t.await.expect("task") {
+            StatusCode::OK => reads += 1,
+            StatusCode::FORBIDDEN => refusals += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((reads, refusals), (36, 12));
+    let case_reads = srv
+        .audit_of("case", "2026-019-000101")
+        .await
+        .into_iter()
+        .filter(|e| e.action == "case.read" && e.actor == "user:det.rivera")
+        .count();
+    assert_eq!(case_reads as u64, reads, "one entry per answered read");
+    let auditor = srv.login("iab.walsh").await;
+    let (_, denied) = srv
+        .get(
+            &auditor,
+            "/api/audit?actor=user:det.okafor&action=user.list&limit=100",
+        )
+        .await;
+    let denied_n = denied["items"]
+        .as_array()
+        .map(|e| e.iter().filter(|x| x["outcome"] == "denied").count())
+        .unwrap_or(0);
+    assert_eq!(denied_n as u64, refusals, "one entry per refusal: {denied}");
+    let (s, report) = srv.get(&auditor, "/api/audit/verify").await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["valid"], true);
+}
+both!(
+    sec_04_concurrent_reads_each_answered_with_a_durable_entry,
+    super::sec_04_concurrent_reads_each_answered_with_a_durable_entry_body
+);
+
 /// The OpenAPI document lists every API route with its policy action.
 #[tokio::test]
 async fn openapi_lists_every_api_route() {

@@ -275,10 +275,11 @@ pub async fn read(
     id: Uuid,
 ) -> Result<(ItemView, Vec<CustodyView>), ApiError> {
     require(state, p, Action::EvidenceRead, case, &id.to_string()).await?;
-    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
+    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
     let item = load(&mut tx, case, id).await?;
-    audit::append(
-        &mut tx,
+    tx.commit().await.map_err(crate::store_error)?;
+    audit::record(
+        &state.store,
         &audit::AuditEvent {
             actor: p.actor(),
             action: "evidence.view".into(),
@@ -291,6 +292,8 @@ pub async fn read(
     )
     .await
     .map_err(crate::store_error)?;
+    // A fresh snapshot, so the custody history includes this view.
+    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
     let history = audit::for_record(&mut tx, "evidence", &id.to_string())
         .await
         .map_err(crate::store_error)?;

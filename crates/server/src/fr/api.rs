@@ -237,9 +237,8 @@ pub async fn still_image_bytes(
     let mut png = std::io::Cursor::new(Vec::new());
     img.write_to(&mut png, image::ImageFormat::Png)
         .map_err(ApiError::internal)?;
-    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-    audit::append(
-        &mut tx,
+    audit::record(
+        &state.store,
         &audit::AuditEvent {
             actor: p.actor(),
             action: "fr.request.read.still".into(),
@@ -252,7 +251,6 @@ pub async fn still_image_bytes(
     )
     .await
     .map_err(crate::store_error)?;
-    tx.commit().await.map_err(crate::store_error)?;
     Ok(png.into_inner())
 }
 
@@ -794,9 +792,8 @@ pub async fn external_rows(state: &AppState, auth: &Authorized) -> Result<Vec<Va
 pub async fn oversight(State(state): State<AppState>, auth: Authorized) -> ApiResult {
     let counts = oversight_counts(&state).await?;
     // Aggregates only, but who read them, and by which rule, is kept like any read (SEC-04).
-    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-    audit::append(
-        &mut tx,
+    audit::record(
+        &state.store,
         &audit::AuditEvent {
             actor: auth.principal.actor(),
             action: auth.action.into(),
@@ -809,7 +806,6 @@ pub async fn oversight(State(state): State<AppState>, auth: Authorized) -> ApiRe
     )
     .await
     .map_err(crate::store_error)?;
-    tx.commit().await.map_err(crate::store_error)?;
     Ok(Json(counts).into_response())
 }
 

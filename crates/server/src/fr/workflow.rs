@@ -1696,9 +1696,8 @@ pub async fn audit_read(
     record_id: &str,
     detail: serde_json::Value,
 ) -> Result<(), ApiError> {
-    let mut tx = state.store.begin().await.map_err(crate::store_error)?;
-    audit::append(
-        &mut tx,
+    audit::record(
+        &state.store,
         &audit::AuditEvent {
             actor: p.actor(),
             action: action.to_string(),
@@ -1711,7 +1710,7 @@ pub async fn audit_read(
     )
     .await
     .map_err(crate::store_error)?;
-    tx.commit().await.map_err(crate::store_error)
+    Ok(())
 }
 
 /// Shared for `Arc<Principal>` handlers.
