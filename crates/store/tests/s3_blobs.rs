@@ -6,9 +6,11 @@
 mod common;
 mod s3_server;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
+use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use probity_store::{blobs, Store, StoreConfig, StoreError};
@@ -37,6 +39,22 @@ async fn open(dir: &std::path::Path, url: &str) -> Store {
     Store::open(config).await.expect("open the store")
 }
 
+/// A client of `bucket` talking to the server directly, without Probity's code: what the
+/// bucket really holds, and what the server itself accepts or refuses.
+fn raw_bucket(s3: &S3Server, bucket: &str) -> Arc<dyn ObjectStore> {
+    Arc::new(
+        AmazonS3Builder::new()
+            .with_endpoint(&s3.endpoint)
+            .with_allow_http(true)
+            .with_region(s3_server::REGION)
+            .with_access_key_id(s3_server::ACCESS_KEY)
+            .with_secret_access_key(s3_server::SECRET_KEY)
+            .with_bucket_name(bucket)
+            .build()
+            .expect("raw S3 client"),
+    )
+}
+
 async fn objects_in(bucket: &dyn ObjectStore) -> Vec<object_store::ObjectMeta> {
     bucket.list(None).try_collect().await.expect("list bucket")
 }
@@ -45,7 +63,7 @@ async fn objects_in(bucket: &dyn ObjectStore) -> Vec<object_store::ObjectMeta> {
 fn s3_blobs_encrypted_at_rest_never_plaintext_in_bucket() {
     let s3 = S3Server::start();
     s3.create_bucket(BUCKET);
-    let raw = s3.raw_bucket(BUCKET);
+    let raw = raw_bucket(&s3, BUCKET);
     s3.run(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open(dir.path(), &format!("s3://{BUCKET}/{PREFIX}")).await;
@@ -98,7 +116,7 @@ fn s3_blobs_encrypted_at_rest_never_plaintext_in_bucket() {
 fn s3_original_second_write_refused_by_store() {
     let s3 = S3Server::start();
     s3.create_bucket(BUCKET);
-    let raw = s3.raw_bucket(BUCKET);
+    let raw = raw_bucket(&s3, BUCKET);
     s3.run(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open(dir.path(), &format!("s3://{BUCKET}/{PREFIX}")).await;
@@ -166,7 +184,7 @@ fn s3_original_second_write_refused_by_store() {
 fn s3_sweep_removes_uncommitted_objects_under_prefix_only() {
     let s3 = S3Server::start();
     s3.create_bucket(BUCKET);
-    let raw = s3.raw_bucket(BUCKET);
+    let raw = raw_bucket(&s3, BUCKET);
     s3.run(async {
         let dir = tempfile::tempdir().expect("temp dir");
         let store = open(dir.path(), &format!("s3://{BUCKET}/{PREFIX}")).await;

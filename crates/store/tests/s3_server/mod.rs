@@ -13,11 +13,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-
-use object_store::aws::AmazonS3Builder;
-use object_store::ObjectStore;
 
 static ENV_LOCK: Mutex<()> = Mutex::new(());
 
@@ -40,7 +37,7 @@ pub struct S3Server {
     child: Option<Child>,
     /// `http://127.0.0.1:PORT`
     pub endpoint: String,
-    port: u16,
+    pub port: u16,
     _env: MutexGuard<'static, ()>,
 }
 
@@ -140,22 +137,6 @@ impl S3Server {
             answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
             "creating bucket {bucket}: {answer}"
         );
-    }
-
-    /// A client of `bucket` talking to this server directly, without the store: what the
-    /// bucket really holds, and what the server itself accepts or refuses.
-    pub fn raw_bucket(&self, bucket: &str) -> Arc<dyn ObjectStore> {
-        Arc::new(
-            AmazonS3Builder::new()
-                .with_endpoint(&self.endpoint)
-                .with_allow_http(true)
-                .with_region(REGION)
-                .with_access_key_id(ACCESS_KEY)
-                .with_secret_access_key(SECRET_KEY)
-                .with_bucket_name(bucket)
-                .build()
-                .expect("raw S3 client"),
-        )
     }
 
     /// Stops the server (the next request to it fails), keeping the environment lock.
