@@ -361,14 +361,24 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => Json(serde_json::json!({
-            "status": "ready",
-            "database": state.store.backend().as_str(),
-        }))
-        .into_response(),
-        Err(e) => ApiError::unavailable(e).into_response(),
+    if let Err(e) = state.store.ping().await {
+        return ApiError::unavailable(e).into_response();
     }
+    // A node whose object store is unreachable cannot read or take evidence: not ready.
+    if let Err(e) = state.store.blobs().ping().await {
+        let mut err = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the blob store (object store of the evidence) is unreachable; retry shortly",
+        );
+        err.cause = Some(e.to_string());
+        return err.into_response();
+    }
+    Json(serde_json::json!({
+        "status": "ready",
+        "database": state.store.backend().as_str(),
+    }))
+    .into_response()
 }
 
 async fn metrics(_auth: crate::authz::Authorized) -> Response {

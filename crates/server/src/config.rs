@@ -12,6 +12,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `postgres://...` for the multi-node backend; unset means SQLite in `data_dir`.
     pub database_url: Option<String>,
+    /// `s3://bucket/prefix` to keep the encrypted blobs in an S3-compatible object store (endpoint,
+    /// region and credentials from the `AWS_*` environment variables, as the AWS SDKs read them);
+    /// unset means the local folder `data_dir/blobs`. Either way the store holds ciphertext only.
+    pub blob_url: Option<String>,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Serve HTTPS. A self-signed certificate is generated in `data_dir/tls` when no files are given.
@@ -86,6 +90,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from(".probity"),
             database_url: None,
+            blob_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             tls: true,
             tls_cert: None,
@@ -163,6 +168,9 @@ impl Config {
         if let Ok(v) = std::env::var("PROBITY_DATABASE_URL") {
             config.database_url = Some(v);
         }
+        if let Ok(v) = std::env::var("PROBITY_BLOB_URL") {
+            config.blob_url = Some(v).filter(|v| !v.trim().is_empty());
+        }
         if let Ok(v) = std::env::var("PROBITY_LISTEN") {
             config.listen = v.parse().map_err(|e| ConfigError::Env {
                 name: "PROBITY_LISTEN",
@@ -232,6 +240,7 @@ impl Config {
         }
         self.scheduler_time()?;
         self.smtp_relay_address()?;
+        self.blob_store()?;
         for a in std::iter::once(&self.mail_from).chain(&self.breach_escalation_to) {
             a.parse::<lettre::Address>()
                 .map_err(|e| format!("{a:?} is not an e-mail address: {e}"))?;
@@ -249,6 +258,19 @@ impl Config {
                 .map_err(|_| {
                     format!("scheduler_time_of_day: {t:?} is not a UTC time of day as HH:MM")
                 }),
+        }
+    }
+
+    /// The object store of `blob_url` (nothing is contacted yet); `None` for the local folder. An
+    /// error names a URL that is not `s3://bucket/prefix`.
+    pub fn blob_store(
+        &self,
+    ) -> Result<Option<std::sync::Arc<dyn probity_store::blobs::ObjectStore>>, String> {
+        match self.blob_url.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(url) => probity_store::blobs::object_store_from_url(url)
+                .map(Some)
+                .map_err(|e| format!("blob_url: {e}")),
         }
     }
 

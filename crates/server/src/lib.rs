@@ -106,6 +106,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let mut store_config =
         probity_store::StoreConfig::new(config.data_dir.clone(), config.database_url.clone());
     store_config.acquire_timeout = std::time::Duration::from_secs(5);
+    store_config.object_store = config.blob_store().map_err(anyhow::Error::msg)?;
     let store = probity_store::Store::open(store_config).await?;
     let policy = policy_in_force::PolicyInForce::embedded()?;
     policy_in_force::record_release(&store, chrono::Utc::now()).await?;

@@ -45,6 +45,10 @@ pub struct StoreArgs {
     /// PostgreSQL URL; default: SQLite in the data directory.
     #[arg(long, env = "PROBITY_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Object store for the encrypted blobs: s3://bucket/prefix (endpoint, region and credentials
+    /// from AWS_* variables); default: the folder blobs/ in the data directory.
+    #[arg(long, env = "PROBITY_BLOB_URL")]
+    pub blob_url: Option<String>,
 }
 
 fn actor() -> String {
@@ -70,12 +74,13 @@ pub fn run(cmd: GalleryCommand) -> Result<()> {
 }
 
 async fn open(args: &StoreArgs) -> Result<Store> {
-    Store::open(StoreConfig::new(
-        args.data_dir.clone(),
-        args.database_url.clone(),
-    ))
-    .await
-    .with_context(|| format!("opening the store in {}", args.data_dir.display()))
+    let mut config = StoreConfig::new(args.data_dir.clone(), args.database_url.clone());
+    if let Some(url) = args.blob_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        config.object_store = Some(probity_store::blobs::object_store_from_url(url)?);
+    }
+    Store::open(config)
+        .await
+        .with_context(|| format!("opening the store in {}", args.data_dir.display()))
 }
 
 /// The algorithm version the database says is active (FR-23), and its engine: photos imported

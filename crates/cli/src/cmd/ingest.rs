@@ -29,6 +29,10 @@ pub struct StoreArgs {
     /// PostgreSQL URL (postgres://...); default: SQLite in the data directory.
     #[arg(long, env = "PROBITY_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Object store for the encrypted blobs: s3://bucket/prefix (endpoint, region and credentials
+    /// from AWS_* variables); default: the folder blobs/ in the data directory.
+    #[arg(long, env = "PROBITY_BLOB_URL")]
+    pub blob_url: Option<String>,
 }
 
 impl StoreArgs {
@@ -39,6 +43,9 @@ impl StoreArgs {
         }
         if let Some(u) = &self.database_url {
             config.database_url = Some(u.clone());
+        }
+        if let Some(u) = &self.blob_url {
+            config.blob_url = Some(u.clone());
         }
         Ok(config)
     }

@@ -17,6 +17,10 @@ pub enum RetentionCommand {
         /// PostgreSQL URL; default SQLite in the data directory.
         #[arg(long, env = "PROBITY_DATABASE_URL")]
         database_url: Option<String>,
+        /// Object store for the encrypted blobs: s3://bucket/prefix (endpoint, region and
+        /// credentials from AWS_* variables); default: the folder blobs/ in the data directory.
+        #[arg(long, env = "PROBITY_BLOB_URL")]
+        blob_url: Option<String>,
         /// Who approved this run (recorded on every certificate).
         #[arg(long)]
         approved_by: String,
@@ -27,6 +31,7 @@ pub fn run(cmd: RetentionCommand) -> anyhow::Result<()> {
     let RetentionCommand::Run {
         data_dir,
         database_url,
+        blob_url,
         approved_by,
     } = cmd;
     if approved_by.trim().is_empty() {
@@ -35,6 +40,7 @@ pub fn run(cmd: RetentionCommand) -> anyhow::Result<()> {
     let config = Config {
         data_dir,
         database_url,
+        blob_url,
         ..Config::default()
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

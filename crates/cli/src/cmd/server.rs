@@ -17,6 +17,10 @@ pub struct ServeArgs {
     /// PostgreSQL URL (postgres://...) for the multi-node backend; default: SQLite in the data directory.
     #[arg(long, env = "PROBITY_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Object store for the encrypted blobs: s3://bucket/prefix (endpoint, region and credentials
+    /// from AWS_* variables); default: the folder blobs/ in the data directory.
+    #[arg(long, env = "PROBITY_BLOB_URL")]
+    pub blob_url: Option<String>,
     /// Address to listen on.
     #[arg(long)]
     pub listen: Option<SocketAddr>,
@@ -33,6 +37,9 @@ impl ServeArgs {
         }
         if let Some(u) = &self.database_url {
             config.database_url = Some(u.clone());
+        }
+        if let Some(u) = &self.blob_url {
+            config.blob_url = Some(u.clone());
         }
         if let Some(l) = self.listen {
             config.listen = l;
