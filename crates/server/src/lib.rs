@@ -152,6 +152,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
 /// Serves until the process is stopped. Prints the URL once listening.
 pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let addr = state.config.listen;
+    if let (probity_store::Backend::Postgres, Some(url)) =
+        (state.store.backend(), state.config.database_url.clone())
+    {
+        // Several nodes on one database: follow the face index changes the others commit.
+        tokio::spawn(fr::engine::follow_changes(state.clone(), url));
+    }
     let app = app::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     if state.config.tls {
         let (cert, key) = tls_files(&state.config)?;

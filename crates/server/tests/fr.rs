@@ -6,7 +6,7 @@
 mod common;
 mod pdftext;
 
-use common::lfw::{enrol_gallery, identities, lfw_file};
+use common::lfw::{enrol_gallery, enrol_numbered, identities, lfw_file};
 use common::{Backend, TestServer};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
@@ -667,6 +667,143 @@ both!(
     fr_02_sealed_candidate_never_shown,
     super::fr_02_sealed_candidate_never_shown_body
 );
+
+/// Another node of the same deployment as `a`: the same PostgreSQL database, the same keys and
+/// the same blob folder, its own process state (and so its own face index), following the index
+/// changes of the others as `probity serve` does.
+async fn another_node(a: &TestServer) -> TestServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for key in [
+        probity_store::MASTER_KEY_FILE,
+        probity_store::SERVER_KEY_FILE,
+    ] {
+        std::fs::copy(a.dir.path().join(key), dir.path().join(key)).expect("copy key");
+    }
+    std::os::unix::fs::symlink(a.dir.path().join("blobs"), dir.path().join("blobs"))
+        .expect("shared blob folder");
+    let database_url = a.database_url.clone().expect("a PostgreSQL node");
+    let state = probity_server::build_state(common::config(dir.path(), Some(database_url.clone())))
+        .await
+        .expect("second node");
+    tokio::spawn(probity_server::fr::engine::follow_changes(
+        state.clone(),
+        database_url.clone(),
+    ));
+    let url = common::spawn(state.clone()).await;
+    TestServer {
+        url,
+        state,
+        dir,
+        database_url: Some(database_url),
+    }
+}
+
+/// The repository index change a node's index holds, and the database's last one.
+async fn index_versions(node: &TestServer) -> (i64, i64) {
+    let held = probity_server::fr::engine::loaded(&node.state)
+        .map(|f| f.version.load(std::sync::atomic::Ordering::SeqCst))
+        .unwrap_or(-1);
+    let mut tx = node.state.store.begin_read().await.expect("read");
+    let head = probity_store::gallery::index_version(&mut tx)
+        .await
+        .expect("version");
+    tx.rollback().await.expect("rollback");
+    (held, head)
+}
+
+fn arrest_of_top(pool: &Value) -> String {
+    pool["candidates"][0]["arrest_id"]
+        .as_str()
+        .expect("arrest")
+        .to_string()
+}
+
+/// FR-02 on many nodes: three nodes on one database, each with its own in-memory index. A sealing
+/// on node A reaches B and C (C by notification alone, before it serves anything), and
+/// searches on B and C at once never return the sealed record; a photograph enrolled on B is
+/// found by a search on C; unsealing on A brings the record back on both. Run with jittered
+/// timing between the steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fr_02_sealing_and_enrolment_reach_every_node() {
+    let a = common::start(Backend::Postgres).await;
+    let ids = enrol_gallery(&a, 6).await;
+    let b = another_node(&a).await;
+    let c = another_node(&a).await;
+    // Each node loads its index with a first search.
+    let (_, pool_b) = to_search(&b, &ids[2]).await;
+    let (_, pool_c) = to_search(&c, &ids[2]).await;
+    let arrest = arrest_of_top(&pool_b);
+    assert_eq!(arrest_of_top(&pool_c), arrest);
+    let records: Vec<i64> = {
+        let mut tx = a.state.store.begin_read().await.expect("read");
+        let r = probity_store::gallery::by_arrest(&mut tx, &arrest)
+            .await
+            .expect("records");
+        tx.rollback().await.expect("rollback");
+        r.iter().map(|r| r.record_no).collect()
+    };
+    let rec = a.login("rec.lopez").await;
+    for (round, sealed) in [(0u64, true), (1, false)] {
+        let jitter = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() % 40)
+            .unwrap_or(0);
+        tokio::time::sleep(std::time::Duration::from_millis(u64::from(jitter) + round)).await;
+        let (s, body) = a
+            .post(
+                &rec,
+                &format!("/api/fr/gallery/arrests/{arrest}/seal"),
+                json!({"sealed": sealed, "reason": "court order"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        if sealed {
+            // C hears of it with no request of its own (LISTEN/NOTIFY).
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            loop {
+                let (held, head) = index_versions(&c).await;
+                let hidden = probity_server::fr::engine::loaded(&c.state)
+                    .and_then(|f| {
+                        f.index.read().ok().map(|i| {
+                            records
+                                .iter()
+                                .all(|r| i.is_sealed(probity_face::RecordId(*r as u64)))
+                        })
+                    })
+                    .unwrap_or(false);
+                if held == head && hidden {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "node C never applied the sealing (index at {held}, database at {head})"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+        // B and C search at the same moment.
+        let ((_, on_b), (_, on_c)) = tokio::join!(to_search(&b, &ids[2]), to_search(&c, &ids[2]));
+        for (node, pool) in [("B", &on_b), ("C", &on_c)] {
+            assert_eq!(
+                pool["candidates"].to_string().contains(&arrest),
+                !sealed,
+                "node {node}, sealed {sealed}: {pool}"
+            );
+        }
+        for node in [&b, &c] {
+            let (held, head) = index_versions(node).await;
+            assert_eq!(
+                held, head,
+                "a node searched on an index behind the database"
+            );
+        }
+    }
+    // Enrolled on B, found on C.
+    let more = identities(7);
+    enrol_numbered(&b, &more[6..7], 100).await;
+    let (_, pool) = to_search(&c, &more[6]).await;
+    assert_eq!(pool["candidates"][0]["subject_id"], "S-0100", "{pool}");
+}
 
 /// FR-13, FR-20, oversight: no candidate identified gives the negative report; an outside agency's
 /// request is logged; the oversight counts show both.

@@ -210,7 +210,175 @@ pub async fn set_sealed(tx: &mut Tx, arrest_id: &str, sealed: bool) -> Result<Ve
         .bind(arrest_id)
         .execute(tx.conn())
         .await?;
+    let change = if sealed {
+        IndexChangeKind::Seal
+    } else {
+        IndexChangeKind::Unseal
+    };
+    for record_no in &changed {
+        note_index_change(tx, *record_no, change, None).await?;
+    }
     Ok(changed)
+}
+
+/// What a node's in-memory index must do to follow the repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexChangeKind {
+    /// A template of `algorithm` was stored (new record, or a re-template): add or replace it.
+    Template,
+    Seal,
+    Unseal,
+}
+
+impl IndexChangeKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            IndexChangeKind::Template => "template",
+            IndexChangeKind::Seal => "seal",
+            IndexChangeKind::Unseal => "unseal",
+        }
+    }
+}
+
+/// One numbered change of the repository index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexChange {
+    pub version: i64,
+    pub record_no: i64,
+    pub kind: IndexChangeKind,
+    /// For [`IndexChangeKind::Template`]: the algorithm (`name@version`) of the template.
+    pub algorithm: Option<String>,
+}
+
+/// The channel on which PostgreSQL announces a committed index change (payload: its version).
+pub const INDEX_CHANNEL: &str = "probity_fr_index";
+
+/// Numbers a change in the caller's transaction. The head row stays locked until the commit, so
+/// versions become visible in order and a node reading "after N" never skips one that commits
+/// later. On PostgreSQL the change is also announced on [`INDEX_CHANNEL`] at commit.
+async fn note_index_change(
+    tx: &mut Tx,
+    record_no: i64,
+    kind: IndexChangeKind,
+    algorithm: Option<&str>,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "UPDATE fr_index_head SET version = version + 1 WHERE id = 1 RETURNING version",
+    )
+    .fetch_one(tx.conn())
+    .await?;
+    let version: i64 = row.try_get("version")?;
+    sqlx::query(
+        "INSERT INTO fr_index_changes (version, record_no, change, algorithm, at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(version)
+    .bind(record_no)
+    .bind(kind.as_str())
+    .bind(algorithm)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await?;
+    if tx.backend == crate::Backend::Postgres {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(INDEX_CHANNEL)
+            .bind(version.to_string())
+            .execute(tx.conn())
+            .await?;
+    }
+    Ok(version)
+}
+
+/// Notifications of committed index changes on PostgreSQL ([`INDEX_CHANNEL`]).
+pub struct IndexListener(sqlx::postgres::PgListener);
+
+impl IndexListener {
+    /// Connects to the PostgreSQL database at `database_url` and listens on [`INDEX_CHANNEL`].
+    pub async fn connect(database_url: &str) -> Result<IndexListener> {
+        let mut listener = sqlx::postgres::PgListener::connect(database_url).await?;
+        listener.listen(INDEX_CHANNEL).await?;
+        Ok(IndexListener(listener))
+    }
+
+    /// The version of the next change announced (`None` for a payload that is not one). An
+    /// error means the connection is lost: connect again and catch up from the database.
+    pub async fn recv(&mut self) -> Result<Option<i64>> {
+        let n = self.0.try_recv().await?.ok_or_else(|| {
+            StoreError::Unavailable("the notification connection was closed".into())
+        })?;
+        Ok(n.payload().parse().ok())
+    }
+}
+
+/// The last numbered index change (0 before any).
+pub async fn index_version(tx: &mut Tx) -> Result<i64> {
+    let row = sqlx::query("SELECT version FROM fr_index_head WHERE id = 1")
+        .fetch_one(tx.conn())
+        .await?;
+    Ok(row.try_get("version")?)
+}
+
+/// Index changes after `version`, oldest first, at most `limit`.
+pub async fn index_changes_since(
+    tx: &mut Tx,
+    version: i64,
+    limit: u32,
+) -> Result<Vec<IndexChange>> {
+    let rows = sqlx::query(
+        "SELECT version, record_no, change, algorithm FROM fr_index_changes \
+         WHERE version > $1 ORDER BY version LIMIT $2",
+    )
+    .bind(version)
+    .bind(i64::from(limit))
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let change: String = r.try_get("change")?;
+            let kind = match change.as_str() {
+                "template" => IndexChangeKind::Template,
+                "seal" => IndexChangeKind::Seal,
+                "unseal" => IndexChangeKind::Unseal,
+                other => {
+                    return Err(StoreError::Database(format!(
+                        "unknown face index change {other}"
+                    )))
+                }
+            };
+            Ok(IndexChange {
+                version: r.try_get("version")?,
+                record_no: r.try_get("record_no")?,
+                kind,
+                algorithm: r.try_get("algorithm")?,
+            })
+        })
+        .collect()
+}
+
+/// The template of one record under `algorithm` with its flags, if stored and not removed.
+pub async fn template_of(
+    tx: &mut Tx,
+    record_no: i64,
+    algorithm: &str,
+) -> Result<Option<StoredTemplate>> {
+    let row = sqlx::query(
+        "SELECT t.record_no, r.sealed, t.template FROM fr_templates t \
+         JOIN fr_records r ON r.record_no = t.record_no \
+         WHERE t.record_no = $1 AND t.algorithm = $2 AND r.removed = 0",
+    )
+    .bind(record_no)
+    .bind(algorithm)
+    .fetch_optional(tx.conn())
+    .await?;
+    row.map(|r| {
+        let sealed: i64 = r.try_get("sealed")?;
+        Ok(StoredTemplate {
+            record_no: r.try_get("record_no")?,
+            sealed: sealed != 0,
+            template: r.try_get("template")?,
+        })
+    })
+    .transpose()
 }
 
 /// Stores a template of a record under an algorithm (`name@version`); replaces an older one.
@@ -234,6 +402,7 @@ pub async fn put_template(
     .bind(now_ms())
     .execute(tx.conn())
     .await?;
+    note_index_change(tx, record_no, IndexChangeKind::Template, Some(algorithm)).await?;
     Ok(())
 }
 

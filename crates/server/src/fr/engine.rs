@@ -42,7 +42,13 @@ pub struct Fr {
     pub spec: &'static AlgorithmSpec,
     pub engine: Mutex<FaceEngine>,
     pub index: RwLock<GalleryIndex>,
+    /// The last repository index change (`probity_store::gallery::index_version`) the index
+    /// holds; changed only under the index's write lock.
+    pub version: std::sync::atomic::AtomicI64,
 }
+
+/// More changes than this since the held version and the index is rebuilt, not patched.
+const MAX_INCREMENTAL_CHANGES: u32 = 10_000;
 
 type Registry = Mutex<HashMap<PathBuf, Arc<Fr>>>;
 
@@ -104,8 +110,21 @@ pub async fn load_index(
     store: &Store,
     spec: &'static AlgorithmSpec,
 ) -> Result<GalleryIndex, ApiError> {
+    Ok(load_index_at(store, spec).await?.0)
+}
+
+/// [`load_index`] with the index change version it holds at least: read before the templates,
+/// so a change that commits in between is applied again later (applying one twice is harmless),
+/// never lost.
+async fn load_index_at(
+    store: &Store,
+    spec: &'static AlgorithmSpec,
+) -> Result<(GalleryIndex, i64), ApiError> {
     let algorithm = spec.id().to_string();
     let mut tx = store.begin_read().await.map_err(crate::store_error)?;
+    let version = gallery::index_version(&mut tx)
+        .await
+        .map_err(crate::store_error)?;
     let stored = gallery::templates(&mut tx, &algorithm)
         .await
         .map_err(crate::store_error)?;
@@ -120,7 +139,7 @@ pub async fn load_index(
             index.seal(record);
         }
     }
-    Ok(index)
+    Ok((index, version))
 }
 
 fn held(state: &AppState) -> Result<Option<Arc<Fr>>, ApiError> {
@@ -160,12 +179,14 @@ pub async fn get(state: &AppState) -> Result<Arc<Fr>, ApiError> {
 /// replacing the one held: searches that took the old one finish on it.
 pub async fn install(state: &AppState, engine: FaceEngine) -> Result<Arc<Fr>, ApiError> {
     let spec = engine.algorithm();
-    let index = load_index(&state.store, spec).await?;
+    let (index, version) = load_index_at(&state.store, spec).await?;
     let fr = Arc::new(Fr {
         spec,
         engine: Mutex::new(engine),
         index: RwLock::new(index),
+        version: std::sync::atomic::AtomicI64::new(version),
     });
+    metrics::gauge!("probity_fr_index_version").set(version as f64);
     registry()
         .lock()
         .map_err(|_| ApiError::internal("face engine registry poisoned"))?
@@ -182,27 +203,123 @@ pub fn loaded(state: &AppState) -> Option<Arc<Fr>> {
         .and_then(|r| r.get(&state.config.data_dir).cloned())
 }
 
-/// Reloads the index when the database holds a different number of templates (records imported
-/// by the CLI while the server runs).
-async fn refresh(state: &AppState, fr: &Fr) -> Result<(), ApiError> {
+/// Brings the index up to the database's last index change before it serves: the changes since
+/// the version held (templates stored by any node or by the CLI, sealings and unsealings) are
+/// applied in order, or the index is rebuilt when too many arrived. A node that missed a
+/// notification, or just started, catches up here; the read-time check of every candidate
+/// against the database (FR-02) stays in [`search`] all the same.
+pub async fn refresh(state: &AppState, fr: &Fr) -> Result<(), ApiError> {
+    use std::sync::atomic::Ordering;
     let algorithm = fr.spec.id().to_string();
+    let held = fr.version.load(Ordering::SeqCst);
     let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
-    let (_, _, templates) = gallery::counts(&mut tx, &algorithm)
+    let head = gallery::index_version(&mut tx)
         .await
         .map_err(crate::store_error)?;
-    tx.commit().await.map_err(crate::store_error)?;
-    let held = fr
-        .index
-        .read()
-        .map_err(|_| ApiError::internal("index lock poisoned"))?
-        .len();
-    if held as i64 != templates {
-        let index = load_index(&state.store, fr.spec).await?;
-        *fr.index
-            .write()
-            .map_err(|_| ApiError::internal("index lock poisoned"))? = index;
+    metrics::gauge!("probity_fr_index_head_version").set(head as f64);
+    if head <= held {
+        tx.commit().await.map_err(crate::store_error)?;
+        return Ok(());
     }
+    let changes = gallery::index_changes_since(&mut tx, held, MAX_INCREMENTAL_CHANGES + 1)
+        .await
+        .map_err(crate::store_error)?;
+    if changes.len() > MAX_INCREMENTAL_CHANGES as usize {
+        tx.commit().await.map_err(crate::store_error)?;
+        let (index, version) = load_index_at(&state.store, fr.spec).await?;
+        let mut held = fr
+            .index
+            .write()
+            .map_err(|_| ApiError::internal("index lock poisoned"))?;
+        if version > fr.version.load(Ordering::SeqCst) {
+            *held = index;
+            fr.version.store(version, Ordering::SeqCst);
+        }
+        metrics::gauge!("probity_fr_index_version").set(version as f64);
+        return Ok(());
+    }
+    let mut templates = HashMap::new();
+    for c in &changes {
+        if c.kind == gallery::IndexChangeKind::Template
+            && c.algorithm.as_deref() == Some(algorithm.as_str())
+        {
+            if let Some(t) = gallery::template_of(&mut tx, c.record_no, &algorithm)
+                .await
+                .map_err(crate::store_error)?
+            {
+                templates.insert(c.record_no, t.template);
+            }
+        }
+    }
+    tx.commit().await.map_err(crate::store_error)?;
+    let mut index = fr
+        .index
+        .write()
+        .map_err(|_| ApiError::internal("index lock poisoned"))?;
+    // Another refresh may have gone further while this one read: apply only what is newer.
+    let applied = fr.version.load(Ordering::SeqCst);
+    let mut last = applied;
+    for c in changes.iter().filter(|c| c.version > applied) {
+        let record = RecordId(c.record_no as u64);
+        match c.kind {
+            gallery::IndexChangeKind::Template => {
+                if let Some(bytes) = templates.get(&c.record_no) {
+                    let template = RepositoryTemplate::from_stored(record, fr.spec, bytes)
+                        .map_err(ApiError::internal)?;
+                    // A re-template replaces; the index keeps the record's sealing.
+                    index.remove(record);
+                    index.add(template).map_err(ApiError::internal)?;
+                }
+            }
+            gallery::IndexChangeKind::Seal => index.seal(record),
+            gallery::IndexChangeKind::Unseal => index.unseal(record),
+        }
+        last = c.version;
+    }
+    fr.version.store(last, Ordering::SeqCst);
+    metrics::gauge!("probity_fr_index_version").set(last as f64);
     Ok(())
+}
+
+/// On PostgreSQL, follows the index changes other nodes commit (LISTEN on
+/// [`gallery::INDEX_CHANNEL`]) and applies them to the loaded index as they arrive, so a node's
+/// index is current before its next search needs it. Runs until the process ends; a lost
+/// connection is retried, and a missed notification costs only latency: every search still
+/// catches up from the database first ([`refresh`]).
+pub async fn follow_changes(state: AppState, database_url: String) {
+    loop {
+        match gallery::IndexListener::connect(&database_url).await {
+            Ok(mut listener) => {
+                tracing::info!("face index: following changes of other nodes");
+                // Catch up on what committed before the LISTEN took effect.
+                apply_if_loaded(&state).await;
+                loop {
+                    match listener.recv().await {
+                        Ok(version) => {
+                            if let Some(v) = version {
+                                metrics::gauge!("probity_fr_index_head_version").set(v as f64);
+                            }
+                            apply_if_loaded(&state).await;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "face index: notifications lost; reconnecting");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "face index: cannot listen for changes"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
+}
+
+async fn apply_if_loaded(state: &AppState) {
+    if let Some(fr) = loaded(state) {
+        if let Err(e) = refresh(state, &fr).await {
+            tracing::warn!(error = %e.detail, "face index: applying changes failed");
+        }
+    }
 }
 
 /// Runs a search of the repository: the index's top K, every candidate re-checked against the

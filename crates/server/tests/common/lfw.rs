@@ -64,6 +64,11 @@ pub fn identities(n: usize) -> Vec<String> {
 /// Imports image 2 of each of `ids` as arrest photographs (pseudonymous subjects S-0001.. and
 /// arrests A-0001..), as the records officer; every one must be imported.
 pub async fn enrol(srv: &TestServer, ids: &[String]) {
+    enrol_numbered(srv, ids, 1).await
+}
+
+/// [`enrol`] with subjects and arrests numbered from `first` (S-{first}, A-{first}, ...).
+pub async fn enrol_numbered(srv: &TestServer, ids: &[String], first: usize) {
     let rec = srv.login("rec.lopez").await;
     let mut manifest = String::from("file,subject_id,source,arrest_id,photo_date\n");
     let mut form = Form::new();
@@ -71,8 +76,8 @@ pub async fn enrol(srv: &TestServer, ids: &[String]) {
         let file = format!("photo{i:03}.jpg");
         manifest.push_str(&format!(
             "{file},S-{:04},arrest,A-{:04},2021-03-{:02}\n",
-            i + 1,
-            i + 1,
+            i + first,
+            i + first,
             (i % 27) + 1
         ));
         form = form.part("file", Part::bytes(lfw_file(name, 2)).file_name(file));
