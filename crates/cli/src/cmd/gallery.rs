@@ -169,6 +169,8 @@ async fn search(image: PathBuf, top: usize, args: StoreArgs) -> Result<()> {
         spec,
         engine: face,
         index: RwLock::new(index),
+        // One search and done: the index is never refreshed.
+        version: std::sync::atomic::AtomicI64::new(0),
     };
     let pool = engine::search(&store, &fr, &probe, top)
         .await
