@@ -668,36 +668,6 @@ both!(
     super::fr_02_sealed_candidate_never_shown_body
 );
 
-/// Another node of the same deployment as `a`: the same PostgreSQL database, the same keys and
-/// the same blob folder, its own process state (and so its own face index), following the index
-/// changes of the others as `probity serve` does.
-async fn another_node(a: &TestServer) -> TestServer {
-    let dir = tempfile::tempdir().expect("temp dir");
-    for key in [
-        probity_store::MASTER_KEY_FILE,
-        probity_store::SERVER_KEY_FILE,
-    ] {
-        std::fs::copy(a.dir.path().join(key), dir.path().join(key)).expect("copy key");
-    }
-    std::os::unix::fs::symlink(a.dir.path().join("blobs"), dir.path().join("blobs"))
-        .expect("shared blob folder");
-    let database_url = a.database_url.clone().expect("a PostgreSQL node");
-    let state = probity_server::build_state(common::config(dir.path(), Some(database_url.clone())))
-        .await
-        .expect("second node");
-    tokio::spawn(probity_server::fr::engine::follow_changes(
-        state.clone(),
-        database_url.clone(),
-    ));
-    let url = common::spawn(state.clone()).await;
-    TestServer {
-        url,
-        state,
-        dir,
-        database_url: Some(database_url),
-    }
-}
-
 /// The repository index change a node's index holds, and the database's last one.
 async fn index_versions(node: &TestServer) -> (i64, i64) {
     let held = probity_server::fr::engine::loaded(&node.state)
@@ -727,8 +697,8 @@ fn arrest_of_top(pool: &Value) -> String {
 async fn fr_02_sealing_and_enrolment_reach_every_node() {
     let a = common::start(Backend::Postgres).await;
     let ids = enrol_gallery(&a, 6).await;
-    let b = another_node(&a).await;
-    let c = another_node(&a).await;
+    let b = a.another_node().await;
+    let c = a.another_node().await;
     // Each node loads its index with a first search.
     let (_, pool_b) = to_search(&b, &ids[2]).await;
     let (_, pool_c) = to_search(&c, &ids[2]).await;

@@ -131,6 +131,39 @@ pub fn client() -> reqwest::Client {
 }
 
 impl TestServer {
+    /// Another node of the same deployment as this one: the same PostgreSQL database, the same
+    /// keys and the same blob folder, its own process state (and so its own face index),
+    /// following the face index changes of the others as `probity serve` does.
+    pub async fn another_node(&self) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        for key in [
+            probity_store::MASTER_KEY_FILE,
+            probity_store::SERVER_KEY_FILE,
+        ] {
+            std::fs::copy(self.dir.path().join(key), dir.path().join(key)).expect("copy key");
+        }
+        std::os::unix::fs::symlink(self.dir.path().join("blobs"), dir.path().join("blobs"))
+            .expect("shared blob folder");
+        let database_url = self
+            .database_url
+            .clone()
+            .expect("several nodes share a PostgreSQL database");
+        let state = build_state(config(dir.path(), Some(database_url.clone())))
+            .await
+            .expect("another node");
+        tokio::spawn(probity_server::fr::engine::follow_changes(
+            state.clone(),
+            database_url.clone(),
+        ));
+        let url = spawn(state.clone()).await;
+        TestServer {
+            url,
+            state,
+            dir,
+            database_url: Some(database_url),
+        }
+    }
+
     /// Uploads one camera original to a case's evidence (`POST /api/cases/{case}/evidence`), as
     /// a multipart body written by hand: the text `fields` (purpose, basis, ...) and the file.
     pub async fn upload_evidence(
