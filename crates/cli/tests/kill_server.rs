@@ -25,8 +25,14 @@ struct Server {
 
 /// Starts `probity demo` (which seeds the demo accounts) and waits until it answers.
 fn start(data_dir: &Path, database_url: Option<&str>) -> Server {
+    start_with_env(data_dir, database_url, &[])
+}
+
+/// [`start`] with extra environment variables.
+fn start_with_env(data_dir: &Path, database_url: Option<&str>, env: &[(&str, &str)]) -> Server {
     let port = free_port();
     let mut cmd = Command::new(BIN);
+    cmd.envs(env.iter().copied());
     cmd.args(["demo", "--no-tls", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
         .arg(data_dir)
@@ -182,4 +188,77 @@ fn sec_04_sigkill_mid_stream_loses_no_acknowledged_write_postgres() {
         .map(|(b, _)| b.to_string())
         .unwrap_or(admin);
     kill_mid_stream(Some(format!("{base}/{name}")));
+}
+
+/// Operations: SIGTERM drains a node. `/ready` says "draining" at once (503) so a load balancer
+/// takes the node out, requests are still answered during the grace period, and once the listener
+/// closes and the requests in flight are answered the process exits with status 0. Every read
+/// answered while draining is a whole 200.
+#[test]
+fn ops_sigterm_drains_the_node_then_exits_cleanly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = start_with_env(dir.path(), None, &[("PROBITY_DRAIN_SECONDS", "3")]);
+    let case = format!("{}/api/cases/2026-019-000101", server.url);
+    let c = client(&server.url);
+    let reader = {
+        let c = c.clone();
+        let case = case.clone();
+        std::thread::spawn(move || {
+            let mut statuses = Vec::new();
+            while let Ok(r) = c.get(&case).send() {
+                let status = r.status().as_u16();
+                if r.bytes().is_err() {
+                    break;
+                }
+                statuses.push(status);
+            }
+            statuses
+        })
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = server.child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill -TERM");
+    assert!(sent.success());
+
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let r = reqwest::blocking::get(format!("{}/ready", server.url)).expect("ready");
+        if r.status().as_u16() == 503 {
+            let body: serde_json::Value = r.json().expect("problem body");
+            assert!(
+                body["type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("/draining")),
+                "{body}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "/ready never said draining");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let r = c.get(&case).send().expect("read while draining");
+    assert_eq!(r.status().as_u16(), 200, "a draining node still answers");
+
+    let mut child = server.child;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the node did not exit after draining");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "exit after draining: {status}");
+    let statuses = reader.join().expect("reader");
+    assert!(!statuses.is_empty());
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "every answer while draining is whole: {statuses:?}"
+    );
 }

@@ -361,6 +361,14 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
+    if crate::drain::is_draining() {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "draining",
+            "this node is draining (SIGTERM): it finishes the requests in flight and stops; send new requests to another node",
+        )
+        .into_response();
+    }
     if let Err(e) = state.store.ping().await {
         return ApiError::unavailable(e).into_response();
     }
@@ -373,6 +381,18 @@ async fn ready(State(state): State<AppState>) -> Response {
         );
         err.cause = Some(e.to_string());
         return err.into_response();
+    }
+    // A loaded face index catches up with the repository before the node says it is ready.
+    if let Some(fr) = crate::fr::engine::loaded(&state) {
+        if let Err(e) = crate::fr::engine::refresh(&state, &fr).await {
+            let mut err = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the face index cannot catch up with the photo repository; retry shortly",
+            );
+            err.cause = Some(e.detail);
+            return err.into_response();
+        }
     }
     Json(serde_json::json!({
         "status": "ready",

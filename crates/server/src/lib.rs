@@ -31,6 +31,7 @@ pub mod config;
 pub mod decision;
 pub mod demo;
 pub mod disclosures;
+pub mod drain;
 pub mod error;
 pub mod evidence;
 pub mod extract;
@@ -164,12 +165,28 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
         let rustls = probity_auth::tls::tls_server_config(&cert, &key)?;
         let config = axum_server::tls_rustls::RustlsConfig::from_config(rustls);
         tracing::info!(%addr, "serving HTTPS");
-        axum_server::bind_rustls(addr, config).serve(app).await?;
+        let handle = axum_server::Handle::new();
+        let on_signal = handle.clone();
+        tokio::spawn(async move {
+            drain::on_signal().await;
+            on_signal.graceful_shutdown(None);
+        });
+        axum_server::bind_rustls(addr, config)
+            .handle(handle)
+            .serve(app)
+            .await?;
     } else {
         tracing::info!(%addr, "serving plain HTTP (TLS is expected to end in front of this server)");
         let listener = tokio::net::TcpListener::bind(addr).await?;
-        axum::serve(listener, app).await?;
+        axum::serve(listener, app)
+            .with_graceful_shutdown(drain::on_signal())
+            .await?;
     }
+    // Requests in flight are answered; a scheduler job running here finishes and clears its lease.
+    if !drain::jobs_finished(drain::JOB_WAIT).await {
+        tracing::warn!("drained without waiting longer for the running job: its lease will expire");
+    }
+    tracing::warn!("drained");
     Ok(())
 }
 

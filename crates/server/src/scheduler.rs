@@ -553,6 +553,11 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;
+            if crate::drain::is_draining() {
+                tracing::info!(node, "scheduler stopped: the node is draining");
+                return;
+            }
+            let _running = crate::drain::JobRunning::start();
             if let Err(e) = tick(&state, node, state.clock.now()).await {
                 tracing::warn!(node, error = %e.detail, cause = ?e.cause, "scheduler tick failed");
             }
