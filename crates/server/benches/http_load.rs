@@ -2,6 +2,9 @@
 //! SQLite and PostgreSQL. Every read is authorized by the policy engine and appends an audit entry
 //! (SEC-04), so this measures the whole path, including a durable write per request.
 //!
+//! On PostgreSQL it also runs against two and three nodes of one deployment (one database, the
+//! clients spread over the nodes, all in this process as on a single machine).
+//!
 //! `cargo bench -p probity-server --bench http_load` (env: BENCH_SECONDS, BENCH_CONCURRENCY).
 
 use std::net::SocketAddr;
@@ -9,54 +12,92 @@ use std::time::{Duration, Instant};
 
 use probity_server::{app, build_state, demo, Config};
 
-async fn run(label: &str, database_url: Option<String>, seconds: u64, concurrency: usize) {
-    let dir = tempfile::tempdir().expect("temp dir");
+/// Starts a node on `data_dir` and serves it on a free port; returns its URL.
+async fn start_node(
+    data_dir: &std::path::Path,
+    database_url: Option<String>,
+) -> anyhow::Result<(String, probity_server::AppState)> {
     let config = Config {
-        data_dir: dir.path().to_path_buf(),
+        data_dir: data_dir.to_path_buf(),
         database_url,
         tls: false,
         ..Config::default()
     };
-    let state = match build_state(config).await {
-        Ok(s) => s,
-        Err(e) => {
-            println!("{label}: skipped, cannot open the store: {e:#}");
-            return;
-        }
-    };
-    demo::seed(&state.store, &state.passwords)
-        .await
-        .expect("demo data");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let router = app::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let state = build_state(config).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let router = app::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
-    let url = format!("http://{addr}");
+    Ok((format!("http://{addr}"), state))
+}
+
+/// Runs the load against `nodes` nodes of one deployment (one database; the others share the
+/// first node's keys and blob folder), the clients spread evenly over the nodes.
+async fn run(
+    label: &str,
+    database_url: Option<String>,
+    seconds: u64,
+    concurrency: usize,
+    nodes: usize,
+) {
+    let dirs: Vec<tempfile::TempDir> = (0..nodes)
+        .map(|_| tempfile::tempdir().expect("temp dir"))
+        .collect();
+    let mut urls = Vec::new();
+    for (i, dir) in dirs.iter().enumerate() {
+        if i > 0 {
+            for key in [
+                probity_store::MASTER_KEY_FILE,
+                probity_store::SERVER_KEY_FILE,
+            ] {
+                std::fs::copy(dirs[0].path().join(key), dir.path().join(key)).expect("copy key");
+            }
+            std::os::unix::fs::symlink(dirs[0].path().join("blobs"), dir.path().join("blobs"))
+                .expect("shared blob folder");
+        }
+        match start_node(dir.path(), database_url.clone()).await {
+            Ok((url, state)) => {
+                if i == 0 {
+                    demo::seed(&state.store, &state.passwords)
+                        .await
+                        .expect("demo data");
+                }
+                urls.push(url);
+            }
+            Err(e) => {
+                println!("{label}: skipped, cannot open the store: {e:#}");
+                return;
+            }
+        }
+    }
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .build()
         .expect("client");
     let r = client
-        .post(format!("{url}/api/session"))
+        .post(format!("{}/api/session", urls[0]))
         .json(&serde_json::json!({"username": "det.rivera", "password": demo::DEMO_PASSWORD}))
         .send()
         .await
         .expect("sign in");
     assert!(r.status().is_success());
-    let target = format!("{url}/api/cases/2026-019-000101");
+    let targets: Vec<String> = urls
+        .iter()
+        .map(|u| format!("{u}/api/cases/2026-019-000101"))
+        .collect();
     // Warm up.
     for _ in 0..50 {
-        let _ = client.get(&target).send().await;
+        for t in &targets {
+            let _ = client.get(t).send().await;
+        }
     }
     let end = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
+    for i in 0..concurrency {
         let c = client.clone();
-        let t = target.clone();
+        let t = targets[i % targets.len()].clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0u64;
@@ -88,10 +129,12 @@ async fn run(label: &str, database_url: Option<String>, seconds: u64, concurrenc
             .unwrap_or_default()
     };
     println!(
-        "{label}: {n} case reads in {seconds} s = {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, errors {errors} (concurrency {concurrency})",
+        "{label}: {n} case reads in {seconds} s = {:.0} req/s ({:.0} per node), p50 {:.2} ms, p99 {:.2} ms, errors {errors} (concurrency {concurrency}, {nodes} node{})",
         n as f64 / seconds as f64,
+        n as f64 / seconds as f64 / nodes as f64,
         pct(0.50).as_secs_f64() * 1e3,
         pct(0.99).as_secs_f64() * 1e3,
+        if nodes == 1 { "" } else { "s" },
     );
 }
 
@@ -100,7 +143,9 @@ async fn fresh_postgres() -> Option<String> {
     let admin = std::env::var("PROBITY_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
     let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-    let name = format!("probity_bench_{}", std::process::id());
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let name = format!("probity_bench_{}_{run}", std::process::id());
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
         .execute(&mut conn)
         .await
@@ -127,10 +172,12 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        run("sqlite", None, seconds, concurrency).await;
-        match fresh_postgres().await {
-            Some(url) => run("postgres", Some(url), seconds, concurrency).await,
-            None => println!("postgres: skipped, PostgreSQL not reachable"),
+        run("sqlite", None, seconds, concurrency, 1).await;
+        for nodes in 1..=3 {
+            match fresh_postgres().await {
+                Some(url) => run("postgres", Some(url), seconds, concurrency, nodes).await,
+                None => println!("postgres: skipped, PostgreSQL not reachable"),
+            }
         }
     });
 }
