@@ -1,6 +1,7 @@
 //! SEC-04 / RET-11 fault test: a writer process is killed with SIGKILL in the middle of a
-//! stream of acknowledged writes (blob + audit entry per write). After reopening, every
-//! acknowledged write is there, no half-written blob is readable, and the chain verifies.
+//! stream of acknowledged writes (blob + audit entry per write) and of audited reads recorded by
+//! group commit. After reopening, every acknowledged write and every acknowledged read entry is
+//! there, no half-written blob is readable, and the chain verifies.
 
 mod common;
 
@@ -25,6 +26,29 @@ async fn crash_writer_child_process() {
     let store = Store::open(common::config(std::path::Path::new(&dir), url))
         .await
         .expect("open");
+    // Readers: entries with no other change, by group commit, acknowledged once durable.
+    for r in 0..8 {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0u64.. {
+                let entry = audit::record(
+                    &store,
+                    &AuditEvent {
+                        actor: format!("user:reader-{r}"),
+                        action: "case.read".into(),
+                        record_type: "case".into(),
+                        record_id: format!("case-{i}"),
+                        reason: None,
+                        outcome: Outcome::Success,
+                        detail: serde_json::json!({}),
+                    },
+                )
+                .await
+                .expect("record");
+                println!("READ {} {}", entry.seq, entry.hash);
+            }
+        });
+    }
     for i in 0u64.. {
         // ~48 KiB per write, so the kill often lands while an object is being written.
         let mut data = format!("acknowledged write {i} ").into_bytes();
@@ -84,14 +108,16 @@ async fn survives_sigkill(t: &common::TestStore) {
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if line.starts_with("ACK ") && tx.send(line).is_err() {
+            if (line.starts_with("ACK ") || line.starts_with("READ ")) && tx.send(line).is_err() {
                 break;
             }
         }
     });
     let mut acked = Vec::new();
+    let mut reads = Vec::new();
     while acked.len() < ACKS_BEFORE_KILL {
         match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) if line.starts_with("READ ") => reads.push(line),
             Ok(line) => acked.push(line),
             Err(e) => {
                 let _ = child.kill();
@@ -106,7 +132,13 @@ async fn survives_sigkill(t: &common::TestStore) {
     child.wait().expect("reap");
     reader.join().expect("reader");
     // Complete lines printed before the kill are acknowledged too.
-    acked.extend(rx.try_iter());
+    for line in rx.try_iter() {
+        if line.starts_with("READ ") {
+            reads.push(line);
+        } else {
+            acked.push(line);
+        }
+    }
 
     let store = t.reopen().await;
     let mut tx = store.begin_read().await.expect("begin");
@@ -124,6 +156,27 @@ async fn survives_sigkill(t: &common::TestStore) {
             .await
             .expect("history");
         assert_eq!(history.len(), 1, "acknowledged audit entry of {id}");
+    }
+    assert!(!reads.is_empty(), "the readers acknowledged nothing");
+    for line in &reads {
+        let mut parts = line.split_whitespace().skip(1);
+        let seq: u64 = parts.next().and_then(|s| s.parse().ok()).expect("read seq");
+        let hash = parts.next().expect("read hash");
+        let found = audit::query(
+            &mut tx,
+            &audit::AuditQuery {
+                after_seq: Some(seq - 1),
+                limit: 1,
+                ..audit::AuditQuery::default()
+            },
+        )
+        .await
+        .expect("query");
+        assert_eq!(
+            found.first().map(|e| (e.seq, e.hash.as_str())),
+            Some((seq, hash)),
+            "acknowledged read entry {seq} lost"
+        );
     }
     // Every object on disk is either a committed, fully readable blob or invisible.
     let dir = t.dir.path().join("blobs").join("evidence");
@@ -147,7 +200,7 @@ async fn survives_sigkill(t: &common::TestStore) {
 
     let report = audit::verify(&store).await.expect("verify");
     assert!(report.is_valid(), "{:?}", report.problem);
-    assert!(report.entries >= acked.len() as u64);
+    assert!(report.entries >= (acked.len() + reads.len()) as u64);
     let swept = store
         .blobs()
         .sweep(&store, Duration::ZERO)
