@@ -318,17 +318,21 @@ pub async fn index_version(tx: &mut Tx) -> Result<i64> {
     Ok(row.try_get("version")?)
 }
 
-/// Index changes after `version`, oldest first, at most `limit`.
+/// Index changes after `version` that concern an index of `algorithm` (its templates, and every
+/// sealing and unsealing), oldest first, at most `limit`. Templates of another algorithm (a
+/// re-templating in progress) are left out.
 pub async fn index_changes_since(
     tx: &mut Tx,
     version: i64,
+    algorithm: &str,
     limit: u32,
 ) -> Result<Vec<IndexChange>> {
     let rows = sqlx::query(
         "SELECT version, record_no, change, algorithm FROM fr_index_changes \
-         WHERE version > $1 ORDER BY version LIMIT $2",
+         WHERE version > $1 AND (algorithm IS NULL OR algorithm = $2) ORDER BY version LIMIT $3",
     )
     .bind(version)
+    .bind(algorithm)
     .bind(i64::from(limit))
     .fetch_all(tx.conn())
     .await?;

@@ -221,9 +221,10 @@ pub async fn refresh(state: &AppState, fr: &Fr) -> Result<(), ApiError> {
         tx.commit().await.map_err(crate::store_error)?;
         return Ok(());
     }
-    let changes = gallery::index_changes_since(&mut tx, held, MAX_INCREMENTAL_CHANGES + 1)
-        .await
-        .map_err(crate::store_error)?;
+    let changes =
+        gallery::index_changes_since(&mut tx, held, &algorithm, MAX_INCREMENTAL_CHANGES + 1)
+            .await
+            .map_err(crate::store_error)?;
     if changes.len() > MAX_INCREMENTAL_CHANGES as usize {
         tx.commit().await.map_err(crate::store_error)?;
         let (index, version) = load_index_at(&state.store, fr.spec).await?;
@@ -240,9 +241,7 @@ pub async fn refresh(state: &AppState, fr: &Fr) -> Result<(), ApiError> {
     }
     let mut templates = HashMap::new();
     for c in &changes {
-        if c.kind == gallery::IndexChangeKind::Template
-            && c.algorithm.as_deref() == Some(algorithm.as_str())
-        {
+        if c.kind == gallery::IndexChangeKind::Template {
             if let Some(t) = gallery::template_of(&mut tx, c.record_no, &algorithm)
                 .await
                 .map_err(crate::store_error)?
@@ -257,8 +256,10 @@ pub async fn refresh(state: &AppState, fr: &Fr) -> Result<(), ApiError> {
         .write()
         .map_err(|_| ApiError::internal("index lock poisoned"))?;
     // Another refresh may have gone further while this one read: apply only what is newer.
+    // Every version up to `head` is committed (the counter row is locked until its change
+    // commits), so once this list is applied the index holds `head` at least.
     let applied = fr.version.load(Ordering::SeqCst);
-    let mut last = applied;
+    let mut last = applied.max(head);
     for c in changes.iter().filter(|c| c.version > applied) {
         let record = RecordId(c.record_no as u64);
         match c.kind {
@@ -274,7 +275,7 @@ pub async fn refresh(state: &AppState, fr: &Fr) -> Result<(), ApiError> {
             gallery::IndexChangeKind::Seal => index.seal(record),
             gallery::IndexChangeKind::Unseal => index.unseal(record),
         }
-        last = c.version;
+        last = last.max(c.version);
     }
     fr.version.store(last, Ordering::SeqCst);
     metrics::gauge!("probity_fr_index_version").set(last as f64);
