@@ -681,6 +681,21 @@ pub async fn meta(tx: &mut Tx, id: Uuid) -> Result<Option<BlobMeta>> {
     .transpose()
 }
 
+/// The ids of every blob committed and not destroyed, oldest first: the objects the store must
+/// be able to read (an integrity sweep walks them).
+pub async fn live_ids(tx: &mut Tx) -> Result<Vec<Uuid>> {
+    let rows =
+        sqlx::query("SELECT id FROM blobs WHERE destroyed_at IS NULL ORDER BY created_at, id")
+            .fetch_all(tx.conn())
+            .await?;
+    rows.iter()
+        .map(|r| {
+            let id: String = r.try_get("id")?;
+            parse_uuid(&id)
+        })
+        .collect()
+}
+
 /// The disposition certificate of a destroyed blob.
 pub async fn certificate(tx: &mut Tx, blob_id: Uuid) -> Result<Option<DispositionCertificate>> {
     let row = sqlx::query(

@@ -1,0 +1,321 @@
+//! Many nodes under node failure (SEC-04, DC-06): two `probity` nodes on one PostgreSQL database
+//! and one S3 bucket (moto on loopback, see crates/store/tests/s3_server) take evidence intakes
+//! in turn; one node is killed with SIGKILL mid-stream and restarted. Afterwards every
+//! acknowledged intake is readable, byte for byte, from both nodes; every blob the database
+//! references exists in the bucket and decrypts to its recorded SHA-256; the second write of an
+//! original is refused by the bucket; and `probity audit verify` passes.
+
+#[path = "../../store/tests/s3_server/mod.rs"]
+mod s3_server;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_probity");
+const PASSWORD: &str = "demo-password-2026";
+const BUCKET: &str = "probity-nodes";
+const CASE: &str = "2026-019-000101";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn fresh_postgres() -> String {
+    let admin = std::env::var("PROBITY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let name = format!("probity_nodes_{}", std::process::id());
+    let _ = Command::new("psql")
+        .args([
+            &admin,
+            "-q",
+            "-c",
+            &format!("DROP DATABASE IF EXISTS {name}"),
+        ])
+        .status();
+    let created = Command::new("psql")
+        .args([&admin, "-q", "-c", &format!("CREATE DATABASE {name}")])
+        .status()
+        .expect("psql is needed for this test (Debian postgresql-client)");
+    assert!(
+        created.success(),
+        "cannot create a test database through {admin}"
+    );
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin);
+    format!("{base}/{name}")
+}
+
+fn sample() -> Vec<u8> {
+    let base = std::env::var("PROBITY_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    let p = base.join("camera").join("apple_iphone4.jpg");
+    std::fs::read(&p).unwrap_or_else(|e| {
+        panic!(
+            "the camera sample {} is missing ({e}): set PROBITY_TEST_DATA to the shared data folder",
+            p.display()
+        )
+    })
+}
+
+struct Node {
+    child: Child,
+    url: String,
+}
+
+/// Starts `probity demo` (the first node: it seeds the accounts) or `probity serve` on the
+/// shared database and bucket, and waits until it is ready.
+fn start(command: &str, data_dir: &Path, database_url: &str, blob_url: &str) -> Node {
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args([
+            command,
+            "--no-tls",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--database-url", database_url, "--blob-url", blob_url])
+        .env("PROBITY_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start probity");
+    let out = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || for _ in BufReader::new(out).lines() {});
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(r) = reqwest::blocking::get(format!("{url}/ready")) {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the node exited before it was ready: {status}");
+        }
+        assert!(Instant::now() < deadline, "the node did not become ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Node { child, url }
+}
+
+fn client(url: &str) -> reqwest::blocking::Client {
+    let c = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let r = c
+        .post(format!("{url}/api/session"))
+        .json(&serde_json::json!({"username": "det.rivera", "password": PASSWORD}))
+        .send()
+        .expect("sign in");
+    assert!(r.status().is_success(), "sign in: {}", r.status());
+    c
+}
+
+/// One intake of a distinct original (the sample with `n` appended after its end); the item id
+/// and SHA-256 once the node acknowledged it, `None` when the node is gone.
+fn upload(c: &reqwest::blocking::Client, url: &str, n: u32) -> Option<(String, String)> {
+    let mut bytes = sample();
+    bytes.extend_from_slice(format!("intake {n}").as_bytes());
+    let sha = hex::encode(Sha256::digest(&bytes));
+    let boundary = "probity-kill-node-boundary";
+    let mut body = Vec::new();
+    for (k, v) in [
+        ("purpose", "crime_scene"),
+        ("basis_kind", "no_reasonable_expectation_of_privacy"),
+    ] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"IMG_{n:04}.JPG\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(&bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = c
+        .post(format!("{url}/api/cases/{CASE}/evidence"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .ok()?;
+    if r.status().as_u16() != 201 {
+        return None;
+    }
+    let report: serde_json::Value = r.json().ok()?;
+    let id = report["files"][0]["item_id"].as_str()?.to_string();
+    Some((id, sha))
+}
+
+fn original(c: &reqwest::blocking::Client, url: &str, id: &str) -> Vec<u8> {
+    let r = c
+        .get(format!("{url}/api/cases/{CASE}/evidence/{id}/original"))
+        .send()
+        .expect("read original");
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "acknowledged item {id} unreadable"
+    );
+    r.bytes().expect("bytes").to_vec()
+}
+
+#[test]
+fn sec_04_node_killed_mid_intake_loses_nothing_and_every_blob_decrypts() {
+    let s3 = s3_server::S3Server::start();
+    s3.create_bucket(BUCKET);
+    let blob_url = format!("s3://{BUCKET}/deployment");
+    let database_url = fresh_postgres();
+    let dir_a = tempfile::tempdir().expect("temp dir");
+    let dir_b = tempfile::tempdir().expect("temp dir");
+    let a = start("demo", dir_a.path(), &database_url, &blob_url);
+    // Node B: the same keys as A, its own data directory.
+    for key in ["master.key", "server.ed25519"] {
+        std::fs::copy(dir_a.path().join(key), dir_b.path().join(key)).expect("copy key");
+    }
+    let b = start("serve", dir_b.path(), &database_url, &blob_url);
+
+    // Intakes on both nodes in turn; B is killed without warning in the middle of the stream.
+    let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
+    let writers: Vec<_> = [a.url.clone(), b.url.clone()]
+        .into_iter()
+        .enumerate()
+        .map(|(w, url)| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let c = client(&url);
+                for i in 0..400u32 {
+                    match upload(&c, &url, w as u32 * 1000 + i) {
+                        Some(ack) => {
+                            if tx.send(ack).is_err() {
+                                return;
+                            }
+                        }
+                        None => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut acknowledged = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acknowledged.len() < 16 && Instant::now() < deadline {
+        if let Ok(ack) = rx.recv_timeout(Duration::from_millis(200)) {
+            acknowledged.push(ack);
+        }
+    }
+    let mut b_child = b.child;
+    b_child.kill().expect("SIGKILL node B");
+    let _ = b_child.wait();
+    // A goes on taking intakes while B is down; then stop the stream.
+    while acknowledged.len() < 24 && Instant::now() < deadline {
+        if let Ok(ack) = rx.recv_timeout(Duration::from_millis(200)) {
+            acknowledged.push(ack);
+        }
+    }
+    let mut a_child = a.child;
+    a_child.kill().expect("stop node A");
+    let _ = a_child.wait();
+    for w in writers {
+        let _ = w.join();
+    }
+    acknowledged.extend(rx.try_iter());
+    assert!(
+        acknowledged.len() >= 16,
+        "too few intakes: {}",
+        acknowledged.len()
+    );
+
+    // Both nodes back: every acknowledged original reads back from either, byte for byte.
+    let a = start("serve", dir_a.path(), &database_url, &blob_url);
+    let b = start("serve", dir_b.path(), &database_url, &blob_url);
+    let (ca, cb) = (client(&a.url), client(&b.url));
+    for (id, sha) in &acknowledged {
+        for (c, url) in [(&ca, &a.url), (&cb, &b.url)] {
+            let bytes = original(c, url, id);
+            assert_eq!(
+                &hex::encode(Sha256::digest(&bytes)),
+                sha,
+                "item {id} on {url}"
+            );
+        }
+    }
+
+    // Every blob the database references is in the bucket and decrypts to its SHA-256; the
+    // bucket refuses a second write of an original.
+    s3.run(async {
+        let mut config = probity_store::StoreConfig::new(dir_a.path(), Some(database_url.clone()));
+        config.master_key_base64 = None;
+        config.object_store =
+            Some(probity_store::blobs::object_store_from_url(&blob_url).expect("bucket"));
+        let store = probity_store::Store::open(config)
+            .await
+            .expect("open store");
+        let mut tx = store.begin_read().await.expect("read");
+        let ids = probity_store::blobs::live_ids(&mut tx)
+            .await
+            .expect("blob ids");
+        assert!(ids.len() >= acknowledged.len(), "{} blobs", ids.len());
+        for id in &ids {
+            let bytes = store
+                .blobs()
+                .get(&mut tx, *id)
+                .await
+                .unwrap_or_else(|e| panic!("blob {id} referenced by the database: {e}"));
+            assert!(!bytes.is_empty());
+        }
+        tx.rollback().await.expect("rollback");
+        let Err(again) = store
+            .blobs()
+            .stage(Some(ids[0]), b"replacement", "image/jpeg")
+            .await
+        else {
+            panic!("the bucket took a second write of original {}", ids[0]);
+        };
+        assert!(
+            matches!(again, probity_store::StoreError::AlreadyExists { .. }),
+            "{again}"
+        );
+        store.close().await;
+    });
+
+    for node in [a, b] {
+        let mut child = node.child;
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let out = Command::new(BIN)
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir_a.path())
+        .args(["--database-url", &database_url])
+        .output()
+        .expect("run audit verify");
+    assert!(
+        out.status.success(),
+        "audit verify after SIGKILL: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
