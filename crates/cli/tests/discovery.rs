@@ -2,35 +2,12 @@
 //! names (--public-key, --data-dir or --server), says which one it trusted, and refuses when no
 //! key is named. A real `probity demo` server (SQLite) exports the package.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_probity");
-const PASSWORD: &str = "demo-password-2026";
-const CASE: &str = "2026-019-000101";
+use std::path::Path;
+use std::process::{Child, Command, Output};
 
-fn camera_sample(name: &str) -> Vec<u8> {
-    let base = std::env::var("PROBITY_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let p = base.join("camera").join(name);
-    std::fs::read(&p).unwrap_or_else(|e| {
-        panic!(
-            "the camera sample {} is missing ({e}): set PROBITY_TEST_DATA to the shared data folder",
-            p.display()
-        )
-    })
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use common::{BIN, CASE};
 
 /// `probity demo` on a free port, killed on drop.
 struct Server {
@@ -46,78 +23,22 @@ impl Drop for Server {
 }
 
 fn start(data_dir: &Path) -> Server {
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .args(["demo", "--no-tls", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("PROBITY_LOG", "warn")
-        .env_remove("PROBITY_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start probity demo");
-    let out = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || for _ in BufReader::new(out).lines() {});
-    let server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = reqwest::blocking::get(format!("{}/ready", server.url)) {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "server did not become ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
+    let (child, _, url) = common::start_node("demo", data_dir, &[], &[]);
+    Server { child, url }
 }
 
 /// Signs in as det.rivera, uploads one camera original and exports the case's discovery
 /// package; returns the .tar bytes.
 fn export_package(url: &str) -> Vec<u8> {
-    let c = reqwest::blocking::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(60))
-        .build()
-        .expect("client");
-    let r = c
-        .post(format!("{url}/api/session"))
-        .json(&serde_json::json!({"username": "det.rivera", "password": PASSWORD}))
-        .send()
-        .expect("sign in");
-    assert!(r.status().is_success(), "sign in: {}", r.status());
-    let boundary = "probity-cli-test-boundary-51c3";
-    let mut body = Vec::new();
-    for (k, v) in [
-        ("purpose", "crime_scene"),
-        ("basis_kind", "no_reasonable_expectation_of_privacy"),
-    ] {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"IMG_0001.JPG\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(&camera_sample("apple_iphone4.jpg"));
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let r = c
-        .post(format!("{url}/api/cases/{CASE}/evidence"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .expect("upload");
+    let c = common::sign_in(url, "det.rivera");
+    let r = common::post_evidence(
+        &c,
+        url,
+        CASE,
+        "IMG_0001.JPG",
+        &common::camera_sample("apple_iphone4.jpg"),
+    )
+    .expect("upload");
     assert_eq!(r.status().as_u16(), 201, "upload: {:?}", r.text());
     let r = c
         .post(format!("{url}/api/cases/{CASE}/discovery"))

@@ -7,16 +7,17 @@
 //! schedule); an approval that was answered 200 is never lost; a proposal left open approves
 //! again; and the audit trail verifies. Runs on SQLite (the embedded default) and PostgreSQL.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use common::{camera_sample, BIN, PASSWORD};
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_probity");
-const PASSWORD: &str = "demo-password-2026";
 const INVESTIGATOR: &str = "det.rivera";
 const OFFICER: &str = "rec.lopez";
 const MANAGER: &str = "rm.adeyemi";
@@ -47,22 +48,6 @@ fn spread(latency: Duration) -> Vec<KillPoint> {
     points
 }
 
-fn camera_sample(name: &str) -> Vec<u8> {
-    let base = std::env::var("PROBITY_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let p = base.join("camera").join(name);
-    std::fs::read(&p).unwrap_or_else(|e| {
-        panic!(
-            "the camera sample {} is missing ({e}): set PROBITY_TEST_DATA to the shared data folder",
-            p.display()
-        )
-    })
-}
-
-/// The originals each case holds: the two camera samples that pass intake, and two variants of
-/// the small one with bytes after its end-of-image marker (still a valid JPEG, another SHA-256,
-/// so not refused as a duplicate). Four items, each with its thumbnail: eight blobs to destroy.
 fn originals() -> Vec<(String, Vec<u8>)> {
     let minimal = camera_sample("apple_minimal.jpg");
     let mut files = vec![
@@ -78,13 +63,6 @@ fn originals() -> Vec<(String, Vec<u8>)> {
         files.push((format!("apple_minimal_variant{n}.jpg"), v));
     }
     files
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
 }
 
 /// `probity demo` on a free port; killed on drop (SIGKILL on Unix).
@@ -104,53 +82,16 @@ impl Drop for Server {
 /// Starts `probity demo` (which seeds the demo accounts and keeps existing data) and waits until
 /// it answers.
 fn start(data_dir: &Path, database_url: Option<&str>) -> Server {
-    let port = free_port();
-    let mut cmd = Command::new(BIN);
-    cmd.args(["demo", "--no-tls", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("PROBITY_LOG", "warn")
-        .env_remove("PROBITY_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if let Some(u) = database_url {
-        cmd.args(["--database-url", u]);
-    }
-    let mut child = cmd.spawn().expect("start probity demo");
-    let out = child.stdout.take().expect("stdout");
-    // Drain stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in BufReader::new(out).lines() {});
-    let server = Server {
-        child,
-        port,
-        url: format!("http://127.0.0.1:{port}"),
+    let args: Vec<&str> = match database_url {
+        Some(u) => vec!["--database-url", u],
+        None => Vec::new(),
     };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = reqwest::blocking::get(format!("{}/ready", server.url)) {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "server did not become ready");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
+    let (child, port, url) = common::start_node("demo", data_dir, &args, &[]);
+    Server { child, port, url }
 }
 
 fn sign_in(url: &str, user: &str) -> reqwest::blocking::Client {
-    let c = reqwest::blocking::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    let r = c
-        .post(format!("{url}/api/session"))
-        .json(&json!({"username": user, "password": PASSWORD}))
-        .send()
-        .expect("sign in");
-    assert!(r.status().is_success(), "sign in {user}: {}", r.status());
-    c
+    common::sign_in(url, user)
 }
 
 /// The session cookie of `user`, for a request written by hand on a raw socket.
@@ -214,34 +155,7 @@ struct Prepared {
 }
 
 fn upload(c: &reqwest::blocking::Client, url: &str, case: &str, file: &str, bytes: &[u8]) -> Item {
-    let boundary = "probity-disposition-crash-boundary-7e1d";
-    let mut body = Vec::new();
-    for (k, v) in [
-        ("purpose", "crime_scene"),
-        ("basis_kind", "no_reasonable_expectation_of_privacy"),
-    ] {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let r = c
-        .post(format!("{url}/api/cases/{case}/evidence"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .expect("upload");
+    let r = common::post_evidence(c, url, case, file, bytes).expect("upload");
     let s = r.status().as_u16();
     let report: Value = r.json().unwrap_or(Value::Null);
     let f = &report["files"][0];
@@ -588,36 +502,7 @@ fn ret_11_disposition_all_or_nothing_across_sigkill() {
 
 #[test]
 fn ret_11_disposition_all_or_nothing_across_sigkill_postgres() {
-    let admin = std::env::var("PROBITY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let name = format!("probity_dispose_kill_{}", std::process::id());
-    let dropped = Command::new("psql")
-        .args([
-            &admin,
-            "-q",
-            "-c",
-            &format!("DROP DATABASE IF EXISTS {name}"),
-        ])
-        .status();
-    let created = Command::new("psql")
-        .args([&admin, "-q", "-c", &format!("CREATE DATABASE {name}")])
-        .status()
-        .expect("psql is needed for this test (Debian postgresql-client)");
-    assert!(
-        dropped.is_ok() && created.success(),
-        "cannot create a test database through {admin}"
-    );
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .unwrap_or(admin.clone());
-    all_or_nothing(Some(format!("{base}/{name}")));
-    let _ = Command::new("psql")
-        .args([
-            &admin,
-            "-q",
-            "-c",
-            &format!("DROP DATABASE IF EXISTS {name}"),
-        ])
-        .status();
+    let url = common::fresh_postgres_database("probity_dispose_kill");
+    all_or_nothing(Some(url.clone()));
+    common::drop_postgres_database(&url);
 }

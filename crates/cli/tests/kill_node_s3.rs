@@ -8,65 +8,17 @@
 #[path = "../../store/tests/s3_server/mod.rs"]
 mod s3_server;
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::{BIN, CASE};
 use sha2::{Digest, Sha256};
 
-const BIN: &str = env!("CARGO_BIN_EXE_probity");
-const PASSWORD: &str = "demo-password-2026";
 const BUCKET: &str = "probity-nodes";
-const CASE: &str = "2026-019-000101";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn fresh_postgres() -> String {
-    let admin = std::env::var("PROBITY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let name = format!("probity_nodes_{}", std::process::id());
-    let _ = Command::new("psql")
-        .args([
-            &admin,
-            "-q",
-            "-c",
-            &format!("DROP DATABASE IF EXISTS {name}"),
-        ])
-        .status();
-    let created = Command::new("psql")
-        .args([&admin, "-q", "-c", &format!("CREATE DATABASE {name}")])
-        .status()
-        .expect("psql is needed for this test (Debian postgresql-client)");
-    assert!(
-        created.success(),
-        "cannot create a test database through {admin}"
-    );
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .unwrap_or(admin);
-    format!("{base}/{name}")
-}
-
-fn sample() -> Vec<u8> {
-    let base = std::env::var("PROBITY_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let p = base.join("camera").join("apple_iphone4.jpg");
-    std::fs::read(&p).unwrap_or_else(|e| {
-        panic!(
-            "the camera sample {} is missing ({e}): set PROBITY_TEST_DATA to the shared data folder",
-            p.display()
-        )
-    })
-}
 
 struct Node {
     child: Child,
@@ -76,90 +28,22 @@ struct Node {
 /// Starts `probity demo` (the first node: it seeds the accounts) or `probity serve` on the
 /// shared database and bucket, and waits until it is ready.
 fn start(command: &str, data_dir: &Path, database_url: &str, blob_url: &str) -> Node {
-    let port = free_port();
-    let mut child = Command::new(BIN)
-        .args([
-            command,
-            "--no-tls",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(["--database-url", database_url, "--blob-url", blob_url])
-        .env("PROBITY_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start probity");
-    let out = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || for _ in BufReader::new(out).lines() {});
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Ok(r) = reqwest::blocking::get(format!("{url}/ready")) {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("the node exited before it was ready: {status}");
-        }
-        assert!(Instant::now() < deadline, "the node did not become ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (child, _, url) = common::start_node(
+        command,
+        data_dir,
+        &["--database-url", database_url, "--blob-url", blob_url],
+        &[],
+    );
     Node { child, url }
-}
-
-fn client(url: &str) -> reqwest::blocking::Client {
-    let c = reqwest::blocking::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    let r = c
-        .post(format!("{url}/api/session"))
-        .json(&serde_json::json!({"username": "det.rivera", "password": PASSWORD}))
-        .send()
-        .expect("sign in");
-    assert!(r.status().is_success(), "sign in: {}", r.status());
-    c
 }
 
 /// One intake of a distinct original (the sample with `n` appended after its end); the item id
 /// and SHA-256 once the node acknowledged it, `None` when the node is gone.
 fn upload(c: &reqwest::blocking::Client, url: &str, n: u32) -> Option<(String, String)> {
-    let mut bytes = sample();
+    let mut bytes = common::camera_sample("apple_iphone4.jpg");
     bytes.extend_from_slice(format!("intake {n}").as_bytes());
     let sha = hex::encode(Sha256::digest(&bytes));
-    let boundary = "probity-kill-node-boundary";
-    let mut body = Vec::new();
-    for (k, v) in [
-        ("purpose", "crime_scene"),
-        ("basis_kind", "no_reasonable_expectation_of_privacy"),
-    ] {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"IMG_{n:04}.JPG\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(&bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let r = c
-        .post(format!("{url}/api/cases/{CASE}/evidence"))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .ok()?;
+    let r = common::post_evidence(c, url, CASE, &format!("IMG_{n:04}.JPG"), &bytes).ok()?;
     if r.status().as_u16() != 201 {
         return None;
     }
@@ -186,7 +70,7 @@ fn sec_04_node_killed_mid_intake_loses_nothing_and_every_blob_decrypts() {
     let s3 = s3_server::S3Server::start();
     s3.create_bucket(BUCKET);
     let blob_url = format!("s3://{BUCKET}/deployment");
-    let database_url = fresh_postgres();
+    let database_url = common::fresh_postgres_database("probity_nodes");
     let dir_a = tempfile::tempdir().expect("temp dir");
     let dir_b = tempfile::tempdir().expect("temp dir");
     let a = start("demo", dir_a.path(), &database_url, &blob_url);
@@ -197,14 +81,14 @@ fn sec_04_node_killed_mid_intake_loses_nothing_and_every_blob_decrypts() {
     let b = start("serve", dir_b.path(), &database_url, &blob_url);
 
     // Intakes on both nodes in turn; B is killed without warning in the middle of the stream.
-    let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
+    let (tx, rx) = mpsc::channel::<(String, String)>();
     let writers: Vec<_> = [a.url.clone(), b.url.clone()]
         .into_iter()
         .enumerate()
         .map(|(w, url)| {
             let tx = tx.clone();
             std::thread::spawn(move || {
-                let c = client(&url);
+                let c = common::sign_in(&url, "det.rivera");
                 for i in 0..400u32 {
                     match upload(&c, &url, w as u32 * 1000 + i) {
                         Some(ack) => {
@@ -251,7 +135,10 @@ fn sec_04_node_killed_mid_intake_loses_nothing_and_every_blob_decrypts() {
     // Both nodes back: every acknowledged original reads back from either, byte for byte.
     let a = start("serve", dir_a.path(), &database_url, &blob_url);
     let b = start("serve", dir_b.path(), &database_url, &blob_url);
-    let (ca, cb) = (client(&a.url), client(&b.url));
+    let (ca, cb) = (
+        common::sign_in(&a.url, "det.rivera"),
+        common::sign_in(&b.url, "det.rivera"),
+    );
     for (id, sha) in &acknowledged {
         for (c, url) in [(&ca, &a.url), (&cb, &b.url)] {
             let bytes = original(c, url, id);
@@ -318,4 +205,5 @@ fn sec_04_node_killed_mid_intake_loses_nothing_and_every_blob_decrypts() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    common::drop_postgres_database(&database_url);
 }

@@ -2,21 +2,13 @@
 //! the middle of a stream of writes; after a restart every acknowledged write is there and
 //! `probity audit verify` passes. Runs on SQLite (the embedded default) and on PostgreSQL.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_probity");
-const PASSWORD: &str = "demo-password-2026";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use common::BIN;
 
 struct Server {
     child: Child,
@@ -30,49 +22,16 @@ fn start(data_dir: &Path, database_url: Option<&str>) -> Server {
 
 /// [`start`] with extra environment variables.
 fn start_with_env(data_dir: &Path, database_url: Option<&str>, env: &[(&str, &str)]) -> Server {
-    let port = free_port();
-    let mut cmd = Command::new(BIN);
-    cmd.envs(env.iter().copied());
-    cmd.args(["demo", "--no-tls", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("PROBITY_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if let Some(u) = database_url {
-        cmd.args(["--database-url", u]);
-    }
-    let mut child = cmd.spawn().expect("start probity demo");
-    let out = child.stdout.take().expect("stdout");
-    // Drain stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in BufReader::new(out).lines() {});
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = reqwest::blocking::get(format!("{url}/ready")) {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "server did not become ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let args: Vec<&str> = match database_url {
+        Some(u) => vec!["--database-url", u],
+        None => Vec::new(),
+    };
+    let (child, _, url) = common::start_node("demo", data_dir, &args, env);
     Server { child, url }
 }
 
 fn client(url: &str) -> reqwest::blocking::Client {
-    let c = reqwest::blocking::Client::builder()
-        .cookie_store(true)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("client");
-    let r = c
-        .post(format!("{url}/api/session"))
-        .json(&serde_json::json!({"username": "det.rivera", "password": PASSWORD}))
-        .send()
-        .expect("sign in");
-    assert!(r.status().is_success(), "sign in: {}", r.status());
-    c
+    common::sign_in(url, "det.rivera")
 }
 
 fn kill_mid_stream(database_url: Option<String>) {
@@ -164,30 +123,9 @@ fn sec_04_sigkill_mid_stream_loses_no_acknowledged_write_sqlite() {
 
 #[test]
 fn sec_04_sigkill_mid_stream_loses_no_acknowledged_write_postgres() {
-    let admin = std::env::var("PROBITY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let name = format!("probity_kill_{}", std::process::id());
-    let status = Command::new("psql")
-        .args([
-            &admin,
-            "-q",
-            "-c",
-            &format!("DROP DATABASE IF EXISTS {name}; "),
-        ])
-        .status();
-    let created = Command::new("psql")
-        .args([&admin, "-q", "-c", &format!("CREATE DATABASE {name}")])
-        .status()
-        .expect("psql is needed for this test (Debian postgresql-client)");
-    assert!(
-        status.is_ok() && created.success(),
-        "cannot create a test database through {admin}"
-    );
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_string())
-        .unwrap_or(admin);
-    kill_mid_stream(Some(format!("{base}/{name}")));
+    let url = common::fresh_postgres_database("probity_kill");
+    kill_mid_stream(Some(url.clone()));
+    common::drop_postgres_database(&url);
 }
 
 /// Operations: SIGTERM drains a node. `/ready` says "draining" at once (503) so a load balancer

@@ -1,0 +1,176 @@
+//! Shared by the tests that run the `probity` binary as a real process: the binary and the demo
+//! password, free ports, fresh PostgreSQL databases, camera samples, signed-in clients, a node
+//! started and waited for until it is ready, and an evidence intake written by hand.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_probity");
+pub const PASSWORD: &str = "demo-password-2026";
+pub const CASE: &str = "2026-019-000101";
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A camera file of the shared test data (`PROBITY_TEST_DATA`, default `../shared/data`).
+pub fn camera_sample(name: &str) -> Vec<u8> {
+    let base = std::env::var("PROBITY_TEST_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    let p = base.join("camera").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| {
+        panic!(
+            "the camera sample {} is missing ({e}): set PROBITY_TEST_DATA to the shared data folder",
+            p.display()
+        )
+    })
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("PROBITY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+fn psql(admin: &str, sql: &str) -> std::io::Result<std::process::ExitStatus> {
+    Command::new("psql").args([admin, "-q", "-c", sql]).status()
+}
+
+/// A fresh PostgreSQL database `<prefix>_<pid>` (a leftover of that name is dropped first);
+/// returns its URL. Panics, saying why, when it cannot be created.
+pub fn fresh_postgres_database(prefix: &str) -> String {
+    let admin = postgres_admin_url();
+    let name = format!("{prefix}_{}", std::process::id());
+    let dropped = psql(&admin, &format!("DROP DATABASE IF EXISTS {name}"));
+    let created = psql(&admin, &format!("CREATE DATABASE {name}"))
+        .expect("psql is needed for this test (Debian postgresql-client)");
+    assert!(
+        dropped.is_ok() && created.success(),
+        "cannot create a test database through {admin}"
+    );
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin.clone());
+    format!("{base}/{name}")
+}
+
+/// Drops a database made by [`fresh_postgres_database`] (best effort).
+pub fn drop_postgres_database(url: &str) {
+    if let Some((_, name)) = url.rsplit_once('/') {
+        let _ = psql(
+            &postgres_admin_url(),
+            &format!("DROP DATABASE IF EXISTS {name}"),
+        );
+    }
+}
+
+/// A client signed in as a demonstration user (cookies kept, 30 s timeout).
+pub fn sign_in(url: &str, user: &str) -> reqwest::blocking::Client {
+    let c = reqwest::blocking::Client::builder()
+        .cookie_store(true)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let r = c
+        .post(format!("{url}/api/session"))
+        .json(&serde_json::json!({"username": user, "password": PASSWORD}))
+        .send()
+        .expect("sign in");
+    assert!(r.status().is_success(), "sign in {user}: {}", r.status());
+    c
+}
+
+/// Starts `probity <command> --no-tls --listen 127.0.0.1:<free port> --data-dir <dir> <args>`
+/// with `env`, drains its output, and waits until `/ready` answers 200. Returns the process,
+/// its port and its URL; panics if it exits or is not ready within 90 s.
+pub fn start_node(
+    command: &str,
+    data_dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, u16, String) {
+    let port = free_port();
+    let mut child = Command::new(BIN)
+        .args([
+            command,
+            "--no-tls",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env("PROBITY_LOG", "warn")
+        .env_remove("PROBITY_DATABASE_URL")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start probity");
+    let out = child.stdout.take().expect("stdout");
+    // Drain stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in BufReader::new(out).lines() {});
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(r) = reqwest::blocking::get(format!("{url}/ready")) {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("probity {command} exited before it was ready: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "probity {command} did not become ready"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, port, url)
+}
+
+/// Posts one camera original to a case's evidence as a multipart body written by hand (purpose
+/// crime scene, no reasonable expectation of privacy).
+pub fn post_evidence(
+    c: &reqwest::blocking::Client,
+    url: &str,
+    case: &str,
+    filename: &str,
+    bytes: &[u8],
+) -> reqwest::Result<reqwest::blocking::Response> {
+    let boundary = "probity-cli-test-boundary-51c3";
+    let mut body = Vec::new();
+    for (k, v) in [
+        ("purpose", "crime_scene"),
+        ("basis_kind", "no_reasonable_expectation_of_privacy"),
+    ] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    c.post(format!("{url}/api/cases/{case}/evidence"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+}
