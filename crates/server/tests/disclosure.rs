@@ -7,26 +7,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use common::{Backend, TestServer};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const CASE: &str = "2026-019-000101";
-
-fn camera_sample(name: &str) -> Vec<u8> {
-    let base = std::env::var("PROBITY_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let p = base.join("camera").join(name);
-    assert!(
-        p.is_file(),
-        "the camera sample {} is missing: set PROBITY_TEST_DATA to the shared data folder",
-        p.display()
-    );
-    std::fs::read(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-}
 
 async fn upload(srv: &TestServer, c: &reqwest::Client, file: &str) -> String {
     let form = reqwest::multipart::Form::new()
@@ -34,7 +19,8 @@ async fn upload(srv: &TestServer, c: &reqwest::Client, file: &str) -> String {
         .text("basis_kind", "no_reasonable_expectation_of_privacy")
         .part(
             "file",
-            reqwest::multipart::Part::bytes(camera_sample(file)).file_name(file.to_string()),
+            reqwest::multipart::Part::bytes(common::camera_sample(file))
+                .file_name(file.to_string()),
         );
     let r = c
         .post(format!("{}/api/cases/{CASE}/evidence", srv.url))

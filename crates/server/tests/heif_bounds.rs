@@ -6,7 +6,6 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 
 use common::{Backend, TestServer};
 use reqwest::StatusCode;
@@ -17,19 +16,6 @@ const NO_REP: &[(&str, &str)] = &[
     ("purpose", "crime_scene"),
     ("basis_kind", "no_reasonable_expectation_of_privacy"),
 ];
-
-fn sample(name: &str) -> Vec<u8> {
-    let base = std::env::var("PROBITY_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let p = base.join("camera").join(name);
-    std::fs::read(&p).unwrap_or_else(|e| {
-        panic!(
-            "read {}: {e}; set PROBITY_TEST_DATA to the shared data folder",
-            p.display()
-        )
-    })
-}
 
 /// The `ispe` box declaring a size.
 fn ispe(width: u32, height: u32) -> Vec<u8> {
@@ -43,7 +29,7 @@ fn ispe(width: u32, height: u32) -> Vec<u8> {
 
 /// The iPhone 8 sample with its primary image declaring 100,000 × 100,000 pixels.
 fn heic_bomb() -> Vec<u8> {
-    let mut bytes = sample("apple_iphone8.heic");
+    let mut bytes = common::camera_sample("apple_iphone8.heic");
     let from = ispe(4032, 3024);
     let at = bytes
         .windows(from.len())
@@ -97,7 +83,7 @@ async fn dc_bad_input_heic_bomb_upload_refused_naming_the_limit_body(b: Backend)
     assert_eq!(items(&srv, &c).await, before, "nothing stored");
 
     // The server goes on: the real HEIC goes in, with its thumbnail.
-    let real = sample("apple_iphone8.heic");
+    let real = common::camera_sample("apple_iphone8.heic");
     let (s, report) = upload(&srv, &c, "IMG_0002.HEIC", &real).await;
     assert_eq!(s, StatusCode::CREATED, "{report}");
     assert_eq!(report["stored"], 1, "{report}");
@@ -134,7 +120,13 @@ async fn sec_heic_decoder_crash_child_body(b: Backend) {
     let srv = start(b).await;
     let c = srv.login("det.rivera").await;
     let before = items(&srv, &c).await;
-    let (s, report) = upload(&srv, &c, "IMG_0001.HEIC", &sample("apple_iphone8.heic")).await;
+    let (s, report) = upload(
+        &srv,
+        &c,
+        "IMG_0001.HEIC",
+        &common::camera_sample("apple_iphone8.heic"),
+    )
+    .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{report}");
     let reason = report["files"][0]["reason"].as_str().unwrap_or_default();
     assert!(
@@ -149,7 +141,13 @@ async fn sec_heic_decoder_crash_child_body(b: Backend) {
         .await
         .expect("health");
     assert_eq!(r.status(), StatusCode::OK);
-    let (s, report) = upload(&srv, &c, "IMG_0003.JPG", &sample("apple_iphone4.jpg")).await;
+    let (s, report) = upload(
+        &srv,
+        &c,
+        "IMG_0003.JPG",
+        &common::camera_sample("apple_iphone4.jpg"),
+    )
+    .await;
     assert_eq!(s, StatusCode::CREATED, "{report}");
 }
 both!(

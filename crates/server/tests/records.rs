@@ -7,8 +7,6 @@
 mod common;
 mod pdftext;
 
-use std::path::{Path, PathBuf};
-
 use base64::Engine;
 use chrono::Utc;
 use common::{Backend, TestServer};
@@ -18,19 +16,6 @@ use serde_json::{json, Value};
 const CASE: &str = "2026-019-000101";
 const OFFICER: &str = "rec.lopez";
 const MANAGER: &str = "rm.adeyemi";
-
-fn camera_sample(name: &str) -> Vec<u8> {
-    let base = std::env::var("PROBITY_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let p = base.join("camera").join(name);
-    assert!(
-        p.is_file(),
-        "the camera sample {} is missing: set PROBITY_TEST_DATA to the shared data folder",
-        p.display()
-    );
-    std::fs::read(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
-}
 
 async fn upload(srv: &TestServer, c: &reqwest::Client, case: &str, file: &str) -> Value {
     let boundary = "probity-records-boundary";
@@ -50,7 +35,7 @@ async fn upload(srv: &TestServer, c: &reqwest::Client, case: &str, file: &str) -
         )
         .as_bytes(),
     );
-    body.extend_from_slice(&camera_sample(file));
+    body.extend_from_slice(&common::camera_sample(file));
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let r = c
         .post(format!("{}/api/cases/{case}/evidence", srv.url))

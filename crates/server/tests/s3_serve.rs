@@ -8,7 +8,7 @@ mod common;
 #[path = "../../store/tests/s3_server/mod.rs"]
 mod s3_server;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use common::Backend;
 use futures_util::TryStreamExt;
@@ -24,19 +24,6 @@ const NO_REP: &[(&str, &str)] = &[
     ("purpose", "crime_scene"),
     ("basis_kind", "no_reasonable_expectation_of_privacy"),
 ];
-
-fn sample(name: &str) -> Vec<u8> {
-    let base = std::env::var("PROBITY_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let p = base.join("camera").join(name);
-    std::fs::read(&p).unwrap_or_else(|e| {
-        panic!(
-            "the camera sample {} is missing ({e}): set PROBITY_TEST_DATA to the shared data folder",
-            p.display()
-        )
-    })
-}
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
@@ -61,7 +48,7 @@ async fn evidence_through_s3_bucket(backend: Backend) {
     assert_eq!(s, StatusCode::OK, "{body}");
 
     let c = srv.login("det.rivera").await;
-    let original = sample("apple_iphone4.jpg");
+    let original = common::camera_sample("apple_iphone4.jpg");
     let (s, report) = srv
         .upload_evidence(&c, CASE, NO_REP, "IMG_0001.JPG", &original)
         .await;

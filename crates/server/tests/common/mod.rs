@@ -298,6 +298,26 @@ impl TestServer {
     }
 }
 
+/// The shared test data folder (`PROBITY_TEST_DATA`, default `../shared/data`).
+pub fn test_data() -> std::path::PathBuf {
+    std::env::var_os("PROBITY_TEST_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"))
+        })
+}
+
+/// A camera file of the shared test data; fails with a clear message when it is missing.
+pub fn camera_sample(name: &str) -> Vec<u8> {
+    let p = test_data().join("camera").join(name);
+    std::fs::read(&p).unwrap_or_else(|e| {
+        panic!(
+            "the camera sample {} is missing ({e}): set PROBITY_TEST_DATA to the shared data folder",
+            p.display()
+        )
+    })
+}
+
 /// The CSRF token a server-rendered page carries in its forms.
 pub fn csrf_of(html: &str) -> String {
     html.split("name=\"csrf\" value=\"")
