@@ -1545,3 +1545,63 @@ both!(
     fr_08_candidate_scores_read_as_calibrated_false_match_rates,
     super::fr_08_candidate_scores_read_as_calibrated_false_match_rates_body
 );
+
+/// FR-02 on many nodes: a node whose index is behind changes that were already pruned from the
+/// database (kept 7 days) cannot patch its index, so it rebuilds it from the repository before
+/// it serves a search: the sealing it missed is in force, and it holds the database's version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fr_02_node_behind_pruned_changes_rebuilds_its_index() {
+    let srv = common::start(Backend::Postgres).await;
+    let ids = enrol_gallery(&srv, 4).await;
+    let (_, pool) = to_search(&srv, &ids[1]).await;
+    let arrest = arrest_of_top(&pool);
+    let rec = srv.login("rec.lopez").await;
+    let (s, body) = srv
+        .post(
+            &rec,
+            &format!("/api/fr/gallery/arrests/{arrest}/seal"),
+            json!({"sealed": true, "reason": "court order"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let records: Vec<probity_face::RecordId> = {
+        let mut tx = srv.state.store.begin_read().await.expect("read");
+        let r = probity_store::gallery::by_arrest(&mut tx, &arrest)
+            .await
+            .expect("records");
+        tx.rollback().await.expect("rollback");
+        r.iter()
+            .map(|r| probity_face::RecordId(r.record_no as u64))
+            .collect()
+    };
+    // The node falls behind: its index still shows the record and holds version 0, and every
+    // change it would need has been pruned.
+    let fr = probity_server::fr::engine::loaded(&srv.state).expect("index loaded");
+    {
+        let mut index = fr.index.write().expect("index");
+        for r in &records {
+            index.unseal(*r);
+        }
+    }
+    fr.version.store(0, std::sync::atomic::Ordering::SeqCst);
+    let pool = sqlx::PgPool::connect(srv.database_url.as_deref().expect("PostgreSQL"))
+        .await
+        .expect("database");
+    sqlx::query("DELETE FROM fr_index_changes")
+        .execute(&pool)
+        .await
+        .expect("prune");
+    pool.close().await;
+
+    // Before its next search the node rebuilds: the sealing is in force in its index.
+    let fr = probity_server::fr::engine::get(&srv.state)
+        .await
+        .expect("engine");
+    let (held, head) = index_versions(&srv).await;
+    assert_eq!(held, head, "the rebuilt index holds the database's version");
+    let index = fr.index.read().expect("index");
+    assert!(
+        records.iter().all(|r| index.is_sealed(*r)),
+        "the missed sealing is in force after the rebuild"
+    );
+}

@@ -250,6 +250,10 @@ pub struct IndexChange {
     pub algorithm: Option<String>,
 }
 
+/// Index changes are kept this long (7 days), pruned every [`PRUNE_EVERY`] changes.
+const KEEP_CHANGES_MS: i64 = 7 * 24 * 3600 * 1000;
+const PRUNE_EVERY: i64 = 1000;
+
 /// The channel on which PostgreSQL announces a committed index change (payload: its version).
 pub const INDEX_CHANNEL: &str = "probity_fr_index";
 
@@ -279,6 +283,14 @@ async fn note_index_change(
     .bind(now_ms())
     .execute(tx.conn())
     .await?;
+    if version % PRUNE_EVERY == 0 {
+        // Nodes follow within seconds; a node that fell further behind rebuilds its index
+        // (`oldest_index_change` tells it that changes it needs are gone).
+        sqlx::query("DELETE FROM fr_index_changes WHERE at < $1")
+            .bind(now_ms() - KEEP_CHANGES_MS)
+            .execute(tx.conn())
+            .await?;
+    }
     if tx.backend == crate::Backend::Postgres {
         sqlx::query("SELECT pg_notify($1, $2)")
             .bind(INDEX_CHANNEL)
@@ -316,6 +328,15 @@ pub async fn index_version(tx: &mut Tx) -> Result<i64> {
         .fetch_one(tx.conn())
         .await?;
     Ok(row.try_get("version")?)
+}
+
+/// The oldest index change still kept (`None` when none is): a node holding a version below
+/// it minus one has missed pruned changes and must rebuild its index.
+pub async fn oldest_index_change(tx: &mut Tx) -> Result<Option<i64>> {
+    let row = sqlx::query("SELECT MIN(version) AS v FROM fr_index_changes")
+        .fetch_one(tx.conn())
+        .await?;
+    Ok(row.try_get::<Option<i64>, _>("v")?)
 }
 
 /// Index changes after `version` that concern an index of `algorithm` (its templates, and every

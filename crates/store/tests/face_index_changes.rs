@@ -82,6 +82,7 @@ async fn changes_are_numbered(t: &TestStore) {
     let after_two = gallery::index_changes_since(&mut tx, 2, "dlib-resnet-v1@2", 100)
         .await
         .expect("changes");
+    let oldest = gallery::oldest_index_change(&mut tx).await.expect("oldest");
     tx.rollback().await.expect("rollback");
     let seen: Vec<(i64, i64, IndexChangeKind)> = dlib
         .iter()
@@ -100,6 +101,7 @@ async fn changes_are_numbered(t: &TestStore) {
         after_two.iter().map(|c| c.version).collect::<Vec<_>>(),
         vec![4]
     );
+    assert_eq!(oldest, Some(1), "nothing pruned yet");
 }
 both_backends!(
     fr_02_face_index_changes_numbered_in_their_transaction,

@@ -221,11 +221,17 @@ pub async fn refresh(state: &AppState, fr: &Fr) -> Result<(), ApiError> {
         tx.commit().await.map_err(crate::store_error)?;
         return Ok(());
     }
+    metrics::gauge!("probity_fr_index_lag").set((head - held) as f64);
     let changes =
         gallery::index_changes_since(&mut tx, held, &algorithm, MAX_INCREMENTAL_CHANGES + 1)
             .await
             .map_err(crate::store_error)?;
-    if changes.len() > MAX_INCREMENTAL_CHANGES as usize {
+    // Changes this node needs may have been pruned (kept 7 days): then rebuild as well.
+    let pruned = gallery::oldest_index_change(&mut tx)
+        .await
+        .map_err(crate::store_error)?
+        .is_none_or(|oldest| oldest > held + 1);
+    if pruned || changes.len() > MAX_INCREMENTAL_CHANGES as usize {
         tx.commit().await.map_err(crate::store_error)?;
         let (index, version) = load_index_at(&state.store, fr.spec).await?;
         let mut held = fr
@@ -237,6 +243,7 @@ pub async fn refresh(state: &AppState, fr: &Fr) -> Result<(), ApiError> {
             fr.version.store(version, Ordering::SeqCst);
         }
         metrics::gauge!("probity_fr_index_version").set(version as f64);
+        metrics::gauge!("probity_fr_index_lag").set(0.0);
         return Ok(());
     }
     let mut templates = HashMap::new();
@@ -279,6 +286,7 @@ pub async fn refresh(state: &AppState, fr: &Fr) -> Result<(), ApiError> {
     }
     fr.version.store(last, Ordering::SeqCst);
     metrics::gauge!("probity_fr_index_version").set(last as f64);
+    metrics::gauge!("probity_fr_index_lag").set(0.0);
     Ok(())
 }
 
