@@ -4,8 +4,14 @@
 //! read-back verification), then `exiftool -json` plus `sha256sum` run over the same folder in
 //! the same run. Prints files/s, MB/s and the ratio.
 //!
+//! The same intake then runs with the blobs in an S3 bucket (moto on loopback, as in the tests;
+//! skipped with a message when moto is not installed), against the local folder.
+//!
 //! Run: `cargo bench -p probity-server --bench evidence_intake`
 //! (PROBITY_BENCH_MB sets the folder size, default 1024; PROBITY_TEST_DATA the sample data).
+
+#[path = "../../store/tests/s3_server/mod.rs"]
+mod s3_server;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -90,45 +96,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let report = runtime.block_on(async {
-        let mut config = Config {
-            data_dir: work.path().join("data"),
-            tls: false,
-            ..Config::default()
-        };
-        config.database_url = None;
-        let state = build_state(config).await?;
-        demo::seed(&state.store, &state.passwords).await?;
-        let mut tx = state.store.begin().await?;
-        let user = probity_store::users::get_by_username(&mut tx, "det.rivera")
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("demo user missing"))?;
-        let p = probity_server::principal::load(&mut tx, user, &state.commands, chrono::Utc::now())
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
-        tx.commit().await?;
-        let case = state
-            .load_case("2026-019-000101")
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.detail))?
-            .ok_or_else(|| anyhow::anyhow!("demo case missing"))?;
-        let fields = [
-            ("purpose", "crime_scene"),
-            ("basis_kind", "no_reasonable_expectation_of_privacy"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let record = evidence::intake::capture_record_from_fields(&fields)
-            .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
-        let t = Instant::now();
-        let report = evidence::ingest_card(&state, &p, &case, record, &card, None)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
-        let secs = t.elapsed().as_secs_f64();
-        state.store.close().await;
-        anyhow::Ok((report, secs))
-    })?;
+    let report = runtime.block_on(intake(&card, &work.path().join("data"), None))?;
     let (report, ours) = report;
     anyhow::ensure!(
         report.stored as u64 == files && report.safe_to_clear,
@@ -172,5 +140,85 @@ fn main() -> anyhow::Result<()> {
         "ratio (reference time / probity time): {:.2}x (above 1 means probity is faster while also encrypting, thumbnailing and storing)",
         reference / ours
     );
+
+    // The same intake into an S3 bucket.
+    let moto = std::env::var_os("PROBITY_TEST_MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server")
+        });
+    if !moto.exists() {
+        println!(
+            "s3: skipped, {} is not installed (scripts/setup installs it)",
+            moto.display()
+        );
+        return Ok(());
+    }
+    let s3 = s3_server::S3Server::start();
+    s3.create_bucket("probity-bench");
+    let (report, in_bucket) = s3.run(intake(
+        &card,
+        &work.path().join("data-s3"),
+        Some("s3://probity-bench/intake".to_string()),
+    ))?;
+    anyhow::ensure!(
+        report.stored as u64 == files,
+        "intake to S3 stored {} of {files} files: {:?}",
+        report.stored,
+        report.problems.first()
+    );
+    println!(
+        "probity intake into an S3 bucket (moto on loopback): {in_bucket:.2} s, {:.1} files/s, {:.1} MB/s; local folder / S3 time: {:.2}x",
+        files as f64 / in_bucket,
+        bytes as f64 / 1e6 / in_bucket,
+        ours / in_bucket
+    );
     Ok(())
+}
+
+/// Ingests the folder `card` as det.rivera into the demo case, with the blobs in `data_dir`'s
+/// folder or in `blob_url`; returns the report and the seconds taken.
+async fn intake(
+    card: &Path,
+    data_dir: &Path,
+    blob_url: Option<String>,
+) -> anyhow::Result<(evidence::IntakeReport, f64)> {
+    let config = Config {
+        data_dir: data_dir.to_path_buf(),
+        tls: false,
+        database_url: None,
+        blob_url,
+        ..Config::default()
+    };
+    let state = build_state(config).await?;
+    demo::seed(&state.store, &state.passwords).await?;
+    let mut tx = state.store.begin().await?;
+    let user = probity_store::users::get_by_username(&mut tx, "det.rivera")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("demo user missing"))?;
+    let p = probity_server::principal::load(&mut tx, user, &state.commands, chrono::Utc::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    tx.commit().await?;
+    let case = state
+        .load_case("2026-019-000101")
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))?
+        .ok_or_else(|| anyhow::anyhow!("demo case missing"))?;
+    let fields = [
+        ("purpose", "crime_scene"),
+        ("basis_kind", "no_reasonable_expectation_of_privacy"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let record = evidence::intake::capture_record_from_fields(&fields)
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let t = Instant::now();
+    let report = evidence::ingest_card(&state, &p, &case, record, card, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let secs = t.elapsed().as_secs_f64();
+    state.store.close().await;
+    Ok((report, secs))
 }
