@@ -7,7 +7,9 @@
 //! The same intake then runs with the blobs in an S3 bucket (moto on loopback, as in the tests;
 //! skipped with a message when moto is not installed), against the local folder.
 //!
-//! Run: `cargo bench -p probity-server --bench evidence_intake`
+//! Run: `cargo build --release -p probity-imaging --bins && cargo bench -p probity-server --bench
+//! evidence_intake` (HEIC pixels are decoded by the worker program `probity-heif-worker`, found
+//! beside the bench binary's folder or named by `PROBITY_HEIF_WORKER`)
 //! (PROBITY_BENCH_MB sets the folder size, default 1024; PROBITY_TEST_DATA the sample data).
 
 #[path = "../../store/tests/s3_server/mod.rs"]
