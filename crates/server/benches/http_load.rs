@@ -3,7 +3,8 @@
 //! (SEC-04), so this measures the whole path, including a durable write per request.
 //!
 //! On PostgreSQL it also runs against two and three nodes of one deployment (one database, the
-//! clients spread over the nodes, all in this process as on a single machine).
+//! clients spread over the nodes, all in this process as on a single machine). A second mix has
+//! every client take in camera originals (a small real JPEG, unique per request).
 //!
 //! `cargo bench -p probity-server --bench http_load` (env: BENCH_SECONDS, BENCH_CONCURRENCY).
 
@@ -35,12 +36,55 @@ async fn start_node(
 
 /// Runs the load against `nodes` nodes of one deployment (one database; the others share the
 /// first node's keys and blob folder), the clients spread evenly over the nodes.
+/// What the clients do.
+#[derive(Clone, Copy, PartialEq)]
+enum Mix {
+    /// Read one case (authorized and audited).
+    CaseReads,
+    /// Take in one camera original each (hash, metadata, thumbnail, encryption, rows, audit).
+    Intakes,
+}
+
+impl Mix {
+    fn label(self) -> &'static str {
+        match self {
+            Mix::CaseReads => "case reads",
+            Mix::Intakes => "evidence intakes",
+        }
+    }
+}
+
+/// A small real JPEG (`apple_minimal.jpg` of the shared data), made unique per request by a
+/// comment segment after SOI, so no intake is refused as a duplicate.
+fn jpeg_sample() -> Vec<u8> {
+    let base = std::env::var("PROBITY_TEST_DATA")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+        });
+    std::fs::read(base.join("camera").join("apple_minimal.jpg"))
+        .expect("camera sample apple_minimal.jpg: set PROBITY_TEST_DATA")
+}
+
+fn unique_jpeg(sample: &[u8], n: u64) -> Vec<u8> {
+    let tag = format!("probity load {n}");
+    let len = (tag.len() + 2) as u16;
+    let mut out = Vec::with_capacity(sample.len() + tag.len() + 4);
+    out.extend_from_slice(&sample[..2]);
+    out.extend_from_slice(&[0xFF, 0xFE]);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(tag.as_bytes());
+    out.extend_from_slice(&sample[2..]);
+    out
+}
+
 async fn run(
     label: &str,
     database_url: Option<String>,
     seconds: u64,
     concurrency: usize,
     nodes: usize,
+    mix: Mix,
 ) {
     let dirs: Vec<tempfile::TempDir> = (0..nodes)
         .map(|_| tempfile::tempdir().expect("temp dir"))
@@ -94,16 +138,39 @@ async fn run(
         }
     }
     let end = Instant::now() + Duration::from_secs(seconds);
+    let sample = std::sync::Arc::new(jpeg_sample());
     let mut tasks = Vec::new();
     for i in 0..concurrency {
         let c = client.clone();
         let t = targets[i % targets.len()].clone();
+        let intake = format!(
+            "{}/api/cases/2026-019-000101/evidence",
+            urls[i % urls.len()]
+        );
+        let sample = sample.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let mut errors = 0u64;
+            let mut n = 0u64;
             while Instant::now() < end {
                 let s = Instant::now();
-                match c.get(&t).send().await {
+                let sent = match mix {
+                    Mix::CaseReads => c.get(&t).send().await,
+                    Mix::Intakes => {
+                        n += 1;
+                        let file = reqwest::multipart::Part::bytes(unique_jpeg(
+                            &sample,
+                            (i as u64) << 32 | n,
+                        ))
+                        .file_name(format!("IMG_{i}_{n}.JPG"));
+                        let form = reqwest::multipart::Form::new()
+                            .text("purpose", "crime_scene")
+                            .text("basis_kind", "no_reasonable_expectation_of_privacy")
+                            .part("file", file);
+                        c.post(&intake).multipart(form).send().await
+                    }
+                };
+                match sent {
                     Ok(r) if r.status().is_success() => {
                         let _ = r.bytes().await;
                         lat.push(s.elapsed());
@@ -129,7 +196,8 @@ async fn run(
             .unwrap_or_default()
     };
     println!(
-        "{label}: {n} case reads in {seconds} s = {:.0} req/s ({:.0} per node), p50 {:.2} ms, p99 {:.2} ms, errors {errors} (concurrency {concurrency}, {nodes} node{})",
+        "{label}: {n} {} in {seconds} s = {:.0} req/s ({:.0} per node), p50 {:.2} ms, p99 {:.2} ms, errors {errors} (concurrency {concurrency}, {nodes} node{})",
+        mix.label(),
         n as f64 / seconds as f64,
         n as f64 / seconds as f64 / nodes as f64,
         pct(0.50).as_secs_f64() * 1e3,
@@ -172,11 +240,13 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        run("sqlite", None, seconds, concurrency, 1).await;
-        for nodes in 1..=3 {
-            match fresh_postgres().await {
-                Some(url) => run("postgres", Some(url), seconds, concurrency, nodes).await,
-                None => println!("postgres: skipped, PostgreSQL not reachable"),
+        for mix in [Mix::CaseReads, Mix::Intakes] {
+            run("sqlite", None, seconds, concurrency, 1, mix).await;
+            for nodes in 1..=3 {
+                match fresh_postgres().await {
+                    Some(url) => run("postgres", Some(url), seconds, concurrency, nodes, mix).await,
+                    None => println!("postgres: skipped, PostgreSQL not reachable"),
+                }
             }
         }
     });
