@@ -407,7 +407,8 @@ pub(crate) struct PageQuery<'a> {
     pub table: &'a str,
     pub filter: &'a str,
     pub binds: Vec<String>,
-    /// The sort column (whitelisted by the caller) and the unique column that breaks ties.
+    /// The sort column (whitelisted by the caller) and the columns, comma-separated, that break
+    /// ties (the last one unique).
     pub order: &'a str,
     pub tiebreak: &'a str,
     pub descending: bool,
@@ -424,15 +425,38 @@ impl PageQuery<'_> {
         from_row: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
     ) -> Result<(Vec<T>, u64)> {
         use sqlx::Row;
+        let items = self.rows(tx, from_row).await?;
+        let count_sql = format!("SELECT COUNT(*) AS n FROM {}{}", self.table, self.filter);
+        let mut c = sqlx::query(&count_sql);
+        for b in self.binds {
+            c = c.bind(b);
+        }
+        let total: i64 = c.fetch_one(tx.conn()).await?.try_get("n")?;
+        Ok((items, u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// The page's rows only, read with `from_row` (for lists whose total the caller counts
+    /// itself, after checks of its own).
+    pub(crate) async fn rows<T>(
+        &self,
+        tx: &mut Tx,
+        from_row: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
+    ) -> Result<Vec<T>> {
         let dir = if self.descending { "DESC" } else { "ASC" };
+        // Every tie-breaking column goes in the same direction as the sort.
+        let tiebreak: Vec<String> = self
+            .tiebreak
+            .split(',')
+            .map(|c| format!("{} {dir}", c.trim()))
+            .collect();
         let n = self.binds.len();
         let sql = format!(
-            "SELECT {} FROM {}{} ORDER BY {} {dir}, {} {dir} LIMIT ${} OFFSET ${}",
+            "SELECT {} FROM {}{} ORDER BY {} {dir}, {} LIMIT ${} OFFSET ${}",
             self.columns,
             self.table,
             self.filter,
             self.order,
-            self.tiebreak,
+            tiebreak.join(", "),
             n + 1,
             n + 2
         );
@@ -446,13 +470,6 @@ impl PageQuery<'_> {
             .bind(i64::try_from(self.offset).unwrap_or(i64::MAX))
             .fetch_all(tx.conn())
             .await?;
-        let items = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-        let count_sql = format!("SELECT COUNT(*) AS n FROM {}{}", self.table, self.filter);
-        let mut c = sqlx::query(&count_sql);
-        for b in self.binds {
-            c = c.bind(b);
-        }
-        let total: i64 = c.fetch_one(tx.conn()).await?.try_get("n")?;
-        Ok((items, u64::try_from(total).unwrap_or(0)))
+        rows.iter().map(from_row).collect()
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::db::{from_ms, now_ms, opt_from_ms, parse_uuid, Tx};
+use crate::db::{from_ms, now_ms, opt_from_ms, parse_uuid, PageQuery, Tx};
 use crate::error::{Result, StoreError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -205,42 +205,37 @@ pub struct DeviceFilter {
 
 /// One batch of devices (see [`DeviceFilter`]).
 pub async fn list_page(tx: &mut Tx, f: &DeviceFilter) -> Result<Vec<Device>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM devices d WHERE 1 = 1");
+    let mut filter = String::from(" WHERE 1 = 1");
     let mut binds: Vec<String> = Vec::new();
     if let Some(q) = &f.q {
         binds.push(crate::cases::contains_pattern(q));
         let n = binds.len();
-        sql += &format!(
+        filter += &format!(
             " AND (LOWER(d.serial) LIKE ${n} ESCAPE '\\' OR LOWER(d.make) LIKE ${n} ESCAPE '\\' \
              OR LOWER(d.model) LIKE ${n} ESCAPE '\\')"
         );
     }
     if let Some(c) = &f.command {
         binds.push(c.clone());
-        sql += &format!(" AND d.command = ${}", binds.len());
+        filter += &format!(" AND d.command = ${}", binds.len());
     }
     if let Some(t) = &f.device_type {
         binds.push(t.clone());
-        sql += &format!(" AND d.device_type = ${}", binds.len());
+        filter += &format!(" AND d.device_type = ${}", binds.len());
     }
-    let dir = if f.descending { "DESC" } else { "ASC" };
-    sql += &format!(
-        " ORDER BY {} {dir}, d.serial {dir}, d.id {dir} LIMIT ${} OFFSET ${}",
-        f.sort.expression(),
-        binds.len() + 1,
-        binds.len() + 2
-    );
-    let mut q = sqlx::query(&sql);
-    for b in binds {
-        q = q.bind(b);
+    PageQuery {
+        columns: COLUMNS,
+        table: "devices d",
+        filter: &filter,
+        binds,
+        order: f.sort.expression(),
+        tiebreak: "d.serial, d.id",
+        descending: f.descending,
+        limit: f.limit,
+        offset: f.offset,
     }
-    let limit = if f.limit == 0 { 50 } else { f.limit };
-    let rows = q
-        .bind(i64::from(limit))
-        .bind(i64::try_from(f.offset).unwrap_or(i64::MAX))
-        .fetch_all(tx.conn())
-        .await?;
-    rows.iter().map(from_row).collect()
+    .rows(tx, from_row)
+    .await
 }
 
 /// Devices whose serial contains `text` (any case), by serial, at most `limit` from `offset` on.

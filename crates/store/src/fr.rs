@@ -7,7 +7,7 @@
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::db::{from_ms, now_ms, parse_uuid, Tx};
+use crate::db::{from_ms, now_ms, parse_uuid, PageQuery, Tx};
 use crate::error::{Result, StoreError};
 
 /// A stored request.
@@ -198,14 +198,14 @@ pub struct RequestFilter {
 
 /// One batch of requests (see [`RequestFilter`]).
 pub async fn list_page(tx: &mut Tx, f: &RequestFilter) -> Result<Vec<Request>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM fr_requests WHERE 1 = 1");
+    let mut filter = String::from(" WHERE 1 = 1");
     let mut binds: Vec<String> = Vec::new();
     if let Some(q) = &f.q {
         let contains = crate::cases::contains_pattern(q);
         let starts = contains[1..].to_string();
         binds.push(contains);
         binds.push(starts);
-        sql += &format!(
+        filter += &format!(
             " AND (LOWER(case_number) LIKE ${} ESCAPE '\\' OR LOWER(id) LIKE ${} ESCAPE '\\')",
             binds.len() - 1,
             binds.len()
@@ -213,26 +213,21 @@ pub async fn list_page(tx: &mut Tx, f: &RequestFilter) -> Result<Vec<Request>> {
     }
     if let Some(st) = &f.state {
         binds.push(st.clone());
-        sql += &format!(" AND state = ${}", binds.len());
+        filter += &format!(" AND state = ${}", binds.len());
     }
-    let dir = if f.descending { "DESC" } else { "ASC" };
-    sql += &format!(
-        " ORDER BY {} {dir}, id {dir} LIMIT ${} OFFSET ${}",
-        f.sort.column(),
-        binds.len() + 1,
-        binds.len() + 2
-    );
-    let mut q = sqlx::query(&sql);
-    for b in binds {
-        q = q.bind(b);
+    PageQuery {
+        columns: COLUMNS,
+        table: "fr_requests",
+        filter: &filter,
+        binds,
+        order: f.sort.column(),
+        tiebreak: "id",
+        descending: f.descending,
+        limit: f.limit,
+        offset: f.offset,
     }
-    let limit = if f.limit == 0 { 50 } else { f.limit };
-    let rows = q
-        .bind(i64::from(limit))
-        .bind(i64::try_from(f.offset).unwrap_or(i64::MAX))
-        .fetch_all(tx.conn())
-        .await?;
-    rows.iter().map(from_row).collect()
+    .rows(tx, from_row)
+    .await
 }
 
 /// Requests, newest first; `states` empty = all. At most 500.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::db::{from_ms, now_ms, opt_from_ms, parse_uuid, to_ms, Tx};
+use crate::db::{from_ms, now_ms, opt_from_ms, parse_uuid, to_ms, PageQuery, Tx};
 use crate::error::{Result, StoreError};
 
 /// A stored deployment authorization.
@@ -198,11 +198,11 @@ pub async fn authorizations_page(
     tx: &mut Tx,
     f: &AuthorizationFilter,
 ) -> Result<Vec<Authorization>> {
-    let mut sql = format!("SELECT {AUTH_COLUMNS} FROM thermal_authorizations WHERE 1 = 1");
+    let mut filter = String::from(" WHERE 1 = 1");
     let mut binds: Vec<String> = Vec::new();
     if let Some(q) = &f.q {
         binds.push(crate::cases::contains_pattern(q));
-        sql += &format!(" AND LOWER(source) LIKE ${} ESCAPE '\\'", binds.len());
+        filter += &format!(" AND LOWER(source) LIKE ${} ESCAPE '\\'", binds.len());
     }
     for (column, value) in [
         ("basis", &f.basis),
@@ -211,13 +211,13 @@ pub async fn authorizations_page(
     ] {
         if let Some(v) = value {
             binds.push(v.clone());
-            sql += &format!(" AND {column} = ${}", binds.len());
+            filter += &format!(" AND {column} = ${}", binds.len());
         }
     }
     if let Some((status, at)) = f.status {
         // An integer computed here, never text from the request.
         let now = to_ms(at);
-        sql += &match status {
+        filter += &match status {
             AuthorizationStatus::InForce => {
                 format!(" AND starts_at <= {now} AND expires_at > {now}")
             }
@@ -225,24 +225,19 @@ pub async fn authorizations_page(
             AuthorizationStatus::Scheduled => format!(" AND starts_at > {now}"),
         };
     }
-    let dir = if f.descending { "DESC" } else { "ASC" };
-    sql += &format!(
-        " ORDER BY {} {dir}, id {dir} LIMIT ${} OFFSET ${}",
-        f.sort.column(),
-        binds.len() + 1,
-        binds.len() + 2
-    );
-    let mut q = sqlx::query(&sql);
-    for b in binds {
-        q = q.bind(b);
+    PageQuery {
+        columns: AUTH_COLUMNS,
+        table: "thermal_authorizations",
+        filter: &filter,
+        binds,
+        order: f.sort.column(),
+        tiebreak: "id",
+        descending: f.descending,
+        limit: f.limit,
+        offset: f.offset,
     }
-    let limit = if f.limit == 0 { 50 } else { f.limit };
-    let rows = q
-        .bind(i64::from(limit))
-        .bind(i64::try_from(f.offset).unwrap_or(i64::MAX))
-        .fetch_all(tx.conn())
-        .await?;
-    rows.iter().map(auth_from_row).collect()
+    .rows(tx, auth_from_row)
+    .await
 }
 
 /// Number of authorized deployments per basis, for oversight (OVR-03): `(basis, count)`.
