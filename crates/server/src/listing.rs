@@ -83,6 +83,20 @@ pub fn non_empty(s: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A yes/no filter: absent or blank is no filter, `true` or `false` filters, anything else is a
+/// 400 naming the field.
+pub fn bool_filter(field: &'static str, s: Option<&str>) -> Result<Option<bool>, ApiError> {
+    match non_empty(s).as_deref() {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(_) => Err(ApiError::bad_field(
+            field,
+            format!("{field} is true or false"),
+        )),
+    }
+}
+
 /// One page of a list as the API answers it and the templates render it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Paged<T> {

@@ -203,12 +203,7 @@ pub async fn list(
         DEVICE_SORTS,
         false,
     )?;
-    let overdue = match non_empty(params.overdue.as_deref()).as_deref() {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => return Err(ApiError::bad_field("overdue", "overdue is true or false")),
-    };
+    let overdue = crate::listing::bool_filter("overdue", params.overdue.as_deref())?;
     let mut filter = devices::DeviceFilter {
         q: page.q.clone(),
         command: non_empty(params.command.as_deref()),

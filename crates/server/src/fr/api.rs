@@ -946,12 +946,7 @@ pub async fn gallery_records(
         RECORD_SORTS,
         false,
     )?;
-    let sealed = match non_empty(params.sealed.as_deref()).as_deref() {
-        None => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(_) => return Err(ApiError::bad_field("sealed", "sealed is true or false")),
-    };
+    let sealed = crate::listing::bool_filter("sealed", params.sealed.as_deref())?;
     let filter = gallery::RecordFilter {
         q: page.q.clone(),
         source: non_empty(params.source.as_deref()),
