@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use probity_face::algorithm::{lookup, AlgorithmSpec, DLIB_RESNET_V1};
+use probity_face::algorithm::{lookup, AlgorithmSpec, DLIB_RESNET_V1, FUSION_DLIB_FACENET};
 use probity_face::eval::cache::EmbeddingCache;
 use probity_face::index::{HnswParams, IvfParams};
 use probity_face::{
@@ -209,6 +209,8 @@ fn main() {
         bw1 / 1e9,
         exact_p50 / bound_ms
     );
+
+    fused(n, nq, k, &eval_dir, exact_p50, index.bytes_per_template());
 
     if std::env::var_os("BENCH_EXACT_ONLY").is_some() {
         return;
@@ -481,5 +483,106 @@ fn main() {
         (dim + 12) as f64 / (dim * 4) as f64,
         ivf_build_s / get("ivf_build_s"),
         build_s / get("hnsw_build_s")
+    );
+}
+
+/// The fused algorithm beside the single one: the same gallery size built from both networks'
+/// real LFW templates (each component perturbed as above, then fused with the registered
+/// parameters); exact search two-pass (first pass on the dlib columns, shortlist rescored) and
+/// over the whole 640-D row, their agreement, p50 against the dlib exact p50 of this run, and
+/// memory per template. Skipped, saying so, without the facenet-512 cache.
+fn fused(n: usize, nq: usize, k: usize, eval_dir: &Path, dlib_p50: f64, dlib_bytes: f64) {
+    let spec: &'static AlgorithmSpec = lookup(FUSION_DLIB_FACENET).expect("registered");
+    let Some(fusion) = spec.fusion else { return };
+    let [a, b] = fusion.component_specs().expect("components");
+    let load = |s: &AlgorithmSpec| {
+        let path = eval_dir.join(format!("embeddings-{}-{}.bin", s.name, s.version));
+        EmbeddingCache::load(&path, &s.id()).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let (ca, cb) = match (load(a), load(b)) {
+        (Ok(x), Ok(y)) => (x, y),
+        (Err(e), _) | (_, Err(e)) => {
+            println!(
+                "  fused: skipped ({e}); run `probity eval --algorithm {}` first",
+                spec.name
+            );
+            return;
+        }
+    };
+    let mut keys: Vec<_> = ca
+        .entries
+        .keys()
+        .filter(|r| cb.entries.contains_key(*r))
+        .cloned()
+        .collect();
+    keys.sort();
+    let real: Vec<(Vec<f32>, Vec<f32>)> = keys
+        .iter()
+        .filter_map(|r| Some((ca.entries.get(r)?.0.clone(), cb.entries.get(r)?.0.clone())))
+        .collect();
+    if real.is_empty() {
+        println!("  fused: skipped (no image in both caches)");
+        return;
+    }
+    let p = fusion.params;
+    let mut rng = Rng(0x2545f4914f6cdd1d);
+    let t0 = Instant::now();
+    let mut two_pass = GalleryIndex::new(spec);
+    let mut whole = GalleryIndex::new(spec);
+    whole.disable_first_pass();
+    for i in 0..n {
+        let (x, y) = &real[i % real.len()];
+        let v = if i < real.len() {
+            p.fuse(x, y)
+        } else {
+            let norm = 0.35 + 0.40 * rng.uniform();
+            p.fuse(&perturb(x, norm, &mut rng), &perturb(y, norm, &mut rng))
+        };
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let t =
+            RepositoryTemplate::from_stored(RecordId(i as u64), spec, &bytes).expect("template");
+        two_pass.add(t.clone()).expect("add");
+        whole.add(t).expect("add");
+    }
+    println!(
+        "  fused {}: gallery built in {:.1}s; memory {:.0} B/template (dlib alone {:.0})",
+        spec.id(),
+        t0.elapsed().as_secs_f64(),
+        two_pass.bytes_per_template(),
+        dlib_bytes
+    );
+    let probes: Vec<ProbeTemplate> = (0..nq)
+        .map(|i| {
+            let (x, y) = &real[(i * 7919) % real.len()];
+            let v = p.fuse(&perturb(x, 0.5, &mut rng), &perturb(y, 0.5, &mut rng));
+            ProbeTemplate::from_embedding(spec, v).expect("probe")
+        })
+        .collect();
+    let req = SearchRequest {
+        top_k: k,
+        mode: SearchMode::Exact,
+    };
+    let run = |index: &GalleryIndex| {
+        let mut lat = Vec::new();
+        let mut lists = Vec::new();
+        for q in &probes {
+            let t = Instant::now();
+            let r = index.search(q, &req, &|_| true).expect("search");
+            lat.push(t.elapsed().as_secs_f64() * 1e3);
+            let mut ids: Vec<u64> = r.candidates.iter().map(|c| c.record.0).collect();
+            ids.sort_unstable();
+            lists.push(ids);
+        }
+        (pct(&mut lat.clone(), 0.5), pct(&mut lat, 0.99), lists)
+    };
+    let (tp50, tp99, tlists) = run(&two_pass);
+    let (wp50, wp99, wlists) = run(&whole);
+    let same = tlists.iter().zip(&wlists).filter(|(a, b)| a == b).count();
+    println!(
+        "    two-pass exact (shortlist {} rows): p50 {tp50:.2} ms, p99 {tp99:.2} ms -> {:.2}x dlib exact; \
+         whole-row exact: p50 {wp50:.2} ms, p99 {wp99:.2} ms; top-{k} identical for {same}/{} queries",
+        fusion.shortlist(n),
+        tp50 / dlib_p50,
+        probes.len()
     );
 }

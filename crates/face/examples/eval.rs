@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use probity_face::eval::{embed_images, evaluate, roc::roc_svg, EvalDetection, LfwData};
+use probity_face::eval::{evaluate_algorithm, roc::roc_svg, EvalDetection, LfwData};
 use probity_face::{lookup, model_dir, REGISTRY};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,35 +30,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let detection: EvalDetection = std::env::var("PROBITY_EVAL_DETECTION")
         .unwrap_or_else(|_| "probe".into())
         .parse()?;
-    let images = data.all_images();
     let mut curves = Vec::new();
     for spec in specs {
         let suffix = detection.cache_suffix();
-        let cache = out.join(format!(
-            "embeddings-{}-{}{suffix}.bin",
-            spec.name, spec.version
-        ));
         let t = std::time::Instant::now();
-        let emb = embed_images(
+        let record = evaluate_algorithm(
             spec,
+            &data,
             &model_dir(),
-            &data.lfw_dir,
-            &images,
-            Some(&cache),
+            &out,
             detection,
             2,
-            &|d, n| {
+            None,
+            &|id, d, n| {
                 if d % 500 == 0 || d == n {
-                    eprintln!("{}: {d}/{n}", spec.name);
+                    eprintln!("{id}: {d}/{n}");
                 }
             },
         )?;
         eprintln!(
-            "{}: embeddings in {:.0}s",
+            "{}: evaluated in {:.0}s",
             spec.name,
             t.elapsed().as_secs_f64()
         );
-        let record = evaluate(spec, &data, &emb, None, detection)?;
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({

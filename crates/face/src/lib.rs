@@ -33,6 +33,7 @@ mod embed_facenet;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod fusion;
 pub mod geometry;
 pub mod governance;
 pub mod index;

@@ -6,7 +6,7 @@ use std::sync::atomic::AtomicBool;
 
 use common::{lfw, models};
 use image::RgbImage;
-use probity_face::algorithm::{DLIB_RESNET_V1, FACENET_512};
+use probity_face::algorithm::{DLIB_RESNET_V1, FACENET_512, FUSION_DLIB_FACENET};
 use probity_face::quality::QualityIssue;
 use probity_face::retemplate::{
     Checkpoint, RetemplateJob, RetemplateSink, RetemplateSource, SourcePhoto,
@@ -243,6 +243,147 @@ fn fr_08_dlib_resnet_same_person_scores_above_threshold_others_below() {
 #[test]
 fn fr_08_facenet_same_person_scores_above_threshold_others_below() {
     same_and_different(FACENET_512);
+}
+
+#[test]
+fn fr_08_fusion_same_person_scores_above_threshold_others_below() {
+    same_and_different(FUSION_DLIB_FACENET);
+}
+
+/// The stored bytes of a repository template as floats.
+fn floats(t: &RepositoryTemplate) -> Vec<f32> {
+    t.to_stored()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+#[test]
+fn fr_23_fused_template_holds_both_networks_weighted_by_the_registered_parameters() {
+    let spec = lookup(FUSION_DLIB_FACENET).expect("registered");
+    let fusion = spec.fusion.expect("a fused algorithm");
+    let img = lfw("Laura_Bush", 1);
+    let enrol = |name: &str| {
+        engine(name)
+            .enrol(
+                GalleryPhoto {
+                    record: RecordId(1),
+                    image: &img,
+                },
+                None,
+            )
+            .expect("enrol")
+    };
+    let fused = floats(&enrol(FUSION_DLIB_FACENET));
+    let expected = fusion.params.fuse(
+        &floats(&enrol(fusion.components[0])),
+        &floats(&enrol(fusion.components[1])),
+    );
+    assert_eq!(fused.len(), spec.dimension);
+    assert_eq!(fused.len(), expected.len());
+    let worst = fused
+        .iter()
+        .zip(&expected)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-5, "fused template differs by {worst}");
+    let norm = fused.iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-4, "unit length, got {norm}");
+}
+
+/// Normalised `t` plus Gaussian-like noise of length `norm` (a deterministic generator).
+fn perturbed(t: &[f32], norm: f32, seed: &mut u64) -> Vec<f32> {
+    let mut e: Vec<f32> = t
+        .iter()
+        .map(|_| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            ((*seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5) as f32
+        })
+        .collect();
+    let en = e.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-9);
+    e.iter_mut().for_each(|x| *x *= norm / en);
+    let mut v: Vec<f32> = t.iter().zip(&e).map(|(a, b)| a + b).collect();
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter_mut().for_each(|x| *x /= n);
+    v
+}
+
+#[test]
+fn fr_08_fusion_shortlist_keeps_the_exact_fused_top_50() {
+    // Real faces of 12 people (first photo enrolled, second searched) among 12,000 distractors
+    // made from the enrolled components, so the first-pass shortlist (1,000 rows) is a small
+    // part of the gallery.
+    let spec = lookup(FUSION_DLIB_FACENET).expect("registered");
+    let fusion = spec.fusion.expect("a fused algorithm");
+    let mut e = engine(FUSION_DLIB_FACENET);
+    let mut parts = [engine(fusion.components[0]), engine(fusion.components[1])];
+    let people = [
+        "Colin_Powell",
+        "Tony_Blair",
+        "Hugo_Chavez",
+        "Jacques_Chirac",
+        "Laura_Bush",
+        "Jennifer_Capriati",
+        "Lleyton_Hewitt",
+        "Nestor_Kirchner",
+        "Andre_Agassi",
+        "Tom_Ridge",
+        "Silvio_Berlusconi",
+        "Vicente_Fox",
+    ];
+    let mut two_pass = GalleryIndex::new(spec);
+    let mut whole = GalleryIndex::new(spec);
+    whole.disable_first_pass();
+    let mut components = Vec::new();
+    for (i, who) in people.iter().enumerate() {
+        let img = lfw(who, 1);
+        let photo = || GalleryPhoto {
+            record: RecordId(i as u64),
+            image: &img,
+        };
+        let t = e.enrol(photo(), None).expect("enrol");
+        two_pass.add(t.clone()).expect("add");
+        whole.add(t).expect("add");
+        let a = floats(&parts[0].enrol(photo(), None).expect("enrol"));
+        let b = floats(&parts[1].enrol(photo(), None).expect("enrol"));
+        components.push((a, b));
+    }
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let distractors = 12_000;
+    for d in 0..distractors {
+        let (a, b) = &components[d % components.len()];
+        let norm = 0.45 + 0.4 * (d % 7) as f32 / 7.0;
+        let v = fusion.params.fuse(
+            &perturbed(a, norm, &mut seed),
+            &perturbed(b, norm, &mut seed),
+        );
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let record = RecordId(1_000 + d as u64);
+        let t = RepositoryTemplate::from_stored(record, spec, &bytes).expect("template");
+        two_pass.add(t.clone()).expect("add");
+        whole.add(t).expect("add");
+    }
+    assert!(fusion.shortlist(two_pass.len()) < two_pass.len() / 4);
+    let req = SearchRequest {
+        top_k: 50,
+        mode: SearchMode::Exact,
+    };
+    for (i, who) in people.iter().enumerate() {
+        let img = lfw(who, 2);
+        let face = e.choose(&img, FaceChoice::Index(0)).expect("face");
+        let probe = e.probe_template(&img, &face).expect("probe");
+        let got = two_pass.search(&probe, &req, &|_| true).expect("search");
+        let exact = whole.search(&probe, &req, &|_| true).expect("search");
+        assert_eq!(got.candidates, exact.candidates, "{who}");
+        assert!(
+            got.candidates
+                .iter()
+                .any(|c| c.record == RecordId(i as u64)),
+            "{who}: mate in the 50"
+        );
+    }
 }
 
 #[test]

@@ -8,9 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use probity_face::eval::{
-    embed_images, evaluate, read_labels, roc::roc_svg, EvalDetection, LfwData,
-};
+use probity_face::eval::{evaluate_algorithm, read_labels, roc::roc_svg, EvalDetection, LfwData};
 use probity_face::{lookup, model_dir, REGISTRY};
 
 #[derive(Args)]
@@ -79,24 +77,20 @@ pub fn run(args: EvalArgs) -> Result<()> {
         );
         bar.set_message(spec.id().to_string());
         bar.enable_steady_tick(Duration::from_millis(500));
-        let cache = args.out.join(format!(
-            "embeddings-{}-{}{}.bin",
-            spec.name,
-            spec.version,
-            args.detection.cache_suffix()
-        ));
-        let emb = embed_images(
+        let record = evaluate_algorithm(
             spec,
+            &data,
             &models,
-            &data.lfw_dir,
-            &images,
-            Some(&cache),
+            &args.out,
             args.detection,
             args.threads,
-            &|d, _| bar.set_position(d),
+            labels.as_ref(),
+            &|id, d, _| {
+                bar.set_message(id.to_string());
+                bar.set_position(d)
+            },
         )?;
         bar.finish();
-        let record = evaluate(spec, &data, &emb, labels.as_ref(), args.detection)?;
         let v = &record.verification;
         let i = &record.identification;
         println!(
@@ -122,6 +116,40 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "    faces: {} HOG, {} CNN, {} centre box",
             record.faces_by_hog, record.faces_by_cnn, record.faces_by_centre_box
         );
+        if let Some(f) = &record.fusion {
+            let p = |x: &probity_face::fusion::FusionParams| {
+                format!(
+                    "weight {:.2}, non-mated mean {:.4}/{:.4}, sd {:.4}/{:.4}",
+                    x.weight,
+                    x.non_mated_mean[0],
+                    x.non_mated_mean[1],
+                    x.non_mated_std[0],
+                    x.non_mated_std[1]
+                )
+            };
+            for (k, fp) in f.fold_params.iter().enumerate() {
+                println!(
+                    "    fold {} scored with ({}), fitted on the others",
+                    k + 1,
+                    p(fp)
+                );
+            }
+            println!("    fitted on every fold: {}", p(&f.fitted_on_all_folds));
+            println!("    registered:           {}", p(&f.registered));
+            let s = &f.shortlist;
+            println!(
+                "    shortlist {} rows: top-50 identical to the exact fused search for {}/{} probes, mate kept {}/{}; first-pass rank needed median {}, p99 {}, max {} ({:.1}% of the gallery)",
+                s.rows,
+                s.top50_identical,
+                s.probes,
+                s.mate_kept,
+                s.mate_in_exact_top50,
+                s.rank_needed_p50,
+                s.rank_needed_p99,
+                s.rank_needed_max,
+                s.rank_needed_max_share * 100.0
+            );
+        }
         for g in &record.groups {
             println!(
                 "    group {}: {} pairs accuracy {:.2}% FMR {:.3}% FNMR {:.3}%, {} probes rank-1 {:.2}%",

@@ -83,10 +83,21 @@ pub fn best_threshold(pairs: &[&Scored]) -> f32 {
 
 /// 5-fold (or n-fold) cross-validated verification accuracy, TAR at FAR 0.001, AUC.
 pub fn verification(scored: &[Scored]) -> VerificationResult {
+    verification_cv(scored, &|_| scored.to_vec())
+}
+
+/// As [`verification`], where fold `f`'s threshold is chosen on the other folds and its accuracy
+/// measured as `scored_for_fold(f)` scores them (a scorer with parameters of its own per fold,
+/// such as a fusion); TAR, AUC and the ROC curve come from `scored`.
+pub fn verification_cv(
+    scored: &[Scored],
+    scored_for_fold: &dyn Fn(usize) -> Vec<Scored>,
+) -> VerificationResult {
     let folds = scored.iter().map(|s| s.fold).max().map_or(0, |m| m + 1);
     let mut accs = Vec::new();
     let mut thrs = Vec::new();
     for f in 0..folds {
+        let scored = scored_for_fold(f);
         let train: Vec<&Scored> = scored.iter().filter(|s| s.fold != f).collect();
         let test: Vec<&Scored> = scored.iter().filter(|s| s.fold == f).collect();
         let t = best_threshold(&train);

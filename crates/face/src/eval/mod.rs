@@ -14,6 +14,7 @@
 
 pub mod cache;
 pub mod calibration;
+pub mod fusion;
 pub mod metrics;
 pub mod roc;
 
@@ -602,6 +603,54 @@ pub fn embed_images(
         .collect())
 }
 
+/// The embedding cache file of `spec` in `out` (one per algorithm and detection).
+pub fn cache_path(out: &Path, spec: &AlgorithmSpec, detection: EvalDetection) -> PathBuf {
+    out.join(format!(
+        "embeddings-{}-{}{}.bin",
+        spec.name,
+        spec.version,
+        detection.cache_suffix()
+    ))
+}
+
+/// Embeds every image (through the caches in `out`) and evaluates `spec`. A fused algorithm is
+/// evaluated from its components' embeddings, each cached as when it is evaluated alone, and
+/// cross-validated per fold ([`fusion::evaluate_fusion`]). `progress(algorithm, done, total)`.
+#[allow(clippy::too_many_arguments)] // each is a separate choice of the caller's; no natural group
+pub fn evaluate_algorithm(
+    spec: &'static AlgorithmSpec,
+    data: &LfwData,
+    model_dir: &Path,
+    out: &Path,
+    detection: EvalDetection,
+    threads: usize,
+    labels: Option<&HashMap<String, String>>,
+    progress: &(dyn Fn(&AlgorithmId, u64, u64) + Sync),
+) -> Result<EvaluationRecord, FaceError> {
+    let images = data.all_images();
+    let embed = |s: &'static AlgorithmSpec| {
+        let id = s.id();
+        embed_images(
+            s,
+            model_dir,
+            &data.lfw_dir,
+            &images,
+            Some(&cache_path(out, s, detection)),
+            detection,
+            threads,
+            &|d, n| progress(&id, d, n),
+        )
+    };
+    match spec.fusion {
+        Some(f) => {
+            let [a, b] = f.component_specs()?;
+            let (ea, eb) = (embed(a)?, embed(b)?);
+            fusion::evaluate_fusion(spec, data, [&ea, &eb], labels, detection)
+        }
+        None => evaluate(spec, data, &embed(spec)?, labels, detection),
+    }
+}
+
 /// Per-group figures (labels file: `name,group`), for aggregate audits only (FR-24).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GroupResult {
@@ -665,6 +714,9 @@ pub struct EvaluationRecord {
     /// lists can show what a score means; absent in records written before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score_calibration: Option<calibration::ScoreCalibration>,
+    /// A fused algorithm's parameters per fold and shortlist check; absent for single ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fusion: Option<fusion::FusionEvaluation>,
 }
 
 /// Reads a labels file: lines `name,group` (a header line `name,group` is allowed).
@@ -731,20 +783,7 @@ pub fn evaluate(
     for p in &probes {
         let probe = ProbeTemplate::new(spec, get(p)?.clone())?;
         let res = index.search(&probe, &req, &|_| true)?;
-        let mut mate = None;
-        let mut nonmate = None;
-        for c in &res.candidates {
-            let is_mate = owner.get(c.record.0 as usize).is_some_and(|o| *o == p.name);
-            if is_mate && mate.is_none() {
-                mate = Some((c.rank, c.score));
-            } else if !is_mate && nonmate.is_none() {
-                nonmate = Some(c.score);
-            }
-        }
-        searches.push(metrics::Search {
-            mate,
-            best_nonmate: nonmate.unwrap_or(-1.0),
-        });
+        searches.push(search_outcome(&res.candidates, &owner, &p.name));
     }
     let identification = metrics::identification(&searches, gallery.len());
 
@@ -762,55 +801,118 @@ pub fn evaluate(
     }
     let score_calibration = non_mated.calibration();
 
-    // Per-group breakdown.
-    let mut groups = Vec::new();
-    if let Some(labels) = labels {
-        let thr = metrics::mean(
-            &verification
-                .fold_threshold
-                .iter()
-                .map(|&t| t as f64)
-                .collect::<Vec<_>>(),
-        ) as f32;
-        let mut names: BTreeSet<&String> = labels.values().collect();
-        names.retain(|g| !g.is_empty());
-        for g in names {
-            let in_g = |n: &str| labels.get(n) == Some(g);
-            let sub: Vec<&metrics::Scored> = scored
-                .iter()
-                .zip(&data.pairs)
-                .filter(|(_, p)| in_g(&p.a.name) && in_g(&p.b.name))
-                .map(|(s, _)| s)
-                .collect();
-            let (acc, fmr, fnmr) = metrics::at_threshold(&sub, thr);
-            let gs: Vec<&metrics::Search> = searches
-                .iter()
-                .zip(&probes)
-                .filter(|(_, p)| in_g(&p.name))
-                .map(|(s, _)| s)
-                .collect();
-            let r1 = if gs.is_empty() {
-                0.0
-            } else {
-                gs.iter()
-                    .filter(|s| s.mate.is_some_and(|m| m.0 == 1))
-                    .count() as f64
-                    / gs.len() as f64
-            };
-            groups.push(GroupResult {
-                group: g.clone(),
-                pairs: sub.len(),
-                accuracy: acc,
-                false_match_rate: fmr,
-                false_non_match_rate: fnmr,
-                identification_probes: gs.len(),
-                rank1: r1,
-            });
+    let groups = group_breakdown(labels, &verification, &scored, data, &searches, &probes);
+    Ok(record(
+        spec,
+        data,
+        emb,
+        detection,
+        verification,
+        identification,
+        groups,
+        roc,
+        score_calibration,
+    ))
+}
+
+/// The mate's (rank, score) within a candidate list and the best non-mate score, for the probe of
+/// identity `name` (`owner[record]` names each gallery record's identity).
+pub(crate) fn search_outcome(
+    candidates: &[crate::index::Candidate],
+    owner: &[&str],
+    name: &str,
+) -> metrics::Search {
+    let mut mate = None;
+    let mut nonmate = None;
+    for c in candidates {
+        let is_mate = owner.get(c.record.0 as usize).is_some_and(|o| *o == name);
+        if is_mate && mate.is_none() {
+            mate = Some((c.rank, c.score));
+        } else if !is_mate && nonmate.is_none() {
+            nonmate = Some(c.score);
         }
     }
+    metrics::Search {
+        mate,
+        best_nonmate: nonmate.unwrap_or(-1.0),
+    }
+}
+
+/// Per-group figures from a labels file (aggregate audit only, FR-24), at the mean of the
+/// verification's fold thresholds.
+pub(crate) fn group_breakdown(
+    labels: Option<&HashMap<String, String>>,
+    verification: &VerificationResult,
+    scored: &[metrics::Scored],
+    data: &LfwData,
+    searches: &[metrics::Search],
+    probes: &[ImageRef],
+) -> Vec<GroupResult> {
+    let mut groups = Vec::new();
+    let Some(labels) = labels else {
+        return groups;
+    };
+    let thr = metrics::mean(
+        &verification
+            .fold_threshold
+            .iter()
+            .map(|&t| t as f64)
+            .collect::<Vec<_>>(),
+    ) as f32;
+    let mut names: BTreeSet<&String> = labels.values().collect();
+    names.retain(|g| !g.is_empty());
+    for g in names {
+        let in_g = |n: &str| labels.get(n) == Some(g);
+        let sub: Vec<&metrics::Scored> = scored
+            .iter()
+            .zip(&data.pairs)
+            .filter(|(_, p)| in_g(&p.a.name) && in_g(&p.b.name))
+            .map(|(s, _)| s)
+            .collect();
+        let (acc, fmr, fnmr) = metrics::at_threshold(&sub, thr);
+        let gs: Vec<&metrics::Search> = searches
+            .iter()
+            .zip(probes)
+            .filter(|(_, p)| in_g(&p.name))
+            .map(|(s, _)| s)
+            .collect();
+        let r1 = if gs.is_empty() {
+            0.0
+        } else {
+            gs.iter()
+                .filter(|s| s.mate.is_some_and(|m| m.0 == 1))
+                .count() as f64
+                / gs.len() as f64
+        };
+        groups.push(GroupResult {
+            group: g.clone(),
+            pairs: sub.len(),
+            accuracy: acc,
+            false_match_rate: fmr,
+            false_non_match_rate: fnmr,
+            identification_probes: gs.len(),
+            rank1: r1,
+        });
+    }
+    groups
+}
+
+/// The evaluation record from its measured parts (`emb` counts how faces were found).
+#[allow(clippy::too_many_arguments)] // the record's parts, each measured separately
+pub(crate) fn record(
+    spec: &AlgorithmSpec,
+    data: &LfwData,
+    emb: &HashMap<ImageRef, (Vec<f32>, FaceFound)>,
+    detection: EvalDetection,
+    verification: VerificationResult,
+    identification: IdentificationResult,
+    groups: Vec<GroupResult>,
+    roc: Vec<(f64, f64)>,
+    score_calibration: calibration::ScoreCalibration,
+) -> EvaluationRecord {
     let count = |w: FaceFound| emb.values().filter(|x| x.1 == w).count();
     let described = data.describe();
-    Ok(EvaluationRecord {
+    EvaluationRecord {
         algorithm: spec.id(),
         dataset: described.summary(),
         data: Some(described),
@@ -825,7 +927,8 @@ pub fn evaluate(
         groups,
         roc,
         score_calibration: Some(score_calibration),
-    })
+        fusion: None,
+    }
 }
 
 #[cfg(test)]

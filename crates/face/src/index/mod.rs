@@ -87,6 +87,28 @@ pub struct GalleryIndex {
     pub(crate) sealed: HashSet<RecordId>,
     pub(crate) graph: Option<hnsw::Hnsw>,
     pub(crate) partition: Option<ivf::Ivf>,
+    /// A fused algorithm's exact search: a first pass over the leading component's columns,
+    /// then the shortlist rescored with the whole template.
+    pub(crate) first_pass: Option<FirstPass>,
+}
+
+/// The first pass of an exact search on a fused algorithm ([`crate::fusion`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FirstPass {
+    /// Leading columns scored (the first component's dimension, a multiple of 32).
+    pub(crate) dims: usize,
+    pub(crate) fusion: &'static crate::fusion::FusionSpec,
+}
+
+impl FirstPass {
+    pub(crate) fn of(spec: &AlgorithmSpec) -> Option<Self> {
+        let fusion = spec.fusion?;
+        let first = fusion.component_specs().ok()?[0];
+        (first.dimension < spec.dimension).then_some(Self {
+            dims: first.dimension,
+            fusion,
+        })
+    }
 }
 
 pub(crate) fn bit(v: &[u64], i: usize) -> bool {
@@ -172,6 +194,7 @@ impl GalleryIndex {
             sealed: HashSet::new(),
             graph: None,
             partition: None,
+            first_pass: FirstPass::of(spec),
         }
     }
 
@@ -205,6 +228,12 @@ impl GalleryIndex {
         let graph = self.graph.as_ref().map_or(0, |g| g.memory_bytes());
         let partition = self.partition.as_ref().map_or(0, |p| p.memory_bytes());
         base + (graph + partition) as f64 / n
+    }
+
+    /// Makes exact search on a fused index score every whole row instead of rescoring a
+    /// first-pass shortlist (for benchmarks and the evaluation's shortlist check).
+    pub fn disable_first_pass(&mut self) {
+        self.first_pass = None;
     }
 
     /// Builds an inverted-file partition over every record (for large galleries); later adds
@@ -401,8 +430,37 @@ impl GalleryIndex {
                 self.dim,
                 &self.hidden,
             ),
-            _ => scan::top_k(&self.codes, &self.scales, self.dim, qc, want, &self.hidden),
+            _ => match self.first_pass {
+                Some(fp) => self.two_pass(qc, want, fp),
+                None => scan::top_k(&self.codes, &self.scales, self.dim, qc, want, &self.hidden),
+            },
         }
+    }
+
+    /// Exact search of a fused index: the best rows by the leading component's columns (a
+    /// shortlist of at least `want`), each rescored with the whole row, best first.
+    fn two_pass(&self, qc: &[i8], want: usize, fp: FirstPass) -> Vec<(u32, f32)> {
+        let short = fp.fusion.shortlist(self.records.len()).max(want);
+        let first = scan::top_k_strided(
+            &self.codes,
+            &self.scales,
+            self.dim,
+            &qc[..fp.dims.min(qc.len())],
+            short,
+            &self.hidden,
+        );
+        let dot = scan::Dot::for_dim(self.dim);
+        let mut all: Vec<(u32, f32)> = first
+            .into_iter()
+            .filter_map(|(slot, _)| {
+                let s = slot as usize;
+                let row = self.codes.get(s * self.dim..(s + 1) * self.dim)?;
+                Some((slot, dot.dot(row, qc) as f32 * self.scales[s]))
+            })
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        all.truncate(want);
+        all
     }
 }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::hnsw::{Hnsw, HnswParams};
 use super::ivf::{InvertedList, Ivf, IvfParams};
+use super::FirstPass;
 use super::{bit, GalleryIndex};
 use crate::algorithm::AlgorithmId;
 use crate::error::FaceError;
@@ -306,7 +307,11 @@ impl GalleryIndex {
                 hidden[slot / 64] |= 1 << (slot % 64);
             }
         }
+        let first_pass = crate::algorithm::lookup(&h.algorithm.to_string())
+            .ok()
+            .and_then(FirstPass::of);
         Ok(GalleryIndex {
+            first_pass,
             algorithm: h.algorithm,
             dim: h.dim,
             codes,

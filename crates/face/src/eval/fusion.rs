@@ -1,0 +1,355 @@
+//! Evaluation of a fused algorithm ([`crate::fusion`]) from its components' embeddings,
+//! cross-validated: fold `k`'s pairs and probes are scored with parameters fitted on the other
+//! folds, and fold `k`'s verification threshold is chosen on the other folds scored with those
+//! same parameters. The development folds are identity-disjoint (checked here), so a probe's fold
+//! is its identity's fold.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::calibration::NonMatedCounts;
+use super::{metrics, EvalDetection, EvaluationRecord, FaceFound, ImageRef, LfwData};
+use crate::algorithm::{AlgorithmId, AlgorithmSpec};
+use crate::error::FaceError;
+use crate::fusion::{fit, fit_per_fold, ComponentPair, FusionParams, TrainingSearch};
+use crate::index::{GalleryIndex, SearchMode, SearchRequest};
+use crate::template::{ProbeTemplate, RecordId, RepositoryTemplate};
+
+/// One component's embeddings, as [`super::embed_images`] returns them.
+pub type Embeddings = HashMap<ImageRef, (Vec<f32>, FaceFound)>;
+
+/// What the record of a fused algorithm adds: the parameters each fold was scored with, the fit
+/// over every fold beside the registered parameters, and how well the first-pass shortlist keeps
+/// the exact fused candidates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FusionEvaluation {
+    pub components: [AlgorithmId; 2],
+    /// Element `k` scored fold `k` and was fitted on every other fold.
+    pub fold_params: Vec<FusionParams>,
+    /// Fitted on every fold: what the registry should hold.
+    pub fitted_on_all_folds: FusionParams,
+    /// What the registry holds (the calibration is computed with these).
+    pub registered: FusionParams,
+    pub shortlist: ShortlistCheck,
+}
+
+/// The first pass (the first component's columns) against the exact fused search, over every
+/// probe.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShortlistCheck {
+    /// Shortlist rows at this gallery's size.
+    pub rows: usize,
+    pub probes: usize,
+    /// Probes whose 50 candidates equal the exact fused search's 50.
+    pub top50_identical: usize,
+    /// Probes whose mate is among the exact fused 50, and of those, the ones the two-pass
+    /// search also returns it for.
+    pub mate_in_exact_top50: usize,
+    pub mate_kept: usize,
+    /// First-pass rank needed to keep all of the exact fused 50, over the probes: median, 99th
+    /// percentile and maximum, and the maximum as a share of the gallery.
+    pub rank_needed_p50: usize,
+    pub rank_needed_p99: usize,
+    pub rank_needed_max: usize,
+    pub rank_needed_max_share: f64,
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The whole evaluation of the fused `spec` from its components' embeddings (`comps`, in the
+/// order of `spec.fusion.components`).
+pub fn evaluate_fusion(
+    spec: &'static AlgorithmSpec,
+    data: &LfwData,
+    comps: [&Embeddings; 2],
+    labels: Option<&HashMap<String, String>>,
+    detection: EvalDetection,
+) -> Result<EvaluationRecord, FaceError> {
+    let fusion = spec
+        .fusion
+        .ok_or_else(|| FaceError::EvalData(format!("{} is not a fused algorithm", spec.id())))?;
+    let component_specs = fusion.component_specs()?;
+    let get = |c: usize, r: &ImageRef| {
+        comps[c].get(r).map(|x| x.0.as_slice()).ok_or_else(|| {
+            FaceError::EvalData(format!(
+                "no {} embedding for {}",
+                component_specs[c].id(),
+                r.rel_path()
+            ))
+        })
+    };
+    let fused = |p: &FusionParams, r: &ImageRef| -> Result<Vec<f32>, FaceError> {
+        Ok(p.fuse(get(0, r)?, get(1, r)?))
+    };
+
+    // Verification pairs scored by both components; parameters per fold and over all folds.
+    let folds = data.pairs.iter().map(|p| p.fold).max().map_or(0, |f| f + 1);
+    let pairs: Vec<ComponentPair> = data
+        .pairs
+        .iter()
+        .map(|p| {
+            Ok(ComponentPair {
+                fold: p.fold,
+                scores: [
+                    dot(get(0, &p.a)?, get(0, &p.b)?),
+                    dot(get(1, &p.a)?, get(1, &p.b)?),
+                ],
+                same: p.same,
+            })
+        })
+        .collect::<Result<_, FaceError>>()?;
+
+    // Identification data: every probe's component scores against every gallery photo, and the
+    // fold of each probe and gallery photo (none for distractor identities).
+    let mut fold_of: HashMap<&str, usize> = HashMap::new();
+    for p in &data.pairs {
+        for name in [p.a.name.as_str(), p.b.name.as_str()] {
+            if *fold_of.entry(name).or_insert(p.fold) != p.fold {
+                return Err(FaceError::EvalData(format!(
+                    "{name} appears in two folds: fused evaluation needs identity-disjoint folds"
+                )));
+            }
+        }
+    }
+    let (gallery, probes) = data.identification_split();
+    let owner: Vec<&str> = gallery.iter().map(|g| g.name.as_str()).collect();
+    let gallery_fold: Vec<Option<usize>> = gallery
+        .iter()
+        .map(|g| fold_of.get(g.name.as_str()).copied())
+        .collect();
+    let probe_fold: Vec<usize> = probes
+        .iter()
+        .map(|p| {
+            fold_of.get(p.name.as_str()).copied().ok_or_else(|| {
+                FaceError::EvalData(format!("probe identity {} is in no fold", p.name))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let scores = ComponentScores::compute(&gallery, &probes, &get)?;
+
+    // Training searches for fold k (`None`: every fold): probes and gallery photos of fold k
+    // left out; distractor identities, in no fold, stay.
+    let training_searches = |k: Option<usize>| -> Vec<TrainingSearch> {
+        let keep = |f: Option<usize>| k.is_none() || f != k;
+        probes
+            .iter()
+            .enumerate()
+            .filter(|(pi, _)| keep(Some(probe_fold[*pi])))
+            .filter_map(|(pi, p)| {
+                let row = scores.row(pi);
+                let mate = (0..gallery.len()).find(|&g| owner[g] == p.name)?;
+                let non = (0..gallery.len())
+                    .filter(|&g| g != mate && keep(gallery_fold[g]))
+                    .map(&row);
+                Some(TrainingSearch::new(probe_fold[pi], row(mate), non))
+            })
+            .collect()
+    };
+    let fold_params = fit_per_fold(&pairs, &|k| training_searches(Some(k)), folds)?;
+    let all_searches = training_searches(None);
+    let fitted_on_all_folds = fit(
+        &pairs.iter().collect::<Vec<_>>(),
+        &all_searches.iter().collect::<Vec<_>>(),
+    )?;
+
+    // Each pair scored with its own fold's parameters (TAR, AUC, ROC); each fold's threshold
+    // chosen on the other folds scored with that fold's parameters.
+    let scored_with = |p: &FusionParams| -> Vec<metrics::Scored> {
+        pairs
+            .iter()
+            .map(|x| metrics::Scored {
+                fold: x.fold,
+                score: p.fused_score(x.scores),
+                same: x.same,
+            })
+            .collect()
+    };
+    let own: Vec<metrics::Scored> = pairs
+        .iter()
+        .map(|x| metrics::Scored {
+            fold: x.fold,
+            score: fold_params[x.fold].fused_score(x.scores),
+            same: x.same,
+        })
+        .collect();
+    let verification = metrics::verification_cv(&own, &|k| scored_with(&fold_params[k]));
+    let roc = metrics::roc(&own);
+
+    // Identification: probes of fold k searched in a gallery templated with fold k's parameters,
+    // through the real index (first pass and rescoring), beside the exact fused search.
+    let req = SearchRequest {
+        top_k: 50,
+        mode: SearchMode::Exact,
+    };
+    let mut searches = vec![None; probes.len()];
+    let mut check = ShortlistCheck {
+        rows: fusion.shortlist(gallery.len()),
+        probes: probes.len(),
+        top50_identical: 0,
+        mate_in_exact_top50: 0,
+        mate_kept: 0,
+        rank_needed_p50: 0,
+        rank_needed_p99: 0,
+        rank_needed_max: 0,
+        rank_needed_max_share: 0.0,
+    };
+    let mut rank_needed = Vec::with_capacity(probes.len());
+    for (k, params) in fold_params.iter().enumerate() {
+        let mut two_pass = GalleryIndex::new(spec);
+        let mut exact = GalleryIndex::new(spec);
+        exact.disable_first_pass();
+        for (i, g) in gallery.iter().enumerate() {
+            let v = fused(params, g)?;
+            two_pass.add(RepositoryTemplate::enrol(
+                RecordId(i as u64),
+                spec,
+                v.clone(),
+            )?)?;
+            exact.add(RepositoryTemplate::enrol(RecordId(i as u64), spec, v)?)?;
+        }
+        for (pi, p) in probes.iter().enumerate() {
+            if probe_fold[pi] != k {
+                continue;
+            }
+            let probe = ProbeTemplate::new(spec, fused(params, p)?)?;
+            let got = two_pass.search(&probe, &req, &|_| true)?;
+            let full = exact.search(&probe, &req, &|_| true)?;
+            let outcome = super::search_outcome(&got.candidates, &owner, &p.name);
+            let exact_outcome = super::search_outcome(&full.candidates, &owner, &p.name);
+            let records = |r: &crate::index::SearchResult| {
+                let mut v: Vec<u64> = r.candidates.iter().map(|c| c.record.0).collect();
+                v.sort_unstable();
+                v
+            };
+            if records(&got) == records(&full) {
+                check.top50_identical += 1;
+            }
+            if exact_outcome.mate.is_some() {
+                check.mate_in_exact_top50 += 1;
+                if outcome.mate.is_some() {
+                    check.mate_kept += 1;
+                }
+            }
+            // First-pass rank of each exact candidate, from the first component's scores.
+            let row = scores.row(pi);
+            let worst = full
+                .candidates
+                .iter()
+                .map(|c| row(c.record.0 as usize)[0])
+                .fold(f32::INFINITY, f32::min);
+            rank_needed.push((0..gallery.len()).filter(|&g| row(g)[0] >= worst).count());
+            searches[pi] = Some(outcome);
+        }
+    }
+    let searches: Vec<metrics::Search> = searches
+        .into_iter()
+        .zip(&probes)
+        .map(|(s, p)| {
+            s.ok_or_else(|| FaceError::EvalData(format!("probe {} not searched", p.rel_path())))
+        })
+        .collect::<Result<_, _>>()?;
+    rank_needed.sort_unstable();
+    let pct = |q: f64| {
+        rank_needed
+            .get(((rank_needed.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0)
+    };
+    check.rank_needed_p50 = pct(0.5);
+    check.rank_needed_p99 = pct(0.99);
+    check.rank_needed_max = rank_needed.last().copied().unwrap_or(0);
+    check.rank_needed_max_share = check.rank_needed_max as f64 / gallery.len().max(1) as f64;
+    let identification = metrics::identification(&searches, gallery.len());
+
+    // Calibration of the registered fused score over every non-mated comparison.
+    let registered = fusion.params;
+    let mut non_mated = NonMatedCounts::default();
+    for (pi, p) in probes.iter().enumerate() {
+        let row = scores.row(pi);
+        for (g, name) in owner.iter().enumerate() {
+            if *name != p.name {
+                non_mated.add(registered.fused_score(row(g)));
+            }
+        }
+    }
+
+    // Faces: both components found the same face (one cascade), so count the first's.
+    let groups = super::group_breakdown(labels, &verification, &own, data, &searches, &probes);
+    let mut record = super::record(
+        spec,
+        data,
+        comps[0],
+        detection,
+        verification,
+        identification,
+        groups,
+        roc,
+        non_mated.calibration(),
+    );
+    record.fusion = Some(FusionEvaluation {
+        components: [component_specs[0].id(), component_specs[1].id()],
+        fold_params,
+        fitted_on_all_folds,
+        registered,
+        shortlist: check,
+    });
+    Ok(record)
+}
+
+/// Both components' scores of every probe against every gallery photo (probe-major), computed on
+/// all cores.
+struct ComponentScores {
+    gallery: usize,
+    scores: Vec<[f32; 2]>,
+}
+
+/// Looks up component `c`'s embedding of an image.
+type Lookup<'a, 'b> = dyn Fn(usize, &ImageRef) -> Result<&'a [f32], FaceError> + Sync + 'b;
+
+impl ComponentScores {
+    fn compute<'a>(
+        gallery: &[ImageRef],
+        probes: &[ImageRef],
+        get: &Lookup<'a, '_>,
+    ) -> Result<Self, FaceError> {
+        let g: Vec<(&[f32], &[f32])> = gallery
+            .iter()
+            .map(|r| Ok((get(0, r)?, get(1, r)?)))
+            .collect::<Result<_, FaceError>>()?;
+        let p: Vec<(&[f32], &[f32])> = probes
+            .iter()
+            .map(|r| Ok((get(0, r)?, get(1, r)?)))
+            .collect::<Result<_, FaceError>>()?;
+        let mut scores = vec![[0f32; 2]; p.len() * g.len()];
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let rows_per = p.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            for (chunk, out) in p
+                .chunks(rows_per)
+                .zip(scores.chunks_mut(rows_per * g.len().max(1)))
+            {
+                let g = &g;
+                s.spawn(move || {
+                    for (q, row) in chunk.iter().zip(out.chunks_mut(g.len().max(1))) {
+                        for (cell, (ga, gb)) in row.iter_mut().zip(g) {
+                            *cell = [dot(q.0, ga), dot(q.1, gb)];
+                        }
+                    }
+                });
+            }
+        });
+        Ok(Self {
+            gallery: g.len(),
+            scores,
+        })
+    }
+
+    /// Probe `pi`'s scores, by gallery index.
+    fn row(&self, pi: usize) -> impl Fn(usize) -> [f32; 2] + '_ {
+        let row = &self.scores[pi * self.gallery..(pi + 1) * self.gallery];
+        move |g| row[g]
+    }
+}
