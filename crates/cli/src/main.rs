@@ -70,6 +70,14 @@ fn main() -> std::process::ExitCode {
         }
     }
     let cli = Cli::parse();
+    // A department's own face models (FR-23): `[[onnx_model]]` entries of the TOML file
+    // PROBITY_FACE_MODELS names, registered for every command (serve, eval, gallery, face).
+    if let Some(path) = std::env::var_os("PROBITY_FACE_MODELS") {
+        if let Err(e) = probity_face::algorithm::register_from_file(std::path::Path::new(&path)) {
+            eprintln!("error: PROBITY_FACE_MODELS: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
         Command::Serve(a) => cmd::server::run_serve(a),
         Command::Demo(a) => cmd::server::run_demo(a),

@@ -52,6 +52,9 @@ pub enum Preprocessing {
     },
     /// Each component algorithm prepares the face its own way ([`AlgorithmSpec::fusion`]).
     Fused,
+    /// An ONNX model of the ArcFace layout: eye centres placed on the standard template scaled to
+    /// `size`×`size`, RGB, NCHW, each channel (x − mean) / scale.
+    ArcFace { size: u32, mean: f32, scale: f32 },
 }
 
 /// A registered algorithm.
@@ -70,8 +73,12 @@ pub struct AlgorithmSpec {
     /// For a fused algorithm: its components, parameters and first-pass shortlist.
     pub fusion: Option<&'static FusionSpec>,
     #[serde(skip)]
-    pub(crate) open: fn(&Path) -> Result<Box<dyn Embedder>, FaceError>,
+    pub(crate) open: OpenEmbedder,
 }
+
+/// Loads an algorithm's embedder from the model folder (files already verified).
+pub(crate) type OpenEmbedder =
+    fn(&'static AlgorithmSpec, &Path) -> Result<Box<dyn Embedder>, FaceError>;
 
 impl AlgorithmSpec {
     pub fn id(&self) -> AlgorithmId {
@@ -91,9 +98,9 @@ impl AlgorithmSpec {
 
     /// Verifies the model files and loads the embedder (crate-internal: raw vectors stay inside
     /// the engine, which wraps them as probe or repository templates).
-    pub(crate) fn load(&self, model_dir: &Path) -> Result<Box<dyn Embedder>, FaceError> {
+    pub(crate) fn load(&'static self, model_dir: &Path) -> Result<Box<dyn Embedder>, FaceError> {
         self.verify_models(model_dir)?;
-        (self.open)(model_dir)
+        (self.open)(self, model_dir)
     }
 }
 
@@ -148,7 +155,7 @@ pub static REGISTRY: &[AlgorithmSpec] = &[
         model_files: &[DLIB_RESNET_MODEL],
         same_threshold: 0.925,
         fusion: None,
-        open: crate::embed_dlib::open,
+        open: |_, dir| crate::embed_dlib::open(dir),
     },
     AlgorithmSpec {
         name: FACENET_512,
@@ -168,7 +175,7 @@ pub static REGISTRY: &[AlgorithmSpec] = &[
         model_files: &[FACENET_MODEL],
         same_threshold: 0.55,
         fusion: None,
-        open: crate::embed_facenet::open,
+        open: |_, dir| crate::embed_facenet::open(dir),
     },
     AlgorithmSpec {
         name: FUSION_DLIB_FACENET,
@@ -180,7 +187,7 @@ pub static REGISTRY: &[AlgorithmSpec] = &[
         // About the FAR 0.001 threshold of its evaluation (0.898), as dlib-resnet-v1's is.
         same_threshold: 0.898,
         fusion: Some(&FUSION_DLIB_FACENET_V1),
-        open: crate::fusion::open_dlib_facenet_v1,
+        open: |_, dir| crate::fusion::open_dlib_facenet_v1(dir),
     },
 ];
 
@@ -205,16 +212,151 @@ pub fn default_algorithm() -> &'static AlgorithmSpec {
     &REGISTRY[0]
 }
 
+/// Algorithms registered at run time by configuration (ONNX models), after [`REGISTRY`].
+static CONFIGURED: std::sync::RwLock<Vec<&'static AlgorithmSpec>> =
+    std::sync::RwLock::new(Vec::new());
+
+/// Every algorithm: the built-in [`REGISTRY`], then those registered by configuration.
+pub fn registered() -> Vec<&'static AlgorithmSpec> {
+    let mut all: Vec<&'static AlgorithmSpec> = REGISTRY.iter().collect();
+    if let Ok(c) = CONFIGURED.read() {
+        all.extend(c.iter().copied());
+    }
+    all
+}
+
 /// Looks an algorithm up by name (`dlib-resnet-v1`) or id (`dlib-resnet-v1@1`).
 pub fn lookup(name: &str) -> Result<&'static AlgorithmSpec, FaceError> {
     let (n, v) = match name.split_once('@') {
         Some((n, v)) => (n, Some(v)),
         None => (name, None),
     };
-    REGISTRY
-        .iter()
+    registered()
+        .into_iter()
         .find(|s| s.name == n && v.is_none_or(|v| v == s.version))
         .ok_or_else(|| FaceError::UnknownAlgorithm(name.to_string()))
+}
+
+/// A department's ONNX face-embedding model of the ArcFace layout (FR-23), as configured.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnnxModel {
+    pub name: String,
+    pub version: String,
+    /// The `.onnx` file (absolute, or relative to the model folder).
+    pub file: PathBuf,
+    /// SHA-256 of the file, checked every time it is loaded.
+    pub sha256: String,
+    /// Length of the embedding the model outputs.
+    pub dimension: usize,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Cosine at or above which `face compare` calls two faces the same (from its evaluation).
+    #[serde(default = "OnnxModel::default_threshold")]
+    pub same_threshold: f32,
+    /// Input side in pixels (112 for the ArcFace layout) and per-channel normalisation.
+    #[serde(default = "OnnxModel::default_size")]
+    pub input_size: u32,
+    #[serde(default = "OnnxModel::default_mean")]
+    pub mean: f32,
+    #[serde(default = "OnnxModel::default_mean")]
+    pub scale: f32,
+}
+
+impl OnnxModel {
+    fn default_threshold() -> f32 {
+        0.5
+    }
+    fn default_size() -> u32 {
+        112
+    }
+    fn default_mean() -> f32 {
+        127.5
+    }
+}
+
+/// The file of `[[onnx_model]]` entries read by [`register_from_file`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnnxModelsFile {
+    #[serde(default)]
+    onnx_model: Vec<OnnxModel>,
+}
+
+/// Registers an ONNX model as an algorithm (its file is checked against `sha256` whenever an
+/// engine opens it). Registering the same configuration again returns the same spec; a different
+/// configuration under a registered id is refused, as is a name of the built-in registry.
+pub fn register_onnx(m: &OnnxModel) -> Result<&'static AlgorithmSpec, FaceError> {
+    let bad = |why: String| FaceError::UnknownAlgorithm(format!("ONNX model {}: {why}", m.name));
+    if m.name.is_empty() || m.name.contains('@') || m.version.is_empty() || m.version.contains('@')
+    {
+        return Err(bad(
+            "name and version must be non-empty and without `@`".into()
+        ));
+    }
+    if m.dimension == 0 || m.dimension > 4096 {
+        return Err(bad(format!("dimension {} outside 1..=4096", m.dimension)));
+    }
+    if m.input_size < 16 || m.input_size > 1024 || !(m.scale.is_finite() && m.scale != 0.0) {
+        return Err(bad("input size or normalisation out of range".into()));
+    }
+    if m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("sha256 must be 64 hexadecimal digits".into()));
+    }
+    if REGISTRY.iter().any(|s| s.name == m.name) {
+        return Err(bad("the name belongs to a built-in algorithm".into()));
+    }
+    let mut configured = CONFIGURED
+        .write()
+        .map_err(|_| bad("registry lock poisoned".into()))?;
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let file_name = leak(m.file.display().to_string());
+    let sha256 = leak(m.sha256.to_ascii_lowercase());
+    if let Some(s) = configured
+        .iter()
+        .find(|s| s.name == m.name && s.version == m.version)
+    {
+        let same =
+            s.dimension == m.dimension && s.model_files.first().is_some_and(|f| f.sha256 == sha256);
+        return if same {
+            Ok(s)
+        } else {
+            Err(bad(format!(
+                "{}@{} is already registered with another file or dimension",
+                m.name, m.version
+            )))
+        };
+    }
+    let files: &'static [ModelFile] = Box::leak(Box::new([ModelFile { file_name, sha256 }]));
+    let spec: &'static AlgorithmSpec = Box::leak(Box::new(AlgorithmSpec {
+        name: leak(m.name.clone()),
+        version: leak(m.version.clone()),
+        description: leak(
+            m.description
+                .clone()
+                .unwrap_or_else(|| format!("ONNX model {} (ArcFace layout)", m.file.display())),
+        ),
+        dimension: m.dimension,
+        preprocessing: Preprocessing::ArcFace {
+            size: m.input_size,
+            mean: m.mean,
+            scale: m.scale,
+        },
+        model_files: files,
+        same_threshold: m.same_threshold,
+        fusion: None,
+        open: crate::embed_onnx::open,
+    }));
+    configured.push(spec);
+    Ok(spec)
+}
+
+/// Registers every `[[onnx_model]]` of a TOML file (the file `PROBITY_FACE_MODELS` names).
+pub fn register_from_file(path: &Path) -> Result<Vec<&'static AlgorithmSpec>, FaceError> {
+    let text = std::fs::read_to_string(path).map_err(|e| FaceError::io(path, e))?;
+    let f: OnnxModelsFile = toml::from_str(&text)
+        .map_err(|e| FaceError::UnknownAlgorithm(format!("{}: {e}", path.display())))?;
+    f.onnx_model.iter().map(register_onnx).collect()
 }
 
 /// The model folder: `$PROBITY_MODEL_DIR`, else `<repo>/models` (installed by scripts/setup).

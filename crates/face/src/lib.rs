@@ -30,6 +30,7 @@ pub mod detect;
 pub mod dlib;
 mod embed_dlib;
 mod embed_facenet;
+mod embed_onnx;
 pub mod engine;
 pub mod error;
 pub mod eval;
@@ -42,7 +43,8 @@ pub mod retemplate;
 pub mod template;
 
 pub use algorithm::{
-    default_algorithm, lookup, model_dir, AlgorithmId, AlgorithmSpec, Embedder, REGISTRY,
+    default_algorithm, lookup, model_dir, register_onnx, registered, AlgorithmId, AlgorithmSpec,
+    Embedder, OnnxModel, REGISTRY,
 };
 pub use detect::{AlignedFace, BoxSource, DetectOptions, DetectorKind};
 pub use engine::{compare, Comparison, FaceChoice, FaceEngine, FoundFace};

@@ -356,7 +356,7 @@ fn models_installed(spec: &AlgorithmSpec) -> bool {
 
 /// Registers every algorithm version compiled into this release (idempotent).
 async fn register_all(tx: &mut Tx, now: DateTime<Utc>) -> Result<(), ApiError> {
-    for s in probity_face::REGISTRY {
+    for s in probity_face::registered() {
         astore::register(
             tx,
             &s.id().to_string(),
@@ -378,7 +378,7 @@ fn registered(algorithm: &str) -> Result<&'static AlgorithmSpec, ApiError> {
     probity_face::lookup(algorithm.trim()).map_err(|_| {
         ApiError::not_found(format!(
             "algorithm {algorithm} (registered: {})",
-            probity_face::REGISTRY
+            probity_face::registered()
                 .iter()
                 .map(|s| s.id().to_string())
                 .collect::<Vec<_>>()
@@ -434,8 +434,8 @@ pub async fn overview(state: &AppState, auth: &Authorized) -> Result<AlgorithmsV
         let evaluation = astore::latest_evaluation(&mut tx, &a.algorithm)
             .await
             .map_err(se)?;
-        let installed = probity_face::REGISTRY
-            .iter()
+        let installed = probity_face::registered()
+            .into_iter()
             .find(|s| s.id().to_string() == a.algorithm)
             .is_some_and(models_installed);
         algorithms.push(AlgorithmVersionView {

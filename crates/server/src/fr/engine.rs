@@ -81,8 +81,8 @@ pub async fn active_spec(store: &Store) -> Result<&'static AlgorithmSpec, ApiErr
 /// The registered algorithm of a stored id (`name@version`); one this release does not know is
 /// a 503 naming FR-23.
 pub fn spec_of(id: &str) -> Result<&'static AlgorithmSpec, ApiError> {
-    probity_face::REGISTRY
-        .iter()
+    probity_face::registered()
+        .into_iter()
         .find(|s| s.id().to_string() == id)
         .ok_or_else(|| {
             ApiError::new(

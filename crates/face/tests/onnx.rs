@@ -1,0 +1,182 @@
+//! A department's own ONNX face model (FR-23): registered by configuration with its file and
+//! SHA-256, aligned to the ArcFace template, run by tract-onnx, searched like the built-in ones.
+//!
+//! No licensed ArcFace weights are reachable from here, so the model is built by the test itself
+//! (`tests/onnx/make_arcface_layout_model.py`, the `onnx` package scripts/setup installs): the
+//! ArcFace input and output layout with fixed pseudo-random weights. It proves the path (load,
+//! checksum, alignment, embedding, index), not accuracy.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{lfw, models};
+use probity_face::algorithm::register_from_file;
+use probity_face::{
+    register_onnx, FaceChoice, FaceEngine, FaceError, GalleryIndex, GalleryPhoto, OnnxModel,
+    RecordId, SearchMode, SearchRequest,
+};
+use sha2::{Digest, Sha256};
+
+/// Builds the test model of `dim` outputs into `dir`; returns its path and SHA-256.
+fn build_model(dir: &Path, dim: usize) -> (PathBuf, String) {
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} missing: run scripts/setup (it installs the onnx package)",
+        python.display()
+    );
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/onnx/make_arcface_layout_model.py");
+    let out = dir.join(format!("arcface-layout-{dim}.onnx"));
+    let status = Command::new(&python)
+        .arg(&script)
+        .arg(&out)
+        .arg(dim.to_string())
+        .status()
+        .expect("run the model script");
+    assert!(status.success(), "building the test ONNX model failed");
+    let bytes = std::fs::read(&out).expect("model written");
+    (out, hex::encode(Sha256::digest(&bytes)))
+}
+
+fn config(name: &str, file: PathBuf, sha256: String, dimension: usize) -> OnnxModel {
+    OnnxModel {
+        name: name.into(),
+        version: "1".into(),
+        file,
+        sha256,
+        dimension,
+        description: None,
+        same_threshold: 0.5,
+        input_size: 112,
+        mean: 127.5,
+        scale: 127.5,
+    }
+}
+
+#[test]
+fn fr_23_onnx_model_loads_embeds_and_is_searched_like_a_built_in_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (file, sha) = build_model(dir.path(), 96);
+    let spec = register_onnx(&config("agency-arcface-test", file, sha, 96)).expect("register");
+    assert_eq!(spec.id().to_string(), "agency-arcface-test@1");
+    // Registered like the built-in ones: looked up by name, listed with them.
+    assert!(std::ptr::eq(
+        probity_face::lookup("agency-arcface-test").expect("lookup"),
+        spec
+    ));
+    assert!(probity_face::registered()
+        .iter()
+        .any(|s| std::ptr::eq(*s, spec)));
+
+    let mut e = FaceEngine::open(spec, &models()).expect("engine");
+    let people = ["Colin_Powell", "Tony_Blair", "Laura_Bush"];
+    let mut index = GalleryIndex::new(spec);
+    for (i, who) in people.iter().enumerate() {
+        let img = lfw(who, 1);
+        let t = e
+            .enrol(
+                GalleryPhoto {
+                    record: RecordId(i as u64),
+                    image: &img,
+                },
+                None,
+            )
+            .expect("enrol");
+        let v: Vec<f32> = t
+            .to_stored()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        assert_eq!(v.len(), 96);
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-4, "unit length, got {norm}");
+        index.add(t).expect("add");
+    }
+    // The same photo as a probe finds its own record first. Not at exactly 1.0: probes are
+    // detected with one doubling, repository photos at their own scale, so the landmarks (and
+    // the alignment) differ slightly.
+    let img = lfw("Tony_Blair", 1);
+    let face = e.choose(&img, FaceChoice::Index(0)).expect("face");
+    let probe = e.probe_template(&img, &face).expect("probe");
+    let r = index
+        .search(
+            &probe,
+            &SearchRequest {
+                top_k: 3,
+                mode: SearchMode::Exact,
+            },
+            &|_| true,
+        )
+        .expect("search");
+    assert_eq!(r.algorithm, spec.id());
+    assert_eq!(r.candidates[0].record, RecordId(1));
+    assert!(r.candidates[0].score > 0.98, "{:?}", r.candidates);
+    // The same face embedded twice gives the same template.
+    let again = e.probe_template(&img, &face).expect("probe");
+    let same = probity_face::compare(spec, &probe, &again).expect("compare");
+    assert!(same.score > 0.9999, "{same:?}");
+}
+
+#[test]
+fn fr_23_onnx_model_whose_sha256_does_not_match_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (file, sha) = build_model(dir.path(), 64);
+    // One digit of the digest changed.
+    let mut wrong = sha.clone().into_bytes();
+    wrong[0] = if wrong[0] == b'0' { b'1' } else { b'0' };
+    let wrong = String::from_utf8(wrong).expect("hex");
+    let spec = register_onnx(&config("agency-wrong-digest", file.clone(), wrong, 64))
+        .expect("registered: the file is checked when opened");
+    match FaceEngine::open(spec, &models()) {
+        Err(FaceError::ModelChecksum {
+            expected, actual, ..
+        }) => assert_eq!(actual, sha, "expected {expected}"),
+        Err(e) => panic!("wrong error: {e}"),
+        Ok(_) => panic!("a model with the wrong SHA-256 was loaded"),
+    }
+    // A model whose output does not match the configured dimension is refused at load.
+    let spec = register_onnx(&config("agency-wrong-dimension", file, sha, 512)).expect("register");
+    let err = FaceEngine::open(spec, &models())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("64 values") && err.contains("512"), "{err}");
+}
+
+#[test]
+fn fr_23_onnx_models_registered_from_a_configuration_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (file, sha) = build_model(dir.path(), 32);
+    let conf = dir.path().join("face-models.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[onnx_model]]\nname = \"agency-from-file\"\nversion = \"3\"\nfile = \"{}\"\nsha256 = \"{sha}\"\ndimension = 32\n",
+            file.display()
+        ),
+    )
+    .expect("write");
+    let specs = register_from_file(&conf).expect("register");
+    assert_eq!(specs.len(), 1);
+    assert_eq!(specs[0].id().to_string(), "agency-from-file@3");
+    // Registering the same file again is harmless; another digest under the same id is not.
+    assert!(register_from_file(&conf).is_ok());
+    let mut other = config("agency-from-file", file, "ab".repeat(32), 32);
+    other.version = "3".into();
+    assert!(register_onnx(&other).is_err());
+    // Unknown keys and built-in names are refused with the reason.
+    std::fs::write(&conf, "[[onnx_model]]\nname = \"x\"\nlayers = 3\n").expect("write");
+    assert!(register_from_file(&conf).is_err());
+    let mut builtin = config(
+        "dlib-resnet-v1",
+        PathBuf::from("m.onnx"),
+        "ab".repeat(32),
+        8,
+    );
+    builtin.version = "9".into();
+    let err = register_onnx(&builtin).expect_err("refused").to_string();
+    assert!(err.contains("built-in"), "{err}");
+}
