@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use probity_face::eval::{evaluate_algorithm, read_labels, roc::roc_svg, EvalDetection, LfwData};
-use probity_face::{lookup, model_dir, REGISTRY};
+use probity_face::{lookup, model_dir, registered};
 
 #[derive(Args)]
 pub struct EvalArgs {
@@ -57,7 +57,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
     let described = data.describe();
     println!("data: {}", described.summary());
     let specs = if args.algorithm.is_empty() {
-        REGISTRY.iter().collect::<Vec<_>>()
+        registered()
     } else {
         args.algorithm
             .iter()
@@ -116,6 +116,15 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "    faces: {} HOG, {} CNN, {} centre box",
             record.faces_by_hog, record.faces_by_cnn, record.faces_by_centre_box
         );
+        for b in &record.quality_buckets {
+            println!(
+                "    probes {}: {}, rank-1 {:.2}%, FNIR@50 candidates {:.2}%",
+                b.bucket,
+                b.probes,
+                b.rank1 * 100.0,
+                b.fnir_50_candidates * 100.0
+            );
+        }
         if let Some(f) = &record.fusion {
             let p = |x: &probity_face::fusion::FusionParams| {
                 format!(

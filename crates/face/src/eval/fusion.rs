@@ -14,6 +14,7 @@ use crate::algorithm::{AlgorithmId, AlgorithmSpec};
 use crate::error::FaceError;
 use crate::fusion::{fit, fit_per_fold, ComponentPair, FusionParams, TrainingSearch};
 use crate::index::{GalleryIndex, SearchMode, SearchRequest};
+use crate::quality::QualityReport;
 use crate::template::{ProbeTemplate, RecordId, RepositoryTemplate};
 
 /// One component's embeddings, as [`super::embed_images`] returns them.
@@ -67,6 +68,7 @@ pub fn evaluate_fusion(
     comps: [&Embeddings; 2],
     labels: Option<&HashMap<String, String>>,
     detection: EvalDetection,
+    probe_quality: Option<&HashMap<ImageRef, QualityReport>>,
 ) -> Result<EvaluationRecord, FaceError> {
     let fusion = spec
         .fusion
@@ -289,6 +291,9 @@ pub fn evaluate_fusion(
         roc,
         non_mated.calibration(),
     );
+    if let Some(q) = probe_quality {
+        record.quality_buckets = super::quality::buckets(&probes, &searches, q);
+    }
     record.fusion = Some(FusionEvaluation {
         components: [component_specs[0].id(), component_specs[1].id()],
         fold_params,

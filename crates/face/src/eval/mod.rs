@@ -16,6 +16,7 @@ pub mod cache;
 pub mod calibration;
 pub mod fusion;
 pub mod metrics;
+pub mod quality;
 pub mod roc;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -32,6 +33,7 @@ use crate::engine::FaceEngine;
 use crate::error::FaceError;
 use crate::geometry::BoundingBox;
 use crate::index::{GalleryIndex, SearchMode, SearchRequest};
+use crate::quality::QualityReport;
 use crate::template::{ProbeTemplate, RecordId, RepositoryTemplate};
 
 /// An LFW image reference: identity and 1-based image number.
@@ -628,6 +630,15 @@ pub fn evaluate_algorithm(
     progress: &(dyn Fn(&AlgorithmId, u64, u64) + Sync),
 ) -> Result<EvaluationRecord, FaceError> {
     let images = data.all_images();
+    let (_, probes) = data.identification_split();
+    let probe_quality = quality::probe_quality(
+        model_dir,
+        &data.lfw_dir,
+        &probes,
+        Some(&out.join(format!("quality-probes{}.json", detection.cache_suffix()))),
+        detection,
+        threads,
+    )?;
     let embed = |s: &'static AlgorithmSpec| {
         let id = s.id();
         embed_images(
@@ -645,9 +656,23 @@ pub fn evaluate_algorithm(
         Some(f) => {
             let [a, b] = f.component_specs()?;
             let (ea, eb) = (embed(a)?, embed(b)?);
-            fusion::evaluate_fusion(spec, data, [&ea, &eb], labels, detection)
+            fusion::evaluate_fusion(
+                spec,
+                data,
+                [&ea, &eb],
+                labels,
+                detection,
+                Some(&probe_quality),
+            )
         }
-        None => evaluate(spec, data, &embed(spec)?, labels, detection),
+        None => evaluate(
+            spec,
+            data,
+            &embed(spec)?,
+            labels,
+            detection,
+            Some(&probe_quality),
+        ),
     }
 }
 
@@ -717,6 +742,10 @@ pub struct EvaluationRecord {
     /// A fused algorithm's parameters per fold and shortlist check; absent for single ones.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fusion: Option<fusion::FusionEvaluation>,
+    /// Rank-1 and FNIR with 50 candidates by probe quality (FR-06); empty in records written
+    /// before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub quality_buckets: Vec<quality::QualityBucket>,
 }
 
 /// Reads a labels file: lines `name,group` (a header line `name,group` is allowed).
@@ -747,6 +776,7 @@ pub fn evaluate(
     emb: &HashMap<ImageRef, (Vec<f32>, FaceFound)>,
     labels: Option<&HashMap<String, String>>,
     detection: EvalDetection,
+    probe_quality: Option<&HashMap<ImageRef, QualityReport>>,
 ) -> Result<EvaluationRecord, FaceError> {
     let get = |r: &ImageRef| {
         emb.get(r)
@@ -802,7 +832,7 @@ pub fn evaluate(
     let score_calibration = non_mated.calibration();
 
     let groups = group_breakdown(labels, &verification, &scored, data, &searches, &probes);
-    Ok(record(
+    let mut record = record(
         spec,
         data,
         emb,
@@ -812,7 +842,11 @@ pub fn evaluate(
         groups,
         roc,
         score_calibration,
-    ))
+    );
+    if let Some(q) = probe_quality {
+        record.quality_buckets = quality::buckets(&probes, &searches, q);
+    }
+    Ok(record)
 }
 
 /// The mate's (rank, score) within a candidate list and the best non-mate score, for the probe of
@@ -928,6 +962,7 @@ pub(crate) fn record(
         roc,
         score_calibration: Some(score_calibration),
         fusion: None,
+        quality_buckets: Vec::new(),
     }
 }
 
