@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 const CASE: &str = "2026-019-000101";
 const DLIB: &str = "dlib-resnet-v1@2";
 const FACENET: &str = "facenet-512@2";
+const FUSION: &str = "fusion-dlib-facenet@1";
 
 /// A request for analysis with image 1 of `name` as its still, taken to the point where it may be
 /// searched (basis confirmed, quality checked, the use discussed; no edits).
@@ -119,12 +120,32 @@ async fn overview(srv: &TestServer, c: &reqwest::Client) -> Value {
 /// Records FaceNet's evaluation, has it proposed by the administrator and approved by the
 /// Deputy Commissioner of Intelligence and Counterterrorism.
 async fn activate_facenet(srv: &TestServer) {
+    activate(srv, FACENET, facenet_record()).await
+}
+
+/// The fused algorithm's evaluation record (the figures `probity eval --algorithm
+/// fusion-dlib-facenet` gives on the development faces).
+fn fusion_record() -> Value {
+    let mut r = facenet_record();
+    r["algorithm"] = json!({"name": "fusion-dlib-facenet", "version": "1"});
+    r["verification"]["accuracy_mean"] = json!(0.99);
+    r["verification"]["tar_at_far_0_001"] = json!(0.922);
+    r["identification"]["rank1"] = json!(0.9145);
+    r["identification"]["rank10"] = json!(0.9757);
+    r["identification"]["fnir_at_fpir_0_003"] = json!(0.7758);
+    r["identification"]["fnir_50_candidates"] = json!(0.0064);
+    r
+}
+
+/// Records `algorithm`'s evaluation, has it proposed by the administrator and approved by the
+/// Deputy Commissioner of Intelligence and Counterterrorism.
+async fn activate(srv: &TestServer, algorithm: &str, record: Value) {
     let admin = srv.login("admin").await;
     let (s, b) = srv
         .post(
             &admin,
-            &format!("/api/fr/algorithms/{FACENET}/evaluation"),
-            facenet_record(),
+            &format!("/api/fr/algorithms/{algorithm}/evaluation"),
+            record,
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -132,8 +153,8 @@ async fn activate_facenet(srv: &TestServer) {
     let (s, b) = srv
         .post(
             &admin,
-            &format!("/api/fr/algorithms/{FACENET}/activation"),
-            json!({"reason": "more robust to resolution (FR-23 review 2026-12)"}),
+            &format!("/api/fr/algorithms/{algorithm}/activation"),
+            json!({"reason": "better evaluation figures (FR-23 review 2026-12)"}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
@@ -142,7 +163,7 @@ async fn activate_facenet(srv: &TestServer) {
     let (s, b) = srv
         .post(
             &dci,
-            &format!("/api/fr/algorithms/{FACENET}/activation/approve"),
+            &format!("/api/fr/algorithms/{algorithm}/activation/approve"),
             json!({"reason": "evaluation reviewed; gate met"}),
         )
         .await;
@@ -730,4 +751,42 @@ async fn fr_23_rollback_is_one_action_body(backend: Backend) {
 both!(
     fr_23_rollback_is_one_action,
     super::fr_23_rollback_is_one_action_body
+);
+
+async fn fr_23_fused_algorithm_activated_and_searched_like_any_other_body(backend: Backend) {
+    let srv = common::start(backend).await;
+    let ids = enrol_gallery(&srv, 4).await;
+    let admin = srv.login("admin").await;
+    let listed = overview(&srv, &admin).await;
+    assert!(
+        listed["algorithms"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["algorithm"] == FUSION)),
+        "{listed}"
+    );
+    activate(&srv, FUSION, fusion_record()).await;
+    wait_for_active(&srv, &admin, FUSION).await;
+    // Every repository photo got a fused template (both networks, 640 values).
+    let mut tx = srv.state.store.begin_read().await.expect("tx");
+    let stored = probity_store::gallery::templates(&mut tx, FUSION)
+        .await
+        .expect("templates");
+    tx.commit().await.expect("commit");
+    assert_eq!(stored.len(), ids.len());
+    assert!(stored.iter().all(|t| t.template.len() == 640 * 4));
+    // A search runs on the fused version, two-pass, and finds what the engine alone finds.
+    let chen = srv.login("fri.chen").await;
+    let id = ready_to_search(&srv, &ids[1]).await;
+    let f = search(&srv.url, &chen, &id, &ids[1]).await;
+    assert_eq!(f.algorithm, FUSION);
+    let expected = expected_pool(&srv, FUSION, &ids[1]).await;
+    assert!(
+        same_pool(&f.pool, &expected),
+        "{:?} vs {expected:?}",
+        f.pool
+    );
+}
+both!(
+    fr_23_fused_algorithm_activated_and_searched_like_any_other,
+    super::fr_23_fused_algorithm_activated_and_searched_like_any_other_body
 );
