@@ -63,3 +63,115 @@ fn fr_cli_refuses_a_truncated_still_with_a_clear_error() {
     assert!(stderr.contains("cut.jpg"), "names the file: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// A department's ONNX model (FR-23) is evaluated by `probity eval` like the built-in ones: it is
+/// registered from the file `PROBITY_FACE_MODELS` names, and the record names the data read. The
+/// model is the ArcFace-layout test model the face crate's tests build (no licensed weights are
+/// reachable from here); the faces are a small pairs file over eight LFW identities.
+#[test]
+fn fr_23_onnx_model_evaluated_by_probity_eval() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().expect("tmp");
+    let repo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let python = repo.join(".venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} missing: run scripts/setup (it installs the onnx package)",
+        python.display()
+    );
+    let model = dir.path().join("agency.onnx");
+    let status = Command::new(&python)
+        .arg(repo.join("crates/face/tests/onnx/make_arcface_layout_model.py"))
+        .arg(&model)
+        .arg("48")
+        .status()
+        .expect("run the model script");
+    assert!(status.success(), "building the test ONNX model failed");
+    let sha = hex::encode(Sha256::digest(std::fs::read(&model).expect("model")));
+    let conf = dir.path().join("face-models.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[onnx_model]]\nname = \"agency-cli-test\"\nversion = \"1\"\nfile = \"{}\"\nsha256 = \"{sha}\"\ndimension = 48\n",
+            model.display()
+        ),
+    )
+    .expect("config");
+    // Two folds of one matched and one mismatched pair; two distractor identities.
+    let faces = dir.path().join("faces");
+    std::fs::create_dir_all(faces.join("lfw")).expect("lfw");
+    for who in [
+        "Aaron_Sorkin",
+        "Abdullatif_Sener",
+        "Adolfo_Rodriguez_Saa",
+        "Aitor_Gonzalez",
+        "Alan_Ball",
+        "Alberto_Fujimori",
+        "AJ_Cook",
+        "Aaron_Patterson",
+    ] {
+        std::os::unix::fs::symlink(
+            data().join("faces/lfw").join(who),
+            faces.join("lfw").join(who),
+        )
+        .expect("link");
+    }
+    let pairs = "2\t1\nAaron_Sorkin\t1\t2\nAbdullatif_Sener\t1\tAdolfo_Rodriguez_Saa\t1\n\
+                 Aitor_Gonzalez\t1\t2\nAlan_Ball\t1\tAlberto_Fujimori\t1\n";
+    std::fs::write(faces.join("pairs_dev.txt"), pairs).expect("pairs");
+    let out_dir = dir.path().join("eval");
+    let out = Command::new(BIN)
+        .args([
+            "eval",
+            "--algorithm",
+            "agency-cli-test",
+            "--threads",
+            "1",
+            "--faces",
+        ])
+        .arg(&faces)
+        .arg("--out")
+        .arg(&out_dir)
+        .env("PROBITY_FACE_MODELS", &conf)
+        .output()
+        .expect("run probity eval");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("agency-cli-test@1: verification"),
+        "{stdout}"
+    );
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out_dir.join("evaluation-agency-cli-test-1.json")).expect("record"),
+    )
+    .expect("JSON");
+    assert_eq!(record["algorithm"]["name"], "agency-cli-test");
+    let pairs_sha = hex::encode(Sha256::digest(pairs.as_bytes()));
+    assert_eq!(record["data"]["pairs_sha256"], pairs_sha.as_str());
+    assert_eq!(record["verification"]["pairs"], 4);
+    // Without the configuration the model is unknown, and a broken one is refused by name.
+    let out = Command::new(BIN)
+        .args(["eval", "--algorithm", "agency-cli-test", "--faces"])
+        .arg(&faces)
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .expect("run probity eval");
+    assert!(!out.status.success());
+    std::fs::write(&conf, "[[onnx_model]]\nname = \"x\"\n").expect("config");
+    let out = Command::new(BIN)
+        .args(["eval", "--faces"])
+        .arg(&faces)
+        .env("PROBITY_FACE_MODELS", &conf)
+        .output()
+        .expect("run probity eval");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("PROBITY_FACE_MODELS"),
+        "{stderr}"
+    );
+}

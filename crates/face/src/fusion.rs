@@ -458,10 +458,10 @@ mod tests {
                 weight: 0.5,
             },
             shortlist_min: 1_000,
-            shortlist_per_million: 20_000,
+            shortlist_per_million: 5_000,
         };
         assert_eq!(s.shortlist(10), 1_000);
-        assert_eq!(s.shortlist(1_000_000), 20_000);
-        assert_eq!(s.shortlist(10_000_000), 200_000);
+        assert_eq!(s.shortlist(1_000_000), 5_000);
+        assert_eq!(s.shortlist(10_000_000), 50_000);
     }
 }

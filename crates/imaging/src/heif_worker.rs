@@ -59,6 +59,9 @@ pub struct HeifWorker {
     pub args: Vec<OsString>,
     /// Wall-clock time one file may take; the worker is killed after it.
     pub time_limit: Duration,
+    /// Address space the worker may use, instead of the one computed from the declared image
+    /// ([`MEMORY_BASE`] + [`MEMORY_PER_PIXEL`] per pixel); for tight deployments and tests.
+    pub memory_limit: Option<u64>,
 }
 
 static CONFIGURED: RwLock<Option<HeifWorker>> = RwLock::new(None);
@@ -85,6 +88,7 @@ impl HeifWorker {
             program: program.into(),
             args: Vec::new(),
             time_limit,
+            memory_limit: None,
         }
     }
 
@@ -102,6 +106,12 @@ impl HeifWorker {
     /// The same worker with another time limit.
     pub fn with_time_limit(mut self, time_limit: Duration) -> Self {
         self.time_limit = time_limit;
+        self
+    }
+
+    /// The same worker with a fixed address-space limit in bytes.
+    pub fn with_memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = Some(bytes);
         self
     }
 
@@ -181,9 +191,11 @@ impl HeifWorker {
         mode: Mode,
     ) -> Result<Reply, ImagingError> {
         let pixels = inspection.pixels_to_decode.min(limits.max_pixels);
-        let memory = MEMORY_BASE
-            .saturating_add(pixels.saturating_mul(MEMORY_PER_PIXEL))
-            .saturating_add((bytes.len() as u64).saturating_mul(4));
+        let memory = self.memory_limit.unwrap_or_else(|| {
+            MEMORY_BASE
+                .saturating_add(pixels.saturating_mul(MEMORY_PER_PIXEL))
+                .saturating_add((bytes.len() as u64).saturating_mul(4))
+        });
         let request = Request {
             mode,
             limits: *limits,
@@ -304,9 +316,17 @@ impl HeifWorker {
             let out_of_memory = stderr.contains("memory allocation")
                 || stderr.contains("bad_alloc")
                 || stderr.contains("Cannot allocate memory");
+            // A C++ exception thrown inside libheif cannot unwind through Rust, so the worker
+            // aborts; under the address-space limit that exception is std::bad_alloc.
+            let cpp_exception = stderr.contains("cannot catch foreign exceptions");
             let detail = if out_of_memory {
                 format!(
                     "HEIC decoder ran out of its memory limit ({mib} MiB of address space) on this file and was stopped (signal {signal}, {})",
+                    signal_name(signal)
+                )
+            } else if cpp_exception {
+                format!(
+                    "HEIC decoder stopped on this file: libheif threw a C++ exception, std::bad_alloc when it needs more than its memory limit ({mib} MiB of address space) (signal {signal}, {})",
                     signal_name(signal)
                 )
             } else {

@@ -246,6 +246,34 @@ fn sec_heic_decoder_crash_is_contained() {
 }
 
 #[test]
+fn sec_heic_worker_memory_limit_trips_on_a_real_decode() {
+    // The real worker (libheif and libde265) decoding a 12-megapixel iPhone photo under an
+    // address-space limit too small for its planes: the decode fails, naming memory, and
+    // nothing else is affected.
+    let sample = read_camera("apple_iphone8.heic");
+    let worker =
+        HeifWorker::locate().expect("the HEIC worker: cargo build -p probity-imaging --bins");
+    let limit: u64 = 64 << 20;
+    let err = worker
+        .clone()
+        .with_memory_limit(limit)
+        .decode(&sample, &limits())
+        .expect_err("12 MP cannot be decoded in 64 MiB of address space");
+    assert!(
+        matches!(err, ImagingError::HeifDecoderFailed { .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    // libheif's std::bad_alloc cannot unwind through Rust: the worker aborts, and the message
+    // names the memory limit instead of calling it a crash.
+    assert!(msg.contains("memory limit (64 MiB"), "{msg}");
+    assert!(!msg.contains("crashed"), "{msg}");
+    // The same worker with the limit computed from the image decodes it.
+    let (image, _, _) = worker.decode(&sample, &limits()).expect("decode");
+    assert_eq!(image.dimensions(), (4032, 3024));
+}
+
+#[test]
 fn sec_heic_decoder_hang_is_stopped_at_the_time_limit() {
     let dir = tempfile::tempdir().unwrap();
     let hang = script(dir.path(), "hang", "sleep 60");

@@ -90,6 +90,13 @@ pub struct GalleryIndex {
     /// A fused algorithm's exact search: a first pass over the leading component's columns,
     /// then the shortlist rescored with the whole template.
     pub(crate) first_pass: Option<FirstPass>,
+    /// With a first pass: a contiguous copy of every row's leading `dims` codes (the row's scale
+    /// applies). Scanning them in place, 128 of every 640 bytes, streams the whole matrix anyway
+    /// (the hardware prefetcher fetches the rest of each page), so the copy is what makes the
+    /// first pass as cheap as a single algorithm's scan.
+    pub(crate) first_codes: Vec<i8>,
+    /// Shortlist size overriding the registered rule ([`GalleryIndex::set_shortlist`]).
+    pub(crate) shortlist: Option<usize>,
 }
 
 /// The first pass of an exact search on a fused algorithm ([`crate::fusion`]).
@@ -195,6 +202,8 @@ impl GalleryIndex {
             graph: None,
             partition: None,
             first_pass: FirstPass::of(spec),
+            first_codes: Vec::new(),
+            shortlist: None,
         }
     }
 
@@ -224,7 +233,7 @@ impl GalleryIndex {
     /// partition copies).
     pub fn bytes_per_template(&self) -> f64 {
         let n = self.records.len().max(1) as f64;
-        let base = (self.dim + 4 + 8) as f64;
+        let base = (self.dim + 4 + 8 + self.first_pass.map_or(0, |f| f.dims)) as f64;
         let graph = self.graph.as_ref().map_or(0, |g| g.memory_bytes());
         let partition = self.partition.as_ref().map_or(0, |p| p.memory_bytes());
         base + (graph + partition) as f64 / n
@@ -234,6 +243,25 @@ impl GalleryIndex {
     /// first-pass shortlist (for benchmarks and the evaluation's shortlist check).
     pub fn disable_first_pass(&mut self) {
         self.first_pass = None;
+        self.first_codes = Vec::new();
+    }
+
+    /// Overrides the fused algorithm's first-pass shortlist size (`None`: the registered rule),
+    /// for benchmarks that measure how large it must be.
+    pub fn set_shortlist(&mut self, rows: Option<usize>) {
+        self.shortlist = rows;
+    }
+
+    /// Rebuilds the first-pass copy from the matrix (after loading an index file).
+    pub(crate) fn rebuild_first_codes(&mut self) {
+        self.first_codes = Vec::new();
+        if let Some(fp) = self.first_pass {
+            let n = self.records.len();
+            self.first_codes = advised_vec(n * fp.dims);
+            for row in self.codes.chunks_exact(self.dim) {
+                self.first_codes.extend_from_slice(&row[..fp.dims]);
+            }
+        }
     }
 
     /// Builds an inverted-file partition over every record (for large galleries); later adds
@@ -311,6 +339,11 @@ impl GalleryIndex {
         reserve_advised(&mut self.codes, self.dim);
         self.codes.resize((slot + 1) * self.dim, 0);
         let s = quantise(v, &mut self.codes[slot * self.dim..]);
+        if let Some(fp) = self.first_pass {
+            reserve_advised(&mut self.first_codes, fp.dims);
+            let lead = &self.codes[slot * self.dim..slot * self.dim + fp.dims];
+            self.first_codes.extend_from_slice(lead);
+        }
         self.scales.push(s);
         self.records.push(record);
         self.slot_of.insert(record, slot as u32);
@@ -440,11 +473,14 @@ impl GalleryIndex {
     /// Exact search of a fused index: the best rows by the leading component's columns (a
     /// shortlist of at least `want`), each rescored with the whole row, best first.
     fn two_pass(&self, qc: &[i8], want: usize, fp: FirstPass) -> Vec<(u32, f32)> {
-        let short = fp.fusion.shortlist(self.records.len()).max(want);
-        let first = scan::top_k_strided(
-            &self.codes,
+        let short = self
+            .shortlist
+            .unwrap_or_else(|| fp.fusion.shortlist(self.records.len()))
+            .max(want);
+        let first = scan::top_k(
+            &self.first_codes,
             &self.scales,
-            self.dim,
+            fp.dims,
             &qc[..fp.dims.min(qc.len())],
             short,
             &self.hidden,

@@ -310,8 +310,10 @@ impl GalleryIndex {
         let first_pass = crate::algorithm::lookup(&h.algorithm.to_string())
             .ok()
             .and_then(FirstPass::of);
-        Ok(GalleryIndex {
+        let mut index = GalleryIndex {
             first_pass,
+            first_codes: Vec::new(),
+            shortlist: None,
             algorithm: h.algorithm,
             dim: h.dim,
             codes,
@@ -323,6 +325,8 @@ impl GalleryIndex {
             sealed,
             graph,
             partition,
-        })
+        };
+        index.rebuild_first_codes();
+        Ok(index)
     }
 }

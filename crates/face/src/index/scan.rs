@@ -71,7 +71,7 @@ impl TopK {
 fn scan_rows_generic(
     codes: &[i8],
     scales: &[f32],
-    stride: usize,
+    dim: usize,
     q: &[i8],
     start: usize,
     end: usize,
@@ -84,7 +84,7 @@ fn scan_rows_generic(
         if bit(hidden, slot as usize) {
             continue;
         }
-        let r = &codes[row * stride..row * stride + q.len()];
+        let r = &codes[row * dim..(row + 1) * dim];
         let s = dot_i8(r, q) as f32 * scales[row];
         top.offer(s, slot);
     }
@@ -185,20 +185,16 @@ mod avx2 {
     /// compared with the current K-th best in one vector compare; only rows above it reach the
     /// top-K (and the slot lookup and hidden-slot check).
     ///
-    /// Rows are `stride` codes apart; each is scored on its first `q.len()` codes (the whole row,
-    /// or a fused row's leading component).
-    ///
-    /// Returns `false` without scanning when the arguments do not cover the rows: `q.len()`
-    /// (`dim`) must be a multiple of 32 within `MAX_DIM` and at most `stride`, and rows
-    /// `start..end` inside `codes` (`end · stride` codes) and `scales` (and `ids`, when given).
-    /// `ids` and `hidden` are also read with bounds checks.
+    /// Returns `false` without scanning when the arguments do not cover the rows: `dim` must be
+    /// a multiple of 32 within `MAX_DIM`, `q` exactly `dim` long, and rows `start..end` inside
+    /// `codes` (`end · dim` codes) and `scales` (and `ids`, when given). `ids` and `hidden` are also read with bounds checks.
     /// Calling it requires AVX2 (hence `unsafe` outside AVX2 code).
     #[target_feature(enable = "avx2")]
     #[allow(clippy::too_many_arguments)]
     pub(super) fn scan(
         codes: &[i8],
         scales: &[f32],
-        stride: usize,
+        dim: usize,
         q: &[i8],
         start: usize,
         end: usize,
@@ -206,11 +202,10 @@ mod avx2 {
         hidden: &[u64],
         top: &mut TopK,
     ) -> bool {
-        let dim = q.len();
         let covered = dim.is_multiple_of(32)
             && dim <= MAX_DIM
-            && dim <= stride
-            && end.checked_mul(stride).is_some_and(|n| n <= codes.len())
+            && q.len() == dim
+            && end.checked_mul(dim).is_some_and(|n| n <= codes.len())
             && end <= scales.len()
             && ids.is_none_or(|ids| end <= ids.len());
         if !covered {
@@ -232,18 +227,17 @@ mod avx2 {
                 _mm256_setzero_si256(),
             );
             for (c, &qc) in qv.iter().take(nq).enumerate() {
-                let o = slot * stride + 32 * c;
-                // SAFETY: slot + 4 ≤ end and end · stride ≤ codes.len(), so the four rows
-                // slot..slot + 4 lie inside `codes`; o + 32 ≤ slot · stride + dim ≤
-                // (slot + 1) · stride because 32c + 32 ≤ dim ≤ stride, so each load reads 32
-                // bytes inside its row.
+                let o = slot * dim + 32 * c;
+                // SAFETY: slot + 4 ≤ end and end · dim ≤ codes.len(), so the four rows
+                // slot..slot + 4 lie inside `codes`; o + 32 ≤ (slot + 1) · dim because
+                // 32c + 32 ≤ dim, so each load reads 32 bytes inside its row.
                 let (r0, r1, r2, r3) = unsafe {
                     let base = codes.as_ptr();
                     (
                         load(base.add(o)),
-                        load(base.add(stride + o)),
-                        load(base.add(2 * stride + o)),
-                        load(base.add(3 * stride + o)),
+                        load(base.add(dim + o)),
+                        load(base.add(2 * dim + o)),
+                        load(base.add(3 * dim + o)),
                     )
                 };
                 a0 = _mm256_add_epi32(a0, dot32(r0, qc));
@@ -274,7 +268,7 @@ mod avx2 {
         while slot < end {
             let id = slot_of(ids, slot);
             if !bit(hidden, id as usize) {
-                let row = &codes[slot * stride..slot * stride + dim];
+                let row = &codes[slot * dim..(slot + 1) * dim];
                 top.offer(dot(row, q) as f32 * scales[slot], id);
             }
             slot += 1;
@@ -331,7 +325,7 @@ impl Dot {
 fn scan_rows(
     codes: &[i8],
     scales: &[f32],
-    stride: usize,
+    dim: usize,
     q: &[i8],
     start: usize,
     end: usize,
@@ -341,18 +335,18 @@ fn scan_rows(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        if use_avx2(q.len()) {
+        if use_avx2(dim) {
             // SAFETY: `use_avx2` checked that the running CPU supports AVX2, the kernel's one
             // requirement; the kernel checks the slice lengths itself before any raw load and
             // returns false (scanning nothing) when they do not cover rows start..end.
             let scanned =
-                unsafe { avx2::scan(codes, scales, stride, q, start, end, ids, hidden, top) };
+                unsafe { avx2::scan(codes, scales, dim, q, start, end, ids, hidden, top) };
             if scanned {
                 return;
             }
         }
     }
-    scan_rows_generic(codes, scales, stride, q, start, end, ids, hidden, top)
+    scan_rows_generic(codes, scales, dim, q, start, end, ids, hidden, top)
 }
 
 /// Rows below which one thread scans everything.
@@ -367,18 +361,6 @@ pub(crate) fn top_k(
     k: usize,
     hidden: &[u64],
 ) -> Vec<(u32, f32)> {
-    top_k_strided(codes, scales, dim, &q[..dim.min(q.len())], k, hidden)
-}
-
-/// As [`top_k`] over rows `stride` codes apart, each scored on its first `q.len()` codes.
-pub(crate) fn top_k_strided(
-    codes: &[i8],
-    scales: &[f32],
-    stride: usize,
-    q: &[i8],
-    k: usize,
-    hidden: &[u64],
-) -> Vec<(u32, f32)> {
     let n = scales.len();
     let threads = if n >= PARALLEL_MIN_ROWS {
         std::thread::available_parallelism().map_or(1, |p| p.get())
@@ -387,7 +369,7 @@ pub(crate) fn top_k_strided(
     };
     let mut tops: Vec<TopK> = if threads <= 1 {
         let mut t = TopK::new(k);
-        scan_rows(codes, scales, stride, q, 0, n, None, hidden, &mut t);
+        scan_rows(codes, scales, dim, q, 0, n, None, hidden, &mut t);
         vec![t]
     } else {
         // Chunks are multiples of 64 rows (one hidden-bitset word); the calling thread scans the
@@ -399,7 +381,7 @@ pub(crate) fn top_k_strided(
                     let (a, b) = ((i * chunk).min(n), ((i + 1) * chunk).min(n));
                     s.spawn(move || {
                         let mut t = TopK::new(k);
-                        scan_rows(codes, scales, stride, q, a, b, None, hidden, &mut t);
+                        scan_rows(codes, scales, dim, q, a, b, None, hidden, &mut t);
                         t
                     })
                 })
@@ -408,7 +390,7 @@ pub(crate) fn top_k_strided(
             scan_rows(
                 codes,
                 scales,
-                stride,
+                dim,
                 q,
                 0,
                 chunk.min(n),

@@ -544,3 +544,45 @@ fn fr_02_partitioned_pool_is_filled_when_probed_lists_are_mostly_sealed() {
     assert_eq!(r.candidates.len(), 100);
     assert!(r.candidates.iter().all(|c| !idx.is_sealed(c.record)));
 }
+
+#[test]
+fn fr_08_fused_index_two_pass_matches_whole_rows_and_survives_reload() {
+    let fused = lookup(crate::algorithm::FUSION_DLIB_FACENET).expect("registered");
+    let fusion = fused.fusion.expect("fused");
+    // 3,000 rows, a shortlist of 1,000: the first pass must keep the whole-row top 50.
+    let a = vectors(3000, 128, 11);
+    let b = vectors(3000, 512, 13);
+    let mut two = GalleryIndex::new(fused);
+    let mut whole = GalleryIndex::new(fused);
+    whole.disable_first_pass();
+    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+        let t = RepositoryTemplate::enrol(RecordId(i as u64), fused, fusion.params.fuse(x, y))
+            .expect("template");
+        two.add(t.clone()).expect("add");
+        whole.add(t).expect("add");
+    }
+    assert_eq!(two.first_codes.len(), 3000 * 128);
+    assert!(two.bytes_per_template() > whole.bytes_per_template());
+    two.seal(RecordId(3));
+    whole.seal(RecordId(3));
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("fused.idx");
+    two.save(&path).expect("save");
+    let back = GalleryIndex::load(&path).expect("load");
+    assert_eq!(
+        back.first_codes, two.first_codes,
+        "first-pass copy rebuilt on load"
+    );
+    for q in [3usize, 17, 256, 2999] {
+        let probe = ProbeTemplate::new(fused, fusion.params.fuse(&a[q], &b[q])).expect("probe");
+        let w = whole.search(&probe, &exact(50), &|_| true).expect("search");
+        for idx in [&two, &back] {
+            let r = idx.search(&probe, &exact(50), &|_| true).expect("search");
+            assert_eq!(r.candidates, w.candidates, "probe {q}");
+        }
+        assert!(
+            w.candidates.iter().all(|c| c.record != RecordId(3)),
+            "sealed"
+        );
+    }
+}
