@@ -134,6 +134,10 @@ fn fusion_record() -> Value {
     r["identification"]["rank10"] = json!(0.9757);
     r["identification"]["fnir_at_fpir_0_003"] = json!(0.7758);
     r["identification"]["fnir_50_candidates"] = json!(0.0064);
+    r["quality_buckets"] = json!([
+        {"bucket": "suitable", "probes": 3011, "rank1": 0.9153, "fnir_50_candidates": 0.0063},
+        {"bucket": "turned_away", "probes": 55, "rank1": 0.8545, "fnir_50_candidates": 0.0}
+    ]);
     r
 }
 
@@ -765,6 +769,20 @@ async fn fr_23_fused_algorithm_activated_and_searched_like_any_other_body(backen
         "{listed}"
     );
     activate(&srv, FUSION, fusion_record()).await;
+    // The page shows the record's figures by probe quality (FR-06).
+    let page = admin
+        .get(format!("{}/fr/algorithms", srv.url))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("By probe quality"), "{page}");
+    assert!(
+        page.contains("<td>turned away</td><td>55</td><td>85.45 %</td>"),
+        "{page}"
+    );
     wait_for_active(&srv, &admin, FUSION).await;
     // Every repository photo got a fused template (both networks, 640 values).
     let mut tx = srv.state.store.begin_read().await.expect("tx");

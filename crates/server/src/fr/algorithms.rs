@@ -589,6 +589,16 @@ fn parse_evaluation(
             "images": r.images,
             "detection": r.detection,
             "roc": sample_roc(&r.roc),
+            // Rank-1 and FNIR with 50 candidates by probe quality (FR-06), shown on the page.
+            "quality_buckets": r.quality_buckets,
+            // A fused algorithm's registered weight and the per-fold weights it was scored with.
+            "fusion": r.fusion.as_ref().map(|f| json!({
+                "components": f.components.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+                "registered_weight": f.registered.weight,
+                "fold_weights": f.fold_params.iter().map(|p| p.weight).collect::<Vec<_>>(),
+                "shortlist_top50_identical": f.shortlist.top50_identical,
+                "shortlist_probes": f.shortlist.probes,
+            })),
             // Score → false-match rate, read by the candidate lists (checked first).
             "score_calibration": match &r.score_calibration {
                 Some(c) => {
@@ -1528,6 +1538,25 @@ pub async fn progress_line(tx: &mut Tx) -> Result<Option<String>, ApiError> {
 
 // ------------------------------------------------------------------ page
 
+/// The page's rows of an evaluation's figures by probe quality (FR-06).
+fn quality_rows(figures: &Value) -> Vec<minijinja::Value> {
+    figures["quality_buckets"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|b| {
+                    context! {
+                        bucket => b["bucket"].as_str().unwrap_or("").replace('_', " "),
+                        probes => b["probes"].as_u64().unwrap_or(0),
+                        rank1 => pct(b["rank1"].as_f64()),
+                        fnir50 => pct(b["fnir_50_candidates"].as_f64()),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn pct(x: Option<f64>) -> String {
     x.map(|v| format!("{:.2} %", v * 100.0))
         .unwrap_or_else(|| "—".into())
@@ -1567,6 +1596,7 @@ pub async fn page_view(
                         differential => pct(e.and_then(|e| e.group_differential)),
                         gate_met => e.is_some_and(|e| e.gate_met),
                         gate_failures => e.map(|e| e.gate_failures.clone()).unwrap_or_default(),
+                        quality => e.map(|e| quality_rows(&e.figures)).unwrap_or_default(),
                     }
                 })
                 .collect();
