@@ -18,7 +18,7 @@ use crate::error::FaceError;
 /// (and tract 0.23 fails to declutter it with a symbolic batch).
 const BATCH: usize = 1;
 
-type Plan = std::sync::Arc<TypedRunnableModel>;
+pub(crate) type Plan = std::sync::Arc<TypedRunnableModel>;
 
 pub struct Facenet {
     spec: &'static AlgorithmSpec,
@@ -107,6 +107,20 @@ pub(crate) fn open(model_dir: &Path) -> Result<Box<dyn Embedder>, FaceError> {
     }))
 }
 
+/// Runs a tract plan on one input and returns its first output, flattened (the facenet graph
+/// and ONNX models alike).
+pub(crate) fn run_first_output(plan: &Plan, input: Tensor) -> Result<Vec<f32>, String> {
+    let res = plan
+        .run(tvec!(input.into()))
+        .map_err(|e| format!("{e:#}"))?;
+    let out = res
+        .first()
+        .ok_or("no output")?
+        .to_plain_array_view::<f32>()
+        .map_err(|e| format!("{e:#}"))?;
+    Ok(out.iter().copied().collect())
+}
+
 impl Facenet {
     fn crop(&self, image: &RgbImage, face: &AlignedFace) -> RgbImage {
         let (w, h) = (image.width() as f64, image.height() as f64);
@@ -155,22 +169,13 @@ impl Embedder for Facenet {
             }
             let input =
                 tract_ndarray::Array4::from_shape_vec((BATCH, s, s, 3), data).map_err(tract_err)?;
-            let res = self
-                .plan
-                .run(tvec!(Tensor::from(input).into()))
-                .map_err(tract_err)?;
-            let emb = res
-                .first()
-                .ok_or_else(|| tract_err("no output"))?
-                .to_plain_array_view::<f32>()
-                .map_err(tract_err)?;
-            if emb.len() != BATCH * dim {
+            let flat = run_first_output(&self.plan, Tensor::from(input)).map_err(tract_err)?;
+            if flat.len() != BATCH * dim {
                 return Err(tract_err(format!(
-                    "unexpected output shape {:?}",
-                    emb.shape()
+                    "unexpected output of {} values",
+                    flat.len()
                 )));
             }
-            let flat: Vec<f32> = emb.iter().copied().collect();
             for c in flat.chunks_exact(dim).take(group.len()) {
                 let mut v = c.to_vec();
                 l2_normalise(&mut v);

@@ -20,11 +20,9 @@ use crate::error::FaceError;
 /// Eye points of the standard ArcFace 112×112 template (left then right in the image).
 const TEMPLATE_EYES: [(f64, f64); 2] = [(38.2946, 51.6963), (73.5318, 51.5014)];
 
-type Plan = std::sync::Arc<TypedRunnableModel>;
-
 struct OnnxEmbedder {
     spec: &'static AlgorithmSpec,
-    plan: Plan,
+    plan: crate::embed_facenet::Plan,
     size: u32,
     mean: f32,
     scale: f32,
@@ -79,16 +77,8 @@ impl OnnxEmbedder {
     fn run(&mut self, data: Vec<f32>) -> Result<Vec<f32>, FaceError> {
         let s = self.size as usize;
         let input = tract_ndarray::Array4::from_shape_vec((1, 3, s, s), data).map_err(tract_err)?;
-        let res = self
-            .plan
-            .run(tvec!(Tensor::from(input).into()))
+        let mut v = crate::embed_facenet::run_first_output(&self.plan, Tensor::from(input))
             .map_err(tract_err)?;
-        let out = res
-            .first()
-            .ok_or_else(|| tract_err("no output"))?
-            .to_plain_array_view::<f32>()
-            .map_err(tract_err)?;
-        let mut v: Vec<f32> = out.iter().copied().collect();
         if v.len() != self.spec.dimension {
             return Err(FaceError::Inference(format!(
                 "ONNX model {} gives {} values per face, configured dimension {}",

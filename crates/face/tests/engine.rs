@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::atomic::AtomicBool;
 
-use common::{lfw, models};
+use common::{lfw, models, template_floats};
 use image::RgbImage;
 use probity_face::algorithm::{DLIB_RESNET_V1, FACENET_512, FUSION_DLIB_FACENET};
 use probity_face::quality::QualityIssue;
@@ -250,14 +250,6 @@ fn fr_08_fusion_same_person_scores_above_threshold_others_below() {
     same_and_different(FUSION_DLIB_FACENET);
 }
 
-/// The stored bytes of a repository template as floats.
-fn floats(t: &RepositoryTemplate) -> Vec<f32> {
-    t.to_stored()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
 #[test]
 fn fr_23_fused_template_holds_both_networks_weighted_by_the_registered_parameters() {
     let spec = lookup(FUSION_DLIB_FACENET).expect("registered");
@@ -274,10 +266,10 @@ fn fr_23_fused_template_holds_both_networks_weighted_by_the_registered_parameter
             )
             .expect("enrol")
     };
-    let fused = floats(&enrol(FUSION_DLIB_FACENET));
+    let fused = template_floats(&enrol(FUSION_DLIB_FACENET));
     let expected = fusion.params.fuse(
-        &floats(&enrol(fusion.components[0])),
-        &floats(&enrol(fusion.components[1])),
+        &template_floats(&enrol(fusion.components[0])),
+        &template_floats(&enrol(fusion.components[1])),
     );
     assert_eq!(fused.len(), spec.dimension);
     assert_eq!(fused.len(), expected.len());
@@ -346,8 +338,8 @@ fn fr_08_fusion_shortlist_keeps_the_exact_fused_top_50() {
         let t = e.enrol(photo(), None).expect("enrol");
         two_pass.add(t.clone()).expect("add");
         whole.add(t).expect("add");
-        let a = floats(&parts[0].enrol(photo(), None).expect("enrol"));
-        let b = floats(&parts[1].enrol(photo(), None).expect("enrol"));
+        let a = template_floats(&parts[0].enrol(photo(), None).expect("enrol"));
+        let b = template_floats(&parts[1].enrol(photo(), None).expect("enrol"));
         components.push((a, b));
     }
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;

@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{lfw, models};
+use common::{lfw, models, template_floats};
 use probity_face::algorithm::register_from_file;
 use probity_face::{
     register_onnx, FaceChoice, FaceEngine, FaceError, GalleryIndex, GalleryPhoto, OnnxModel,
@@ -85,11 +85,7 @@ fn fr_23_onnx_model_loads_embeds_and_is_searched_like_a_built_in_one() {
                 None,
             )
             .expect("enrol");
-        let v: Vec<f32> = t
-            .to_stored()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
+        let v = template_floats(&t);
         assert_eq!(v.len(), 96);
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4, "unit length, got {norm}");

@@ -525,84 +525,100 @@ pub fn embed_images(
     let done = AtomicU64::new(total - todo.len() as u64);
     progress(done.load(Ordering::Relaxed), total);
     if !todo.is_empty() {
-        let results = Mutex::new(Vec::with_capacity(todo.len()));
-        let first_err: Mutex<Option<FaceError>> = Mutex::new(None);
-        let threads = threads.clamp(1, 16);
         if threads > 1 {
             crate::dlib::set_blas_threads(1);
         }
-        let next = AtomicU64::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..threads {
-                s.spawn(|| {
-                    let mut engine = match FaceEngine::open(spec, model_dir) {
-                        Ok(e) => e,
-                        Err(e) => {
-                            if let Ok(mut g) = first_err.lock() {
-                                g.get_or_insert(e);
-                            }
-                            return;
-                        }
-                    };
-                    let mut local = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                        let Some(r) = todo.get(i) else { break };
-                        let path = lfw_dir.join(r.rel_path());
-                        let res = image::open(&path)
-                            .map_err(|e| {
-                                FaceError::InvalidImage(format!("{}: {e}", path.display()))
-                            })
-                            .and_then(|img| {
-                                let img = img.to_rgb8();
-                                let (face, how) =
-                                    find_eval_face(engine.detector(), &img, detection)?;
-                                let v = engine
-                                    .embed_faces(&img, std::slice::from_ref(&face))?
-                                    .pop()
-                                    .ok_or_else(|| FaceError::Inference("no embedding".into()))?;
-                                Ok((v, how))
-                            });
-                        match res {
-                            Ok(x) => local.push(((*r).clone(), x)),
-                            Err(e) => {
-                                if let Ok(mut g) = first_err.lock() {
-                                    g.get_or_insert(e);
-                                }
-                                break;
-                            }
-                        }
-                        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        progress(d, total);
-                    }
-                    if let Ok(mut g) = results.lock() {
-                        g.extend(local);
-                    }
-                });
-            }
-        });
-        if let Some(e) = first_err.into_inner().ok().flatten() {
-            // Keep what was computed so a re-run resumes.
-            if let Ok(r) = results.into_inner() {
-                cache.entries.extend(r);
-            }
-            if let Some(p) = cache_path {
-                cache.save(p)?;
-            }
-            return Err(e);
-        }
-        let r = results
-            .into_inner()
-            .map_err(|_| FaceError::Inference("embedding worker panicked".into()))?;
-        cache.entries.extend(r);
+        let (computed, failed) = over_images(
+            lfw_dir,
+            &todo,
+            threads,
+            &|| FaceEngine::open(spec, model_dir),
+            &|engine, img| {
+                let (face, how) = find_eval_face(engine.detector(), img, detection)?;
+                let v = engine
+                    .embed_faces(img, std::slice::from_ref(&face))?
+                    .pop()
+                    .ok_or_else(|| FaceError::Inference("no embedding".into()))?;
+                Ok((v, how))
+            },
+            &|| {
+                let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+                progress(d, total);
+            },
+        );
+        // What was computed is kept even after an error, so a re-run resumes.
+        cache.entries.extend(computed);
         if let Some(p) = cache_path {
             cache.save(p)?;
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
     }
     Ok(images
         .iter()
         .filter_map(|r| cache.entries.get(r).map(|v| (r.clone(), v.clone())))
         .collect())
+}
+
+/// Runs `work` on every image of `todo` (decoded from `lfw_dir`) on `threads` workers, each
+/// with its own state from `open` (a network or a detector is not shared between threads);
+/// `done` is called after each image. Returns what was computed and the first error, after which
+/// the workers stop.
+pub(crate) fn over_images<W, T: Send>(
+    lfw_dir: &Path,
+    todo: &[&ImageRef],
+    threads: usize,
+    open: &(dyn Fn() -> Result<W, FaceError> + Sync),
+    work: &(dyn Fn(&mut W, &RgbImage) -> Result<T, FaceError> + Sync),
+    done: &(dyn Fn() + Sync),
+) -> (Vec<(ImageRef, T)>, Option<FaceError>) {
+    let results = Mutex::new(Vec::with_capacity(todo.len()));
+    let first_err: Mutex<Option<FaceError>> = Mutex::new(None);
+    let fail = |e: FaceError| {
+        if let Ok(mut g) = first_err.lock() {
+            g.get_or_insert(e);
+        }
+    };
+    let next = AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads.clamp(1, 16) {
+            s.spawn(|| {
+                let mut state = match open() {
+                    Ok(w) => w,
+                    Err(e) => return fail(e),
+                };
+                let mut local = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    let Some(r) = todo.get(i) else { break };
+                    let path = lfw_dir.join(r.rel_path());
+                    let res = image::open(&path)
+                        .map_err(|e| FaceError::InvalidImage(format!("{}: {e}", path.display())))
+                        .and_then(|img| work(&mut state, &img.to_rgb8()));
+                    match res {
+                        Ok(x) => local.push(((*r).clone(), x)),
+                        Err(e) => {
+                            fail(e);
+                            break;
+                        }
+                    }
+                    done();
+                }
+                if let Ok(mut g) = results.lock() {
+                    g.extend(local);
+                }
+            });
+        }
+    });
+    let failed = first_err.into_inner().ok().flatten();
+    match results.into_inner() {
+        Ok(r) => (r, failed),
+        Err(_) => (
+            Vec::new(),
+            Some(FaceError::Inference("an evaluation worker panicked".into())),
+        ),
+    }
 }
 
 /// The embedding cache file of `spec` in `out` (one per algorithm and detection).

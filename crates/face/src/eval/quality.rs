@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
@@ -119,55 +118,20 @@ pub fn probe_quality(
         return Ok(known);
     }
     let thresholds = QualityThresholds::default();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Mutex<Vec<(ImageRef, QualityReport)>> = Mutex::new(Vec::new());
-    let first_err: Mutex<Option<FaceError>> = Mutex::new(None);
-    std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, 16) {
-            s.spawn(|| {
-                let mut detector = match FaceDetector::open(model_dir) {
-                    Ok(d) => d,
-                    Err(e) => {
-                        if let Ok(mut g) = first_err.lock() {
-                            g.get_or_insert(e);
-                        }
-                        return;
-                    }
-                };
-                let mut local = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(r) = todo.get(i) else { break };
-                    let path = lfw_dir.join(r.rel_path());
-                    let res = image::open(&path)
-                        .map_err(|e| FaceError::InvalidImage(format!("{}: {e}", path.display())))
-                        .and_then(|img| {
-                            let img = img.to_rgb8();
-                            let (face, _) = find_eval_face(&mut detector, &img, detection)?;
-                            Ok(assess(&face, &thresholds))
-                        });
-                    match res {
-                        Ok(q) => local.push(((*r).clone(), q)),
-                        Err(e) => {
-                            if let Ok(mut g) = first_err.lock() {
-                                g.get_or_insert(e);
-                            }
-                            break;
-                        }
-                    }
-                }
-                if let Ok(mut g) = results.lock() {
-                    g.extend(local);
-                }
-            });
-        }
-    });
-    if let Some(e) = first_err.into_inner().ok().flatten() {
+    let (r, failed) = super::over_images(
+        lfw_dir,
+        &todo,
+        threads,
+        &|| FaceDetector::open(model_dir),
+        &|detector, img| {
+            let (face, _) = find_eval_face(detector, img, detection)?;
+            Ok(assess(&face, &thresholds))
+        },
+        &|| {},
+    );
+    if let Some(e) = failed {
         return Err(e);
     }
-    let r = results
-        .into_inner()
-        .map_err(|_| FaceError::Inference("quality worker panicked".into()))?;
     known.extend(r);
     if let Some(p) = cache {
         let mut rows: Vec<(&ImageRef, &QualityReport)> = known.iter().collect();

@@ -41,3 +41,11 @@ pub fn lfw(name: &str, n: u32) -> RgbImage {
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()))
         .to_rgb8()
 }
+
+/// A repository template's stored bytes as floats (its vector, as the store keeps it).
+pub fn template_floats(t: &probity_face::RepositoryTemplate) -> Vec<f32> {
+    t.to_stored()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
