@@ -18,37 +18,18 @@ const OFFICER: &str = "rec.lopez";
 const MANAGER: &str = "rm.adeyemi";
 
 async fn upload(srv: &TestServer, c: &reqwest::Client, case: &str, file: &str) -> Value {
-    let boundary = "probity-records-boundary";
-    let mut body = Vec::new();
-    for (k, v) in [
-        ("purpose", "crime_scene"),
-        ("basis_kind", "no_reasonable_expectation_of_privacy"),
-    ] {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
-                .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    let (s, b) = srv
+        .upload_evidence(
+            c,
+            case,
+            &[
+                ("purpose", "crime_scene"),
+                ("basis_kind", "no_reasonable_expectation_of_privacy"),
+            ],
+            file,
+            &common::camera_sample(file),
         )
-        .as_bytes(),
-    );
-    body.extend_from_slice(&common::camera_sample(file));
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let r = c
-        .post(format!("{}/api/cases/{case}/evidence", srv.url))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("upload");
-    let s = r.status();
-    let b: Value = r.json().await.unwrap_or(Value::Null);
+        .await;
     assert!(s.is_success(), "upload {file}: {s} {b}");
     b
 }
