@@ -38,6 +38,32 @@ pub struct TestServer {
     pub state: AppState,
     pub dir: tempfile::TempDir,
     pub database_url: Option<String>,
+    /// Drops this test's own PostgreSQL database when the server goes away (other nodes of the
+    /// same deployment share it and hold none).
+    pub _database: Option<DropDatabase>,
+}
+
+/// Drops a test database at the end of its test, so runs do not fill the disk with them.
+pub struct DropDatabase(String);
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        if let Some((_, name)) = self.0.rsplit_once('/') {
+            // Best effort: WITH (FORCE) ends the pools' connections; a database left behind is
+            // removed by scripts/test before the next run.
+            let _ = std::process::Command::new("psql")
+                .args([
+                    postgres_admin_url().as_str(),
+                    "-X",
+                    "-q",
+                    "-c",
+                    &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+    }
 }
 
 pub fn postgres_admin_url() -> String {
@@ -105,6 +131,7 @@ pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> T
         url,
         state,
         dir,
+        _database: database_url.clone().map(DropDatabase),
         database_url,
     }
 }
@@ -161,6 +188,7 @@ impl TestServer {
             state,
             dir,
             database_url: Some(database_url),
+            _database: None,
         }
     }
 
