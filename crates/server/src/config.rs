@@ -54,6 +54,11 @@ pub struct Config {
     /// The time of day (UTC, `HH:MM`) the jobs' slots are aligned to; unset: a job first runs
     /// when the scheduler starts, then every interval.
     pub scheduler_time_of_day: Option<String>,
+    /// How long a node's claim on a running job holds without a heartbeat, in seconds (default
+    /// 1800; at least 5). The running node extends it every sixth of that; a node that dies
+    /// leaves it to expire, and another node takes the job over from its checkpoint. Shorter
+    /// means faster failover and more heartbeat writes.
+    pub scheduler_lease_secs: u64,
     /// The SMTP relay the server's e-mail goes through (breach escalations, EXT-05), as `host` or
     /// `host:port` (port 25 when none is given), plain SMTP as relays inside the network take it.
     /// Unset (the default): nothing is sent, and each escalation is recorded "not sent: no relay
@@ -126,6 +131,7 @@ impl Default for Config {
             scheduler_enabled: true,
             scheduler_interval_secs: 24 * 60 * 60,
             scheduler_time_of_day: None,
+            scheduler_lease_secs: 30 * 60,
             smtp_relay: None,
             mail_from: "probity@localhost".into(),
             breach_escalation_to: Vec::new(),
@@ -195,6 +201,12 @@ impl Config {
                 message: format!("{e}"),
             })?;
         }
+        if let Ok(v) = std::env::var("PROBITY_SCHEDULER_LEASE_SECS") {
+            config.scheduler_lease_secs = v.trim().parse().map_err(|e| ConfigError::Env {
+                name: "PROBITY_SCHEDULER_LEASE_SECS",
+                message: format!("{e}"),
+            })?;
+        }
         if let Ok(v) = std::env::var("PROBITY_SCHEDULER_TIME_OF_DAY") {
             config.scheduler_time_of_day = Some(v).filter(|v| !v.trim().is_empty());
         }
@@ -237,6 +249,9 @@ impl Config {
         }
         if self.scheduler_interval_secs < 60 {
             return Err("scheduler_interval_secs must be at least 60".into());
+        }
+        if self.scheduler_lease_secs < 5 {
+            return Err("scheduler_lease_secs must be at least 5".into());
         }
         self.scheduler_time()?;
         self.smtp_relay_address()?;

@@ -48,11 +48,21 @@ pub const SYSTEM_ACTOR: &str = "system:scheduler";
 /// The standing approval under which the schedule disposes robot data (TH-04, RET-10).
 pub const ROBOT_FRAMES_APPROVAL: &str =
     "standing approval: RET-10 robot data kept thirty days (TH-04)";
-/// How long a claim holds a job; a running job extends it every [`HEARTBEAT`]. A node that
-/// stops leaves the lease to expire, and another node takes the job over.
+/// How long a claim holds a job by default (`scheduler_lease_secs`); a running job extends it
+/// every sixth of that ([`heartbeat`]). A node that stops leaves the lease to expire, and another
+/// node takes the job over.
 pub const LEASE: TimeDelta = TimeDelta::minutes(30);
-/// How often a running job's lease is extended (real time).
-pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// The lease a claim takes under `config` (`scheduler_lease_secs`).
+pub fn lease(config: &Config) -> TimeDelta {
+    TimeDelta::seconds(i64::try_from(config.scheduler_lease_secs.max(5)).unwrap_or(i64::MAX))
+}
+
+/// How often a running job's lease is extended (real time): a sixth of the lease, so five
+/// heartbeats can be missed before another node may take the job.
+pub fn heartbeat(config: &Config) -> std::time::Duration {
+    std::time::Duration::from_secs((config.scheduler_lease_secs.max(5) / 6).max(1))
+}
 /// How often [`spawn`]'s loop ticks.
 pub const TICK: std::time::Duration = std::time::Duration::from_secs(30);
 /// A failed run is tried again after this long, or at its next slot if that comes first.
@@ -320,7 +330,7 @@ async fn run_job(
         job.name,
         node,
         now,
-        now + LEASE,
+        now + lease(&state.config),
         trigger.kind,
         triggered_by,
     )
@@ -430,7 +440,7 @@ async fn run_job(
         .ok_or_else(|| ApiError::internal(format!("scheduler run {run_id} vanished")))
 }
 
-/// Runs the job, extending its lease every [`HEARTBEAT`] while it runs; a panic is a failure.
+/// Runs the job, extending its lease every [`heartbeat`] while it runs; a panic is a failure.
 async fn with_heartbeat(
     state: &AppState,
     name: &str,
@@ -440,7 +450,8 @@ async fn with_heartbeat(
     future: JobFuture,
 ) -> Result<serde_json::Value, ApiError> {
     let mut future = std::pin::pin!(AssertUnwindSafe(future).catch_unwind());
-    let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let every = heartbeat(&state.config);
+    let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
             r = &mut future => {
@@ -448,7 +459,7 @@ async fn with_heartbeat(
             }
             _ = beat.tick() => {
                 let elapsed = TimeDelta::from_std(started.elapsed()).unwrap_or(TimeDelta::zero());
-                let until = now + elapsed + LEASE;
+                let until = now + elapsed + lease(&state.config);
                 let extended = async {
                     let mut tx = state.store.begin().await?;
                     sstore::extend(&mut tx, name, node, until).await?;
@@ -544,12 +555,14 @@ pub async fn start_now(
     }
 }
 
-/// Starts the scheduler loop: every [`TICK`], [`tick`] with the clock and this node's name.
+/// Starts the scheduler loop: every [`TICK`], or every [`heartbeat`] when that is shorter (so a
+/// dead node's job is taken over soon after its lease expires), [`tick`] with the clock and this
+/// node's name.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let node = node_name();
         tracing::info!(node, jobs = jobs().len(), "scheduler started");
-        let mut every = tokio::time::interval(TICK);
+        let mut every = tokio::time::interval(TICK.min(heartbeat(&state.config)));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             every.tick().await;

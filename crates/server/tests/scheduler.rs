@@ -254,6 +254,71 @@ both!(
 
 // ------------------------------------------------------------------ leases on many nodes
 
+/// A run an administrator started now, whose node died, resumes as soon as its lease expires on
+/// any node's next tick, not at the job's next slot a day later.
+async fn ret_10_dead_nodes_job_resumes_when_its_lease_expires(backend: Backend) {
+    let srv = common::start(backend).await;
+    // Whole milliseconds, as the store keeps times.
+    let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).expect("now");
+    let runs = scheduler::tick(&srv.state, "node-a", now)
+        .await
+        .expect("tick");
+    assert_eq!(ran(&runs, ROBOT_JOB), 1, "{runs:?}");
+    assert_eq!(
+        lease_of(&srv, ROBOT_JOB).await.next_run_at,
+        now + Duration::days(1)
+    );
+
+    // An hour later a node runs it now and dies mid-run.
+    let started = now + Duration::hours(1);
+    let mut tx = srv.state.store.begin().await.expect("tx");
+    let crashed = sstore::claim(
+        &mut tx,
+        ROBOT_JOB,
+        "node-crashed",
+        started,
+        started + LEASE,
+        ClaimKind::Now,
+        "user:admin",
+    )
+    .await
+    .expect("claim")
+    .expect("claimed");
+    tx.commit().await.expect("commit");
+
+    // While its lease holds, no node takes it.
+    let runs = scheduler::tick(&srv.state, "node-b", started + LEASE - Duration::minutes(1))
+        .await
+        .expect("tick");
+    assert_eq!(ran(&runs, ROBOT_JOB), 0, "the lease holds: {runs:?}");
+
+    // Once it expires, the next tick resumes it, long before the next slot.
+    let expired = started + LEASE + Duration::minutes(1);
+    assert!(expired < now + Duration::days(1));
+    let runs = scheduler::tick(&srv.state, "node-b", expired)
+        .await
+        .expect("tick");
+    assert_eq!(ran(&runs, ROBOT_JOB), 1, "taken over: {runs:?}");
+    let all = runs_of(&srv, ROBOT_JOB).await;
+    let dead = all.iter().find(|r| r.id == crashed).expect("crashed run");
+    assert_eq!(dead.outcome.as_deref(), Some("failed"), "{dead:?}");
+    assert_eq!(all[0].node, "node-b");
+    assert_eq!(all[0].outcome.as_deref(), Some("ok"));
+    let lease = lease_of(&srv, ROBOT_JOB).await;
+    assert_eq!(lease.owner, None);
+    assert_eq!(lease.next_run_at, expired + Duration::days(1));
+
+    // And not again until then.
+    let runs = scheduler::tick(&srv.state, "node-a", expired + Duration::hours(1))
+        .await
+        .expect("tick");
+    assert_eq!(ran(&runs, ROBOT_JOB), 0, "{runs:?}");
+}
+both!(
+    ret_10_dead_nodes_job_resumes_when_its_lease_expires,
+    super::ret_10_dead_nodes_job_resumes_when_its_lease_expires
+);
+
 async fn scheduler_two_nodes_never_run_a_job_twice(backend: Backend) {
     let srv = common::start(backend).await;
     // A second server on the same database (its own connection pool, as another node has).

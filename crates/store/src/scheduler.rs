@@ -6,7 +6,8 @@
 //! nodes racing for a job exactly one gets `rows_affected == 1`: on PostgreSQL the losers' updates
 //! wait for the winner's row lock and then find the lease taken; on SQLite the update runs under
 //! the database write lock. A node that dies while holding a lease simply lets it expire and the
-//! next claim takes the job over, closing the dead node's run as failed. [`finish`] moves the job
+//! next claim takes the job over as soon as it has (not at the job's next slot), closing the dead
+//! node's run as failed. [`finish`] moves the job
 //! to its next slot and clears the lease only if the lease is still the finisher's.
 //!
 //! Every run has a row in `scheduler_runs` (job, node, start, finish, outcome, the job's JSON
@@ -68,8 +69,8 @@ pub async fn ensure(tx: &mut Tx, job: &str, first_run_at: DateTime<Utc>) -> Resu
     Ok(())
 }
 
-/// Claims `job` for `owner` until `lease_until`, if it is due (or `kind` is [`ClaimKind::Now`])
-/// and no unexpired lease is held: one conditional `UPDATE`, claimed when it changed one row.
+/// Claims `job` for `owner` until `lease_until`, if it is due, or a claimed run never finished,
+/// or `kind` is [`ClaimKind::Now`], and no unexpired lease is held: one conditional `UPDATE`, claimed when it changed one row.
 /// When claimed, runs a crashed holder left open are closed as failed and the new run is
 /// recorded; its id is returned. The caller commits before running the job.
 pub async fn claim(
@@ -81,8 +82,11 @@ pub async fn claim(
     kind: ClaimKind,
     triggered_by: &str,
 ) -> Result<Option<Uuid>> {
+    // A job is due at its slot, or at once when a run was claimed and never finished (its node
+    // died): the lease condition below then waits for that lease to expire, and the work resumes
+    // without waiting for the next slot (a day, for the daily jobs).
     let due = match kind {
-        ClaimKind::Due => " AND next_run_at <= $3",
+        ClaimKind::Due => " AND (next_run_at <= $3 OR owner IS NOT NULL)",
         ClaimKind::Now => "",
     };
     let sql = format!(
