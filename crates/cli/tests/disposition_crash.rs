@@ -7,15 +7,18 @@
 //! schedule); an approval that was answered 200 is never lost; a proposal left open approves
 //! again; and the audit trail verifies. Runs on SQLite (the embedded default) and PostgreSQL.
 
+#[path = "../../store/tests/s3_server/mod.rs"]
+mod s3_server;
+
 mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::{camera_sample, BIN, PASSWORD};
+use common::{camera_sample, PASSWORD};
 use serde_json::{json, Value};
 
 const INVESTIGATOR: &str = "det.rivera";
@@ -81,11 +84,14 @@ impl Drop for Server {
 
 /// Starts `probity demo` (which seeds the demo accounts and keeps existing data) and waits until
 /// it answers.
-fn start(data_dir: &Path, database_url: Option<&str>) -> Server {
-    let args: Vec<&str> = match database_url {
-        Some(u) => vec!["--database-url", u],
-        None => Vec::new(),
-    };
+fn start(data_dir: &Path, database_url: Option<&str>, blob_url: Option<&str>) -> Server {
+    let mut args: Vec<&str> = Vec::new();
+    if let Some(u) = database_url {
+        args.extend(["--database-url", u]);
+    }
+    if let Some(u) = blob_url {
+        args.extend(["--blob-url", u]);
+    }
     let (child, port, url) = common::start_node("demo", data_dir, &args, &[]);
     Server { child, port, url }
 }
@@ -400,20 +406,20 @@ fn audit_verifies(url: &str, why: &str) {
     );
 }
 
-fn all_or_nothing(database_url: Option<String>) {
+fn all_or_nothing(database_url: Option<String>, blob_url: Option<&str>) {
     let db = database_url.as_deref();
     let dir = tempfile::tempdir().expect("data dir");
     let files = originals();
     let kill_points = 1 + spread(Duration::ZERO).len();
 
     // One case per kill point, all prepared up front on the first server.
-    let server = start(dir.path(), db);
+    let server = start(dir.path(), db, blob_url);
     let prepared: Vec<Prepared> = (0..kill_points)
         .map(|i| prepare(&server.url, &format!("2026-019-{:06}", 810_000 + i), &files))
         .collect();
     // Every approval below is the first request of its kind on a freshly started server.
     drop(server);
-    let mut server = start(dir.path(), db);
+    let mut server = start(dir.path(), db, blob_url);
 
     // The first approval is answered before the kill: it must survive, and how long it took
     // places the other kill points.
@@ -425,7 +431,7 @@ fn all_or_nothing(database_url: Option<String>) {
         let (p, point) = (&prepared[i], plan[i]);
         let why = format!("case {} killed at {point:?}", p.case);
         let (answer, elapsed) = approve_then_sigkill(server, p, point);
-        server = start(dir.path(), db);
+        server = start(dir.path(), db, blob_url);
         let found = check(&server.url, dir.path(), p, &why);
         if let Some(line) = &answer {
             // An acknowledged approval is never lost.
@@ -478,31 +484,35 @@ fn all_or_nothing(database_url: Option<String>) {
     drop(server);
 
     // The audit trail is whole offline too: `probity audit verify` exits 0.
-    let mut verify = Command::new(BIN);
-    verify
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir.path())
-        .env_remove("PROBITY_DATABASE_URL");
-    if let Some(u) = db {
-        verify.args(["--database-url", u]);
+    common::audit_verifies_offline(dir.path(), db);
+    // In a bucket, every blob the database still references is there and decrypts.
+    if let (Some(db), Some(blob_url)) = (db, blob_url) {
+        let blobs =
+            s3_server::runtime().block_on(common::every_blob_decrypts(dir.path(), db, blob_url));
+        eprintln!("{blobs} blobs in the bucket decrypt to their SHA-256");
     }
-    let out = verify.output().expect("run audit verify");
-    assert!(
-        out.status.success(),
-        "audit verify failed after the kills: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
 fn ret_11_disposition_all_or_nothing_across_sigkill() {
-    all_or_nothing(None);
+    all_or_nothing(None, None);
 }
 
 #[test]
 fn ret_11_disposition_all_or_nothing_across_sigkill_postgres() {
     let url = common::fresh_postgres_database("probity_dispose_kill");
-    all_or_nothing(Some(url.clone()));
+    all_or_nothing(Some(url.clone()), None);
+    common::drop_postgres_database(&url);
+}
+
+/// The same on PostgreSQL with the originals in an S3 bucket (moto on loopback): afterwards every
+/// blob the database still references is in the bucket and decrypts to its SHA-256.
+#[test]
+fn ret_11_disposition_all_or_nothing_across_sigkill_on_s3() {
+    let s3 = s3_server::S3Server::start();
+    s3.create_bucket("probity-dispose");
+    let blob_url = "s3://probity-dispose/deployment";
+    let url = common::fresh_postgres_database("probity_dispose_kill");
+    all_or_nothing(Some(url.clone()), Some(blob_url));
     common::drop_postgres_database(&url);
 }

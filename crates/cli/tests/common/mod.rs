@@ -147,30 +147,97 @@ pub fn post_evidence(
     filename: &str,
     bytes: &[u8],
 ) -> reqwest::Result<reqwest::blocking::Response> {
+    post_multipart(
+        c,
+        &format!("{url}/api/cases/{case}/evidence"),
+        &[
+            ("purpose", "crime_scene"),
+            ("basis_kind", "no_reasonable_expectation_of_privacy"),
+        ],
+        &[("file", filename, bytes)],
+    )
+}
+
+/// Posts a multipart form written by hand: the text `fields`, then the `files` as
+/// (field name, file name, bytes).
+pub fn post_multipart(
+    c: &reqwest::blocking::Client,
+    url: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &[u8])],
+) -> reqwest::Result<reqwest::blocking::Response> {
     let boundary = "probity-cli-test-boundary-51c3";
     let mut body = Vec::new();
-    for (k, v) in [
-        ("purpose", "crime_scene"),
-        ("basis_kind", "no_reasonable_expectation_of_privacy"),
-    ] {
+    for (k, v) in fields {
         body.extend_from_slice(
             format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
                 .as_bytes(),
         );
     }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    c.post(format!("{url}/api/cases/{case}/evidence"))
+    for (field, filename, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    c.post(url)
         .header(
             "content-type",
             format!("multipart/form-data; boundary={boundary}"),
         )
         .body(body)
         .send()
+}
+
+/// Opens the deployment's store as a node does (keys from `data_dir`) and reads every blob the
+/// database references: each must be in the object store and decrypt to its recorded SHA-256.
+/// Returns how many there are. Run it on a runtime started after the `AWS_*` environment is set.
+pub async fn every_blob_decrypts(data_dir: &Path, database_url: &str, blob_url: &str) -> usize {
+    let mut config = probity_store::StoreConfig::new(data_dir, Some(database_url.to_string()));
+    config.master_key_base64 = None;
+    config.object_store =
+        Some(probity_store::blobs::object_store_from_url(blob_url).expect("bucket"));
+    let store = probity_store::Store::open(config)
+        .await
+        .expect("open store");
+    let mut tx = store.begin_read().await.expect("read");
+    let ids = probity_store::blobs::live_ids(&mut tx)
+        .await
+        .expect("blob ids");
+    for id in &ids {
+        // `get` checks the plaintext against the recorded SHA-256 and size.
+        let bytes = store
+            .blobs()
+            .get(&mut tx, *id)
+            .await
+            .unwrap_or_else(|e| panic!("blob {id} referenced by the database: {e}"));
+        assert!(!bytes.is_empty(), "blob {id} is empty");
+    }
+    tx.rollback().await.expect("rollback");
+    store.close().await;
+    ids.len()
+}
+
+/// `probity audit verify` on the data directory (and database) exits 0.
+pub fn audit_verifies_offline(data_dir: &Path, database_url: Option<&str>) {
+    let mut verify = Command::new(BIN);
+    verify
+        .args(["audit", "verify", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("PROBITY_DATABASE_URL");
+    if let Some(u) = database_url {
+        verify.args(["--database-url", u]);
+    }
+    let out = verify.output().expect("run audit verify");
+    assert!(
+        out.status.success(),
+        "audit verify failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

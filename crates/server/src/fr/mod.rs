@@ -360,6 +360,12 @@ pub const DEMO_GALLERY_SIZE: usize = 16;
 /// The LFW identities the demonstration gallery uses: the first [`DEMO_GALLERY_SIZE`] names
 /// (sorted) with at least three images; image 2 of each is enrolled (image 1 stays a probe).
 pub fn demo_identities(lfw: &std::path::Path) -> Vec<String> {
+    identities_with_three_images(lfw, DEMO_GALLERY_SIZE)
+}
+
+/// Up to `limit` identities of a development face folder (one folder per person) that have at
+/// least three images, alphabetically: image 2 goes to the repository, image 1 is a probe.
+pub fn identities_with_three_images(lfw: &std::path::Path, limit: usize) -> Vec<String> {
     let Ok(dir) = std::fs::read_dir(lfw) else {
         return Vec::new();
     };
@@ -375,7 +381,7 @@ pub fn demo_identities(lfw: &std::path::Path) -> Vec<String> {
                 .map(|d| d.count() >= 3)
                 .unwrap_or(false)
         })
-        .take(DEMO_GALLERY_SIZE)
+        .take(limit)
         .collect()
 }
 
