@@ -13,9 +13,10 @@ mod s3_server;
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{BucketNode, TwoNodes};
 use serde_json::{json, Value};
 
 const BUCKET: &str = "probity-jobs";
@@ -25,26 +26,14 @@ const PHOTOS: usize = 48;
 /// The scheduler lease of both nodes, in seconds: A's claim expires this long after it died.
 const LEASE_SECS: &str = "6";
 
-struct Node {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(command: &str, data_dir: &Path, database_url: &str, blob_url: &str) -> Node {
-    let (child, _, url) = common::start_node(
+fn start(command: &str, data_dir: &Path, database_url: &str, blob_url: &str) -> BucketNode {
+    BucketNode::start(
         command,
         data_dir,
-        &["--database-url", database_url, "--blob-url", blob_url],
+        database_url,
+        blob_url,
         &[("PROBITY_SCHEDULER_LEASE_SECS", LEASE_SECS)],
-    );
-    Node { child, url }
+    )
 }
 
 fn lfw() -> PathBuf {
@@ -63,16 +52,8 @@ fn lfw() -> PathBuf {
 /// Image 2 of each of the first `n` identities (alphabetically) with at least three images.
 fn repository_photos(n: usize) -> Vec<(String, Vec<u8>)> {
     let lfw = lfw();
-    let mut names: Vec<String> = std::fs::read_dir(&lfw)
-        .expect("lfw folder")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
-    names.sort();
-    names
+    probity_server::fr::identities_with_three_images(&lfw, n)
         .into_iter()
-        .filter(|name| std::fs::read_dir(lfw.join(name)).is_ok_and(|d| d.count() >= 3))
-        .take(n)
         .map(|name| {
             let p = lfw.join(&name).join(format!("{name}_0002.jpg"));
             let bytes =
@@ -137,36 +118,11 @@ fn get(c: &reqwest::blocking::Client, url: String) -> Value {
 /// Intelligence and Counterterrorism: the approval starts the re-templating job on `url`'s node.
 fn approve_facenet(url: &str) {
     let admin = common::sign_in(url, "admin");
-    let record = json!({
-        "algorithm": {"name": "facenet-512", "version": "2"},
-        "dataset": "LFW View 2 folds 1-5 (greyscale copy), pairs_dev.txt; 1:N gallery 3,635",
-        "evaluated_at": "2026-12-01T10:00:00Z",
-        "detection": "probe",
-        "images": 6922,
-        "faces_by_hog": 6871,
-        "faces_by_cnn": 50,
-        "faces_by_centre_box": 1,
-        "verification": {
-            "pairs": 3000,
-            "fold_accuracy": [0.97, 0.968, 0.975, 0.969, 0.9695],
-            "fold_threshold": [0.41, 0.42, 0.415, 0.427, 0.418],
-            "accuracy_mean": 0.9703,
-            "accuracy_std": 0.0038,
-            "tar_at_far_0_001": 0.808,
-            "threshold_at_far_0_001": 0.62,
-            "auc": 0.99494
-        },
-        "identification": {
-            "gallery_size": 3635,
-            "probes": 3287,
-            "rank1": 0.804,
-            "rank10": 0.941,
-            "fnir_at_fpir_0_003": 0.805,
-            "threshold_at_fpir_0_003": 0.787,
-            "fnir_50_candidates": 0.0262
-        },
-        "groups": []
-    });
+    // The figures `probity eval` gives on the development faces, shared with the server tests.
+    let record: Value = serde_json::from_str(include_str!(
+        "../../server/tests/fixtures/facenet_evaluation.json"
+    ))
+    .expect("facenet_evaluation.json");
     let (s, b) = send(
         &admin,
         format!("{url}/api/fr/algorithms/{FACENET}/evaluation"),
@@ -224,14 +180,13 @@ fn fr_23_retemplating_killed_mid_job_is_finished_once_by_another_node() {
     let s3 = s3_server::S3Server::start();
     s3.create_bucket(BUCKET);
     let blob_url = format!("s3://{BUCKET}/deployment");
-    let database_url = common::fresh_postgres_database("probity_nodes");
-    let dir_a = tempfile::tempdir().expect("temp dir");
-    let dir_b = tempfile::tempdir().expect("temp dir");
-    let a = start("demo", dir_a.path(), &database_url, &blob_url);
-    for key in ["master.key", "server.ed25519"] {
-        std::fs::copy(dir_a.path().join(key), dir_b.path().join(key)).expect("copy key");
-    }
-    let b = start("serve", dir_b.path(), &database_url, &blob_url);
+    let TwoNodes {
+        database_url,
+        dir_a,
+        a,
+        dir_b: _dir_b,
+        b,
+    } = common::two_nodes_on_bucket(&blob_url, &[("PROBITY_SCHEDULER_LEASE_SECS", LEASE_SECS)]);
     import(&a.url, &repository_photos(PHOTOS));
 
     // A takes the job with the approval; it is killed once some, not all, records have their

@@ -11,30 +11,16 @@ mod s3_server;
 mod common;
 
 use std::path::Path;
-use std::process::Child;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::CASE;
+use common::{BucketNode, TwoNodes, CASE};
 use sha2::{Digest, Sha256};
 
 const BUCKET: &str = "probity-nodes";
 
-struct Node {
-    child: Child,
-    url: String,
-}
-
-/// Starts `probity demo` (the first node: it seeds the accounts) or `probity serve` on the
-/// shared database and bucket, and waits until it is ready.
-fn start(command: &str, data_dir: &Path, database_url: &str, blob_url: &str) -> Node {
-    let (child, _, url) = common::start_node(
-        command,
-        data_dir,
-        &["--database-url", database_url, "--blob-url", blob_url],
-        &[],
-    );
-    Node { child, url }
+fn start(command: &str, data_dir: &Path, database_url: &str, blob_url: &str) -> BucketNode {
+    BucketNode::start(command, data_dir, database_url, blob_url, &[])
 }
 
 /// One intake of a distinct original (the sample with `n` appended after its end); the item id
@@ -70,15 +56,13 @@ fn sec_04_node_killed_mid_intake_loses_nothing_and_every_blob_decrypts() {
     let s3 = s3_server::S3Server::start();
     s3.create_bucket(BUCKET);
     let blob_url = format!("s3://{BUCKET}/deployment");
-    let database_url = common::fresh_postgres_database("probity_nodes");
-    let dir_a = tempfile::tempdir().expect("temp dir");
-    let dir_b = tempfile::tempdir().expect("temp dir");
-    let a = start("demo", dir_a.path(), &database_url, &blob_url);
-    // Node B: the same keys as A, its own data directory.
-    for key in ["master.key", "server.ed25519"] {
-        std::fs::copy(dir_a.path().join(key), dir_b.path().join(key)).expect("copy key");
-    }
-    let b = start("serve", dir_b.path(), &database_url, &blob_url);
+    let TwoNodes {
+        database_url,
+        dir_a,
+        a,
+        dir_b,
+        b,
+    } = common::two_nodes_on_bucket(&blob_url, &[]);
 
     // Intakes on both nodes in turn; B is killed without warning in the middle of the stream.
     let (tx, rx) = mpsc::channel::<(String, String)>();
@@ -110,18 +94,14 @@ fn sec_04_node_killed_mid_intake_loses_nothing_and_every_blob_decrypts() {
             acknowledged.push(ack);
         }
     }
-    let mut b_child = b.child;
-    b_child.kill().expect("SIGKILL node B");
-    let _ = b_child.wait();
-    // A goes on taking intakes while B is down; then stop the stream.
+    drop(b); // SIGKILL
+             // A goes on taking intakes while B is down; then stop the stream.
     while acknowledged.len() < 24 && Instant::now() < deadline {
         if let Ok(ack) = rx.recv_timeout(Duration::from_millis(200)) {
             acknowledged.push(ack);
         }
     }
-    let mut a_child = a.child;
-    a_child.kill().expect("stop node A");
-    let _ = a_child.wait();
+    drop(a); // SIGKILL
     for w in writers {
         let _ = w.join();
     }
@@ -159,13 +139,7 @@ fn sec_04_node_killed_mid_intake_loses_nothing_and_every_blob_decrypts() {
     ));
     assert!(blobs >= acknowledged.len(), "{blobs} blobs");
     s3.run(async {
-        let mut config = probity_store::StoreConfig::new(dir_a.path(), Some(database_url.clone()));
-        config.master_key_base64 = None;
-        config.object_store =
-            Some(probity_store::blobs::object_store_from_url(&blob_url).expect("bucket"));
-        let store = probity_store::Store::open(config)
-            .await
-            .expect("open store");
+        let store = common::open_deployment_store(dir_a.path(), &database_url, &blob_url).await;
         let mut tx = store.begin_read().await.expect("read");
         let ids = probity_store::blobs::live_ids(&mut tx)
             .await
@@ -185,11 +159,7 @@ fn sec_04_node_killed_mid_intake_loses_nothing_and_every_blob_decrypts() {
         store.close().await;
     });
 
-    for node in [a, b] {
-        let mut child = node.child;
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    drop((a, b));
     common::audit_verifies_offline(dir_a.path(), Some(&database_url));
     common::drop_postgres_database(&database_url);
 }

@@ -8,8 +8,6 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use common::BIN;
-
 struct Server {
     child: Child,
     url: String,
@@ -100,20 +98,7 @@ fn kill_mid_stream(database_url: Option<String>) {
     let _ = child.wait();
 
     // The audit trail is whole: `probity audit verify` exits 0.
-    let mut verify = Command::new(BIN);
-    verify
-        .args(["audit", "verify", "--data-dir"])
-        .arg(dir.path());
-    if let Some(u) = &database_url {
-        verify.args(["--database-url", u]);
-    }
-    let out = verify.output().expect("run audit verify");
-    assert!(
-        out.status.success(),
-        "audit verify failed after SIGKILL: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::audit_verifies_offline(dir.path(), database_url.as_deref());
 }
 
 #[test]

@@ -79,36 +79,8 @@ fn detail_of(body: &Value) -> &str {
 /// FaceNet's figures as `probity eval` writes them (measured on the development faces, see
 /// crates/face/README.md), which meet the pack's gate.
 fn facenet_record() -> Value {
-    json!({
-        "algorithm": {"name": "facenet-512", "version": "2"},
-        "dataset": "LFW View 2 folds 1-5 (greyscale copy), pairs_dev.txt; 1:N gallery 3,635",
-        "evaluated_at": "2026-12-01T10:00:00Z",
-        "detection": "probe",
-        "images": 6922,
-        "faces_by_hog": 6871,
-        "faces_by_cnn": 50,
-        "faces_by_centre_box": 1,
-        "verification": {
-            "pairs": 3000,
-            "fold_accuracy": [0.97, 0.968, 0.975, 0.969, 0.9695],
-            "fold_threshold": [0.41, 0.42, 0.415, 0.427, 0.418],
-            "accuracy_mean": 0.9703,
-            "accuracy_std": 0.0038,
-            "tar_at_far_0_001": 0.808,
-            "threshold_at_far_0_001": 0.62,
-            "auc": 0.99494
-        },
-        "identification": {
-            "gallery_size": 3635,
-            "probes": 3287,
-            "rank1": 0.804,
-            "rank10": 0.941,
-            "fnir_at_fpir_0_003": 0.805,
-            "threshold_at_fpir_0_003": 0.787,
-            "fnir_50_candidates": 0.0262
-        },
-        "groups": []
-    })
+    serde_json::from_str(include_str!("fixtures/facenet_evaluation.json"))
+        .expect("fixtures/facenet_evaluation.json")
 }
 
 async fn overview(srv: &TestServer, c: &reqwest::Client) -> Value {

@@ -194,17 +194,95 @@ pub fn post_multipart(
         .send()
 }
 
-/// Opens the deployment's store as a node does (keys from `data_dir`) and reads every blob the
-/// database references: each must be in the object store and decrypt to its recorded SHA-256.
-/// Returns how many there are. Run it on a runtime started after the `AWS_*` environment is set.
-pub async fn every_blob_decrypts(data_dir: &Path, database_url: &str, blob_url: &str) -> usize {
+/// A `probity` node on a PostgreSQL database and an S3 bucket; killed with SIGKILL when dropped.
+pub struct BucketNode {
+    child: Child,
+    pub url: String,
+}
+
+impl BucketNode {
+    /// Starts `probity demo` (the first node: it seeds the accounts) or `probity serve` on the
+    /// database and bucket, with `env`, and waits until it is ready.
+    pub fn start(
+        command: &str,
+        data_dir: &Path,
+        database_url: &str,
+        blob_url: &str,
+        env: &[(&str, &str)],
+    ) -> BucketNode {
+        let (child, _, url) = start_node(
+            command,
+            data_dir,
+            &["--database-url", database_url, "--blob-url", blob_url],
+            env,
+        );
+        BucketNode { child, url }
+    }
+}
+
+impl Drop for BucketNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Two nodes of one deployment: a fresh PostgreSQL database, one bucket, node A (`probity demo`,
+/// which seeds the demonstration accounts) and node B (`probity serve` with A's keys).
+pub struct TwoNodes {
+    pub database_url: String,
+    pub dir_a: tempfile::TempDir,
+    pub a: BucketNode,
+    pub dir_b: tempfile::TempDir,
+    pub b: BucketNode,
+}
+
+/// Starts [`TwoNodes`] on `blob_url`, both with `env`.
+pub fn two_nodes_on_bucket(blob_url: &str, env: &[(&str, &str)]) -> TwoNodes {
+    let database_url = fresh_postgres_database("probity_nodes");
+    let dir_a = tempfile::tempdir().expect("temp dir");
+    let a = BucketNode::start("demo", dir_a.path(), &database_url, blob_url, env);
+    let dir_b = node_dir_with_keys_of(dir_a.path());
+    let b = BucketNode::start("serve", dir_b.path(), &database_url, blob_url, env);
+    TwoNodes {
+        database_url,
+        dir_a,
+        a,
+        dir_b,
+        b,
+    }
+}
+
+/// A data directory for another node of the deployment whose first node uses `first`: the same
+/// master key and server signing key, nothing else.
+pub fn node_dir_with_keys_of(first: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for key in ["master.key", "server.ed25519"] {
+        std::fs::copy(first.join(key), dir.path().join(key)).expect("copy key");
+    }
+    dir
+}
+
+/// Opens the deployment's store as a node does: keys from `data_dir`, the database, the bucket.
+/// Run it on a runtime started after the `AWS_*` environment is set.
+pub async fn open_deployment_store(
+    data_dir: &Path,
+    database_url: &str,
+    blob_url: &str,
+) -> probity_store::Store {
     let mut config = probity_store::StoreConfig::new(data_dir, Some(database_url.to_string()));
     config.master_key_base64 = None;
     config.object_store =
         Some(probity_store::blobs::object_store_from_url(blob_url).expect("bucket"));
-    let store = probity_store::Store::open(config)
+    probity_store::Store::open(config)
         .await
-        .expect("open store");
+        .expect("open store")
+}
+
+/// Reads every blob the database references through [`open_deployment_store`]: each must be in
+/// the object store and decrypt to its recorded SHA-256. Returns how many there are.
+pub async fn every_blob_decrypts(data_dir: &Path, database_url: &str, blob_url: &str) -> usize {
+    let store = open_deployment_store(data_dir, database_url, blob_url).await;
     let mut tx = store.begin_read().await.expect("read");
     let ids = probity_store::blobs::live_ids(&mut tx)
         .await

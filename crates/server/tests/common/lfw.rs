@@ -44,21 +44,7 @@ pub fn lfw_file(name: &str, n: u32) -> Vec<u8> {
 
 /// The first `n` identities (alphabetically) with at least three images.
 pub fn identities(n: usize) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(faces())
-        .expect("lfw folder")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .collect();
-    names.sort();
-    names
-        .into_iter()
-        .filter(|name| {
-            std::fs::read_dir(faces().join(name))
-                .map(|d| d.count() >= 3)
-                .unwrap_or(false)
-        })
-        .take(n)
-        .collect()
+    probity_server::fr::identities_with_three_images(&faces(), n)
 }
 
 /// Imports image 2 of each of `ids` as arrest photographs (pseudonymous subjects S-0001.. and
