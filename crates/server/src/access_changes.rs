@@ -1,9 +1,10 @@
 //! Ending access (SEC-02, FR-21): an administrator ends an assignment, revokes or corrects a
 //! training record, and deactivates or reactivates an account, each with a reason.
 //!
-//! Access is computed on every request from the stored rows ([`crate::principal::load`]), so a
-//! change here takes effect on the caller's very next request, through sessions and API tokens
-//! alike, with no restart. Deactivation also ends the account's sessions and revokes its
+//! Access is computed on every request from the stored rows ([`crate::principal::load`]; a node
+//! reuses rows it loaded only while the person's access version, changed by the database with
+//! every change here, is the same), so a change here takes effect on the caller's very next
+//! request, on any node, through sessions and API tokens alike, with no restart. Deactivation also ends the account's sessions and revokes its
 //! tokens, so nothing it held works again after a reactivation either. Each change is decided
 //! on the very account it touches (the pack refuses it on oneself: `SEC-02.no-self-administration`)
 //! and audited with what the record was before and after.

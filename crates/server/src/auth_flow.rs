@@ -150,7 +150,8 @@ pub async fn authenticate(
     }
     let directory_account = state.directory.is_some() && user.kind != "service";
     let (user_id, username) = (user.id, user.username.clone());
-    let mut p = principal::load(&mut tx, user, &state.commands, now).await?;
+    let mut p =
+        principal::load_cached(&mut tx, user, &state.access_cache, &state.commands, now).await?;
     p.remote = remote;
     p.second_factor = second_factor;
     tx.commit().await.map_err(crate::store_error)?;

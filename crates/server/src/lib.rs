@@ -147,6 +147,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         routes: std::sync::OnceLock::new(),
         tls,
         clock: state::Clock::default(),
+        access_cache: Default::default(),
     }))
 }
 

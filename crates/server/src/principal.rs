@@ -3,6 +3,11 @@
 //! Access is computed on every request from the stored assignments, training records and contracts by
 //! [`probity_domain::effective_roles`], so it ends the moment an assignment, a training record or a
 //! contract ends, without anyone revoking it (SEC-02, FR-21, OVR-01, EXT-06).
+//!
+//! The rows themselves may come from [`AccessCache`]: a node keeps the rows it loaded for a person
+//! with the person's `access_version`, which the database changes in the transaction of any change
+//! to those rows. The version is read with the user row on every request, so a change committed on
+//! any node is seen at the caller's next request; only the three reads of unchanged rows are saved.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use probity_domain::{
@@ -11,8 +16,9 @@ use probity_domain::{
     TrainingRecord, UserId,
 };
 use probity_store::{assignments, training, users, vendors, Tx};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 use crate::error::ApiError;
 
@@ -48,6 +54,59 @@ impl Principal {
     }
 }
 
+/// The stored rows a person's access is computed from.
+#[derive(Debug)]
+pub struct AccessRows {
+    assignments: Vec<assignments::Assignment>,
+    training: Vec<training::TrainingRecord>,
+    contracts: Vec<vendors::VendorContract>,
+}
+
+impl AccessRows {
+    async fn read(tx: &mut Tx, user_id: uuid::Uuid) -> Result<AccessRows, ApiError> {
+        Ok(AccessRows {
+            assignments: assignments::for_user(tx, user_id)
+                .await
+                .map_err(crate::store_error)?,
+            training: training::for_user(tx, user_id)
+                .await
+                .map_err(crate::store_error)?,
+            contracts: vendors::for_user(tx, user_id)
+                .await
+                .map_err(crate::store_error)?,
+        })
+    }
+}
+
+/// The access rows this node last loaded for each person, with the `access_version` they were
+/// loaded at. Rows are reused only while the version read with the user row is the same, so the
+/// cache never decides anything on its own: it can only save reading rows that did not change.
+#[derive(Debug, Default)]
+pub struct AccessCache {
+    rows: Mutex<HashMap<uuid::Uuid, (i64, Arc<AccessRows>)>>,
+}
+
+impl AccessCache {
+    /// People kept at most; past this the cache starts again empty.
+    const CAPACITY: usize = 10_000;
+
+    fn get(&self, user: &users::User) -> Option<Arc<AccessRows>> {
+        let rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+        match rows.get(&user.id) {
+            Some((version, r)) if *version == user.access_version => Some(r.clone()),
+            _ => None,
+        }
+    }
+
+    fn put(&self, user: &users::User, r: Arc<AccessRows>) {
+        let mut rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+        if rows.len() >= Self::CAPACITY && !rows.contains_key(&user.id) {
+            rows.clear();
+        }
+        rows.insert(user.id, (user.access_version, r));
+    }
+}
+
 /// Loads the person and computes their access at `now`.
 pub async fn load(
     tx: &mut Tx,
@@ -55,18 +114,46 @@ pub async fn load(
     commands: &[Command],
     now: DateTime<Utc>,
 ) -> Result<Principal, ApiError> {
+    let rows = AccessRows::read(tx, user.id).await?;
+    compute(user, &rows, commands, now)
+}
+
+/// [`load`], reusing the rows `cache` holds for the person at the version `user` was read with.
+///
+/// The version is read with (or before) the user row, and the rows are read after it in the
+/// same transaction (on PostgreSQL, with later snapshots): rows cached under a version are never
+/// older than that version, so a cache hit never yields access that a committed change removed.
+pub async fn load_cached(
+    tx: &mut Tx,
+    user: users::User,
+    cache: &AccessCache,
+    commands: &[Command],
+    now: DateTime<Utc>,
+) -> Result<Principal, ApiError> {
+    let rows = match cache.get(&user) {
+        Some(rows) => rows,
+        None => {
+            let rows = Arc::new(AccessRows::read(tx, user.id).await?);
+            cache.put(&user, rows.clone());
+            rows
+        }
+    };
+    compute(user, &rows, commands, now)
+}
+
+/// The person's access at `now`, from their user row and access rows.
+fn compute(
+    user: users::User,
+    rows: &AccessRows,
+    commands: &[Command],
+    now: DateTime<Utc>,
+) -> Result<Principal, ApiError> {
     let mut person = person_of(&user)?;
     // A deactivated account holds no role, whatever its assignments say (SEC-02).
     person.active = user.deactivated_at.is_none_or(|d| d > now);
-    let stored_assignments = assignments::for_user(tx, user.id)
-        .await
-        .map_err(crate::store_error)?;
-    let stored_training = training::for_user(tx, user.id)
-        .await
-        .map_err(crate::store_error)?;
-    let stored_contracts = vendors::for_user(tx, user.id)
-        .await
-        .map_err(crate::store_error)?;
+    let stored_assignments = &rows.assignments;
+    let stored_training = &rows.training;
+    let stored_contracts = &rows.contracts;
 
     // Records that no longer parse (a role renamed in a newer pack) grant nothing: deny by default.
     let assignments: Vec<Assignment> = stored_assignments

@@ -38,6 +38,8 @@ pub struct Inner {
     /// The time the records lifecycle reads (retention facts, holds, dispositions, closure,
     /// scheduler runs).
     pub clock: Clock,
+    /// The access rows of recent callers, reused while their access version is unchanged.
+    pub access_cache: crate::principal::AccessCache,
 }
 
 /// The server's clock: the system time plus an offset that only code in this process can move

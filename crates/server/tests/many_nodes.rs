@@ -118,3 +118,47 @@ async fn sec_04_one_audit_chain_across_nodes_under_concurrent_load() {
         assert!(report.is_valid(), "{:?}", report.problem);
     }
 }
+
+/// SEC-02 on many nodes: every node keeps the access rows of recent callers, but an assignment
+/// ended on A is seen on B and C at the caller's next request there (the user row's access
+/// version, changed by the database with the assignment, is read on every request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sec_02_access_ended_on_one_node_ends_on_every_node_at_the_next_request() {
+    let (a, b, c) = three_nodes().await;
+    let rivera = a.login("det.rivera").await;
+    // Each node has now loaded (and kept) rivera's access rows.
+    for node in [&a, &b, &c] {
+        for _ in 0..3 {
+            let (s, body) = node.get(&rivera, &format!("/api/cases/{CASE}")).await;
+            assert_eq!(s, StatusCode::OK, "{} {body}", node.url);
+        }
+    }
+    let admin = a.login("admin").await;
+    let (s, d) = a.get(&admin, "/api/users/det.rivera").await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    let id = d["assignments"]
+        .as_array()
+        .and_then(|x| {
+            x.iter()
+                .find(|x| x["role"] == "investigator" && x["current"] == true)
+                .and_then(|x| x["id"].as_str())
+        })
+        .unwrap_or_else(|| panic!("a current investigator assignment: {d}"))
+        .to_string();
+    let (s, e) = a
+        .post(
+            &admin,
+            &format!("/api/users/det.rivera/assignments/{id}/end"),
+            json!({ "reason": "transferred to another command" }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{e}");
+    for node in [&b, &c, &a] {
+        let (s, body) = node.get(&rivera, &format!("/api/cases/{CASE}")).await;
+        assert!(
+            s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+            "{} still read the case with the ended assignment: {s} {body}",
+            node.url
+        );
+    }
+}

@@ -32,6 +32,10 @@ pub struct User {
     /// and token it holds stops working.
     pub deactivated_at: Option<DateTime<Utc>>,
     pub deactivation_reason: Option<String>,
+    /// Changes, in the same transaction, whenever the person's assignments, training records
+    /// or vendor contracts change (database triggers): rows loaded at one version stay valid
+    /// while the version is unchanged.
+    pub access_version: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -49,7 +53,7 @@ pub struct NewUser {
 const COLUMNS: &str =
     "id, username, display_name, rank, command, password_hash, totp_secret, totp_last_step, \
                        failed_logins, locked_until, kind, created_at, deactivated_at, \
-                       deactivation_reason";
+                       deactivation_reason, access_version";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<User> {
     let id: String = r.try_get("id")?;
@@ -71,6 +75,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> Result<User> {
         created_at: from_ms(r.try_get("created_at")?)?,
         deactivated_at: opt_from_ms(r.try_get("deactivated_at")?)?,
         deactivation_reason: r.try_get("deactivation_reason")?,
+        access_version: r.try_get("access_version")?,
     })
 }
 
