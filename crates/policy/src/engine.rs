@@ -200,6 +200,12 @@ pub struct PolicyEngine {
     /// The retention schedule the packs make together; `None` when they make no whole one.
     schedule: Option<RetentionSchedule>,
     policies: PolicySet,
+    /// For each action, the policies whose action scope can match it (`action`, `action == A`,
+    /// `action in [.., A, ..]`): the others are not applicable to a request for A, so asking only
+    /// these gives the same answer, rules and errors, without evaluating every policy of every
+    /// pack on every request. Empty when the schema has action groups (then the whole set is
+    /// asked, as an `in` would need the group hierarchy).
+    by_action: HashMap<Action, PolicySet>,
     schema: Schema,
     authorizer: Authorizer,
 }
@@ -399,10 +405,12 @@ impl PolicyEngine {
                 .collect();
             return Err(PolicyError::Validation(errs.join("; ")));
         }
+        let by_action = policies_by_action(&policies, &schema)?;
         Ok(PolicyEngine {
             packs,
             schedule,
             policies,
+            by_action,
             schema,
             authorizer: Authorizer::new(),
         })
@@ -455,7 +463,8 @@ impl PolicyEngine {
                 ),
             );
         }
-        match self.evaluate(principal, action, resource, context) {
+        let policies = self.by_action.get(&action).unwrap_or(&self.policies);
+        match self.evaluate(policies, principal, action, resource, context) {
             Ok(d) => d,
             Err(e) => Decision::deny(action, format!("invalid-request: {e}")),
         }
@@ -463,6 +472,7 @@ impl PolicyEngine {
 
     fn evaluate(
         &self,
+        policies: &PolicySet,
         principal: &Principal,
         action: Action,
         resource: &Resource,
@@ -632,9 +642,7 @@ impl PolicyEngine {
         .map_err(|e| PolicyError::Validation(e.to_string()))?;
         let request = Request::new(p_uid, action_uid, r_uid, ctx, Some(&self.schema))
             .map_err(|e| PolicyError::Validation(e.to_string()))?;
-        let response = self
-            .authorizer
-            .is_authorized(&request, &self.policies, &entities);
+        let response = self.authorizer.is_authorized(&request, policies, &entities);
         let mut rules: Vec<String> = response
             .diagnostics()
             .reason()
@@ -671,6 +679,29 @@ impl PolicyEngine {
             action,
         })
     }
+}
+
+/// The policies of `all` that apply to each action (see [`PolicyEngine`]'s `by_action`).
+fn policies_by_action(
+    all: &PolicySet,
+    schema: &Schema,
+) -> Result<HashMap<Action, PolicySet>, PolicyError> {
+    let mut out = HashMap::new();
+    if schema.action_groups().next().is_some() || all.templates().next().is_some() {
+        return Ok(out);
+    }
+    for &action in Action::ALL {
+        let a = uid("Action", action.as_str())?;
+        let applicable = all.policies().filter(|p| match p.action_constraint() {
+            cedar_policy::ActionConstraint::Any => true,
+            cedar_policy::ActionConstraint::Eq(x) => x == a,
+            cedar_policy::ActionConstraint::In(xs) => xs.contains(&a),
+        });
+        let set = PolicySet::from_policies(applicable.cloned())
+            .map_err(|e| PolicyError::Validation(e.to_string()))?;
+        out.insert(action, set);
+    }
+    Ok(out)
 }
 
 /// `SEC-02.case-read-assigned`: a rule ID (2-3 capitals, '-', 2 digits), a dot, a name.
@@ -771,5 +802,101 @@ mod tests {
         }
         let cedar = "// a comment\n@id(\"SEC-02.a\")\npermit (principal, action, resource);\n\n@id(\"SEC-02.b\")\npermit (principal, action, resource)\nwhen { principal.x == };\n";
         assert_eq!(first_unparsable_line(cedar), Some(5));
+    }
+
+    /// SEC-02: asking only the policies whose action scope can match gives the very decision,
+    /// rule and rules of asking every policy, for every action, role and resource kind, local and
+    /// remote.
+    #[test]
+    fn sec_02_policies_asked_by_action_decide_as_the_whole_set() {
+        use probity_domain::{CaseId, CommandCode, Course, PersonKind, Role, Technology, UserId};
+        let engine = PolicyEngine::load().expect("embedded packs");
+        assert_eq!(engine.by_action.len(), Action::ALL.len());
+        let home = CommandCode::parse("PCT-019").expect("command");
+        let mut compared = 0;
+        for &role in Role::ALL {
+            let kind = role.requirements().kind;
+            let only = |r: Role| -> BTreeSet<CommandCode> {
+                if r == role {
+                    [home.clone()].into()
+                } else {
+                    BTreeSet::new()
+                }
+            };
+            let p = Principal {
+                user: UserId::new(),
+                kind,
+                roles: [role].into(),
+                commands: [home.clone()].into(),
+                investigator_commands: only(Role::Investigator),
+                supervisor_commands: only(Role::Supervisor),
+                commanding_officer_commands: only(Role::CommandingOfficer),
+                intelligence_division: false,
+                courses: Course::ALL.iter().copied().collect(),
+                contract_active: kind != PersonKind::Member,
+                contract_scope: Technology::ALL.iter().copied().collect(),
+            };
+            let case = CaseRef {
+                id: CaseId::new(),
+                command: home.clone(),
+                assigned_investigator: Some(p.user),
+                political_activity: false,
+            };
+            for &action in Action::ALL {
+                let resource = match action.resource_kind() {
+                    ResourceKind::System => Resource::System,
+                    ResourceKind::Account => Resource::Account { user: p.user },
+                    ResourceKind::Case => Resource::Case(case.clone()),
+                    ResourceKind::Evidence => Resource::Evidence {
+                        id: "ev-1".into(),
+                        case: case.clone(),
+                        technology: Some(Technology::DigitalCameras),
+                    },
+                    ResourceKind::Device => Resource::Device {
+                        id: "cam-1".into(),
+                        command: home.clone(),
+                        technology: Technology::DigitalCameras,
+                    },
+                    ResourceKind::FrRequest => Resource::FrRequest {
+                        id: probity_domain::FrRequestId::new(),
+                        case: case.clone(),
+                        requester: UserId::new(),
+                    },
+                    ResourceKind::ThermalDeployment => Resource::ThermalDeployment {
+                        id: "th-1".into(),
+                        command: home.clone(),
+                        authorization_in_force: true,
+                    },
+                    ResourceKind::Disclosure => Resource::Disclosure {
+                        id: "d-1".into(),
+                        case: case.clone(),
+                        created_by: UserId::new(),
+                    },
+                    ResourceKind::Technology => Resource::Technology(Technology::FacialRecognition),
+                    ResourceKind::AuditScope => Resource::AuditScope {
+                        commands: [home.clone()].into(),
+                        department_wide: false,
+                    },
+                    ResourceKind::Command => Resource::Command(home.clone()),
+                };
+                for remote in [false, true] {
+                    let ctx = Context {
+                        remote,
+                        second_factor: false,
+                    };
+                    let whole = engine
+                        .evaluate(&engine.policies, &p, action, &resource, &ctx)
+                        .expect("whole set");
+                    let asked = engine.decide(&p, action, &resource, &ctx);
+                    assert_eq!(
+                        (whole.allowed, &whole.rule, &whole.rules),
+                        (asked.allowed, &asked.rule, &asked.rules),
+                        "{role:?} {action} remote={remote}"
+                    );
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared > 100, "{compared}");
     }
 }
