@@ -441,12 +441,35 @@ pub struct StoredTemplate {
 
 /// Every template of `algorithm` of records not removed (sealed ones flagged).
 pub async fn templates(tx: &mut Tx, algorithm: &str) -> Result<Vec<StoredTemplate>> {
+    let mut out = Vec::new();
+    let mut after = i64::MIN;
+    loop {
+        let page = templates_after(tx, algorithm, after, 10_000).await?;
+        let Some(last) = page.last() else {
+            return Ok(out);
+        };
+        after = last.record_no;
+        out.extend(page);
+    }
+}
+
+/// Up to `limit` templates of `algorithm`, of records not removed, numbered after `after`, in
+/// record order: a node loading millions of templates holds one page of rows at a time.
+pub async fn templates_after(
+    tx: &mut Tx,
+    algorithm: &str,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<StoredTemplate>> {
     let rows = sqlx::query(
         "SELECT t.record_no, r.sealed, t.template FROM fr_templates t \
          JOIN fr_records r ON r.record_no = t.record_no \
-         WHERE t.algorithm = $1 AND r.removed = 0 ORDER BY t.record_no",
+         WHERE t.algorithm = $1 AND t.record_no > $2 AND r.removed = 0 \
+         ORDER BY t.record_no LIMIT $3",
     )
     .bind(algorithm)
+    .bind(after)
+    .bind(i64::from(limit))
     .fetch_all(tx.conn())
     .await?;
     rows.iter()

@@ -125,20 +125,28 @@ async fn load_index_at(
     let version = gallery::index_version(&mut tx)
         .await
         .map_err(crate::store_error)?;
-    let stored = gallery::templates(&mut tx, &algorithm)
-        .await
-        .map_err(crate::store_error)?;
-    tx.commit().await.map_err(crate::store_error)?;
+    // Page by page: with millions of templates, only the index and one page of rows are held.
     let mut index = GalleryIndex::new(spec);
-    for t in stored {
-        let record = RecordId(t.record_no as u64);
-        let template = RepositoryTemplate::from_stored(record, spec, &t.template)
-            .map_err(ApiError::internal)?;
-        index.add(template).map_err(ApiError::internal)?;
-        if t.sealed {
-            index.seal(record);
+    let mut after = i64::MIN;
+    loop {
+        let page = gallery::templates_after(&mut tx, &algorithm, after, 10_000)
+            .await
+            .map_err(crate::store_error)?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = last.record_no;
+        for t in page {
+            let record = RecordId(t.record_no as u64);
+            let template = RepositoryTemplate::from_stored(record, spec, &t.template)
+                .map_err(ApiError::internal)?;
+            index.add(template).map_err(ApiError::internal)?;
+            if t.sealed {
+                index.seal(record);
+            }
         }
     }
+    tx.commit().await.map_err(crate::store_error)?;
     Ok((index, version))
 }
 
