@@ -77,13 +77,19 @@ async fn username_of(tx: &mut Tx, id: Option<uuid::Uuid>) -> Result<Option<Strin
 }
 
 pub async fn view(tx: &mut Tx, c: &cases::Case) -> Result<CaseView, ApiError> {
-    Ok(CaseView {
+    let assigned = username_of(tx, c.assigned_investigator).await?;
+    Ok(view_named(c, assigned))
+}
+
+/// [`view`] with the assigned investigator's username already known.
+fn view_named(c: &cases::Case, assigned_investigator: Option<String>) -> CaseView {
+    CaseView {
         case_number: c.case_number.clone(),
         offence_classification: c.offence_classification.clone(),
         offence_label: humanize(&c.offence_classification),
         status: c.status.clone(),
         command: c.command.clone(),
-        assigned_investigator: username_of(tx, c.assigned_investigator).await?,
+        assigned_investigator,
         political_activity: c.political_activity,
         closure_reason: c.closure_reason.clone(),
         closure_label: c
@@ -93,7 +99,7 @@ pub async fn view(tx: &mut Tx, c: &cases::Case) -> Result<CaseView, ApiError> {
             .map(|r| humanize(r.wording())),
         closed_at: c.closed_at.map(|t| t.to_rfc3339()),
         opened_at: c.created_at.to_rfc3339(),
-    })
+    }
 }
 
 /// The domain's view of a stored case (for closure and retention).
@@ -239,9 +245,11 @@ pub async fn read(
         .as_ref()
         .ok_or_else(|| ApiError::internal("case route without a case"))?
         .case;
-    let mut tx = state.store.begin_read().await.map_err(crate::store_error)?;
-    let v = view(&mut tx, case).await?;
-    tx.commit().await.map_err(crate::store_error)?;
+    let assigned = match case.assigned_investigator {
+        Some(id) => state.username(id).await?,
+        None => None,
+    };
+    let v = view_named(case, assigned);
     // Group commit: the read is answered only once its entry is durable.
     audit::record(
         &state.store,

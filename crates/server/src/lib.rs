@@ -148,6 +148,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         tls,
         clock: state::Clock::default(),
         access_cache: Default::default(),
+        usernames: Default::default(),
     }))
 }
 

@@ -40,6 +40,9 @@ pub struct Inner {
     pub clock: Clock,
     /// The access rows of recent callers, reused while their access version is unchanged.
     pub access_cache: crate::principal::AccessCache,
+    /// Usernames by account id, as read from the database: a username never changes once the
+    /// account exists, so a name read once stays true.
+    pub usernames: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, String>>,
 }
 
 /// The server's clock: the system time plus an offset that only code in this process can move
@@ -112,6 +115,30 @@ impl AppState {
 
     pub fn routes(&self) -> &[RouteSpec] {
         self.inner.routes.get().map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The username of account `id` (`None` when there is no such account).
+    pub async fn username(&self, id: uuid::Uuid) -> Result<Option<String>, ApiError> {
+        let cached =
+            |names: &std::collections::HashMap<uuid::Uuid, String>| names.get(&id).cloned();
+        if let Some(name) = cached(&self.usernames.lock().unwrap_or_else(|p| p.into_inner())) {
+            return Ok(Some(name));
+        }
+        let mut tx = self.store.begin_read().await.map_err(crate::store_error)?;
+        let user = probity_store::users::get(&mut tx, id)
+            .await
+            .map_err(crate::store_error)?;
+        tx.commit().await.map_err(crate::store_error)?;
+        let Some(user) = user else {
+            return Ok(None);
+        };
+        let mut names = self.usernames.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded: a department's accounts fit many times over.
+        if names.len() >= 100_000 {
+            names.clear();
+        }
+        names.insert(id, user.username.clone());
+        Ok(Some(user.username))
     }
 
     pub async fn load_case(&self, number: &str) -> Result<Option<cases::Case>, ApiError> {
