@@ -130,10 +130,13 @@ struct Frame {
     certificate: Option<String>,
 }
 
+/// The frames the test's robot sent, as the database holds them.
 async fn frames(db: &sqlx::AnyPool) -> Vec<Frame> {
     use sqlx::Row;
     sqlx::query(
-        "SELECT id, blob_id, disposed_at, certificate_id FROM thermal_robot_frames ORDER BY id",
+        // The robot of this test; `probity demo` may keep frames of its own robots too.
+        "SELECT id, blob_id, disposed_at, certificate_id FROM thermal_robot_frames \
+         WHERE source = 'robot.crash' ORDER BY id",
     )
     .fetch_all(db)
     .await
@@ -158,7 +161,8 @@ async fn count(db: &sqlx::AnyPool, sql: &str, bind: &str) -> i64 {
         .get::<i64, _>(0)
 }
 
-/// Every frame wholly disposed or wholly intact; returns how many are disposed.
+/// Every frame of the test's robot wholly disposed or wholly intact; returns how many are
+/// disposed.
 async fn all_or_nothing(data_dir: &Path, database_url: Option<&str>) -> usize {
     let db = pool(data_dir, database_url).await;
     let mut config = probity_store::StoreConfig::new(data_dir, database_url.map(str::to_string));
@@ -275,11 +279,15 @@ fn robot_retention_survives_sigkill(database_url: Option<String>) {
     // Thirty-one days pass: every frame's retention has ended.
     rt.block_on(async {
         let db = pool(data, db_url).await;
-        sqlx::query("UPDATE thermal_robot_frames SET captured_at = captured_at - $1")
-            .bind(31 * DAY_MS)
-            .execute(&db)
-            .await
-            .expect("age the frames");
+        sqlx::query(
+            "UPDATE thermal_robot_frames SET captured_at = captured_at - $1 \
+             WHERE source = 'robot.crash'",
+        )
+        .bind(31 * DAY_MS)
+        .execute(&db)
+        .await
+        .expect("age the frames");
+        assert_eq!(frames(&db).await.len(), FRAMES, "every frame sent was kept");
         db.close().await;
     });
     assert_eq!(rt.block_on(all_or_nothing(data, db_url)), 0);
