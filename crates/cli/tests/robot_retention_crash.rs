@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,19 +18,6 @@ use serde_json::{json, Value};
 /// Frames the robot sends: enough that a run takes a while after its first disposal.
 const FRAMES: usize = 45;
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-
-fn thermal_sample(name: &str) -> Vec<u8> {
-    let base = std::env::var("PROBITY_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let p = base.join("thermal").join(name);
-    std::fs::read(&p).unwrap_or_else(|e| {
-        panic!(
-            "the thermal sample {} is missing ({e}): set PROBITY_TEST_DATA to the shared data folder",
-            p.display()
-        )
-    })
-}
 
 fn post(c: &reqwest::blocking::Client, url: String, body: Value) -> Value {
     let r = c
@@ -89,7 +76,7 @@ fn robot_sends_frames(url: &str) {
             "duration_minutes": 120,
         }),
     );
-    let jpeg = thermal_sample("flir_e40.jpg");
+    let jpeg = common::shared_sample("thermal", "flir_e40.jpg");
     let robot = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()

@@ -14,6 +14,9 @@
 //! BENCH_MIX=reads,intakes,searches to choose mixes, BENCH_SEARCH_REQUESTS requests prepared for
 //! the search mix, default 240).
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -402,40 +405,6 @@ async fn run(
 }
 
 /// A fresh database for one run: its name and URL.
-async fn fresh_postgres() -> Option<(String, String)> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&admin_url()).await.ok()?;
-    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let name = format!("probity_bench_{}_{run}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&mut conn)
-        .await
-        .ok()?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .ok()?;
-    let base = admin_url().rsplit_once('/').map(|(b, _)| b.to_string())?;
-    Some((name.clone(), format!("{base}/{name}")))
-}
-
-fn admin_url() -> String {
-    std::env::var("PROBITY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-/// Drops a run's database (its nodes' connections too), so runs do not fill the disk.
-async fn drop_postgres(name: &str) {
-    use sqlx::Connection;
-    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-        if let Err(e) = sqlx::query(&sql).execute(&mut conn).await {
-            eprintln!("could not drop {name}: {e}");
-        }
-    }
-}
-
 fn main() {
     let seconds = std::env::var("BENCH_SECONDS")
         .ok()
@@ -463,10 +432,10 @@ fn main() {
         for mix in mixes {
             run("sqlite", None, seconds, concurrency, 1, mix).await;
             for nodes in 1..=3 {
-                match fresh_postgres().await {
+                match postgres::fresh_postgres("load").await {
                     Some((name, url)) => {
                         run("postgres", Some(url), seconds, concurrency, nodes, mix).await;
-                        drop_postgres(&name).await;
+                        postgres::drop_postgres(&name).await;
                     }
                     None => println!("postgres: skipped, PostgreSQL not reachable"),
                 }

@@ -11,6 +11,9 @@
 //!
 //! `cargo bench -p probity-server --bench index_load` (env: BENCH_TEMPLATES, PROBITY_TEST_POSTGRES_URL).
 
+#[path = "support/postgres.rs"]
+mod postgres;
+
 use std::time::Instant;
 
 use probity_face::algorithm::lookup;
@@ -169,37 +172,6 @@ async fn run(label: &str, database_url: Option<String>, n: usize) {
     store.close().await;
 }
 
-fn admin_url() -> String {
-    std::env::var("PROBITY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
-
-async fn fresh_postgres() -> Option<(String, String)> {
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&admin_url()).await.ok()?;
-    let name = format!("probity_bench_index_{}", std::process::id());
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&mut conn)
-        .await
-        .ok()?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .ok()?;
-    let base = admin_url().rsplit_once('/').map(|(b, _)| b.to_string())?;
-    Some((name.clone(), format!("{base}/{name}")))
-}
-
-async fn drop_postgres(name: &str) {
-    use sqlx::Connection;
-    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-        if let Err(e) = sqlx::query(&sql).execute(&mut conn).await {
-            eprintln!("could not drop {name}: {e}");
-        }
-    }
-}
-
 fn main() {
     let n: usize = std::env::var("BENCH_TEMPLATES")
         .ok()
@@ -211,10 +183,10 @@ fn main() {
         .expect("runtime");
     rt.block_on(async {
         run("sqlite", None, n).await;
-        match fresh_postgres().await {
+        match postgres::fresh_postgres("index").await {
             Some((name, url)) => {
                 run("postgres", Some(url), n).await;
-                drop_postgres(&name).await;
+                postgres::drop_postgres(&name).await;
             }
             None => println!("postgres: skipped, PostgreSQL not reachable"),
         }

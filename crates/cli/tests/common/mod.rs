@@ -22,13 +22,18 @@ pub fn free_port() -> u16 {
 
 /// A camera file of the shared test data (`PROBITY_TEST_DATA`, default `../shared/data`).
 pub fn camera_sample(name: &str) -> Vec<u8> {
+    shared_sample("camera", name)
+}
+
+/// A file of `folder` of the shared test data (`PROBITY_TEST_DATA`, default `../shared/data`).
+pub fn shared_sample(folder: &str, name: &str) -> Vec<u8> {
     let base = std::env::var("PROBITY_TEST_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    let p = base.join("camera").join(name);
+    let p = base.join(folder).join(name);
     std::fs::read(&p).unwrap_or_else(|e| {
         panic!(
-            "the camera sample {} is missing ({e}): set PROBITY_TEST_DATA to the shared data folder",
+            "the {folder} sample {} is missing ({e}): set PROBITY_TEST_DATA to the shared data folder",
             p.display()
         )
     })
