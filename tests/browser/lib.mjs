@@ -20,3 +20,20 @@ export function demoLogins(demoOutput) {
   }
   return logins;
 }
+
+// Whether an image loads. Lazy and asynchronously decoded images are not waited for by the page's
+// load event, so the image is brought into view and awaited until it has loaded or failed.
+export async function imageLoads(locator) {
+  await locator.scrollIntoViewIfNeeded();
+  return locator.evaluate(
+    (i) =>
+      new Promise((resolve) => {
+        const settle = () => resolve(i.complete && i.naturalWidth > 0);
+        if (i.complete) settle();
+        else {
+          i.addEventListener('load', settle, { once: true });
+          i.addEventListener('error', settle, { once: true });
+        }
+      }),
+  );
+}

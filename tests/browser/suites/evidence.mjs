@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { login } from '../lib.mjs';
+import { imageLoads, login } from '../lib.mjs';
 
 export const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
@@ -30,7 +30,7 @@ test('dc_06_upload_gallery_and_item_page_with_custody', async ({ page, url }) =>
   await Promise.all([page.waitForNavigation(), page.click('#upload button[type=submit]')]);
   assert.match(await page.textContent('#intake-report'), /Safe to clear/);
   await page.waitForSelector('ul.gallery li.item img');
-  const loaded = await page.$eval('ul.gallery li.item img', (img) => img.complete && img.naturalWidth > 0);
+  const loaded = await imageLoads(page.locator('ul.gallery li.item img').first());
   assert.ok(loaded, 'the thumbnail is served to the gallery');
   await Promise.all([page.waitForNavigation(), page.click('ul.gallery li.item a')]);
   assert.match(await page.textContent('dd.legal-basis'), /No reasonable expectation of privacy/);

@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'playwright-core';
-import { login, PASSWORD } from '../lib.mjs';
+import { imageLoads, login, PASSWORD } from '../lib.mjs';
 
 export const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
@@ -110,7 +110,7 @@ test('pub_01_public_request_to_redacted_release', async ({ page, url, context })
   assert.match(await mine.textContent(), /Face detector: [1-9]\d* face\(s\) proposed/);
   const faces = await mine.locator('table.foil-boxes tr[data-box]').count();
   assert.ok(faces >= 1, 'a box proposed for the face');
-  const outlined = await mine.locator('img.foil-preview').evaluate((img) => img.complete && img.naturalWidth > 0);
+  const outlined = await imageLoads(mine.locator('img.foil-preview'));
   assert.ok(outlined, 'the preview with the boxes is served');
   // A box outside the image is refused with the rule and nothing is lost.
   await mine.locator('.foil-box-form select[name=kind]').selectOption('plate');

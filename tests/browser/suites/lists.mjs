@@ -3,7 +3,7 @@
 // people five at a time and sorts them; an investigator uses the search box in the page header
 // and follows a result to the case, and finds nothing of a case the policy keeps from them.
 import assert from 'node:assert/strict';
-import { login } from '../lib.mjs';
+import { imageLoads, login } from '../lib.mjs';
 
 export const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
@@ -79,7 +79,7 @@ test('evidence_gallery_pages_sorts_and_filters', async ({ page, url }) => {
   assert.equal(p1.length, 2, 'a page of two');
   assert.match(await page.locator('nav.pager .pager-count').first().textContent(), /^1–2 of 3$/);
   for (const img of await page.locator('#evidence-list img.thumb').all()) {
-    assert.ok(await img.evaluate((i) => i.complete && i.naturalWidth > 0), 'the thumbnail loads');
+    assert.ok(await imageLoads(img), 'the thumbnail loads');
   }
   await Promise.all([page.waitForNavigation(), page.locator('nav.pager a[rel="next"]').first().click()]);
   const p2 = await names();
