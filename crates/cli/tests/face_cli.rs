@@ -153,6 +153,23 @@ fn fr_23_onnx_model_evaluated_by_probity_eval() {
     let pairs_sha = hex::encode(Sha256::digest(pairs.as_bytes()));
     assert_eq!(record["data"]["pairs_sha256"], pairs_sha.as_str());
     assert_eq!(record["verification"]["pairs"], 4);
+    // TAR at FAR 0.001 is also read against every non-mated comparison of the 1:N split: each
+    // probe against every gallery photo but its own identity's one.
+    assert!(
+        stdout.contains("TAR@FAR=0.001 against the 1:N split's non-mated comparisons"),
+        "{stdout}"
+    );
+    let gallery = record["data"]["gallery_images"].as_u64().expect("gallery");
+    let probes = record["data"]["probe_images"].as_u64().expect("probes");
+    let all = &record["verification"]["tar_at_far_0_001_all_non_mated"];
+    assert_eq!(
+        all["non_mated_comparisons"].as_u64(),
+        Some(probes * (gallery - 1))
+    );
+    assert!(
+        all["far_measured"].as_f64().is_some_and(|f| f <= 0.001),
+        "{all}"
+    );
     // Without the configuration the model is unknown, and a broken one is refused by name.
     let out = Command::new(BIN)
         .args(["eval", "--algorithm", "agency-cli-test", "--faces"])

@@ -103,6 +103,15 @@ pub fn run(args: EvalArgs) -> Result<()> {
             v.tar_at_far_0_001 * 100.0,
             v.auc
         );
+        if let Some(t) = &v.tar_at_far_0_001_all_non_mated {
+            println!(
+                "    TAR@FAR=0.001 against the 1:N split's non-mated comparisons: {:.2}% (threshold {:.4}, {} comparisons, FAR measured {:.5})",
+                t.tar * 100.0,
+                t.threshold,
+                t.non_mated_comparisons,
+                t.far_measured
+            );
+        }
         println!(
             "    identification ({} probes, gallery {}): rank-1 {:.2}%, rank-10 {:.2}%, FNIR@FPIR=0.003 {:.2}%, FNIR@50 candidates {:.2}%",
             i.probes,

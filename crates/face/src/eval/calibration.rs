@@ -49,6 +49,31 @@ impl NonMatedCounts {
         }
     }
 
+    /// The lowest score at which at most `far` of the counted comparisons score as high or higher
+    /// (to the histogram's resolution). `None` when nothing was counted.
+    pub fn threshold_at(&self, far: f64) -> Option<NonMatedThreshold> {
+        if self.total == 0 {
+            return None;
+        }
+        let allowed = far * self.total as f64;
+        let mut at_or_above = 0u64;
+        // Walk down from the top bin while the comparisons at or above stay within the allowance.
+        let mut bin = BINS;
+        for i in (0..BINS).rev() {
+            if (at_or_above + self.bins[i]) as f64 > allowed {
+                break;
+            }
+            at_or_above += self.bins[i];
+            bin = i;
+        }
+        Some(NonMatedThreshold {
+            bin,
+            score: if bin == BINS { 1.0 } else { score_of(bin) },
+            rate: at_or_above as f64 / self.total as f64,
+            comparisons: self.total,
+        })
+    }
+
     /// The calibration table: the score at which the false-match rate falls to each tenth of a
     /// decade (1, 0.79, 0.63, 0.5, ... down to one comparison), then the first score no
     /// non-mated comparison reached (rate 0). Dense where the rate changes, whatever the range
@@ -91,6 +116,24 @@ impl NonMatedCounts {
             comparisons: self.total,
             points,
         }
+    }
+}
+
+/// An operating point read from the non-mated comparisons ([`NonMatedCounts::threshold_at`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NonMatedThreshold {
+    bin: usize,
+    /// The threshold score (the lower edge of its histogram bin).
+    pub score: f32,
+    /// The share of non-mated comparisons at or above it.
+    pub rate: f64,
+    pub comparisons: u64,
+}
+
+impl NonMatedThreshold {
+    /// Whether `score` reaches the threshold, at the histogram's resolution.
+    pub fn accepts(&self, score: f32) -> bool {
+        score.is_finite() && bin_of(score) >= self.bin
     }
 }
 
@@ -214,6 +257,29 @@ mod tests {
             c.add(0.1 + z);
         }
         c.calibration()
+    }
+
+    #[test]
+    fn fr_23_threshold_at_far_admits_at_most_that_share_of_non_mates() {
+        let mut c = NonMatedCounts::default();
+        // 10,000 non-mated scores, 0.0001 apart from 0.0 to 0.9999.
+        for i in 0..10_000u32 {
+            c.add(i as f32 / 10_000.0 + 0.00005);
+        }
+        let t = c.threshold_at(0.001).expect("counted");
+        assert_eq!(t.comparisons, 10_000);
+        assert!(t.rate <= 0.001, "{t:?}");
+        // Exactly the ten highest are at or above it.
+        assert!((t.rate - 0.001).abs() < 1e-12, "{t:?}");
+        assert!(
+            t.accepts(0.99995) && t.accepts(0.99905) && !t.accepts(0.99895),
+            "{t:?}"
+        );
+        // Nothing may pass: the threshold lies above every score.
+        let none = c.threshold_at(0.0).expect("counted");
+        assert_eq!(none.rate, 0.0);
+        assert!(!none.accepts(0.99995) && none.accepts(1.0), "{none:?}");
+        assert!(NonMatedCounts::default().threshold_at(0.001).is_none());
     }
 
     #[test]

@@ -278,6 +278,46 @@ pub fn evaluate_fusion(
         }
     }
 
+    // TAR at FAR 0.001 against the non-mated comparisons of the 1:N split, cross-validated as
+    // the rest: fold k's threshold is read from comparisons of probes and gallery photos of the
+    // other folds (and distractors), scored with fold k's parameters, and applied to fold k's
+    // mated pairs scored with the same parameters.
+    let (mut accepted, mut mated_pairs, mut thresholds) = (0usize, 0usize, Vec::new());
+    let (mut fewest, mut worst_far) = (u64::MAX, 0f64);
+    for (k, params) in fold_params.iter().enumerate() {
+        let mut counts = NonMatedCounts::default();
+        for (pi, p) in probes.iter().enumerate() {
+            if probe_fold[pi] == k {
+                continue;
+            }
+            let row = scores.row(pi);
+            for (g, name) in owner.iter().enumerate() {
+                if *name != p.name && gallery_fold[g] != Some(k) {
+                    counts.add(params.fused_score(row(g)));
+                }
+            }
+        }
+        let Some(t) = counts.threshold_at(0.001) else {
+            continue;
+        };
+        for x in pairs.iter().filter(|x| x.fold == k && x.same) {
+            mated_pairs += 1;
+            if t.accepts(params.fused_score(x.scores)) {
+                accepted += 1;
+            }
+        }
+        thresholds.push(t.score);
+        fewest = fewest.min(t.comparisons);
+        worst_far = worst_far.max(t.rate);
+    }
+    let all_non_mated =
+        (!thresholds.is_empty() && mated_pairs > 0).then(|| super::AllNonMatedTar {
+            tar: accepted as f64 / mated_pairs as f64,
+            non_mated_comparisons: fewest,
+            far_measured: worst_far,
+            threshold: thresholds.iter().sum::<f32>() / thresholds.len() as f32,
+        });
+
     // Faces: both components found the same face (one cascade), so count the first's.
     let groups = super::group_breakdown(labels, &verification, &own, data, &searches, &probes);
     let mut record = super::record(
@@ -291,6 +331,7 @@ pub fn evaluate_fusion(
         roc,
         non_mated.calibration(),
     );
+    record.verification.tar_at_far_0_001_all_non_mated = all_non_mated;
     if let Some(q) = probe_quality {
         record.quality_buckets = super::quality::buckets(&probes, &searches, q);
     }

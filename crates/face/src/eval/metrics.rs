@@ -119,6 +119,7 @@ pub fn verification_cv(
         tar_at_far_0_001: tar,
         threshold_at_far_0_001: thr,
         auc,
+        tar_at_far_0_001_all_non_mated: None,
     }
 }
 
