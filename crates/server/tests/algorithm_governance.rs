@@ -102,6 +102,9 @@ fn fusion_record() -> Value {
     r["algorithm"] = json!({"name": "fusion-dlib-facenet", "version": "1"});
     r["verification"]["accuracy_mean"] = json!(0.99);
     r["verification"]["tar_at_far_0_001"] = json!(0.922);
+    r["verification"]["tar_at_far_0_001_all_non_mated"] = json!({
+        "tar": 0.936, "non_mated_comparisons": 8_027_025u64, "far_measured": 0.001, "threshold": 0.8941
+    });
     r["identification"]["rank1"] = json!(0.9145);
     r["identification"]["rank10"] = json!(0.9757);
     r["identification"]["fnir_at_fpir_0_003"] = json!(0.7758);
@@ -754,6 +757,21 @@ async fn fr_23_fused_algorithm_activated_and_searched_like_any_other_body(backen
     assert!(
         page.contains("<td>turned away</td><td>55</td><td>85.45 %</td>"),
         "{page}"
+    );
+    // TAR at FAR 0.001 both ways: on the pairs file, and against millions of non-mates.
+    assert!(
+        page.contains(
+            "92.20 %<br><small class=\"tar-all-non-mated\">93.60 % against 8,027,025 non-mated comparisons</small>"
+        ),
+        "{page}"
+    );
+    let fused = overview(&srv, &admin).await["algorithms"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["algorithm"] == FUSION).cloned())
+        .expect("fusion listed");
+    assert_eq!(
+        fused["evaluation"]["figures"]["tar_at_far_all_non_mated"]["non_mated_comparisons"],
+        8_027_025
     );
     wait_for_active(&srv, &admin, FUSION).await;
     // Every repository photo got a fused template (both networks, 640 values).

@@ -579,6 +579,9 @@ fn parse_evaluation(
             "auc": r.verification.auc,
             "tar_at_far": r.verification.tar_at_far_0_001,
             "far": probity_face::governance::EVAL_FAR,
+            // The same operating point read against every non-mated comparison of the 1:N split
+            // (millions) rather than the pairs file's non-mated pairs alone.
+            "tar_at_far_all_non_mated": r.verification.tar_at_far_0_001_all_non_mated,
             "rank1": r.identification.rank1,
             "rank10": r.identification.rank10,
             "fnir_at_fpir": r.identification.fnir_at_fpir_0_003,
@@ -1557,6 +1560,31 @@ fn quality_rows(figures: &Value) -> Vec<minijinja::Value> {
         .unwrap_or_default()
 }
 
+/// "93.60 % against 11,944,958 non-mated comparisons", when the record reads TAR at FAR 0.001
+/// against the 1:N split's non-mated comparisons too.
+fn all_non_mated_text(figures: &Value) -> Option<String> {
+    let t = &figures["tar_at_far_all_non_mated"];
+    let tar = t["tar"].as_f64()?;
+    let n = t["non_mated_comparisons"].as_u64()?;
+    Some(format!(
+        "{} against {} non-mated comparisons",
+        pct(Some(tar)),
+        thousands(n)
+    ))
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn pct(x: Option<f64>) -> String {
     x.map(|v| format!("{:.2} %", v * 100.0))
         .unwrap_or_else(|| "—".into())
@@ -1590,6 +1618,7 @@ pub async fn page_view(
                         recorded => e.map(|e| format!("{} by {}", e.recorded_at, e.recorded_by)),
                         accuracy => pct(e.map(|e| e.verification_accuracy)),
                         tar => pct(e.and_then(|e| e.tar_at_far)),
+                        tar_all_non_mated => e.and_then(|e| all_non_mated_text(&e.figures)),
                         rank1 => pct(e.and_then(|e| e.rank1)),
                         fnir => pct(e.and_then(|e| e.fnir_at_fpir)),
                         groups => e.map(|e| e.group_count).unwrap_or(0),
