@@ -172,7 +172,8 @@ impl FalseMatchEstimate {
     }
 }
 
-fn group_thousands(n: u64) -> String {
+/// `n` with its thousands separated by commas ("11,944,958").
+pub fn group_thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

@@ -1569,20 +1569,8 @@ fn all_non_mated_text(figures: &Value) -> Option<String> {
     Some(format!(
         "{} against {} non-mated comparisons",
         pct(Some(tar)),
-        thousands(n)
+        probity_face::eval::calibration::group_thousands(n)
     ))
-}
-
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn pct(x: Option<f64>) -> String {
