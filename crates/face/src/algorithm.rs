@@ -276,12 +276,54 @@ impl OnnxModel {
     }
 }
 
-/// The file of `[[onnx_model]]` entries read by [`register_from_file`].
+/// A score fusion of two registered algorithms, as configured (FR-23): the same z-normalised,
+/// weighted sum as the built-in fusion ([`crate::fusion`]), over any two algorithms, for example
+/// the built-in dlib network and a department's ONNX model. `probity eval --algorithm NAME`
+/// evaluates it cross-validated and prints the parameters fitted on every development fold, which
+/// are the ones to configure here.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FusionModel {
+    pub name: String,
+    pub version: String,
+    /// The two component algorithms (`name@version`, or a name for its registered version); the
+    /// first one's index takes the first-pass shortlist.
+    pub components: [String; 2],
+    /// Mean and standard deviation of each component's non-mated scores.
+    pub non_mated_mean: [f32; 2],
+    pub non_mated_std: [f32; 2],
+    /// Weight of the first component's z-score (0 to 1); the second's is `1 − weight`.
+    pub weight: f32,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Fused score at or above which `face compare` calls two faces the same.
+    #[serde(default = "OnnxModel::default_threshold")]
+    pub same_threshold: f32,
+    /// First-pass shortlist: at least this many rows, and this many per million templates.
+    #[serde(default = "FusionModel::default_shortlist_min")]
+    pub shortlist_min: usize,
+    #[serde(default = "FusionModel::default_shortlist_per_million")]
+    pub shortlist_per_million: usize,
+}
+
+impl FusionModel {
+    /// As the built-in fusion's, whose measurement is in crates/face/README.md ("Fusion").
+    fn default_shortlist_min() -> usize {
+        1_000
+    }
+    fn default_shortlist_per_million() -> usize {
+        5_000
+    }
+}
+
+/// The file of `[[onnx_model]]` and `[[fusion]]` entries read by [`register_from_file`].
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OnnxModelsFile {
     #[serde(default)]
     onnx_model: Vec<OnnxModel>,
+    #[serde(default)]
+    fusion: Vec<FusionModel>,
 }
 
 /// Registers an ONNX model as an algorithm (its file is checked against `sha256` whenever an
@@ -352,12 +394,115 @@ pub fn register_onnx(m: &OnnxModel) -> Result<&'static AlgorithmSpec, FaceError>
     Ok(spec)
 }
 
-/// Registers every `[[onnx_model]]` of a TOML file (the file `PROBITY_FACE_MODELS` names).
+/// Registers a configured fusion of two registered algorithms. As with [`register_onnx`], the
+/// same configuration again returns the same spec, and a different one under a registered id, a
+/// built-in name, an unknown or fused component, or parameters out of range are refused.
+pub fn register_fusion(m: &FusionModel) -> Result<&'static AlgorithmSpec, FaceError> {
+    let bad = |why: String| FaceError::UnknownAlgorithm(format!("fusion {}: {why}", m.name));
+    if m.name.is_empty() || m.name.contains('@') || m.version.is_empty() || m.version.contains('@')
+    {
+        return Err(bad(
+            "name and version must be non-empty and without `@`".into()
+        ));
+    }
+    if REGISTRY.iter().any(|s| s.name == m.name) {
+        return Err(bad("the name belongs to a built-in algorithm".into()));
+    }
+    let valid_std = |s: f32| s.is_finite() && s > 0.0;
+    if !(m.weight.is_finite() && (0.0..=1.0).contains(&m.weight))
+        || !m.non_mated_mean.iter().all(|x| x.is_finite())
+        || !m.non_mated_std.iter().copied().all(valid_std)
+    {
+        return Err(bad(
+            "weight must be within 0..=1, means finite and standard deviations positive".into(),
+        ));
+    }
+    if m.shortlist_min == 0 {
+        return Err(bad("shortlist_min must be at least 1".into()));
+    }
+    let mut parts = Vec::with_capacity(2);
+    for c in &m.components {
+        let spec = lookup(c).map_err(|_| bad(format!("component {c} is not registered")))?;
+        if spec.fusion.is_some() {
+            return Err(bad(format!("component {c} is itself a fusion")));
+        }
+        parts.push(spec);
+    }
+    let [a, b] = [parts[0], parts[1]];
+    if a.name == b.name {
+        return Err(bad("the two components must be different algorithms".into()));
+    }
+    let params = FusionParams {
+        non_mated_mean: m.non_mated_mean,
+        non_mated_std: m.non_mated_std,
+        weight: m.weight,
+    };
+    let ids = [a.id().to_string(), b.id().to_string()];
+    let mut configured = CONFIGURED
+        .write()
+        .map_err(|_| bad("registry lock poisoned".into()))?;
+    if let Some(s) = configured
+        .iter()
+        .find(|s| s.name == m.name && s.version == m.version)
+    {
+        let same = s.fusion.is_some_and(|f| {
+            f.components == [ids[0].as_str(), ids[1].as_str()]
+                && f.params == params
+                && f.shortlist_min == m.shortlist_min
+                && f.shortlist_per_million == m.shortlist_per_million
+        });
+        return if same {
+            Ok(s)
+        } else {
+            Err(bad(format!(
+                "{}@{} is already registered with other components or parameters",
+                m.name, m.version
+            )))
+        };
+    }
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let files: Vec<ModelFile> = a.model_files.iter().chain(b.model_files).copied().collect();
+    let fusion: &'static FusionSpec = Box::leak(Box::new(FusionSpec {
+        components: [leak(ids[0].clone()), leak(ids[1].clone())],
+        params,
+        shortlist_min: m.shortlist_min,
+        shortlist_per_million: m.shortlist_per_million,
+    }));
+    let spec: &'static AlgorithmSpec = Box::leak(Box::new(AlgorithmSpec {
+        name: leak(m.name.clone()),
+        version: leak(m.version.clone()),
+        description: leak(m.description.clone().unwrap_or_else(|| {
+            format!(
+                "score fusion of {} and {}: z-normalised cosines, weighted sum",
+                ids[0], ids[1]
+            )
+        })),
+        dimension: a.dimension + b.dimension,
+        preprocessing: Preprocessing::Fused,
+        model_files: Box::leak(files.into_boxed_slice()),
+        same_threshold: m.same_threshold,
+        fusion: Some(fusion),
+        open: crate::fusion::open_spec,
+    }));
+    configured.push(spec);
+    Ok(spec)
+}
+
+/// Registers every `[[onnx_model]]`, then every `[[fusion]]`, of a TOML file (the file
+/// `PROBITY_FACE_MODELS` names).
 pub fn register_from_file(path: &Path) -> Result<Vec<&'static AlgorithmSpec>, FaceError> {
     let text = std::fs::read_to_string(path).map_err(|e| FaceError::io(path, e))?;
     let f: OnnxModelsFile = toml::from_str(&text)
         .map_err(|e| FaceError::UnknownAlgorithm(format!("{}: {e}", path.display())))?;
-    f.onnx_model.iter().map(register_onnx).collect()
+    let mut specs = f
+        .onnx_model
+        .iter()
+        .map(register_onnx)
+        .collect::<Result<Vec<_>, _>>()?;
+    for m in &f.fusion {
+        specs.push(register_fusion(m)?);
+    }
+    Ok(specs)
 }
 
 /// The model folder: `$PROBITY_MODEL_DIR`, else `<repo>/models` (installed by scripts/setup).

@@ -260,15 +260,18 @@ struct FusionEmbedder {
 
 /// Opens `fusion-dlib-facenet@1`.
 pub(crate) fn open_dlib_facenet_v1(model_dir: &Path) -> Result<Box<dyn Embedder>, FaceError> {
-    open("fusion-dlib-facenet@1", model_dir)
+    open_spec(lookup("fusion-dlib-facenet@1")?, model_dir)
 }
 
-/// Opens the fused algorithm registered as `id` (both networks, verified by SHA-256).
-fn open(id: &str, model_dir: &Path) -> Result<Box<dyn Embedder>, FaceError> {
-    let spec = lookup(id)?;
-    let fusion = spec
-        .fusion
-        .ok_or_else(|| FaceError::UnknownAlgorithm(format!("{id} is not a fused algorithm")))?;
+/// Opens a fused algorithm (both networks, verified by SHA-256): the built-in one or one
+/// registered by configuration.
+pub(crate) fn open_spec(
+    spec: &'static AlgorithmSpec,
+    model_dir: &Path,
+) -> Result<Box<dyn Embedder>, FaceError> {
+    let fusion = spec.fusion.ok_or_else(|| {
+        FaceError::UnknownAlgorithm(format!("{} is not a fused algorithm", spec.id()))
+    })?;
     let [a, b] = fusion.component_specs()?;
     Ok(Box::new(FusionEmbedder {
         spec,

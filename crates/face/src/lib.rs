@@ -43,8 +43,8 @@ pub mod retemplate;
 pub mod template;
 
 pub use algorithm::{
-    default_algorithm, lookup, model_dir, register_onnx, registered, AlgorithmId, AlgorithmSpec,
-    Embedder, OnnxModel, REGISTRY,
+    default_algorithm, lookup, model_dir, register_fusion, register_onnx, registered, AlgorithmId,
+    AlgorithmSpec, Embedder, FusionModel, OnnxModel, REGISTRY,
 };
 pub use detect::{AlignedFace, BoxSource, DetectOptions, DetectorKind};
 pub use engine::{compare, Comparison, FaceChoice, FaceEngine, FoundFace};
