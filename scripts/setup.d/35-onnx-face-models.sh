@@ -138,9 +138,10 @@ non_mated_std = [0.0344, 0.0881]
 weight = 0.62
 # its FAR 0.001 threshold on the development pairs (0.805)
 same_threshold = 0.805
-# The exact fused top 50 needed a first-pass rank of at most 1,687 of the 3,635 development
-# gallery photos; the mate needed at most 1,000.
-shortlist_min = 2000
-shortlist_per_million = 5000
+# No first pass: the fused row (256 codes) is short. At 1,000,000 photos scanning whole rows took
+# 1.66x dlib's exact p50, and a first pass on the dlib columns with a 5,000-row shortlist 1.45x
+# but changed 7 of 200 top-50 lists; on the development gallery the exact fused top 50 needed a
+# first-pass rank of up to 1,687 of 3,635 (crates/face/README.md, "Fusion with SFace").
+first_pass = false
 TOML
 mv "$conf.part" "$conf"

@@ -206,6 +206,7 @@ static FUSION_DLIB_FACENET_V1: FusionSpec = FusionSpec {
     },
     shortlist_min: 1_000,
     shortlist_per_million: 5_000,
+    first_pass: true,
 };
 
 /// The default algorithm (dlib-resnet-v1).
@@ -304,6 +305,9 @@ pub struct FusionModel {
     pub shortlist_min: usize,
     #[serde(default = "FusionModel::default_shortlist_per_million")]
     pub shortlist_per_million: usize,
+    /// `false`: exact search scans whole fused rows, with no first pass and no shortlist.
+    #[serde(default = "FusionModel::default_first_pass")]
+    pub first_pass: bool,
 }
 
 impl FusionModel {
@@ -313,6 +317,9 @@ impl FusionModel {
     }
     fn default_shortlist_per_million() -> usize {
         5_000
+    }
+    fn default_first_pass() -> bool {
+        true
     }
 }
 
@@ -450,6 +457,7 @@ pub fn register_fusion(m: &FusionModel) -> Result<&'static AlgorithmSpec, FaceEr
                 && f.params == params
                 && f.shortlist_min == m.shortlist_min
                 && f.shortlist_per_million == m.shortlist_per_million
+                && f.first_pass == m.first_pass
         });
         return if same {
             Ok(s)
@@ -467,6 +475,7 @@ pub fn register_fusion(m: &FusionModel) -> Result<&'static AlgorithmSpec, FaceEr
         params,
         shortlist_min: m.shortlist_min,
         shortlist_per_million: m.shortlist_per_million,
+        first_pass: m.first_pass,
     }));
     let spec: &'static AlgorithmSpec = Box::leak(Box::new(AlgorithmSpec {
         name: leak(m.name.clone()),

@@ -38,6 +38,9 @@ pub struct FusionSpec {
     /// million templates in the index.
     pub shortlist_min: usize,
     pub shortlist_per_million: usize,
+    /// Whether exact search takes the first pass at all. Off, it scans whole rows: worth it when
+    /// the fused row is short enough to scan about as fast as a first pass plus its shortlist.
+    pub first_pass: bool,
 }
 
 impl FusionSpec {
@@ -462,6 +465,7 @@ mod tests {
             },
             shortlist_min: 1_000,
             shortlist_per_million: 5_000,
+            first_pass: true,
         };
         assert_eq!(s.shortlist(10), 1_000);
         assert_eq!(s.shortlist(1_000_000), 5_000);

@@ -246,6 +246,28 @@ fn fr_23_configured_fusion_registered_enrolled_and_searched() {
         .expect("search");
     assert_eq!(r.algorithm, spec.id());
     assert_eq!(r.candidates[0].record, RecordId(1));
+    // With its first pass, the index keeps a copy of the first component's 128 columns.
+    assert_eq!(index.bytes_per_template(), (152 + 4 + 8 + 128) as f64);
+
+    // Configured without a first pass, the same fusion scans whole rows and keeps no copy.
+    std::fs::write(
+        &conf,
+        format!(
+            "{}first_pass = false\n",
+            fusion(
+                "agency-fusion-whole",
+                "[\"dlib-resnet-v1\", \"agency-fused-part\"]",
+                "0.6"
+            )
+        ),
+    )
+    .expect("write");
+    let whole = register_from_file(&conf).expect("register")[0];
+    assert!(whole.fusion.is_some_and(|f| !f.first_pass));
+    assert_eq!(
+        GalleryIndex::new(whole).bytes_per_template(),
+        (152 + 4 + 8) as f64
+    );
 
     // Refused, each with its reason: other parameters under a registered id, an unknown
     // component, a fused component, a weight out of range, a built-in name.

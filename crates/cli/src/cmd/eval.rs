@@ -155,9 +155,13 @@ pub fn run(args: EvalArgs) -> Result<()> {
             println!("    fitted on every fold: {}", p(&f.fitted_on_all_folds));
             println!("    registered:           {}", p(&f.registered));
             let s = &f.shortlist;
+            let pass = if s.rows == 0 {
+                "no first pass (whole rows scanned)".to_string()
+            } else {
+                format!("shortlist {} rows", s.rows)
+            };
             println!(
-                "    shortlist {} rows: top-50 identical to the exact fused search for {}/{} probes, mate kept {}/{}; first-pass rank needed median {}, p99 {}, max {} ({:.1}% of the gallery)",
-                s.rows,
+                "    {pass}: top-50 identical to the exact fused search for {}/{} probes, mate kept {}/{}; first-pass rank needed median {}, p99 {}, max {} ({:.1}% of the gallery)",
                 s.top50_identical,
                 s.probes,
                 s.mate_kept,

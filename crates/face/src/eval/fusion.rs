@@ -39,7 +39,7 @@ pub struct FusionEvaluation {
 /// probe.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShortlistCheck {
-    /// Shortlist rows at this gallery's size.
+    /// Shortlist rows at this gallery's size (0: no first pass, whole rows are scanned).
     pub rows: usize,
     pub probes: usize,
     /// Probes whose 50 candidates equal the exact fused search's 50.
@@ -229,7 +229,11 @@ pub fn evaluate_fusion(
     };
     let mut searches = vec![None; probes.len()];
     let mut check = ShortlistCheck {
-        rows: fusion.shortlist(gallery.len()),
+        rows: if fusion.first_pass {
+            fusion.shortlist(gallery.len())
+        } else {
+            0
+        },
         probes: probes.len(),
         top50_identical: 0,
         mate_in_exact_top50: 0,

@@ -109,7 +109,7 @@ pub(crate) struct FirstPass {
 
 impl FirstPass {
     pub(crate) fn of(spec: &AlgorithmSpec) -> Option<Self> {
-        let fusion = spec.fusion?;
+        let fusion = spec.fusion.filter(|f| f.first_pass)?;
         let first = fusion.component_specs().ok()?[0];
         (first.dimension < spec.dimension).then_some(Self {
             dims: first.dimension,
