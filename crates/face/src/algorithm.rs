@@ -416,10 +416,11 @@ pub fn register_fusion(m: &FusionModel) -> Result<&'static AlgorithmSpec, FaceEr
         return Err(bad("the name belongs to a built-in algorithm".into()));
     }
     let valid_std = |s: f32| s.is_finite() && s > 0.0;
-    if !(m.weight.is_finite() && (0.0..=1.0).contains(&m.weight))
-        || !m.non_mated_mean.iter().all(|x| x.is_finite())
-        || !m.non_mated_std.iter().copied().all(valid_std)
-    {
+    let valid = m.weight.is_finite()
+        && (0.0..=1.0).contains(&m.weight)
+        && m.non_mated_mean.iter().all(|x| x.is_finite())
+        && m.non_mated_std.iter().copied().all(valid_std);
+    if !valid {
         return Err(bad(
             "weight must be within 0..=1, means finite and standard deviations positive".into(),
         ));
