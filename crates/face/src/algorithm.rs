@@ -333,17 +333,24 @@ struct OnnxModelsFile {
     fusion: Vec<FusionModel>,
 }
 
+/// Why a configured algorithm's name and version cannot be registered: empty, with `@` (it
+/// separates them in an id), or the name of a built-in algorithm.
+fn check_configured_id(name: &str, version: &str) -> Result<(), String> {
+    if name.is_empty() || name.contains('@') || version.is_empty() || version.contains('@') {
+        return Err("name and version must be non-empty and without `@`".into());
+    }
+    if REGISTRY.iter().any(|s| s.name == name) {
+        return Err("the name belongs to a built-in algorithm".into());
+    }
+    Ok(())
+}
+
 /// Registers an ONNX model as an algorithm (its file is checked against `sha256` whenever an
 /// engine opens it). Registering the same configuration again returns the same spec; a different
 /// configuration under a registered id is refused, as is a name of the built-in registry.
 pub fn register_onnx(m: &OnnxModel) -> Result<&'static AlgorithmSpec, FaceError> {
     let bad = |why: String| FaceError::UnknownAlgorithm(format!("ONNX model {}: {why}", m.name));
-    if m.name.is_empty() || m.name.contains('@') || m.version.is_empty() || m.version.contains('@')
-    {
-        return Err(bad(
-            "name and version must be non-empty and without `@`".into()
-        ));
-    }
+    check_configured_id(&m.name, &m.version).map_err(bad)?;
     if m.dimension == 0 || m.dimension > 4096 {
         return Err(bad(format!("dimension {} outside 1..=4096", m.dimension)));
     }
@@ -352,9 +359,6 @@ pub fn register_onnx(m: &OnnxModel) -> Result<&'static AlgorithmSpec, FaceError>
     }
     if m.sha256.len() != 64 || !m.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(bad("sha256 must be 64 hexadecimal digits".into()));
-    }
-    if REGISTRY.iter().any(|s| s.name == m.name) {
-        return Err(bad("the name belongs to a built-in algorithm".into()));
     }
     let mut configured = CONFIGURED
         .write()
@@ -406,15 +410,7 @@ pub fn register_onnx(m: &OnnxModel) -> Result<&'static AlgorithmSpec, FaceError>
 /// built-in name, an unknown or fused component, or parameters out of range are refused.
 pub fn register_fusion(m: &FusionModel) -> Result<&'static AlgorithmSpec, FaceError> {
     let bad = |why: String| FaceError::UnknownAlgorithm(format!("fusion {}: {why}", m.name));
-    if m.name.is_empty() || m.name.contains('@') || m.version.is_empty() || m.version.contains('@')
-    {
-        return Err(bad(
-            "name and version must be non-empty and without `@`".into()
-        ));
-    }
-    if REGISTRY.iter().any(|s| s.name == m.name) {
-        return Err(bad("the name belongs to a built-in algorithm".into()));
-    }
+    check_configured_id(&m.name, &m.version).map_err(bad)?;
     let valid_std = |s: f32| s.is_finite() && s > 0.0;
     let valid = m.weight.is_finite()
         && (0.0..=1.0).contains(&m.weight)

@@ -776,20 +776,31 @@ async fn fr_23_fused_algorithm_activated_and_searched_like_any_other_body(backen
         8_027_025
     );
     wait_for_active(&srv, &admin, FUSION).await;
-    // Every repository photo got a fused template (both networks, 640 values).
+    // Both networks' 640 values per photo; the search is two-pass.
+    templated_and_searched(&srv, FUSION, &ids, 640, &ids[1]).await;
+}
+
+/// Once `algorithm` is active: every repository photo (`ids`) has a template of `values` floats,
+/// and a search of `probe`'s request runs on it and finds what the engine alone finds.
+async fn templated_and_searched(
+    srv: &TestServer,
+    algorithm: &str,
+    ids: &[String],
+    values: usize,
+    probe: &str,
+) {
     let mut tx = srv.state.store.begin_read().await.expect("tx");
-    let stored = probity_store::gallery::templates(&mut tx, FUSION)
+    let stored = probity_store::gallery::templates(&mut tx, algorithm)
         .await
         .expect("templates");
     tx.commit().await.expect("commit");
     assert_eq!(stored.len(), ids.len());
-    assert!(stored.iter().all(|t| t.template.len() == 640 * 4));
-    // A search runs on the fused version, two-pass, and finds what the engine alone finds.
+    assert!(stored.iter().all(|t| t.template.len() == values * 4));
     let chen = srv.login("fri.chen").await;
-    let id = ready_to_search(&srv, &ids[1]).await;
-    let f = search(&srv.url, &chen, &id, &ids[1]).await;
-    assert_eq!(f.algorithm, FUSION);
-    let expected = expected_pool(&srv, FUSION, &ids[1]).await;
+    let id = ready_to_search(srv, probe).await;
+    let f = search(&srv.url, &chen, &id, probe).await;
+    assert_eq!(f.algorithm, algorithm);
+    let expected = expected_pool(srv, algorithm, probe).await;
     assert!(
         same_pool(&f.pool, &expected),
         "{:?} vs {expected:?}",
@@ -857,24 +868,8 @@ async fn fr_23_configured_fusion_with_an_onnx_model_activated_and_searched_body(
         "{page}"
     );
     wait_for_active(&srv, &admin, FUSION_SFACE).await;
-    // Every repository photo got a fused template of both networks (128 + 128 values).
-    let mut tx = srv.state.store.begin_read().await.expect("tx");
-    let stored = probity_store::gallery::templates(&mut tx, FUSION_SFACE)
-        .await
-        .expect("templates");
-    tx.commit().await.expect("commit");
-    assert_eq!(stored.len(), ids.len());
-    assert!(stored.iter().all(|t| t.template.len() == 256 * 4));
-    let chen = srv.login("fri.chen").await;
-    let id = ready_to_search(&srv, &ids[2]).await;
-    let f = search(&srv.url, &chen, &id, &ids[2]).await;
-    assert_eq!(f.algorithm, FUSION_SFACE);
-    let expected = expected_pool(&srv, FUSION_SFACE, &ids[2]).await;
-    assert!(
-        same_pool(&f.pool, &expected),
-        "{:?} vs {expected:?}",
-        f.pool
-    );
+    // Both networks' 128 + 128 values per photo; whole rows are scanned.
+    templated_and_searched(&srv, FUSION_SFACE, &ids, 256, &ids[2]).await;
 }
 both!(
     fr_23_configured_fusion_with_an_onnx_model_activated_and_searched,
