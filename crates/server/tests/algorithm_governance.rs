@@ -738,23 +738,8 @@ async fn fr_23_fused_algorithm_activated_and_searched_like_any_other_body(backen
     let srv = common::start(backend).await;
     let ids = enrol_gallery(&srv, 4).await;
     let admin = srv.login("admin").await;
-    let listed = overview(&srv, &admin).await;
-    assert!(
-        listed["algorithms"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|x| x["algorithm"] == FUSION)),
-        "{listed}"
-    );
-    activate(&srv, FUSION, fusion_record()).await;
+    let page = listed_activated_page(&srv, &admin, FUSION, fusion_record()).await;
     // The page shows the record's figures by probe quality (FR-06).
-    let page = admin
-        .get(format!("{}/fr/algorithms", srv.url))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
     assert!(page.contains("By probe quality"), "{page}");
     assert!(
         page.contains("<td>turned away</td><td>55</td><td>85.45 %</td>"),
@@ -778,6 +763,32 @@ async fn fr_23_fused_algorithm_activated_and_searched_like_any_other_body(backen
     wait_for_active(&srv, &admin, FUSION).await;
     // Both networks' 640 values per photo; the search is two-pass.
     templated_and_searched(&srv, FUSION, &ids, 640, &ids[1]).await;
+}
+
+/// Checks `algorithm` is listed, records its evaluation `record` and has it activated (proposed
+/// and approved); returns the algorithms page as the administrator sees it then.
+async fn listed_activated_page(
+    srv: &TestServer,
+    admin: &reqwest::Client,
+    algorithm: &str,
+    record: Value,
+) -> String {
+    let listed = overview(srv, admin).await;
+    assert!(
+        listed["algorithms"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["algorithm"] == algorithm)),
+        "{listed}"
+    );
+    activate(srv, algorithm, record).await;
+    admin
+        .get(format!("{}/fr/algorithms", srv.url))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html")
 }
 
 /// Once `algorithm` is active: every repository photo (`ids`) has a template of `values` floats,
@@ -845,22 +856,7 @@ async fn fr_23_configured_fusion_with_an_onnx_model_activated_and_searched_body(
     let srv = common::start(backend).await;
     let ids = enrol_gallery(&srv, 4).await;
     let admin = srv.login("admin").await;
-    let listed = overview(&srv, &admin).await;
-    assert!(
-        listed["algorithms"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|x| x["algorithm"] == FUSION_SFACE)),
-        "{listed}"
-    );
-    activate(&srv, FUSION_SFACE, sface_fusion_record()).await;
-    let page = admin
-        .get(format!("{}/fr/algorithms", srv.url))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let page = listed_activated_page(&srv, &admin, FUSION_SFACE, sface_fusion_record()).await;
     assert!(
         page.contains(
             "98.27 %<br><small class=\"tar-all-non-mated\">98.20 % against 8,027,025 non-mated comparisons</small>"
