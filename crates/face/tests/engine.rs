@@ -4,7 +4,7 @@ mod common;
 
 use std::sync::atomic::AtomicBool;
 
-use common::{lfw, models, template_floats};
+use common::{exact_search, lfw, models, template_floats};
 use image::RgbImage;
 use probity_face::algorithm::{DLIB_RESNET_V1, FACENET_512, FUSION_DLIB_FACENET};
 use probity_face::quality::QualityIssue;
@@ -408,16 +408,7 @@ fn fr_03_fr_08_gallery_enrolment_and_probe_search_find_the_mate() {
         let img = lfw(who, 3);
         let face = e.choose(&img, FaceChoice::Index(0)).expect("face");
         let probe = e.probe_template(&img, &face).expect("probe");
-        let r = index
-            .search(
-                &probe,
-                &SearchRequest {
-                    top_k: 3,
-                    mode: SearchMode::Exact,
-                },
-                &|_| true,
-            )
-            .expect("search");
+        let r = exact_search(&index, &probe, 3);
         assert_eq!(r.candidates[0].record, RecordId(100 + i as u64), "{who}");
         assert_eq!(r.algorithm, spec.id());
         // FR-03: searching never enrols the probe.

@@ -11,11 +11,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{lfw, models, template_floats};
+use common::{exact_search, lfw, models, template_floats};
 use probity_face::algorithm::register_from_file;
 use probity_face::{
     register_onnx, FaceChoice, FaceEngine, FaceError, GalleryIndex, GalleryPhoto, OnnxModel,
-    RecordId, SearchMode, SearchRequest,
+    RecordId,
 };
 use sha2::{Digest, Sha256};
 
@@ -97,16 +97,7 @@ fn fr_23_onnx_model_loads_embeds_and_is_searched_like_a_built_in_one() {
     let img = lfw("Tony_Blair", 1);
     let face = e.choose(&img, FaceChoice::Index(0)).expect("face");
     let probe = e.probe_template(&img, &face).expect("probe");
-    let r = index
-        .search(
-            &probe,
-            &SearchRequest {
-                top_k: 3,
-                mode: SearchMode::Exact,
-            },
-            &|_| true,
-        )
-        .expect("search");
+    let r = exact_search(&index, &probe, 3);
     assert_eq!(r.algorithm, spec.id());
     assert_eq!(r.candidates[0].record, RecordId(1));
     assert!(r.candidates[0].score > 0.98, "{:?}", r.candidates);
@@ -234,16 +225,7 @@ fn fr_23_configured_fusion_registered_enrolled_and_searched() {
     let img = lfw("Tony_Blair", 1);
     let face = e.choose(&img, FaceChoice::Index(0)).expect("face");
     let probe = e.probe_template(&img, &face).expect("probe");
-    let r = index
-        .search(
-            &probe,
-            &SearchRequest {
-                top_k: 3,
-                mode: SearchMode::Exact,
-            },
-            &|_| true,
-        )
-        .expect("search");
+    let r = exact_search(&index, &probe, 3);
     assert_eq!(r.algorithm, spec.id());
     assert_eq!(r.candidates[0].record, RecordId(1));
     // With its first pass, the index keeps a copy of the first component's 128 columns.
@@ -375,16 +357,7 @@ fn tells_people_apart(name: &str, dimension: usize) -> (f64, usize, usize) {
     }
     let (mut mated, mut non_mated, mut first) = (Vec::new(), Vec::new(), 0);
     for (i, probe) in probes.iter().enumerate() {
-        let r = index
-            .search(
-                probe,
-                &SearchRequest {
-                    top_k: people.len(),
-                    mode: SearchMode::Exact,
-                },
-                &|_| true,
-            )
-            .expect("search");
+        let r = exact_search(&index, probe, people.len());
         assert_eq!(r.candidates.len(), people.len());
         if r.candidates[0].record == RecordId(i as u64) {
             first += 1;

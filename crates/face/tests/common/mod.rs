@@ -49,3 +49,21 @@ pub fn template_floats(t: &probity_face::RepositoryTemplate) -> Vec<f32> {
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect()
 }
+
+/// Exact search of `index` for `probe`'s `top_k` candidates, every record searchable.
+pub fn exact_search(
+    index: &probity_face::GalleryIndex,
+    probe: &probity_face::ProbeTemplate,
+    top_k: usize,
+) -> probity_face::SearchResult {
+    index
+        .search(
+            probe,
+            &probity_face::SearchRequest {
+                top_k,
+                mode: probity_face::SearchMode::Exact,
+            },
+            &|_| true,
+        )
+        .expect("search")
+}
