@@ -424,15 +424,14 @@ pub fn register_fusion(m: &FusionModel) -> Result<&'static AlgorithmSpec, FaceEr
     if m.shortlist_min == 0 {
         return Err(bad("shortlist_min must be at least 1".into()));
     }
-    let mut parts = Vec::with_capacity(2);
-    for c in &m.components {
+    let part = |c: &String| {
         let spec = lookup(c).map_err(|_| bad(format!("component {c} is not registered")))?;
-        if spec.fusion.is_some() {
-            return Err(bad(format!("component {c} is itself a fusion")));
+        match spec.fusion {
+            Some(_) => Err(bad(format!("component {c} is itself a fusion"))),
+            None => Ok(spec),
         }
-        parts.push(spec);
-    }
-    let [a, b] = [parts[0], parts[1]];
+    };
+    let [a, b] = [part(&m.components[0])?, part(&m.components[1])?];
     if a.name == b.name {
         return Err(bad("the two components must be different algorithms".into()));
     }
